@@ -1,0 +1,20 @@
+//! Tessera's domain vocabulary, free of any web framework or storage engine.
+//!
+//! * [`clock`] and [`random`]: time and randomness are injected (STYLE §11), so expiry,
+//!   rotation and replay windows are deterministic in tests.
+//! * [`ids`]: opaque identifiers with Okta-like prefixes (`aus`, `scp`, `0oa`, …).
+//! * [`secrets`]: generation and keyed hashing of high-entropy secrets, argon2id for passwords.
+//! * [`el`]: the Okta Expression Language subset used by claims, parsed into an AST.
+//! * [`validate`]: field rules shared by the management API (names, URIs, lifetimes).
+//! * [`timefmt`]: RFC 3339 UTC timestamps as Okta prints them.
+
+pub mod clock;
+pub mod el;
+pub mod ids;
+pub mod random;
+pub mod secrets;
+pub mod timefmt;
+pub mod validate;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use random::{Random, SystemRandom};

@@ -1,0 +1,32 @@
+//! The `refresh_tokens` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "refresh_tokens")]
+pub struct Model {
+    /// Insertion order; the pagination cursor.
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    pub tenant_id: String,
+    pub id: String,
+    pub server_id: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub family_id: String,
+    pub token_hash: String,
+    pub status: String,
+    pub scopes: String,
+    pub expires_at: Option<i64>,
+    pub window_expires_at: Option<i64>,
+    pub rotated_at: Option<i64>,
+    pub created: i64,
+    pub last_updated: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+crate::scoped!(Entity, "RefreshToken", tenant_id);
