@@ -34,7 +34,11 @@ pub enum Expr {
     /// `target.![expr]`: projection over an array.
     Projection(Box<Expr>, Box<Expr>),
     /// `name(args)` or `target.name(args)`.
-    Call { target: Option<Box<Expr>>, name: String, args: Vec<Expr> },
+    Call {
+        target: Option<Box<Expr>>,
+        name: String,
+        args: Vec<Expr>,
+    },
     Not(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `cond ? then : otherwise`
@@ -64,15 +68,33 @@ pub enum ElError {
     #[error("The expression is longer than {MAX_LEN} characters.")]
     TooLong,
     #[error("Invalid expression at line {line}, column {column}: {message}")]
-    Syntax { line: usize, column: usize, message: String },
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("Invalid expression at line {line}, column {column}: unknown reference '{name}'")]
-    UnknownReference { line: usize, column: usize, name: String },
+    UnknownReference {
+        line: usize,
+        column: usize,
+        name: String,
+    },
 }
 
 /// Root names an expression may start from: the in-context objects and the function
 /// namespaces of §9.
 const ROOTS: &[&str] = &[
-    "user", "appuser", "app", "org", "access", "session", "String", "Arrays", "Convert", "Groups", "Time",
+    "user",
+    "appuser",
+    "app",
+    "org",
+    "access",
+    "session",
+    "String",
+    "Arrays",
+    "Convert",
+    "Groups",
+    "Time",
     "Iso3166Convert",
 ];
 
@@ -110,13 +132,20 @@ pub fn parse(source: &str) -> Result<Expr, ElError> {
             pest::error::ErrorVariant::ParsingError { .. } => "unexpected input".to_owned(),
             pest::error::ErrorVariant::CustomError { message } => message.clone(),
         };
-        ElError::Syntax { line, column, message }
+        ElError::Syntax {
+            line,
+            column,
+            message,
+        }
     })?;
-    let root = pairs.next().and_then(|p| p.into_inner().next()).ok_or_else(|| ElError::Syntax {
-        line: 1,
-        column: 1,
-        message: "empty expression".into(),
-    })?;
+    let root = pairs
+        .next()
+        .and_then(|p| p.into_inner().next())
+        .ok_or_else(|| ElError::Syntax {
+            line: 1,
+            column: 1,
+            message: "empty expression".into(),
+        })?;
     build_expr(root)
 }
 
@@ -126,7 +155,11 @@ fn pos(pair: &Pair<'_, Rule>) -> (usize, usize) {
 
 fn syntax(pair: &Pair<'_, Rule>, message: &str) -> ElError {
     let (line, column) = pos(pair);
-    ElError::Syntax { line, column, message: message.to_owned() }
+    ElError::Syntax {
+        line,
+        column,
+        message: message.to_owned(),
+    }
 }
 
 fn build_expr(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
@@ -145,7 +178,11 @@ fn build_expr(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
                     let mut parts = tail.into_inner();
                     let then = build_expr(next(&mut parts, "then branch")?)?;
                     let otherwise = build_expr(next(&mut parts, "else branch")?)?;
-                    Ok(Expr::Ternary(Box::new(base), Box::new(then), Box::new(otherwise)))
+                    Ok(Expr::Ternary(
+                        Box::new(base),
+                        Box::new(then),
+                        Box::new(otherwise),
+                    ))
                 }
             }
         }
@@ -165,7 +202,11 @@ fn build_expr(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
                 None => Ok(lhs),
                 Some(op) => {
                     let rhs = build_expr(next(&mut inner, "operand")?)?;
-                    Ok(Expr::Binary(bin_op(op.as_str()), Box::new(lhs), Box::new(rhs)))
+                    Ok(Expr::Binary(
+                        bin_op(op.as_str()),
+                        Box::new(lhs),
+                        Box::new(rhs),
+                    ))
                 }
             }
         }
@@ -180,7 +221,11 @@ fn build_expr(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
                     operand = Some(build_expr(p)?);
                 }
             }
-            let mut e = operand.ok_or_else(|| ElError::Syntax { line: 1, column: 1, message: "missing operand".into() })?;
+            let mut e = operand.ok_or_else(|| ElError::Syntax {
+                line: 1,
+                column: 1,
+                message: "missing operand".into(),
+            })?;
             for _ in 0..nots {
                 e = Expr::Not(Box::new(e));
             }
@@ -189,7 +234,11 @@ fn build_expr(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
         Rule::postfix => build_postfix(pair),
         Rule::primary => build_expr(next(&mut pair.into_inner(), "value")?),
         Rule::literal => build_literal(next(&mut pair.into_inner(), "literal")?),
-        Rule::array_lit => Ok(Expr::Array(pair.into_inner().map(build_expr).collect::<Result<_, _>>()?)),
+        Rule::array_lit => Ok(Expr::Array(
+            pair.into_inner()
+                .map(build_expr)
+                .collect::<Result<_, _>>()?,
+        )),
         Rule::map_lit => {
             let mut entries = Vec::new();
             for entry in pair.into_inner() {
@@ -211,7 +260,11 @@ fn build_expr(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
                 Some(a) => a.into_inner().map(build_expr).collect::<Result<_, _>>()?,
                 None => Vec::new(),
             };
-            Ok(Expr::Call { target: None, name, args })
+            Ok(Expr::Call {
+                target: None,
+                name,
+                args,
+            })
         }
         Rule::ident => {
             let (line, column) = pos(&pair);
@@ -231,7 +284,9 @@ fn build_postfix(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
     for op in inner {
         acc = match op.as_rule() {
             Rule::member => {
-                let name = next(&mut op.into_inner(), "member name")?.as_str().to_owned();
+                let name = next(&mut op.into_inner(), "member name")?
+                    .as_str()
+                    .to_owned();
                 Expr::Member(Box::new(acc), name)
             }
             Rule::method => {
@@ -241,14 +296,25 @@ fn build_postfix(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
                     Some(a) => a.into_inner().map(build_expr).collect::<Result<_, _>>()?,
                     None => Vec::new(),
                 };
-                Expr::Call { target: Some(Box::new(acc)), name, args }
+                Expr::Call {
+                    target: Some(Box::new(acc)),
+                    name,
+                    args,
+                }
             }
-            Rule::index => Expr::Index(Box::new(acc), Box::new(build_expr(next(&mut op.into_inner(), "index")?)?)),
+            Rule::index => Expr::Index(
+                Box::new(acc),
+                Box::new(build_expr(next(&mut op.into_inner(), "index")?)?),
+            ),
             Rule::projection => {
                 // Inside `.![...]` a bare name is a field of each element, not a root reference.
                 let body = next(&mut op.into_inner(), "projection")?;
                 let field = body.as_str().trim();
-                let projected = if !field.is_empty() && field.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                let projected = if !field.is_empty()
+                    && field
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
                     Expr::Ident(field.to_owned())
                 } else {
                     build_expr(body)?
@@ -265,7 +331,11 @@ fn build_literal(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
     match pair.as_rule() {
         Rule::null => Ok(Expr::Null),
         Rule::boolean => Ok(Expr::Bool(pair.as_str() == "true")),
-        Rule::number => pair.as_str().parse().map(Expr::Number).map_err(|_| syntax(&pair, "invalid number")),
+        Rule::number => pair
+            .as_str()
+            .parse()
+            .map(Expr::Number)
+            .map_err(|_| syntax(&pair, "invalid number")),
         Rule::string => Ok(Expr::Str(unquote(pair))),
         _ => Err(syntax(&pair, "unexpected literal")),
     }
@@ -274,8 +344,15 @@ fn build_literal(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
 /// The value of a string literal: `'it''s'` → `it's`, `"a\"b"` → `a"b`.
 fn unquote(pair: Pair<'_, Rule>) -> String {
     let raw = pair.as_str();
-    let (quote, body) = (raw.chars().next().unwrap_or('"'), &raw[1..raw.len().saturating_sub(1)]);
-    if quote == '\'' { body.replace("''", "'") } else { body.replace("\\\"", "\"").replace("\\\\", "\\") }
+    let (quote, body) = (
+        raw.chars().next().unwrap_or('"'),
+        &raw[1..raw.len().saturating_sub(1)],
+    );
+    if quote == '\'' {
+        body.replace("''", "'")
+    } else {
+        body.replace("\\\"", "\"").replace("\\\\", "\\")
+    }
 }
 
 fn bin_op(op: &str) -> BinOp {
@@ -294,8 +371,15 @@ fn bin_op(op: &str) -> BinOp {
     }
 }
 
-fn next<'a>(it: &mut pest::iterators::Pairs<'a, Rule>, what: &str) -> Result<Pair<'a, Rule>, ElError> {
-    it.next().ok_or_else(|| ElError::Syntax { line: 1, column: 1, message: format!("missing {what}") })
+fn next<'a>(
+    it: &mut pest::iterators::Pairs<'a, Rule>,
+    what: &str,
+) -> Result<Pair<'a, Rule>, ElError> {
+    it.next().ok_or_else(|| ElError::Syntax {
+        line: 1,
+        column: 1,
+        message: format!("missing {what}"),
+    })
 }
 
 #[cfg(test)]
@@ -308,31 +392,55 @@ mod tests {
 
     #[test]
     fn parse_when_member_path_then_nested_members() {
-        assert_eq!(parse("user.email"), Ok(Expr::Member(ident("user"), "email".into())));
+        assert_eq!(
+            parse("user.email"),
+            Ok(Expr::Member(ident("user"), "email".into()))
+        );
         assert_eq!(
             parse("app.profile.tier"),
-            Ok(Expr::Member(Box::new(Expr::Member(ident("app"), "profile".into())), "tier".into()))
+            Ok(Expr::Member(
+                Box::new(Expr::Member(ident("app"), "profile".into())),
+                "tier".into()
+            ))
         );
     }
 
     #[test]
     fn parse_when_namespaced_function_then_call_on_target() {
         let e = parse("String.replace(Arrays.toCsvString(access.scope), \",\", \" \")");
-        let Ok(Expr::Call { target: Some(t), name, args }) = e else { panic!("not a call: {e:?}") };
-        assert_eq!((*t, name.as_str(), args.len()), (Expr::Ident("String".into()), "replace", 3));
+        let Ok(Expr::Call {
+            target: Some(t),
+            name,
+            args,
+        }) = e
+        else {
+            panic!("not a call: {e:?}")
+        };
+        assert_eq!(
+            (*t, name.as_str(), args.len()),
+            (Expr::Ident("String".into()), "replace", 3)
+        );
     }
 
     #[test]
     fn parse_precedence_and_binds_tighter_than_or_and_comparison_tighter_than_and() {
         let e = parse("user.a == 'x' OR user.b == 'y' AND !user.c");
-        let Ok(Expr::Binary(BinOp::Or, _, rhs)) = e else { panic!("OR must be the root: {e:?}") };
+        let Ok(Expr::Binary(BinOp::Or, _, rhs)) = e else {
+            panic!("OR must be the root: {e:?}")
+        };
         assert!(matches!(*rhs, Expr::Binary(BinOp::And, _, _)));
     }
 
     #[test]
     fn parse_ternary_elvis_arrays_index_and_literals() {
-        assert!(matches!(parse("user.isAdmin ? 'admin' : 'user'"), Ok(Expr::Ternary(..))));
-        assert!(matches!(parse("user.nickName ?: user.firstName"), Ok(Expr::Elvis(..))));
+        assert!(matches!(
+            parse("user.isAdmin ? 'admin' : 'user'"),
+            Ok(Expr::Ternary(..))
+        ));
+        assert!(matches!(
+            parse("user.nickName ?: user.firstName"),
+            Ok(Expr::Elvis(..))
+        ));
         assert_eq!(
             parse("{1, 2.5, 'a', \"b\", true, null}[0]"),
             Ok(Expr::Index(
@@ -352,19 +460,34 @@ mod tests {
 
     #[test]
     fn parse_group_functions_maps_and_projection() {
-        assert!(matches!(parse("isMemberOfGroupName(\"admins\")"), Ok(Expr::Call { target: None, .. })));
+        assert!(matches!(
+            parse("isMemberOfGroupName(\"admins\")"),
+            Ok(Expr::Call { target: None, .. })
+        ));
         assert!(parse("Groups.startsWith(\"OKTA\", \"IT\", 10)").is_ok());
-        assert!(parse("user.getGroups({'group.profile.name': 'X', 'operator': 'STARTS_WITH'}).![name]").is_ok());
-        assert!(parse("ORGANIZATION_ROLE").is_err(), "ORG prefix must not be read as OR");
+        assert!(
+            parse("user.getGroups({'group.profile.name': 'X', 'operator': 'STARTS_WITH'}).![name]")
+                .is_ok()
+        );
+        assert!(
+            parse("ORGANIZATION_ROLE").is_err(),
+            "ORG prefix must not be read as OR"
+        );
     }
 
     #[test]
     fn parse_when_syntax_error_then_line_and_column() {
         assert_eq!(
             parse("user.email +"),
-            Err(ElError::Syntax { line: 1, column: 13, message: "unexpected input".into() })
+            Err(ElError::Syntax {
+                line: 1,
+                column: 13,
+                message: "unexpected input".into()
+            })
         );
-        let Err(ElError::Syntax { line, column, .. }) = parse("user.a ==\n  == 'b'") else { panic!() };
+        let Err(ElError::Syntax { line, column, .. }) = parse("user.a ==\n  == 'b'") else {
+            panic!()
+        };
         assert_eq!((line, column), (2, 3));
         assert!(matches!(parse("(user.email"), Err(ElError::Syntax { .. })));
         assert!(matches!(parse(""), Err(ElError::Syntax { .. })));
@@ -374,9 +497,16 @@ mod tests {
     fn parse_when_unknown_root_or_function_then_refused_with_position() {
         assert_eq!(
             parse("customer.email"),
-            Err(ElError::UnknownReference { line: 1, column: 1, name: "customer".into() })
+            Err(ElError::UnknownReference {
+                line: 1,
+                column: 1,
+                name: "customer".into()
+            })
         );
-        assert!(matches!(parse("doEvil('x')"), Err(ElError::UnknownReference { .. })));
+        assert!(matches!(
+            parse("doEvil('x')"),
+            Err(ElError::UnknownReference { .. })
+        ));
         assert_eq!(parse(&"a".repeat(1025)), Err(ElError::TooLong));
     }
 }

@@ -18,8 +18,13 @@ impl Random for SystemRandom {
         use ring::rand::SecureRandom;
         // ring's SystemRandom only fails when the kernel has no entropy source at all, a state
         // in which no secret may be produced; stopping the process is the only safe answer.
-        #[expect(clippy::expect_used, reason = "no entropy means no safe way to continue")]
-        ring::rand::SystemRandom::new().fill(dest).expect("the operating system's random source failed");
+        #[expect(
+            clippy::expect_used,
+            reason = "no entropy means no safe way to continue"
+        )]
+        ring::rand::SystemRandom::new()
+            .fill(dest)
+            .expect("the operating system's random source failed");
     }
 }
 
@@ -35,6 +40,9 @@ impl SeededRandom {
 
 impl Random for SeededRandom {
     fn fill(&self, dest: &mut [u8]) {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).fill_bytes(dest);
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .fill_bytes(dest);
     }
 }

@@ -43,13 +43,18 @@ impl SecretHash {
         random.fill(&mut salt);
         let key = hmac::Key::new(hmac::HMAC_SHA256, &salt);
         let tag = hmac::sign(&key, secret.as_bytes());
-        Self { salt: URL_SAFE_NO_PAD.encode(salt), digest: URL_SAFE_NO_PAD.encode(tag.as_ref()) }
+        Self {
+            salt: URL_SAFE_NO_PAD.encode(salt),
+            digest: URL_SAFE_NO_PAD.encode(tag.as_ref()),
+        }
     }
 
     /// Checks `candidate` against this hash in constant time.
     pub fn verify(&self, candidate: &str) -> bool {
-        let (Ok(salt), Ok(expected)) = (URL_SAFE_NO_PAD.decode(&self.salt), URL_SAFE_NO_PAD.decode(&self.digest))
-        else {
+        let (Ok(salt), Ok(expected)) = (
+            URL_SAFE_NO_PAD.decode(&self.salt),
+            URL_SAFE_NO_PAD.decode(&self.digest),
+        ) else {
             return false;
         };
         let key = hmac::Key::new(hmac::HMAC_SHA256, &salt);
@@ -73,12 +78,19 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Hashes a user's password with argon2id (default parameters), giving a PHC string.
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
-    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|_| PasswordError)
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|_| PasswordError)
 }
 
 /// Verifies a password against its PHC string; a malformed hash never verifies.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +110,11 @@ mod tests {
         let h = SecretHash::new(&secret, &r);
         assert!(h.verify(&secret));
         assert!(!h.verify("not-the-secret"));
-        assert_ne!(h, SecretHash::new(&secret, &r), "each hash has its own salt");
+        assert_ne!(
+            h,
+            SecretHash::new(&secret, &r),
+            "each hash has its own salt"
+        );
     }
 
     #[test]

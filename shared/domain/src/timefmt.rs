@@ -7,7 +7,9 @@ const OKTA: &[FormatItem<'static>] =
 
 /// Formats a timestamp the way the management API returns it.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC).format(OKTA).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.to_offset(UtcOffset::UTC)
+        .format(OKTA)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 /// Milliseconds since the Unix epoch, the form timestamps take in the database.
@@ -17,7 +19,8 @@ pub fn to_millis(t: OffsetDateTime) -> i64 {
 
 /// The inverse of [`to_millis`].
 pub fn from_millis(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// Formats database milliseconds directly.

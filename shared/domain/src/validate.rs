@@ -6,9 +6,15 @@ use url::Url;
 /// Tenant names: 3–63 characters of `a-z0-9-`, not starting or ending with `-` (SPEC §1),
 /// so that a name is also a valid DNS label for the wildcard-domain routing form.
 pub fn tenant_name(name: &str) -> Result<(), String> {
-    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !(3..=63).contains(&name.len()) || !ok_chars || name.starts_with('-') || name.ends_with('-') {
-        return Err("name must be 3 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'".into());
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !(3..=63).contains(&name.len()) || !ok_chars || name.starts_with('-') || name.ends_with('-')
+    {
+        return Err(
+            "name must be 3 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -31,11 +37,17 @@ pub fn scope_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 1024 {
         return Err("A scope name must be between 1 and 1024 characters".into());
     }
-    if !name.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\') {
+    if !name
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+    {
         return Err("A scope name may only contain printable ASCII characters other than space, '\"' and '\\'".into());
     }
     if name == "okta" || name == "*" || name.starts_with("okta.") || name.starts_with("okta:") {
-        return Err("Scope names 'okta', '*' and names starting with 'okta.' or 'okta:' are reserved".into());
+        return Err(
+            "Scope names 'okta', '*' and names starting with 'okta.' or 'okta:' are reserved"
+                .into(),
+        );
     }
     if name.contains('<') && name.contains('>') {
         return Err("A scope name may contain '<' or '>' but not both".into());
@@ -82,8 +94,31 @@ pub fn claim_name(name: &str) -> Result<(), String> {
 /// Claims that the token service sets itself and that no custom claim may override
 /// (RFC 7519, RFC 9068, OIDC Core and Okta's own).
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash",
-    "azp", "cid", "uid", "scp", "ver", "idp", "sid", "cnf", "client_id", "scope", "token_type", "active",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "at_hash",
+    "c_hash",
+    "azp",
+    "cid",
+    "uid",
+    "scp",
+    "ver",
+    "idp",
+    "sid",
+    "cnf",
+    "client_id",
+    "scope",
+    "token_type",
+    "active",
 ];
 
 /// An email address, checked the way Okta's default schema does: one `@`, a non-empty local
@@ -98,7 +133,11 @@ pub fn email(value: &str) -> Result<(), String> {
                 && !domain.ends_with('.')
                 && !value.chars().any(char::is_whitespace)
         });
-    if ok { Ok(()) } else { Err("Does not match required pattern".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("Does not match required pattern".into())
+    }
 }
 
 #[cfg(test)]
@@ -110,7 +149,15 @@ mod tests {
         for ok in ["acme", "a-b", "abc", "x1-2y"] {
             assert!(tenant_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["ab", "Acme", "-acme", "acme-", "ac_me", "ac.me", &"a".repeat(64)] {
+        for bad in [
+            "ab",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac_me",
+            "ac.me",
+            &"a".repeat(64),
+        ] {
             assert!(tenant_name(bad).is_err(), "{bad}");
         }
     }
@@ -120,7 +167,17 @@ mod tests {
         for ok in ["read", "api:read", "a<b", "orders.write"] {
             assert!(scope_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "has space", "okta", "*", "okta.users.read", "okta:x", "a<b>", "q\"uote", "back\\slash"] {
+        for bad in [
+            "",
+            "has space",
+            "okta",
+            "*",
+            "okta.users.read",
+            "okta:x",
+            "a<b>",
+            "q\"uote",
+            "back\\slash",
+        ] {
             assert!(scope_name(bad).is_err(), "{bad}");
         }
     }

@@ -1,1 +1,48 @@
+//! Tessera's durable store: SQLite (the embedded default) or PostgreSQL, through sea-orm.
+//!
+//! * [`entities`]: one entity per table; every table but `tenants` is keyed by tenant.
+//! * [`migration`]: the schema, applied by `tessera migrate` and at start-up.
+//! * [`repo`]: the tenant-scoped repository functions handlers use. Every function takes the
+//!   tenant explicitly: there is no ambient "current tenant" (STYLE §8).
 
+pub mod entities;
+pub mod migration;
+pub mod repo;
+
+pub use repo::{Page, Scoped, StoreError};
+pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+
+use sea_orm::{ConnectOptions, Database};
+use sea_orm_migration::MigratorTrait as _;
+
+/// Opens the database named by `url` (`sqlite://…` or `postgres://…`).
+pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .max_connections(if url.starts_with("sqlite:") { 4 } else { 16 });
+    let db = Database::connect(options).await?;
+    if url.starts_with("sqlite:") {
+        // WAL lets readers proceed while one writer commits; foreign keys are not used but the
+        // busy timeout matters when several pooled connections write.
+        for pragma in [
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA busy_timeout=5000",
+            "PRAGMA synchronous=NORMAL",
+        ] {
+            db.execute_unprepared(pragma).await?;
+        }
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
+    migration::Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Whether the database answers (for `/readyz`).
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}

@@ -1,0 +1,724 @@
+//! The schema. Migrations are written out by hand, never derived from the entities, so that an
+//! entity change can never silently rewrite a migration that has already run somewhere.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(Initial)]
+    }
+}
+
+/// The first schema: every table of DESIGN.md's durable state.
+struct Initial;
+
+impl MigrationName for Initial {
+    fn name(&self) -> &str {
+        "m20261126_000001_initial"
+    }
+}
+
+fn col(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+}
+fn text(name: &str) -> ColumnDef {
+    col(name).text().not_null().to_owned()
+}
+fn text_null(name: &str) -> ColumnDef {
+    col(name).text().null().to_owned()
+}
+fn big_integer(name: &str) -> ColumnDef {
+    col(name).big_integer().not_null().to_owned()
+}
+fn big_integer_null(name: &str) -> ColumnDef {
+    col(name).big_integer().null().to_owned()
+}
+fn integer(name: &str) -> ColumnDef {
+    col(name).integer().not_null().to_owned()
+}
+fn boolean(name: &str) -> ColumnDef {
+    col(name).boolean().not_null().to_owned()
+}
+
+/// A table with the common spine: `seq` primary key, `tenant_id` (all but `tenants`), `id`,
+/// the given columns, then `created` and `last_updated`.
+fn table(name: &str, scoped: bool, columns: Vec<ColumnDef>) -> TableCreateStatement {
+    let mut t = Table::create();
+    t.table(Alias::new(name)).if_not_exists().col(
+        col("seq")
+            .big_integer()
+            .not_null()
+            .auto_increment()
+            .primary_key(),
+    );
+    if scoped {
+        t.col(text("tenant_id"));
+    }
+    t.col(text("id"));
+    for c in columns {
+        t.col(c);
+    }
+    t.col(big_integer("created"))
+        .col(big_integer("last_updated"));
+    t.to_owned()
+}
+
+fn index(name: &str, table: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(Alias::new(table)).if_not_exists();
+    for c in cols {
+        i.col(Alias::new(*c));
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Initial {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(table(
+            "tenants",
+            false,
+            vec![text("name"), text("status"), big_integer("config_version")],
+        ))
+        .await?;
+        m.create_index(index("ux_tenants_id", "tenants", &["id"], true))
+            .await?;
+        m.create_index(index("ux_tenants_name", "tenants", &["name"], true))
+            .await?;
+        m.create_table(table(
+            "api_tokens",
+            true,
+            vec![
+                text("name"),
+                text("token_hash"),
+                text("token_prefix"),
+                text_null("user_id"),
+                text("roles"),
+                big_integer_null("expires_at"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_api_tokens_id",
+            "api_tokens",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_api_tokens_hash",
+            "api_tokens",
+            &["token_hash"],
+            true,
+        ))
+        .await?;
+        m.create_table(table(
+            "authorization_servers",
+            true,
+            vec![
+                text("name"),
+                text("description"),
+                text("audiences"),
+                text("issuer_mode"),
+                text("status"),
+                boolean("is_default"),
+                text("rotation_mode"),
+                big_integer_null("last_rotated"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_authorization_servers_id",
+            "authorization_servers",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_as_name",
+            "authorization_servers",
+            &["tenant_id", "name"],
+            true,
+        ))
+        .await?;
+        m.create_table(table(
+            "scopes",
+            true,
+            vec![
+                text("server_id"),
+                text("name"),
+                text_null("display_name"),
+                text_null("description"),
+                text("consent"),
+                boolean("optional"),
+                boolean("is_default"),
+                text("metadata_publish"),
+                boolean("system"),
+            ],
+        ))
+        .await?;
+        m.create_index(index("ux_scopes_id", "scopes", &["tenant_id", "id"], true))
+            .await?;
+        m.create_index(index(
+            "ux_scopes_name",
+            "scopes",
+            &["tenant_id", "server_id", "name"],
+            true,
+        ))
+        .await?;
+        m.create_table(table(
+            "claims",
+            true,
+            vec![
+                text("server_id"),
+                text("name"),
+                text("status"),
+                text("claim_type"),
+                text("value_type"),
+                text("value"),
+                text_null("group_filter_type"),
+                boolean("always_include_in_token"),
+                text("condition_scopes"),
+                boolean("system"),
+            ],
+        ))
+        .await?;
+        m.create_index(index("ux_claims_id", "claims", &["tenant_id", "id"], true))
+            .await?;
+        m.create_index(index(
+            "ux_claims_name",
+            "claims",
+            &["tenant_id", "server_id", "claim_type", "name"],
+            true,
+        ))
+        .await?;
+        m.create_table(table(
+            "policies",
+            true,
+            vec![
+                text("server_id"),
+                text("name"),
+                text("description"),
+                integer("priority"),
+                text("status"),
+                boolean("system"),
+                text("clients"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_policies_id",
+            "policies",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_policies_server",
+            "policies",
+            &["tenant_id", "server_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "policy_rules",
+            true,
+            vec![
+                text("server_id"),
+                text("policy_id"),
+                text("name"),
+                integer("priority"),
+                text("status"),
+                boolean("system"),
+                text("conditions"),
+                text("actions"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_policy_rules_id",
+            "policy_rules",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_rules_policy",
+            "policy_rules",
+            &["tenant_id", "policy_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "apps",
+            true,
+            vec![
+                text("name"),
+                text("label"),
+                text("status"),
+                text("sign_on_mode"),
+                text("client_id"),
+                text("credentials"),
+                text("settings"),
+                text("profile"),
+            ],
+        ))
+        .await?;
+        m.create_index(index("ux_apps_id", "apps", &["tenant_id", "id"], true))
+            .await?;
+        m.create_index(index(
+            "ux_apps_client_id",
+            "apps",
+            &["tenant_id", "client_id"],
+            true,
+        ))
+        .await?;
+        m.create_table(table(
+            "app_secrets",
+            true,
+            vec![
+                text("app_id"),
+                text("status"),
+                text("salt"),
+                text("digest"),
+                text("secret_hash"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_app_secrets_id",
+            "app_secrets",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_app_secrets_app",
+            "app_secrets",
+            &["tenant_id", "app_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "app_jwks",
+            true,
+            vec![
+                text("app_id"),
+                text_null("kid"),
+                text("status"),
+                text("key_use"),
+                text("jwk"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_app_jwks_id",
+            "app_jwks",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_app_jwks_app",
+            "app_jwks",
+            &["tenant_id", "app_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "app_users",
+            true,
+            vec![
+                text("app_id"),
+                text("user_id"),
+                text("scope"),
+                text("profile"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_app_users_id",
+            "app_users",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_app_users",
+            "app_users",
+            &["tenant_id", "app_id", "user_id"],
+            true,
+        ))
+        .await?;
+        m.create_table(table(
+            "app_groups",
+            true,
+            vec![
+                text("app_id"),
+                text("group_id"),
+                integer("priority"),
+                text("profile"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_app_groups_id",
+            "app_groups",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_app_groups",
+            "app_groups",
+            &["tenant_id", "app_id", "group_id"],
+            true,
+        ))
+        .await?;
+        m.create_table(table(
+            "users",
+            true,
+            vec![
+                text("status"),
+                text("login"),
+                text("email"),
+                text("profile"),
+                text_null("password_hash"),
+                big_integer_null("activated"),
+                big_integer_null("status_changed"),
+                big_integer_null("password_changed"),
+                big_integer_null("last_login"),
+            ],
+        ))
+        .await?;
+        m.create_index(index("ux_users_id", "users", &["tenant_id", "id"], true))
+            .await?;
+        m.create_index(index(
+            "ux_users_login",
+            "users",
+            &["tenant_id", "login"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_users_email",
+            "users",
+            &["tenant_id", "email"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "groups",
+            true,
+            vec![
+                text("name"),
+                text_null("description"),
+                text("group_type"),
+                big_integer_null("last_membership_updated"),
+            ],
+        ))
+        .await?;
+        m.create_index(index("ux_groups_id", "groups", &["tenant_id", "id"], true))
+            .await?;
+        m.create_index(index(
+            "ux_groups_name",
+            "groups",
+            &["tenant_id", "name"],
+            true,
+        ))
+        .await?;
+        m.create_table(table(
+            "group_members",
+            true,
+            vec![text("group_id"), text("user_id")],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_group_members_id",
+            "group_members",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_group_members",
+            "group_members",
+            &["tenant_id", "group_id", "user_id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_group_members_user",
+            "group_members",
+            &["tenant_id", "user_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "signing_keys",
+            true,
+            vec![
+                text("server_id"),
+                text("kid"),
+                text("status"),
+                text("alg"),
+                text("public_jwk"),
+                text("private_key"),
+                text("master_key_id"),
+                big_integer_null("activated"),
+                big_integer_null("expired"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_signing_keys_id",
+            "signing_keys",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_signing_keys_server",
+            "signing_keys",
+            &["tenant_id", "server_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "refresh_tokens",
+            true,
+            vec![
+                text("server_id"),
+                text("client_id"),
+                text_null("user_id"),
+                text("family_id"),
+                text("token_hash"),
+                text("status"),
+                text("scopes"),
+                big_integer_null("expires_at"),
+                big_integer_null("window_expires_at"),
+                big_integer_null("rotated_at"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_refresh_tokens_id",
+            "refresh_tokens",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_refresh_tokens_hash",
+            "refresh_tokens",
+            &["token_hash"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_refresh_tokens_family",
+            "refresh_tokens",
+            &["tenant_id", "family_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "consents",
+            true,
+            vec![
+                text("server_id"),
+                text("user_id"),
+                text("client_id"),
+                text("scope_name"),
+                text("status"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_consents_id",
+            "consents",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_consents_user",
+            "consents",
+            &["tenant_id", "user_id", "client_id"],
+            false,
+        ))
+        .await?;
+        m.create_table(table(
+            "log_events",
+            true,
+            vec![
+                text("event_type"),
+                text("severity"),
+                text("display_message"),
+                text("actor"),
+                text("target"),
+                text("outcome"),
+                text("client"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_log_events_id",
+            "log_events",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_log_events_created",
+            "log_events",
+            &["tenant_id", "created"],
+            false,
+        ))
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("log_events"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("consents"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("refresh_tokens"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("signing_keys"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("group_members"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("groups"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("users"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("app_groups"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("app_users"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("app_jwks"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("app_secrets"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("apps"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("policy_rules"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("policies"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("claims"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("scopes"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("authorization_servers"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("api_tokens"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("tenants"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+}
