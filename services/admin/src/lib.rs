@@ -1,1 +1,33 @@
+//! The admin service: the operator's tenant API (`/operator/v1`) and the Okta-compatible
+//! management API (`{org}/api/v1`). Every write validates fully before it changes anything,
+//! commits, bumps the tenant's config version and announces the change on the config bus.
 
+mod api_tokens;
+mod apps;
+mod authz_servers;
+mod claims;
+mod groups;
+mod operator;
+mod policies;
+pub mod provision;
+mod scopes;
+mod support;
+mod users;
+
+use actix_web::web;
+
+/// Mounts the operator and management APIs.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/operator/v1").configure(operator::routes))
+        .service(
+            web::scope("/t/{tenant}/api/v1")
+                .configure(authz_servers::routes)
+                .configure(scopes::routes)
+                .configure(claims::routes)
+                .configure(policies::routes)
+                .configure(apps::routes)
+                .configure(users::routes)
+                .configure(groups::routes)
+                .configure(api_tokens::routes),
+        );
+}

@@ -1,1 +1,17 @@
-fn main() {}
+//! Runs the admin service alone (same as `tessera serve --service admin`).
+
+fn main() -> anyhow::Result<()> {
+    let config = tessera_web::Config::load(
+        std::env::var_os("TESSERA_CONFIG")
+            .map(std::path::PathBuf::from)
+            .as_deref(),
+    )?;
+    tessera_web::telemetry::init(&config);
+    actix_rt::System::new().block_on(async move {
+        let started =
+            tessera_web::server::start(config, vec![tessera_admin::configure], None).await?;
+        tracing::info!(addr = %started.addr, service = "admin", "listening");
+        started.server.await?;
+        Ok(())
+    })
+}

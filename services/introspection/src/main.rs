@@ -1,1 +1,18 @@
-fn main() {}
+//! Runs the introspection service alone (same as `tessera serve --service introspection`).
+
+fn main() -> anyhow::Result<()> {
+    let config = tessera_web::Config::load(
+        std::env::var_os("TESSERA_CONFIG")
+            .map(std::path::PathBuf::from)
+            .as_deref(),
+    )?;
+    tessera_web::telemetry::init(&config);
+    actix_rt::System::new().block_on(async move {
+        let started =
+            tessera_web::server::start(config, vec![tessera_introspection::configure], None)
+                .await?;
+        tracing::info!(addr = %started.addr, service = "introspection", "listening");
+        started.server.await?;
+        Ok(())
+    })
+}

@@ -1,1 +1,84 @@
-fn main() {}
+//! `tessera`: run the services, apply migrations, administer tenants.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tessera::{Service, start_services};
+use tessera_web::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "A self-hostable, Okta-compatible OAuth 2.0 / OpenID Connect authorization service"
+)]
+struct Cli {
+    /// A TOML configuration file (settings in it are overridden by TESSERA_* variables).
+    #[arg(long, global = true, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service in one process (default), or just one.
+    Serve {
+        #[arg(long, value_enum)]
+        service: Option<Service>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Tenant administration.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Provision a tenant; prints its org URL and first API token.
+    Create { name: String },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    tessera_web::telemetry::init(&config);
+    actix_rt::System::new().block_on(run(cli.command, config))
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { service } => {
+            let services: Vec<Service> = service.map_or_else(|| Service::ALL.to_vec(), |s| vec![s]);
+            let started = start_services(config, &services, None).await?;
+            if let Some(token) = &started.generated_operator_token {
+                println!(
+                    "Generated operator token (stored in the data directory, shown once): {token}"
+                );
+            }
+            tracing::info!(addr = %started.addr, public_url = %started.state.public_url, ?services, "tessera listening");
+            started.server.await.context("server failed")?;
+        }
+        Command::Migrate => {
+            let db = tessera_store::connect(&config.effective_database_url()).await?;
+            tessera_store::migrate(&db).await?;
+            println!("migrations applied");
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { name },
+        } => {
+            let listen = config.listen.parse().context("setting `listen`")?;
+            let (state, _) = tessera_web::AppState::open(config, listen).await?;
+            let p = tessera_admin::provision::provision(&state, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.causes.first().unwrap_or(&e.summary)))?;
+            println!("org URL:   {}", state.org_url(&p.tenant.name));
+            println!("API token: {}", p.api_token);
+        }
+    }
+    Ok(())
+}

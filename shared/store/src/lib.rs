@@ -8,9 +8,13 @@
 pub mod entities;
 pub mod migration;
 pub mod repo;
+pub mod tenants;
 
 pub use repo::{Page, Scoped, StoreError};
-pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+pub use sea_orm::{
+    self, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    TransactionTrait,
+};
 
 use sea_orm::{ConnectOptions, Database};
 use sea_orm_migration::MigratorTrait as _;

@@ -338,6 +338,7 @@ impl MigrationTrait for Initial {
                 text("app_id"),
                 text("user_id"),
                 text("scope"),
+                text("user_name"),
                 text("profile"),
             ],
         ))

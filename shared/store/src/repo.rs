@@ -24,7 +24,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn from_write(err: sea_orm::DbErr) -> Self {
+    pub(crate) fn from_write(err: sea_orm::DbErr) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict,
             _ => Self::Db(err),

@@ -13,6 +13,7 @@ pub struct Model {
     pub app_id: String,
     pub user_id: String,
     pub scope: String,
+    pub user_name: String,
     pub profile: String,
     pub created: i64,
     pub last_updated: i64,

@@ -1,0 +1,160 @@
+//! Management API tokens (`/api/v1/api-tokens`): list, read, create (the token is returned
+//! once and stored as a SHA-256 digest), revoke, and revoke the caller's own token.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_domain::ids::IdKind;
+use tessera_domain::secrets::{lookup_digest, new_api_token};
+use tessera_domain::validate;
+use tessera_store::entities::api_token;
+use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::paging::ListParams;
+use tessera_web::tenant::Admin;
+use tessera_web::{ApiError, AppState};
+
+use crate::support::{Causes, href, opt_ts, page_response, ts};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api-tokens", web::get().to(list))
+        .route("/api-tokens", web::post().to(create))
+        .route("/api-tokens/current", web::delete().to(revoke_current))
+        .route("/api-tokens/{id}", web::get().to(get))
+        .route("/api-tokens/{id}", web::delete().to(revoke));
+}
+
+fn render(org: &str, t: &api_token::Model) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "userId": t.user_id,
+        "tokenWindow": "P30D",
+        "tokenPrefix": t.token_prefix,
+        "created": ts(t.created),
+        "lastUpdated": ts(t.last_updated),
+        "expiresAt": opt_ts(t.expires_at),
+        "network": { "connection": "ANYWHERE" },
+        "_link": { "self": href(format!("{org}/api/v1/api-tokens/{}", t.id)) },
+    })
+}
+
+/// Creates a token for `tenant` and returns its row and the token itself (shown once).
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    tenant: &str,
+    name: &str,
+    user_id: Option<String>,
+) -> Result<(api_token::Model, String), ApiError> {
+    let token = new_api_token(state.random.as_ref());
+    let now = state.now_ms();
+    let row = repo::insert::<api_token::Entity>(
+        db,
+        api_token::Model {
+            seq: 0,
+            tenant_id: tenant.to_owned(),
+            id: state.new_id(IdKind::ApiToken),
+            name: name.to_owned(),
+            token_hash: lookup_digest(&token),
+            token_prefix: token[..6].to_owned(),
+            user_id,
+            roles: "[\"SUPER_ADMIN\"]".into(),
+            expires_at: None,
+            created: now,
+            last_updated: now,
+        },
+    )
+    .await?;
+    Ok((row, token))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenInput {
+    name: Option<String>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let page = repo::page::<api_token::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        Condition::all(),
+        q.after()?,
+        q.limit()?,
+    )
+    .await?;
+    let org = admin.tenant.org_url.clone();
+    page_response(&admin, &req, page, |t| Ok(render(&org, t)))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<TokenInput>,
+) -> Result<HttpResponse, ApiError> {
+    let mut c = Causes::new();
+    let name = c
+        .require("name", body.name.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if !name.is_empty() {
+        c.check("name", validate::length(&name, 1, 100));
+    }
+    c.finish()?;
+    let txn = state.begin().await?;
+    let (row, token) = issue(&txn, &state, &admin.tenant.id, &name, admin.user_id.clone()).await?;
+    state
+        .commit(txn, &admin.tenant.id, "apiToken", &row.id)
+        .await?;
+    let mut body = render(&admin.tenant.org_url, &row);
+    body["token"] = json!(token);
+    Ok(HttpResponse::Created().json(body))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let t = repo::find::<api_token::Entity>(&state.db, &admin.tenant.id, &path.1)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&path.1, "ApiToken"))?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &t)))
+}
+
+async fn remove(state: &AppState, admin: &Admin, id: &str) -> Result<HttpResponse, ApiError> {
+    let t = repo::find::<api_token::Entity>(&state.db, &admin.tenant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(id, "ApiToken"))?;
+    let txn = state.begin().await?;
+    repo::delete_where::<api_token::Entity>(
+        &txn,
+        &admin.tenant.id,
+        api_token::Column::Id.eq(&t.id),
+    )
+    .await?;
+    state
+        .commit(txn, &admin.tenant.id, "apiToken", &t.id)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn revoke(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    remove(&state, &admin, &path.1).await
+}
+
+async fn revoke_current(
+    state: web::Data<AppState>,
+    admin: Admin,
+) -> Result<HttpResponse, ApiError> {
+    let id = admin.token_id.clone();
+    remove(&state, &admin, &id).await
+}

@@ -1,0 +1,440 @@
+//! Authorization servers (OKTA-REFERENCE §4.1): CRUD and lifecycle. The literal `default`
+//! names the tenant's default server everywhere an id is accepted.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_domain::ids::IdKind;
+use tessera_domain::validate;
+use tessera_store::entities::{
+    authorization_server as srv, claim, consent, policy, policy_rule, refresh_token, scope,
+    signing_key,
+};
+use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::tenant::Admin;
+use tessera_web::{ApiError, AppState};
+
+use crate::support::{Causes, hinted, href, page_response, server, to_text, ts};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/authorizationServers", web::get().to(list))
+        .route("/authorizationServers", web::post().to(create))
+        .route("/authorizationServers/{id}", web::get().to(get))
+        .route("/authorizationServers/{id}", web::put().to(replace))
+        .route("/authorizationServers/{id}", web::delete().to(delete))
+        .route(
+            "/authorizationServers/{id}/lifecycle/activate",
+            web::post().to(activate),
+        )
+        .route(
+            "/authorizationServers/{id}/lifecycle/deactivate",
+            web::post().to(deactivate),
+        );
+}
+
+/// The scopes every authorization server has (OKTA-REFERENCE §4.3), with the consent Okta
+/// gives them.
+pub const RESERVED_SCOPES: &[(&str, &str)] = &[
+    ("openid", "Signals that a request is an OpenID request."),
+    (
+        "profile",
+        "Allows this application to access your profile information.",
+    ),
+    (
+        "email",
+        "Allows this application to access your email address.",
+    ),
+    ("address", "Allows this application to access your address."),
+    (
+        "phone",
+        "Allows this application to access your phone number.",
+    ),
+    (
+        "offline_access",
+        "Allows this application to access your data when you are not present.",
+    ),
+    ("groups", "Allows this application to access your groups."),
+    (
+        "device_sso",
+        "Allows this application to use device single sign-on.",
+    ),
+];
+
+/// The built-in `sub` claim of a custom authorization server's access tokens.
+pub const SUB_EXPRESSION: &str = "(appuser != null) ? appuser.userName : app.clientId";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInput {
+    name: Option<String>,
+    description: Option<String>,
+    audiences: Option<Vec<String>>,
+    issuer_mode: Option<String>,
+    credentials: Option<CredentialsInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CredentialsInput {
+    signing: Option<SigningInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SigningInput {
+    rotation_mode: Option<String>,
+}
+
+/// The validated fields of a server.
+struct ServerFields {
+    name: String,
+    description: String,
+    audience: String,
+    issuer_mode: String,
+    rotation_mode: String,
+}
+
+async fn validate_input(
+    state: &AppState,
+    admin: &Admin,
+    input: ServerInput,
+    existing: Option<&srv::Model>,
+) -> Result<ServerFields, ApiError> {
+    let mut c = Causes::new();
+    let name = c.require("name", input.name.as_deref()).map(str::to_owned);
+    if let Some(n) = &name {
+        c.check("name", validate::length(n, 1, 100));
+        let clash = repo::find_by::<srv::Entity>(
+            &state.db,
+            &admin.tenant.id,
+            srv::Column::Name.eq(n.as_str()),
+        )
+        .await?;
+        if clash.is_some_and(|s| existing.is_none_or(|e| e.id != s.id)) {
+            c.add(
+                "name",
+                "An object with this field already exists in the current organization",
+            );
+        }
+    }
+    let description = input.description.unwrap_or_default();
+    c.check("description", validate::length(&description, 0, 1024));
+    let audience = match input.audiences.as_deref() {
+        Some([one]) => {
+            c.check("audiences", validate::audience(one));
+            one.clone()
+        }
+        Some([]) | None => {
+            c.add("audiences", "The field cannot be left blank");
+            String::new()
+        }
+        Some(_) => {
+            c.add("audiences", "Only one audience is supported");
+            String::new()
+        }
+    };
+    let issuer_mode = input
+        .issuer_mode
+        .unwrap_or_else(|| existing.map_or("ORG_URL".into(), |e| e.issuer_mode.clone()));
+    if !matches!(issuer_mode.as_str(), "ORG_URL" | "CUSTOM_URL" | "DYNAMIC") {
+        c.add("issuerMode", "must be one of ORG_URL, CUSTOM_URL, DYNAMIC");
+    }
+    let rotation_mode = input
+        .credentials
+        .and_then(|cr| cr.signing)
+        .and_then(|s| s.rotation_mode)
+        .unwrap_or_else(|| existing.map_or("AUTO".into(), |e| e.rotation_mode.clone()));
+    if !matches!(rotation_mode.as_str(), "AUTO" | "MANUAL") {
+        c.add("credentials.signing.rotationMode", "must be AUTO or MANUAL");
+    }
+    c.finish()?;
+    Ok(ServerFields {
+        name: name.unwrap_or_default(),
+        description,
+        audience,
+        issuer_mode,
+        rotation_mode,
+    })
+}
+
+/// The server as the management API shows it.
+pub fn render(org: &str, s: &srv::Model) -> Result<Value, ApiError> {
+    let audiences: Vec<String> = crate::support::stored(&s.audiences)?;
+    let path_id = if s.is_default {
+        "default"
+    } else {
+        s.id.as_str()
+    };
+    let base = format!("{org}/api/v1/authorizationServers/{}", s.id);
+    let lifecycle = if s.status == "ACTIVE" {
+        "deactivate"
+    } else {
+        "activate"
+    };
+    let mut signing = json!({ "rotationMode": s.rotation_mode, "use": "sig" });
+    if let Some(last) = s.last_rotated {
+        signing["lastRotated"] = json!(ts(last));
+    }
+    Ok(json!({
+        "id": s.id,
+        "name": s.name,
+        "description": s.description,
+        "audiences": audiences,
+        "issuer": format!("{org}/oauth2/{path_id}"),
+        "issuerMode": s.issuer_mode,
+        "status": s.status,
+        "default": s.is_default,
+        "created": ts(s.created),
+        "lastUpdated": ts(s.last_updated),
+        "credentials": { "signing": signing },
+        "_links": {
+            "scopes": hinted(format!("{base}/scopes"), &["GET"]),
+            "claims": hinted(format!("{base}/claims"), &["GET"]),
+            "policies": hinted(format!("{base}/policies"), &["GET"]),
+            "self": hinted(base.clone(), &["GET", "DELETE", "PUT"]),
+            "metadata": [
+                { "name": "oauth-authorization-server",
+                  "href": format!("{org}/oauth2/{path_id}/.well-known/oauth-authorization-server"),
+                  "hints": { "allow": ["GET"] } },
+                { "name": "openid-configuration",
+                  "href": format!("{org}/oauth2/{path_id}/.well-known/openid-configuration"),
+                  "hints": { "allow": ["GET"] } },
+            ],
+            "rotateKey": hinted(format!("{base}/credentials/lifecycle/keyRotate"), &["POST"]),
+            lifecycle: hinted(format!("{base}/lifecycle/{lifecycle}"), &["POST"]),
+            "keys": href(format!("{base}/credentials/keys")),
+        },
+    }))
+}
+
+/// Inserts a server with its reserved scopes and `sub` claim (inside the caller's transaction).
+pub async fn insert_server(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    tenant_id: &str,
+    fields: ServerFieldsOwned,
+    is_default: bool,
+) -> Result<srv::Model, ApiError> {
+    let now = state.now_ms();
+    let server = repo::insert::<srv::Entity>(
+        db,
+        srv::Model {
+            seq: 0,
+            tenant_id: tenant_id.to_owned(),
+            id: state.new_id(IdKind::AuthorizationServer),
+            name: fields.name,
+            description: fields.description,
+            audiences: to_text(&vec![fields.audience]),
+            issuer_mode: fields.issuer_mode,
+            status: "ACTIVE".into(),
+            is_default,
+            rotation_mode: fields.rotation_mode,
+            last_rotated: None,
+            created: now,
+            last_updated: now,
+        },
+    )
+    .await?;
+    for (name, description) in RESERVED_SCOPES {
+        repo::insert::<scope::Entity>(
+            db,
+            scope::Model {
+                seq: 0,
+                tenant_id: tenant_id.to_owned(),
+                id: state.new_id(IdKind::Scope),
+                server_id: server.id.clone(),
+                name: (*name).to_owned(),
+                display_name: Some((*name).to_owned()),
+                description: Some((*description).to_owned()),
+                consent: "IMPLICIT".into(),
+                optional: false,
+                is_default: false,
+                metadata_publish: "ALL_CLIENTS".into(),
+                system: true,
+                created: now,
+                last_updated: now,
+            },
+        )
+        .await?;
+    }
+    repo::insert::<claim::Entity>(
+        db,
+        claim::Model {
+            seq: 0,
+            tenant_id: tenant_id.to_owned(),
+            id: state.new_id(IdKind::Claim),
+            server_id: server.id.clone(),
+            name: "sub".into(),
+            status: "ACTIVE".into(),
+            claim_type: "RESOURCE".into(),
+            value_type: "EXPRESSION".into(),
+            value: SUB_EXPRESSION.into(),
+            group_filter_type: None,
+            always_include_in_token: true,
+            condition_scopes: "[]".into(),
+            system: true,
+            created: now,
+            last_updated: now,
+        },
+    )
+    .await?;
+    Ok(server)
+}
+
+/// Owned fields for [`insert_server`] (also used by tenant provisioning).
+pub struct ServerFieldsOwned {
+    pub name: String,
+    pub description: String,
+    pub audience: String,
+    pub issuer_mode: String,
+    pub rotation_mode: String,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    q: web::Query<tessera_web::paging::ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let mut cond = Condition::all();
+    if let Some(term) = q.q.as_deref().filter(|t| !t.is_empty()) {
+        cond = cond.add(
+            Condition::any()
+                .add(srv::Column::Name.contains(term))
+                .add(srv::Column::Audiences.contains(term)),
+        );
+    }
+    let page = repo::page::<srv::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)
+        .await?;
+    let org = admin.tenant.org_url.clone();
+    page_response(&admin, &req, page, |s| render(&org, s))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<ServerInput>,
+) -> Result<HttpResponse, ApiError> {
+    let f = validate_input(&state, &admin, body.into_inner(), None).await?;
+    let txn = state.begin().await?;
+    let fields = ServerFieldsOwned {
+        name: f.name,
+        description: f.description,
+        audience: f.audience,
+        issuer_mode: f.issuer_mode,
+        rotation_mode: f.rotation_mode,
+    };
+    let server = insert_server(&txn, &state, &admin.tenant.id, fields, false).await?;
+    state
+        .commit(txn, &admin.tenant.id, "authorizationServer", &server.id)
+        .await?;
+    Ok(HttpResponse::Created().json(render(&admin.tenant.org_url, &server)?))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let s = server(&state, &admin, &path.1).await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &s)?))
+}
+
+async fn replace(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    body: web::Json<ServerInput>,
+) -> Result<HttpResponse, ApiError> {
+    let existing = server(&state, &admin, &path.1).await?;
+    let f = validate_input(&state, &admin, body.into_inner(), Some(&existing)).await?;
+    let txn = state.begin().await?;
+    let updated = repo::update::<srv::Entity>(
+        &txn,
+        srv::Model {
+            name: f.name,
+            description: f.description,
+            audiences: to_text(&vec![f.audience]),
+            issuer_mode: f.issuer_mode,
+            rotation_mode: f.rotation_mode,
+            last_updated: state.now_ms(),
+            ..existing
+        },
+    )
+    .await?;
+    state
+        .commit(txn, &admin.tenant.id, "authorizationServer", &updated.id)
+        .await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &updated)?))
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let s = server(&state, &admin, &path.1).await?;
+    if s.is_default {
+        return Err(ApiError::invalid(
+            "default",
+            "The default authorization server cannot be deleted.",
+        ));
+    }
+    let t = &admin.tenant.id;
+    let txn = state.begin().await?;
+    repo::delete_where::<policy_rule::Entity>(&txn, t, policy_rule::Column::ServerId.eq(&s.id))
+        .await?;
+    repo::delete_where::<policy::Entity>(&txn, t, policy::Column::ServerId.eq(&s.id)).await?;
+    repo::delete_where::<claim::Entity>(&txn, t, claim::Column::ServerId.eq(&s.id)).await?;
+    repo::delete_where::<scope::Entity>(&txn, t, scope::Column::ServerId.eq(&s.id)).await?;
+    repo::delete_where::<signing_key::Entity>(&txn, t, signing_key::Column::ServerId.eq(&s.id))
+        .await?;
+    repo::delete_where::<refresh_token::Entity>(&txn, t, refresh_token::Column::ServerId.eq(&s.id))
+        .await?;
+    repo::delete_where::<consent::Entity>(&txn, t, consent::Column::ServerId.eq(&s.id)).await?;
+    repo::delete_where::<srv::Entity>(&txn, t, srv::Column::Id.eq(&s.id)).await?;
+    state.commit(txn, t, "authorizationServer", &s.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn set_status(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    status: &str,
+) -> Result<HttpResponse, ApiError> {
+    let s = server(state, admin, id).await?;
+    if s.status != status {
+        let txn = state.begin().await?;
+        let id = s.id.clone();
+        repo::update::<srv::Entity>(
+            &txn,
+            srv::Model {
+                status: status.into(),
+                last_updated: state.now_ms(),
+                ..s
+            },
+        )
+        .await?;
+        state
+            .commit(txn, &admin.tenant.id, "authorizationServer", &id)
+            .await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn activate(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    set_status(&state, &admin, &path.1, "ACTIVE").await
+}
+
+async fn deactivate(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    set_status(&state, &admin, &path.1, "INACTIVE").await
+}

@@ -1,0 +1,114 @@
+//! Tenant provisioning (SPEC §1): the tenant, its Everyone group, a super-admin API token, and
+//! the `default` authorization server with its reserved scopes, `sub` claim and the
+//! "Default Policy" with its "Default Policy Rule" — all in one transaction.
+
+use tessera_domain::ids::IdKind;
+use tessera_store::entities::{policy, policy_rule, tenant};
+use tessera_store::{TransactionTrait as _, repo};
+use tessera_web::{ApiError, AppState};
+
+use crate::authz_servers::{ServerFieldsOwned, insert_server};
+use crate::policies::default_rule_body;
+use crate::support::to_text;
+
+/// A freshly provisioned tenant and its first API token (shown once).
+pub struct Provisioned {
+    pub tenant: tenant::Model,
+    pub api_token: String,
+}
+
+/// Validates `name` and creates the tenant with everything a new Okta org has.
+pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiError> {
+    tessera_domain::validate::tenant_name(name).map_err(|e| ApiError::invalid("name", e))?;
+    if tessera_store::tenants::by_name(&state.db, name)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict(
+            "name",
+            format!("name: A tenant named '{name}' already exists"),
+        ));
+    }
+    let now = state.now_ms();
+    let txn = state.db.begin().await.map_err(ApiError::internal)?;
+    let t = tessera_store::tenants::insert(
+        &txn,
+        tenant::Model {
+            seq: 0,
+            id: state.new_id(IdKind::Tenant),
+            name: name.to_owned(),
+            status: "ACTIVE".into(),
+            config_version: 1,
+            created: now,
+            last_updated: now,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        tessera_store::StoreError::Conflict => ApiError::conflict(
+            "name",
+            format!("name: A tenant named '{name}' already exists"),
+        ),
+        e => e.into(),
+    })?;
+    crate::groups::insert_everyone(&txn, state, &t.id).await?;
+    let (_, api_token) =
+        crate::api_tokens::issue(&txn, state, &t.id, "Provisioning token", None).await?;
+    let server = insert_server(
+        &txn,
+        state,
+        &t.id,
+        ServerFieldsOwned {
+            name: "default".into(),
+            description: "Default Authorization Server for your Applications".into(),
+            audience: "api://default".into(),
+            issuer_mode: "ORG_URL".into(),
+            rotation_mode: "AUTO".into(),
+        },
+        true,
+    )
+    .await?;
+    let p = repo::insert::<policy::Entity>(
+        &txn,
+        policy::Model {
+            seq: 0,
+            tenant_id: t.id.clone(),
+            id: state.new_id(IdKind::Policy),
+            server_id: server.id.clone(),
+            name: "Default Policy".into(),
+            description: "Default policy description".into(),
+            priority: 1,
+            status: "ACTIVE".into(),
+            system: false,
+            clients: "[\"ALL_CLIENTS\"]".into(),
+            created: now,
+            last_updated: now,
+        },
+    )
+    .await?;
+    let body = default_rule_body();
+    repo::insert::<policy_rule::Entity>(
+        &txn,
+        policy_rule::Model {
+            seq: 0,
+            tenant_id: t.id.clone(),
+            id: state.new_id(IdKind::Rule),
+            server_id: server.id.clone(),
+            policy_id: p.id,
+            name: "Default Policy Rule".into(),
+            priority: 1,
+            status: "ACTIVE".into(),
+            system: false,
+            conditions: to_text(&body.conditions),
+            actions: to_text(&body.actions),
+            created: now,
+            last_updated: now,
+        },
+    )
+    .await?;
+    state.commit(txn, &t.id, "tenant", &t.id).await?;
+    Ok(Provisioned {
+        tenant: t,
+        api_token,
+    })
+}

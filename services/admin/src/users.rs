@@ -1,0 +1,569 @@
+//! Users (Okta Users API): create with `?activate=`, profile, argon2id password credential,
+//! lifecycle, list with `q`, `filter` and `search`, and a user's groups.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tessera_domain::ids::IdKind;
+use tessera_domain::{secrets, validate};
+use tessera_store::entities::{app_user, group, group_member, user};
+use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::paging::ListParams;
+use tessera_web::tenant::Admin;
+use tessera_web::{ApiError, AppState};
+
+use crate::groups::render as render_group;
+use crate::support::{Causes, href, opt_ts, page_response, stored, to_text, ts};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users", web::get().to(list))
+        .route("/users", web::post().to(create))
+        .route("/users/{id}", web::get().to(get))
+        .route("/users/{id}", web::post().to(update_partial))
+        .route("/users/{id}", web::put().to(update_full))
+        .route("/users/{id}", web::delete().to(delete))
+        .route("/users/{id}/groups", web::get().to(groups_of))
+        .route("/users/{id}/lifecycle/{action}", web::post().to(lifecycle));
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserInput {
+    profile: Option<Map<String, Value>>,
+    credentials: Option<CredentialsInput>,
+    #[serde(default)]
+    group_ids: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CredentialsInput {
+    password: Option<PasswordInput>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PasswordInput {
+    value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CreateParams {
+    activate: Option<bool>,
+}
+
+pub fn render(org: &str, u: &user::Model) -> Result<Value, ApiError> {
+    let profile: Value = stored(&u.profile)?;
+    let mut credentials = json!({ "provider": { "type": "OKTA", "name": "OKTA" } });
+    if u.password_hash.is_some() {
+        credentials["password"] = json!({});
+    }
+    let base = format!("{org}/api/v1/users/{}", u.id);
+    Ok(json!({
+        "id": u.id,
+        "status": u.status,
+        "created": ts(u.created),
+        "activated": opt_ts(u.activated),
+        "statusChanged": opt_ts(u.status_changed),
+        "lastLogin": opt_ts(u.last_login),
+        "lastUpdated": ts(u.last_updated),
+        "passwordChanged": opt_ts(u.password_changed),
+        "type": { "id": "default" },
+        "profile": profile,
+        "credentials": credentials,
+        "_links": { "self": href(base) },
+    }))
+}
+
+/// Checks a profile (Okta's default schema: `login`, `email`, `firstName`, `lastName`
+/// required; `login` in email form) and a password against the default policy.
+fn check_profile(c: &mut Causes, profile: &Map<String, Value>) {
+    for field in ["login", "email", "firstName", "lastName"] {
+        match profile.get(field) {
+            Some(Value::String(s)) if !s.trim().is_empty() => {}
+            _ => c.add(
+                &format!("profile.{field}"),
+                "The field cannot be left blank",
+            ),
+        }
+    }
+    if let Some(Value::String(login)) = profile.get("login") {
+        if !login.is_empty() {
+            c.check(
+                "profile.login",
+                validate::email(login)
+                    .map_err(|_| "Username must be in the form of an email address".into()),
+            );
+        }
+    }
+    if let Some(Value::String(email)) = profile.get("email") {
+        if !email.is_empty() {
+            c.check("profile.email", validate::email(email));
+        }
+    }
+    for (k, v) in profile {
+        if matches!(v, Value::Object(_)) {
+            c.add(
+                &format!("profile.{k}"),
+                "Profile attributes must be strings, numbers, booleans, arrays or null",
+            );
+        }
+    }
+}
+
+fn check_password(c: &mut Causes, password: &str, login: &str) {
+    let long = password.chars().count() >= 8 && password.len() <= 256;
+    let lower = password.chars().any(char::is_lowercase);
+    let upper = password.chars().any(char::is_uppercase);
+    let digit = password.chars().any(|ch| ch.is_ascii_digit());
+    let local = login.split('@').next().unwrap_or_default().to_lowercase();
+    let has_login = local.len() >= 3 && password.to_lowercase().contains(&local);
+    if !(long && lower && upper && digit) || has_login {
+        c.add(
+            "password",
+            "Password requirements were not met. Password requirements: at least 8 characters, a lowercase letter, \
+             an uppercase letter, a number, no parts of your username.",
+        );
+    }
+}
+
+fn text(profile: &Map<String, Value>, key: &str) -> String {
+    profile
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn login_taken(
+    state: &AppState,
+    tenant: &str,
+    login: &str,
+    except: Option<&str>,
+) -> Result<bool, ApiError> {
+    let found =
+        repo::find_by::<user::Entity>(&state.db, tenant, user::Column::Login.eq(login)).await?;
+    Ok(found.is_some_and(|u| except != Some(u.id.as_str())))
+}
+
+fn hash(password: &str) -> Result<String, ApiError> {
+    secrets::hash_password(password).map_err(ApiError::internal)
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    params: web::Query<CreateParams>,
+    body: web::Json<UserInput>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner();
+    let t = &admin.tenant.id;
+    let mut c = Causes::new();
+    let profile = input.profile.unwrap_or_default();
+    check_profile(&mut c, &profile);
+    let login = text(&profile, "login");
+    if !login.is_empty() && login_taken(&state, t, &login, None).await? {
+        c.add(
+            "login",
+            "An object with this field already exists in the current organization",
+        );
+    }
+    let password = input
+        .credentials
+        .and_then(|x| x.password)
+        .and_then(|p| p.value);
+    if let Some(pw) = &password {
+        check_password(&mut c, pw, &login);
+    }
+    let mut groups = Vec::new();
+    for gid in &input.group_ids {
+        match repo::find::<group::Entity>(&state.db, t, gid).await? {
+            Some(g) if g.group_type == "OKTA_GROUP" => groups.push(g),
+            Some(_) => c.add(
+                "groupIds",
+                format!("'{gid}' is a built-in group; its membership is implicit"),
+            ),
+            None => c.add(
+                "groupIds",
+                format!("'{gid}' is not a group of this organization"),
+            ),
+        }
+    }
+    c.finish()?;
+    let activate = params.activate.unwrap_or(true);
+    let now = state.now_ms();
+    let status = match (activate, password.is_some()) {
+        (false, _) => "STAGED",
+        (true, true) => "ACTIVE",
+        (true, false) => "PROVISIONED",
+    };
+    let password_hash = password.as_deref().map(hash).transpose()?;
+    let model = user::Model {
+        seq: 0,
+        tenant_id: t.clone(),
+        id: state.new_id(IdKind::User),
+        status: status.into(),
+        email: text(&profile, "email"),
+        login,
+        profile: to_text(&profile),
+        password_changed: password_hash.as_ref().map(|_| now),
+        password_hash,
+        activated: activate.then_some(now),
+        status_changed: activate.then_some(now),
+        last_login: None,
+        created: now,
+        last_updated: now,
+    };
+    let txn = state.begin().await?;
+    let u = repo::insert::<user::Entity>(&txn, model)
+        .await
+        .map_err(|e| match e {
+            tessera_store::StoreError::Conflict => ApiError::invalid(
+                "login",
+                "An object with this field already exists in the current organization",
+            ),
+            e => e.into(),
+        })?;
+    for g in groups {
+        add_member(&txn, &state, t, &g.id, &u.id).await?;
+    }
+    state.commit(txn, t, "user", &u.id).await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &u)?))
+}
+
+/// Adds a membership (idempotent).
+pub async fn add_member(
+    db: &impl tessera_store::ConnectionTrait,
+    state: &AppState,
+    tenant: &str,
+    group_id: &str,
+    user_id: &str,
+) -> Result<(), ApiError> {
+    let exists = repo::find_by::<group_member::Entity>(
+        db,
+        tenant,
+        Condition::all()
+            .add(group_member::Column::GroupId.eq(group_id))
+            .add(group_member::Column::UserId.eq(user_id)),
+    )
+    .await?
+    .is_some();
+    if !exists {
+        let now = state.now_ms();
+        repo::insert::<group_member::Entity>(
+            db,
+            group_member::Model {
+                seq: 0,
+                tenant_id: tenant.to_owned(),
+                id: format!("{group_id}:{user_id}"),
+                group_id: group_id.to_owned(),
+                user_id: user_id.to_owned(),
+                created: now,
+                last_updated: now,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let u = crate::support::user(&state, &admin, &path.1).await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &u)?))
+}
+
+async fn update(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    input: UserInput,
+    replace: bool,
+) -> Result<HttpResponse, ApiError> {
+    let existing = crate::support::user(state, admin, id).await?;
+    let mut profile: Map<String, Value> = if replace {
+        Map::new()
+    } else {
+        stored(&existing.profile)?
+    };
+    if let Some(p) = input.profile {
+        profile.extend(p);
+    } else if replace {
+        profile = stored(&existing.profile)?;
+    }
+    let mut c = Causes::new();
+    check_profile(&mut c, &profile);
+    let login = text(&profile, "login");
+    if login != existing.login
+        && login_taken(state, &admin.tenant.id, &login, Some(&existing.id)).await?
+    {
+        c.add(
+            "login",
+            "An object with this field already exists in the current organization",
+        );
+    }
+    let password = input
+        .credentials
+        .and_then(|x| x.password)
+        .and_then(|p| p.value);
+    if let Some(pw) = &password {
+        check_password(&mut c, pw, &login);
+    }
+    c.finish()?;
+    let now = state.now_ms();
+    let (password_hash, password_changed) = match &password {
+        Some(pw) => (Some(hash(pw)?), Some(now)),
+        None => (existing.password_hash.clone(), existing.password_changed),
+    };
+    let txn = state.begin().await?;
+    let u = repo::update::<user::Entity>(
+        &txn,
+        user::Model {
+            login,
+            email: text(&profile, "email"),
+            profile: to_text(&profile),
+            password_hash,
+            password_changed,
+            last_updated: now,
+            ..existing
+        },
+    )
+    .await?;
+    state.commit(txn, &admin.tenant.id, "user", &u.id).await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &u)?))
+}
+
+async fn update_partial(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    body: web::Json<UserInput>,
+) -> Result<HttpResponse, ApiError> {
+    update(&state, &admin, &path.1, body.into_inner(), false).await
+}
+
+async fn update_full(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    body: web::Json<UserInput>,
+) -> Result<HttpResponse, ApiError> {
+    update(&state, &admin, &path.1, body.into_inner(), true).await
+}
+
+/// Okta's two-step delete: the first call deactivates, the second (on a deprovisioned user)
+/// deletes the user, its memberships and app assignments.
+async fn delete(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let u = crate::support::user(&state, &admin, &path.1).await?;
+    let t = &admin.tenant.id;
+    let txn = state.begin().await?;
+    let id = u.id.clone();
+    if u.status == "DEPROVISIONED" {
+        repo::delete_where::<group_member::Entity>(&txn, t, group_member::Column::UserId.eq(&id))
+            .await?;
+        repo::delete_where::<app_user::Entity>(&txn, t, app_user::Column::UserId.eq(&id)).await?;
+        repo::delete_where::<user::Entity>(&txn, t, user::Column::Id.eq(&id)).await?;
+    } else {
+        let now = state.now_ms();
+        repo::update::<user::Entity>(
+            &txn,
+            user::Model {
+                status: "DEPROVISIONED".into(),
+                status_changed: Some(now),
+                last_updated: now,
+                ..u
+            },
+        )
+        .await?;
+    }
+    state.commit(txn, t, "user", &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn lifecycle(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let u = crate::support::user(&state, &admin, &path.1).await?;
+    let from = u.status.as_str();
+    let to = match (path.2.as_str(), from) {
+        ("activate", "STAGED" | "DEPROVISIONED") => {
+            if u.password_hash.is_some() {
+                "ACTIVE"
+            } else {
+                "PROVISIONED"
+            }
+        }
+        ("deactivate", s) if s != "DEPROVISIONED" => "DEPROVISIONED",
+        ("suspend", "ACTIVE") => "SUSPENDED",
+        ("unsuspend", "SUSPENDED") => "ACTIVE",
+        ("activate" | "deactivate" | "suspend" | "unsuspend", _) => {
+            return Err(ApiError::bad_lifecycle("user"));
+        }
+        (other, _) => return Err(ApiError::not_found(other, "UserLifecycleOperation")),
+    };
+    let now = state.now_ms();
+    let activated = if path.2 == "activate" {
+        Some(now)
+    } else {
+        u.activated
+    };
+    let txn = state.begin().await?;
+    let id = u.id.clone();
+    repo::update::<user::Entity>(
+        &txn,
+        user::Model {
+            status: to.into(),
+            status_changed: Some(now),
+            activated,
+            last_updated: now,
+            ..u
+        },
+    )
+    .await?;
+    state.commit(txn, &admin.tenant.id, "user", &id).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// Parses the subset of Okta's `filter` syntax that the users list supports:
+/// `status`, `id`, `profile.login`, `profile.email` with `eq` (and `sw` on the profile fields),
+/// `lastUpdated` with `gt`/`lt`, joined by `and` / `or` (and binds tighter).
+fn parse_filter(filter: &str) -> Result<Condition, ApiError> {
+    let bad = || ApiError::invalid("filter", format!("Invalid search criteria: {filter}"));
+    let clause =
+        regex::Regex::new(r#"^\(?\s*([A-Za-z.]+)\s+(eq|sw|gt|lt|ge|le)\s+"([^"]*)"\s*\)?$"#)
+            .map_err(ApiError::internal)?;
+    let or_split = regex::Regex::new(r"(?i)\s+or\s+").map_err(ApiError::internal)?;
+    let and_split = regex::Regex::new(r"(?i)\s+and\s+").map_err(ApiError::internal)?;
+    let mut any = Condition::any();
+    for disjunct in or_split.split(filter.trim()) {
+        let mut all = Condition::all();
+        for term in and_split.split(disjunct) {
+            let caps = clause.captures(term.trim()).ok_or_else(bad)?;
+            let (attr, op, value) = (&caps[1], &caps[2], caps[3].to_owned());
+            all = all.add(match (attr, op) {
+                ("status", "eq") => user::Column::Status.eq(value),
+                ("id", "eq") => user::Column::Id.eq(value),
+                ("profile.login", "eq") => user::Column::Login.eq(value),
+                ("profile.login", "sw") => user::Column::Login.starts_with(value),
+                ("profile.email", "eq") => user::Column::Email.eq(value),
+                ("profile.email", "sw") => user::Column::Email.starts_with(value),
+                ("lastUpdated", "gt" | "ge" | "lt" | "le") => {
+                    let t = time::OffsetDateTime::parse(
+                        &value,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .map_err(|_| bad())?;
+                    let ms = tessera_domain::timefmt::to_millis(t);
+                    match op {
+                        "gt" => user::Column::LastUpdated.gt(ms),
+                        "ge" => user::Column::LastUpdated.gte(ms),
+                        "lt" => user::Column::LastUpdated.lt(ms),
+                        _ => user::Column::LastUpdated.lte(ms),
+                    }
+                }
+                _ => return Err(bad()),
+            });
+        }
+        any = any.add(all);
+    }
+    Ok(any)
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let term = q.q.as_deref().filter(|t| !t.is_empty());
+    let filters: Vec<&str> = [q.filter.as_deref(), q.search.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|f| !f.trim().is_empty())
+        .collect();
+    let mut cond = Condition::all();
+    if let Some(term) = term {
+        cond = cond.add(
+            Condition::any()
+                .add(user::Column::Login.starts_with(term))
+                .add(user::Column::Email.starts_with(term)),
+        );
+    }
+    for f in &filters {
+        cond = cond.add(parse_filter(f)?);
+    }
+    if term.is_none() && filters.is_empty() {
+        // Okta leaves deprovisioned users out of an unfiltered list.
+        cond = cond.add(user::Column::Status.ne("DEPROVISIONED"));
+    }
+    let page =
+        repo::page::<user::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)
+            .await?;
+    let org = admin.tenant.org_url.clone();
+    page_response(&admin, &req, page, |u| render(&org, u))
+}
+
+async fn groups_of(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let u = crate::support::user(&state, &admin, &path.1).await?;
+    let t = &admin.tenant.id;
+    let mut out = Vec::new();
+    for g in
+        repo::all::<group::Entity>(&state.db, t, group::Column::GroupType.eq("BUILT_IN")).await?
+    {
+        out.push(render_group(&admin.tenant.org_url, &g));
+    }
+    for m in repo::all::<group_member::Entity>(&state.db, t, group_member::Column::UserId.eq(&u.id))
+        .await?
+    {
+        if let Some(g) = repo::find::<group::Entity>(&state.db, t, &m.group_id).await? {
+            out.push(render_group(&admin.tenant.org_url, &g));
+        }
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_filter_accepts_okta_forms_and_refuses_others() {
+        assert!(parse_filter(r#"status eq "ACTIVE""#).is_ok());
+        assert!(parse_filter(r#"profile.login eq "a@b.c" or profile.email eq "x@y.z""#).is_ok());
+        assert!(
+            parse_filter(r#"status eq "ACTIVE" and lastUpdated gt "2026-01-01T00:00:00.000Z""#)
+                .is_ok()
+        );
+        assert!(parse_filter(r#"profile.nickName eq "x""#).is_err());
+        assert!(parse_filter("status = ACTIVE").is_err());
+    }
+
+    #[test]
+    fn check_password_enforces_default_policy() {
+        let mut c = Causes::new();
+        check_password(&mut c, "Abcdefg1", "someone@example.com");
+        assert!(c.finish().is_ok());
+        for bad in [
+            "short1A",
+            "alllowercase1",
+            "ALLUPPER1",
+            "NoDigitsHere",
+            "Someone123x",
+        ] {
+            let mut c = Causes::new();
+            check_password(&mut c, bad, "someone@example.com");
+            assert!(c.finish().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Configuration: defaults, then an optional TOML file, then `TESSERA_*` environment variables
+//! (and the conventional `DATABASE_URL` / `REDIS_URL`). Every value is checked before the
+//! service starts; an error names the setting that is wrong.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Every setting, with its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`TESSERA_LISTEN`).
+    pub listen: String,
+    /// The externally visible base URL (`TESSERA_PUBLIC_URL`); tenants' org URLs and issuers
+    /// derive from it, never from a request's Host header. Default: `http://{listen}`.
+    pub public_url: Option<String>,
+    /// With a wildcard DNS name, tenants are also served at `https://{tenant}.{base_domain}`
+    /// (`TESSERA_BASE_DOMAIN`), and that becomes their org URL.
+    pub base_domain: Option<String>,
+    /// Where the embedded database, the generated operator token and master key live
+    /// (`TESSERA_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// PostgreSQL (or SQLite) URL; unset means SQLite under the data directory.
+    pub database_url: Option<String>,
+    /// Redis URL; unset means the in-process short-lived store and bus.
+    pub redis_url: Option<String>,
+    /// The operator API's bearer token (`TESSERA_OPERATOR_TOKEN`); generated into the data
+    /// directory on first start when unset.
+    pub operator_token: Option<String>,
+    /// `json` (default) or `pretty`.
+    pub log_format: String,
+    /// A tracing filter, e.g. `info` or `tessera=debug,info`.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            base_domain: None,
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            operator_token: None,
+            log_format: "json".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// A setting that is missing or wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting `{setting}`: {reason}")]
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+    #[error("could not read the configuration: {0}")]
+    Load(String),
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Loads from `file` (when given, it must exist), then the environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Self::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(invalid(
+                    "config file",
+                    format!("{} does not exist", path.display()),
+                ));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        let fig = fig
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL", "REDIS_URL"])
+                    .map(|k| k.as_str().to_ascii_lowercase().into()),
+            )
+            .merge(Env::prefixed("TESSERA_").ignore(&["CONFIG"]));
+        let config: Self = fig
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen
+            .parse::<SocketAddr>()
+            .map_err(|_| invalid("listen", format!("'{}' is not host:port", self.listen)))?;
+        if let Some(url) = &self.public_url {
+            let u = Url::parse(url).map_err(|e| invalid("public_url", e.to_string()))?;
+            if !matches!(u.scheme(), "http" | "https")
+                || u.query().is_some()
+                || u.fragment().is_some()
+            {
+                return Err(invalid(
+                    "public_url",
+                    "must be an http(s) URL without query or fragment",
+                ));
+            }
+        }
+        if let Some(domain) = &self.base_domain {
+            let ok = !domain.is_empty()
+                && domain.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if !ok {
+                return Err(invalid(
+                    "base_domain",
+                    format!("'{domain}' is not a DNS name"),
+                ));
+            }
+        }
+        if let Some(db) = &self.database_url {
+            if !(db.starts_with("postgres://")
+                || db.starts_with("postgresql://")
+                || db.starts_with("sqlite:"))
+            {
+                return Err(invalid(
+                    "database_url",
+                    "must start with postgres://, postgresql:// or sqlite:",
+                ));
+            }
+        }
+        if let Some(r) = &self.redis_url {
+            if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
+                return Err(invalid(
+                    "redis_url",
+                    "must start with redis:// or rediss://",
+                ));
+            }
+        }
+        if let Some(t) = &self.operator_token {
+            if t.len() < 24 {
+                return Err(invalid("operator_token", "must be at least 24 characters"));
+            }
+        }
+        if !matches!(self.log_format.as_str(), "json" | "pretty") {
+            return Err(invalid("log_format", "must be json or pretty"));
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or SQLite under the data directory.
+    pub fn effective_database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("tessera.db").display()
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_when_defaults_then_ok() {
+        assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn validate_when_bad_setting_then_error_names_it() {
+        let cases: Vec<(Config, &str)> = vec![
+            (
+                Config {
+                    listen: "nope".into(),
+                    ..Config::default()
+                },
+                "`listen`",
+            ),
+            (
+                Config {
+                    public_url: Some("ftp://x".into()),
+                    ..Config::default()
+                },
+                "`public_url`",
+            ),
+            (
+                Config {
+                    base_domain: Some("bad domain".into()),
+                    ..Config::default()
+                },
+                "`base_domain`",
+            ),
+            (
+                Config {
+                    database_url: Some("mysql://x".into()),
+                    ..Config::default()
+                },
+                "`database_url`",
+            ),
+            (
+                Config {
+                    redis_url: Some("http://x".into()),
+                    ..Config::default()
+                },
+                "`redis_url`",
+            ),
+            (
+                Config {
+                    operator_token: Some("short".into()),
+                    ..Config::default()
+                },
+                "`operator_token`",
+            ),
+        ];
+        for (config, setting) in cases {
+            let err = config
+                .validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(setting), "{err} should name {setting}");
+        }
+    }
+}

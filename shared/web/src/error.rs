@@ -1,0 +1,209 @@
+//! Okta's management-API error body (OKTA-REFERENCE §1):
+//! `{"errorCode","errorSummary","errorLink","errorId","errorCauses":[{"errorSummary"}]}`.
+//!
+//! Handlers return [`ApiError`]; extractor failures (bad JSON, bad query) are routed through
+//! the same type by the JSON/query configs in [`json_config`] and [`query_config`]. Internal
+//! faults are logged with their cause and answered with a bare `E0000009`, never a detail.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use tessera_domain::ids::{IdKind, new_id};
+use tessera_domain::random::SystemRandom;
+
+/// An error of the management or operator API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub summary: String,
+    pub causes: Vec<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.summary
+        )
+    }
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            summary: summary.into(),
+            causes: Vec::new(),
+        }
+    }
+
+    /// `E0000001`: "Api validation failed: {field}", with one cause per problem.
+    pub fn validation(field: &str, causes: Vec<String>) -> Self {
+        Self {
+            causes,
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "E0000001",
+                format!("Api validation failed: {field}"),
+            )
+        }
+    }
+
+    /// One validation cause, prefixed with the field the way Okta writes them.
+    pub fn invalid(field: &str, cause: impl std::fmt::Display) -> Self {
+        Self::validation(field, vec![format!("{field}: {cause}")])
+    }
+
+    /// `E0000003`: the body is not JSON or not the expected shape.
+    pub fn malformed(detail: impl std::fmt::Display) -> Self {
+        Self {
+            causes: vec![detail.to_string()],
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "E0000003",
+                "The request body was not well-formed.",
+            )
+        }
+    }
+
+    /// `E0000006`.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+        )
+    }
+
+    /// `E0000007`: "Not found: Resource not found: {id} ({Kind})".
+    pub fn not_found(id: &str, kind: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            format!("Not found: Resource not found: {id} ({kind})"),
+        )
+    }
+
+    /// `E0000011`.
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "E0000011",
+            "Invalid token provided",
+        )
+    }
+
+    /// `E0000022`.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        )
+    }
+
+    /// `E0000038`: a lifecycle transition the object's status does not allow.
+    pub fn bad_lifecycle(what: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000038",
+            format!("This operation is not allowed in the {what}'s current status."),
+        )
+    }
+
+    /// `E0000056`: deleting an app that is still active.
+    pub fn delete_active_app() -> Self {
+        Self {
+            causes: vec!["You must deactivate the app before deleting it.".into()],
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "E0000056",
+                "Delete application forbidden.",
+            )
+        }
+    }
+
+    /// 409 with the validation code: the operator API's duplicate tenant name.
+    pub fn conflict(field: &str, cause: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            ..Self::validation(field, vec![cause.into()])
+        }
+    }
+
+    /// `E0000009`, for faults the caller cannot fix. The cause is logged, not returned.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "E0000009",
+            "Internal Server Error",
+        )
+    }
+
+    /// 503 while a store is unreachable.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "store unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "E0000010",
+            "Service is temporarily unavailable. Try again in a while.",
+        )
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let causes: Vec<_> = self
+            .causes
+            .iter()
+            .map(|c| json!({ "errorSummary": c }))
+            .collect();
+        let mut res = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header(("WWW-Authenticate", "SSWS realm=\"tessera\""));
+        }
+        res.json(json!({
+            "errorCode": self.code,
+            "errorSummary": self.summary,
+            "errorLink": self.code,
+            "errorId": new_id(IdKind::ErrorId, &SystemRandom),
+            "errorCauses": causes,
+        }))
+    }
+}
+
+impl From<tessera_store::StoreError> for ApiError {
+    fn from(e: tessera_store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<tessera_ephemeral::StoreUnavailable> for ApiError {
+    fn from(e: tessera_ephemeral::StoreUnavailable) -> Self {
+        Self::unavailable(e)
+    }
+}
+
+/// JSON bodies: malformed input becomes `E0000003`; bodies are capped at 1 MiB.
+pub fn json_config() -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(1 << 20)
+        .error_handler(|err, _req| ApiError::malformed(err).into())
+}
+
+/// Query strings: a value of the wrong type becomes `E0000001` on that parameter.
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default()
+        .error_handler(|err, _req| ApiError::validation("query", vec![err.to_string()]).into())
+}

@@ -1,0 +1,86 @@
+//! Okta-style pagination: `limit` (default and maximum 200) and an opaque `after` cursor, with
+//! the next page announced in `Link: <…>; rel="next"` (and the current one as `rel="self"`).
+
+use actix_web::HttpRequest;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+
+pub const MAX_LIMIT: u64 = 200;
+
+/// The list parameters every collection accepts.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    pub limit: Option<String>,
+    pub after: Option<String>,
+    pub q: Option<String>,
+    pub filter: Option<String>,
+    pub search: Option<String>,
+    pub expand: Option<String>,
+}
+
+impl ListParams {
+    /// The page size, refusing values that are not 1..=200.
+    pub fn limit(&self) -> Result<u64, ApiError> {
+        match &self.limit {
+            None => Ok(MAX_LIMIT),
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+                _ => Err(ApiError::invalid(
+                    "limit",
+                    format!("must be an integer between 1 and {MAX_LIMIT}"),
+                )),
+            },
+        }
+    }
+
+    /// The cursor, refusing values this server did not hand out.
+    pub fn after(&self) -> Result<Option<i64>, ApiError> {
+        match &self.after {
+            None => Ok(None),
+            Some(raw) if raw.is_empty() => Ok(None),
+            Some(raw) => raw
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ApiError::invalid("after", "is not a valid cursor")),
+        }
+    }
+}
+
+/// The `Link` header for a page of `path` (the request's own path under the org URL).
+pub fn link_header(org_url: &str, req: &HttpRequest, next_after: Option<i64>) -> String {
+    let tenant_relative = relative_path(req);
+    let query = req.query_string();
+    let self_url = if query.is_empty() {
+        format!("{org_url}{tenant_relative}")
+    } else {
+        format!("{org_url}{tenant_relative}?{query}")
+    };
+    let mut link = format!("<{self_url}>; rel=\"self\"");
+    if let Some(after) = next_after {
+        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .filter(|(k, _)| k != "after")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.push(("after".into(), after.to_string()));
+        let next_query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        link.push_str(&format!(
+            ", <{org_url}{tenant_relative}?{next_query}>; rel=\"next\""
+        ));
+    }
+    link
+}
+
+/// The path below the tenant prefix: `/t/acme/api/v1/users` → `/api/v1/users`.
+pub fn relative_path(req: &HttpRequest) -> String {
+    let path = req.path();
+    match req.match_info().get("tenant") {
+        Some(t) => path
+            .strip_prefix(&format!("/t/{t}"))
+            .unwrap_or(path)
+            .to_owned(),
+        None => path.to_owned(),
+    }
+}

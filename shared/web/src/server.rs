@@ -1,0 +1,100 @@
+//! Starting a Tessera HTTP server: shared middleware, error configs, health endpoints, and the
+//! routes of whichever services this process runs.
+
+use std::net::SocketAddr;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+
+use crate::config::Config;
+use crate::error::{ApiError, json_config, query_config};
+use crate::state::{AppState, StartError};
+
+/// A function that mounts one service's routes.
+pub type Mount = fn(&mut web::ServiceConfig);
+
+/// A bound, not yet awaited server.
+pub struct Started {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub server: Server,
+    /// The operator token, when this start generated it (print it once).
+    pub generated_operator_token: Option<String>,
+}
+
+impl Started {
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Binds `config.listen`, opens the stores, and builds the server with `mounts`.
+pub async fn start(
+    config: Config,
+    mounts: Vec<Mount>,
+    workers: Option<usize>,
+) -> Result<Started, anyhow::Error> {
+    let listener = std::net::TcpListener::bind(&config.listen).map_err(|e| {
+        anyhow::anyhow!("cannot listen on {} (setting `listen`): {e}", config.listen)
+    })?;
+    let addr = listener.local_addr()?;
+    let (state, generated) = AppState::open(config, addr)
+        .await
+        .map_err(|e: StartError| anyhow::anyhow!(e))?;
+    let data = web::Data::new(state.clone());
+    let mut server = HttpServer::new(move || {
+        let mut app = App::new()
+            .app_data(data.clone())
+            .app_data(json_config())
+            .app_data(query_config())
+            .wrap(from_fn(crate::tenant::host_routing))
+            .wrap(from_fn(access_log))
+            .configure(crate::health::configure);
+        for mount in &mounts {
+            app = app.configure(*mount);
+        }
+        app.default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10);
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(Started {
+        addr,
+        state,
+        server: server.run(),
+        generated_operator_token: generated,
+    })
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError as _;
+    ApiError::not_found(req.path(), "Resource").error_response()
+}
+
+/// One structured line per request: method, route pattern, status, latency. The query string
+/// is never logged (it may carry codes or tokens).
+async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    tracing::info!(
+        target: "tessera::http",
+        method,
+        route,
+        status = res.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
+}

@@ -1,0 +1,183 @@
+//! The state every service receives: stores, bus, clock, random, and the resolved public URL.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tessera_domain::ids::{IdKind, new_id};
+use tessera_domain::secrets::{lookup_digest, random_token};
+use tessera_domain::{Clock, Random, SystemClock, SystemRandom};
+use tessera_ephemeral::{
+    ConfigBus, ConfigEvent, MemoryBus, MemoryStore, RedisBus, RedisStore, ShortLived,
+};
+use tessera_store::{DatabaseConnection, DatabaseTransaction, TransactionTrait as _};
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// Shared, cheaply cloned application state.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// The public base URL in force (configured, or derived from the bound address).
+    pub public_url: Arc<str>,
+    pub db: DatabaseConnection,
+    pub short: Arc<dyn ShortLived>,
+    pub bus: Arc<dyn ConfigBus>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    /// SHA-256 of the operator token; the token itself is not kept.
+    pub operator_token_digest: Arc<str>,
+}
+
+/// A failure to start: the message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Database(#[from] tessera_store::StoreError),
+    #[error("cannot reach Redis: {0}")]
+    Redis(#[from] tessera_ephemeral::StoreUnavailable),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl AppState {
+    /// Opens the stores named by `config`, applies migrations, and resolves the operator token.
+    /// `bound` is the address actually bound (for `public_url` when none is configured).
+    pub async fn open(
+        config: Config,
+        bound: std::net::SocketAddr,
+    ) -> Result<(Self, Option<String>), StartError> {
+        let data_dir = &config.data_dir;
+        if config.database_url.is_none() || config.operator_token.is_none() {
+            std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            })?;
+        }
+        let db = tessera_store::connect(&config.effective_database_url()).await?;
+        tessera_store::migrate(&db).await?;
+        let (short, bus): (Arc<dyn ShortLived>, Arc<dyn ConfigBus>) = match &config.redis_url {
+            Some(url) => (
+                Arc::new(RedisStore::connect(url).await?),
+                Arc::new(RedisBus::connect(url).await?),
+            ),
+            None => (Arc::new(MemoryStore::new()), Arc::new(MemoryBus::new())),
+        };
+        let random: Arc<dyn Random> = Arc::new(SystemRandom);
+        let (digest, generated) = operator_token(&config, data_dir, random.as_ref())?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let state = Self {
+            config: Arc::new(config),
+            public_url: public_url.into(),
+            db,
+            short,
+            bus,
+            clock: Arc::new(SystemClock),
+            random,
+            operator_token_digest: digest.into(),
+        };
+        Ok((state, generated))
+    }
+
+    /// A tenant's org URL: `https://{tenant}.{base_domain}` with a wildcard domain, else
+    /// `{public_url}/t/{tenant}` (SPEC §1). Never derived from the request.
+    pub fn org_url(&self, tenant_name: &str) -> String {
+        match &self.config.base_domain {
+            Some(domain) => {
+                let scheme = if self.public_url.starts_with("http://") {
+                    "http"
+                } else {
+                    "https"
+                };
+                format!("{scheme}://{tenant_name}.{domain}")
+            }
+            None => format!("{}/t/{tenant_name}", self.public_url),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        tessera_domain::timefmt::to_millis(self.clock.now())
+    }
+
+    pub fn new_id(&self, kind: IdKind) -> String {
+        new_id(kind, self.random.as_ref())
+    }
+
+    /// Commits a configuration write: bumps the tenant's config version inside `txn`, commits,
+    /// then announces `{tenant, what, id, version}` on the config bus. A failed announcement is
+    /// logged, not returned: the write is durable and the periodic version check catches up.
+    pub async fn commit(
+        &self,
+        txn: DatabaseTransaction,
+        tenant_id: &str,
+        what: &str,
+        id: &str,
+    ) -> Result<i64, ApiError> {
+        let version = tessera_store::tenants::bump_version(&txn, tenant_id).await?;
+        txn.commit().await.map_err(ApiError::internal)?;
+        let event = ConfigEvent {
+            tenant: tenant_id.to_owned(),
+            what: what.to_owned(),
+            id: id.to_owned(),
+            version,
+        };
+        if let Err(e) = self.bus.publish(&event).await {
+            tracing::warn!(error = %e, tenant = tenant_id, what, "config change committed but not announced");
+        }
+        Ok(version)
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, ApiError> {
+        self.db.begin().await.map_err(ApiError::internal)
+    }
+}
+
+/// The operator token's digest: from configuration, else from `{data_dir}/operator-token`,
+/// else generated into that file (mode 0600) and returned so the caller prints it once.
+fn operator_token(
+    config: &Config,
+    data_dir: &Path,
+    random: &dyn Random,
+) -> Result<(String, Option<String>), StartError> {
+    if let Some(t) = &config.operator_token {
+        return Ok((lookup_digest(t), None));
+    }
+    let path = data_dir.join("operator-token");
+    let io = |source| StartError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.exists() {
+        let token = std::fs::read_to_string(&path).map_err(io)?;
+        return Ok((lookup_digest(token.trim()), None));
+    }
+    let token = format!("op_{}", random_token(random, 32));
+    write_private(&path, &token).map_err(io)?;
+    Ok((lookup_digest(&token), Some(token)))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}

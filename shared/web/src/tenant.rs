@@ -1,0 +1,159 @@
+//! Tenant resolution and authentication of the management and operator APIs.
+//!
+//! Routes live under `/t/{tenant}/…`. With a wildcard base domain, [`host_routing`] rewrites
+//! `https://acme.example.com/api/v1/…` to `/t/acme/api/v1/…` before routing, so both forms
+//! reach the same handlers.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use tessera_domain::secrets::{constant_time_eq, lookup_digest};
+use tessera_store::entities::tenant;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The resolved tenant of a request.
+#[derive(Debug, Clone)]
+pub struct TenantCtx {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub org_url: String,
+}
+
+/// A caller authenticated with an API token of this tenant (`Authorization: SSWS …`).
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub tenant: TenantCtx,
+    pub token_id: String,
+    pub user_id: Option<String>,
+}
+
+/// Loads a tenant by name.
+pub async fn find_tenant(state: &AppState, name: &str) -> Result<Option<tenant::Model>, ApiError> {
+    Ok(tessera_store::tenants::by_name(&state.db, name).await?)
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))
+}
+
+fn authorization<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (s, rest) = value.split_once(' ')?;
+    s.eq_ignore_ascii_case(scheme)
+        .then(|| rest.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let name = req
+                .match_info()
+                .get("tenant")
+                .unwrap_or_default()
+                .to_owned();
+            let token = authorization(&req, "SSWS").ok_or_else(ApiError::invalid_token)?;
+            let Some(tenant) = find_tenant(&state, &name).await? else {
+                // Same answer as a wrong token: do not reveal which tenants exist.
+                return Err(ApiError::invalid_token());
+            };
+            let row = tessera_store::tenants::api_token_by_digest(&state.db, &lookup_digest(token))
+                .await?
+                .filter(|t| t.tenant_id == tenant.id)
+                .filter(|t| t.expires_at.is_none_or(|exp| exp > state.now_ms()))
+                .ok_or_else(ApiError::invalid_token)?;
+            if tenant.status != "ACTIVE" {
+                return Err(ApiError::forbidden());
+            }
+            let ctx = TenantCtx {
+                org_url: state.org_url(&tenant.name),
+                id: tenant.id,
+                name: tenant.name,
+                status: tenant.status,
+            };
+            Ok(Self {
+                tenant: ctx,
+                token_id: row.id,
+                user_id: row.user_id,
+            })
+        })
+    }
+}
+
+/// The platform operator (`Authorization: Bearer {operator token}`).
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequest for Operator {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ok = state_of(req).ok().is_some_and(|state| {
+            authorization(req, "Bearer").is_some_and(|t| {
+                constant_time_eq(
+                    lookup_digest(t).as_bytes(),
+                    state.operator_token_digest.as_bytes(),
+                )
+            })
+        });
+        std::future::ready(if ok {
+            Ok(Self)
+        } else {
+            Err(ApiError::invalid_token())
+        })
+    }
+}
+
+/// Middleware: with a base domain configured, a request to `{tenant}.{base_domain}` is routed
+/// as `/t/{tenant}{path}`. Requests to other hosts are left alone.
+pub async fn host_routing(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let domain = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.config.base_domain.clone());
+    if let Some(domain) = domain {
+        let host = req
+            .connection_info()
+            .host()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let tenant = host
+            .strip_suffix(&format!(".{domain}"))
+            .filter(|t| !t.is_empty() && !t.contains('.'));
+        if let Some(tenant) = tenant.map(str::to_owned) {
+            let pq = req
+                .uri()
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .to_owned();
+            if !pq.starts_with("/t/") {
+                if let Ok(uri) = format!("/t/{tenant}{pq}").parse::<actix_web::http::Uri>() {
+                    req.match_info_mut().get_mut().update(&uri);
+                    req.head_mut().uri = uri;
+                }
+            }
+        }
+    }
+    next.call(req).await
+}
