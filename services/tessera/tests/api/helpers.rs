@@ -1,0 +1,307 @@
+use std::path::PathBuf;
+
+use actix_web::dev::ServerHandle;
+use reqwest::{Method, StatusCode};
+use sea_orm::ConnectionTrait as _;
+use serde_json::{Value, json};
+use tessera::{Service, start_services};
+use tessera_web::Config;
+
+/// Where durable state lives for a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file + in-process short-lived store (the embedded default).
+    Embedded,
+    /// PostgreSQL (a fresh database) + Redis.
+    Shared,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub operator_token: String,
+    pub client: reqwest::Client,
+    pub state: tessera_web::AppState,
+    handle: ServerHandle,
+}
+
+fn unique(prefix: &str) -> String {
+    use tessera_domain::Random as _;
+    let mut b = [0u8; 6];
+    tessera_domain::SystemRandom.fill(&mut b);
+    format!(
+        "{prefix}{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+/// A unique tenant name.
+pub fn tenant_name() -> String {
+    unique("t-")
+}
+
+async fn fresh_postgres() -> String {
+    let admin_url = std::env::var("TESSERA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = unique("tessera_t_");
+    let db = sea_orm::Database::connect(&admin_url)
+        .await
+        .expect("PostgreSQL must be running for the tests");
+    db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+    format!("{base}/{name}")
+}
+
+/// A configuration for a fresh instance of `backend`.
+pub async fn config(backend: Backend) -> Config {
+    let data_dir: PathBuf = std::env::temp_dir().join(unique("tessera-test-"));
+    let (database_url, redis_url) = match backend {
+        Backend::Embedded => (None, None),
+        Backend::Shared => (
+            Some(fresh_postgres().await),
+            Some(
+                std::env::var("TESSERA_TEST_REDIS_URL")
+                    .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+            ),
+        ),
+    };
+    Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir,
+        database_url,
+        redis_url,
+        operator_token: Some(unique("operator-token-for-tests-")),
+        log_level: "warn".into(),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(config(backend).await).await
+}
+
+pub async fn spawn_with(config: Config) -> TestApp {
+    tessera_web::telemetry::init(&config);
+    let started = start_services(config.clone(), &Service::ALL, Some(2))
+        .await
+        .expect("server starts");
+    let handle = started.handle();
+    let base = format!("http://{}", started.addr);
+    let state = started.state.clone();
+    actix_rt::spawn(started.server);
+    TestApp {
+        base,
+        operator_token: config.operator_token.clone().unwrap_or_default(),
+        client: reqwest::Client::new(),
+
+        state,
+        handle,
+    }
+}
+
+/// A provisioned tenant as the tests see it.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub name: String,
+    pub token: String,
+    pub org: String,
+}
+
+impl TestApp {
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+
+    pub async fn operator(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}/operator/v1{path}", self.base))
+            .bearer_auth(&self.operator_token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn provision(&self) -> Tenant {
+        let name = tenant_name();
+        let (status, body) = self
+            .operator(Method::POST, "/tenants", Some(json!({ "name": name })))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Tenant {
+            name,
+            token: body["apiToken"].as_str().expect("apiToken").to_owned(),
+            org: body["orgUrl"].as_str().expect("orgUrl").to_owned(),
+        }
+    }
+
+    /// A management-API call as `tenant`'s API token.
+    pub async fn api(
+        &self,
+        tenant: &Tenant,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        self.api_as(
+            &tenant.org,
+            &format!("SSWS {}", tenant.token),
+            method,
+            path,
+            body,
+        )
+        .await
+    }
+
+    /// A management-API call with an explicit Authorization header value.
+    pub async fn api_as(
+        &self,
+        org: &str,
+        authorization: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        self.send(&format!("{org}/api/v1{path}"), authorization, method, body)
+            .await
+    }
+
+    /// A GET of an absolute URL (a `Link` header's) as `tenant`.
+    pub async fn get_url(&self, tenant: &Tenant, url: &str) -> Reply {
+        self.send(url, &format!("SSWS {}", tenant.token), Method::GET, None)
+            .await
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        authorization: &str,
+        method: Method,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, url)
+            .header("Authorization", authorization);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let link = res
+            .headers()
+            .get("link")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        let text = res.text().await.unwrap_or_default();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            link,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub link: Option<String>,
+}
+
+impl Reply {
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts an Okta error with this status and code; returns the body.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(self.body["errorCode"], code, "{}", self.body);
+        assert!(
+            self.body["errorSummary"].is_string() && self.body["errorId"].is_string(),
+            "{}",
+            self.body
+        );
+        self.body
+    }
+
+    /// The URL of the `rel="next"` link, if any.
+    pub fn next_link(&self) -> Option<String> {
+        let link = self.link.as_deref()?;
+        link.split(',')
+            .find(|p| p.contains("rel=\"next\""))
+            .and_then(|p| {
+                let start = p.find('<')? + 1;
+                let end = p.find('>')?;
+                Some(p[start..end].to_owned())
+            })
+    }
+}
+
+/// The error causes of an Okta error body, joined.
+pub fn causes(body: &Value) -> String {
+    body["errorCauses"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["errorSummary"].as_str())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .unwrap_or_default()
+}
+
+pub fn service_app(label: &str) -> Value {
+    json!({
+        "name": "oidc_client",
+        "label": label,
+        "signOnMode": "OPENID_CONNECT",
+        "credentials": { "oauthClient": { "token_endpoint_auth_method": "client_secret_basic" } },
+        "settings": { "oauthClient": { "application_type": "service", "grant_types": ["client_credentials"] } },
+    })
+}
+
+pub fn web_app(label: &str) -> Value {
+    json!({
+        "name": "oidc_client",
+        "label": label,
+        "signOnMode": "OPENID_CONNECT",
+        "settings": { "oauthClient": {
+            "application_type": "web",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "redirect_uris": ["https://app.example.com/callback"],
+        } },
+    })
+}
+
+pub fn user(login: &str) -> Value {
+    json!({
+        "profile": { "login": login, "email": login, "firstName": "Ada", "lastName": "Lovelace" },
+        "credentials": { "password": { "value": "Analytical1Engine" } },
+    })
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of the management and operator APIs: each test starts the real server on
+//! port 0 (against SQLite or PostgreSQL, the in-process store or Redis) and drives it over HTTP.
+//! PostgreSQL and Redis are expected at `TESSERA_TEST_DATABASE_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/test`) and `TESSERA_TEST_REDIS_URL`
+//! (default `redis://127.0.0.1:6379`); each PostgreSQL test creates its own database.
+
+mod helpers;
+mod isolation;
+mod management;
+mod operator;
+mod persistence;
