@@ -7,5 +7,6 @@
 mod helpers;
 mod isolation;
 mod management;
+mod okta_sdk;
 mod operator;
 mod persistence;
