@@ -72,7 +72,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: TenantCommand::Create { name },
         } => {
             let listen = config.listen.parse().context("setting `listen`")?;
-            let (state, _) = tessera_web::AppState::open(config, listen).await?;
+            let (state, generated) = tessera_web::AppState::open(config, listen).await?;
+            if let Some(token) = generated {
+                println!(
+                    "Generated operator token (stored in the data directory, shown once): {token}"
+                );
+            }
             let p = tessera_admin::provision::provision(&state, &name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.causes.first().unwrap_or(&e.summary)))?;

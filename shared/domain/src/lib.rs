@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod el;
+pub mod el_eval;
 pub mod ids;
 pub mod random;
 pub mod secrets;

@@ -4,9 +4,11 @@
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and `TESSERA_TEST_REDIS_URL`
 //! (default `redis://127.0.0.1:6379`); each PostgreSQL test creates its own database.
 
+mod cli;
 mod helpers;
 mod isolation;
 mod management;
 mod okta_sdk;
 mod operator;
 mod persistence;
+mod routing;

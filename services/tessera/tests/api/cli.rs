@@ -1,0 +1,152 @@
+//! The `tessera` binary itself: configuration errors name the setting, `tenant create`
+//! provisions and prints what the operator needs, and `serve` on the embedded default answers.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn tessera() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-{}", crate::helpers::tenant_name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn serve_when_a_setting_is_invalid_then_exits_naming_it() {
+    let out = tessera()
+        .args(["serve"])
+        .env("TESSERA_LISTEN", "not-an-address")
+        .env("TESSERA_DATA_DIR", temp_dir())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`listen`"), "{stderr}");
+
+    let out = tessera()
+        .args(["serve"])
+        .env("REDIS_URL", "http://wrong")
+        .env("TESSERA_DATA_DIR", temp_dir())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`redis_url`"));
+}
+
+#[test]
+fn tenant_create_when_run_then_prints_org_url_api_token_and_generated_operator_token() {
+    let dir = temp_dir();
+    let out = tessera()
+        .args(["tenant", "create", "acme"])
+        .env("TESSERA_DATA_DIR", &dir)
+        .env("TESSERA_PUBLIC_URL", "https://auth.example.com")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("org URL:   https://auth.example.com/t/acme"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("API token: 00") && l.len() == "API token: ".len() + 42),
+        "{stdout}"
+    );
+    let operator = std::fs::read_to_string(dir.join("operator-token")).unwrap();
+    assert!(
+        stdout.contains(operator.trim()),
+        "the generated operator token is printed once"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join("operator-token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = tessera()
+        .args(["tenant", "create", "acme"])
+        .env("TESSERA_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a duplicate name is refused");
+    assert!(
+        !String::from_utf8_lossy(&again.stdout).contains("operator token"),
+        "the token is printed only once"
+    );
+}
+
+#[test]
+fn serve_on_the_embedded_default_answers_health_and_readiness() {
+    let dir = temp_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tessera()
+        .args(["serve"])
+        .current_dir(&dir)
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(res) = http::status_of(&url) {
+            ready = res == 200;
+            if ready {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().ok();
+    child.wait().ok();
+    assert!(ready, "serve answered /readyz with 200");
+    assert!(
+        dir.join("data/tessera.db").exists(),
+        "the SQLite file lives under ./data by default"
+    );
+    assert!(dir.join("data/operator-token").exists());
+}
+
+/// Minimal blocking GET (the test client is async; this keeps the CLI tests synchronous).
+mod http {
+    pub fn status_of(url: &str) -> std::io::Result<u16> {
+        use std::io::{Read as _, Write as _};
+        let rest = url.strip_prefix("http://").unwrap_or(url);
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut s = std::net::TcpStream::connect(host)?;
+        write!(
+            s,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf)?;
+        Ok(buf
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0))
+    }
+}
