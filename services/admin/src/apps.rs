@@ -774,17 +774,26 @@ async fn insert_secret(
 ) -> Result<app_secret::Model, ApiError> {
     let hash = SecretHash::new(secret, state.random.as_ref());
     let now = state.now_ms();
+    let id = state.new_id(IdKind::AppSecret);
+    // Sealed so that `client_secret_jwt` can verify HMACs keyed by the secret.
+    let context = tessera_jose::client_secret_context(tenant, app_id, &id);
+    let sealed = state
+        .master_key
+        .seal(secret.as_bytes(), &context, state.random.as_ref())
+        .map_err(ApiError::internal)?;
     Ok(repo::insert::<app_secret::Entity>(
         db,
         app_secret::Model {
             seq: 0,
             tenant_id: tenant.to_owned(),
-            id: state.new_id(IdKind::AppSecret),
+            id,
             app_id: app_id.to_owned(),
             status: status.to_owned(),
             salt: hash.salt,
             digest: hash.digest,
             secret_hash: lookup_digest(secret)[..22].to_owned(),
+            sealed: Some(sealed),
+            master_key_id: Some(state.master_key.id().to_owned()),
             created: now,
             last_updated: now,
         },

@@ -83,6 +83,8 @@ struct CredentialsInput {
 #[serde(rename_all = "camelCase")]
 struct SigningInput {
     rotation_mode: Option<String>,
+    /// Tessera extension: `RS256` (default) or `ES256`, fixed when the server is created.
+    alg: Option<String>,
 }
 
 /// The validated fields of a server.
@@ -92,6 +94,7 @@ struct ServerFields {
     audience: String,
     issuer_mode: String,
     rotation_mode: String,
+    alg: String,
 }
 
 async fn validate_input(
@@ -139,11 +142,28 @@ async fn validate_input(
     if !matches!(issuer_mode.as_str(), "ORG_URL" | "CUSTOM_URL" | "DYNAMIC") {
         c.add("issuerMode", "must be one of ORG_URL, CUSTOM_URL, DYNAMIC");
     }
-    let rotation_mode = input
+    let signing = input
         .credentials
         .and_then(|cr| cr.signing)
-        .and_then(|s| s.rotation_mode)
+        .unwrap_or_default();
+    let rotation_mode = signing
+        .rotation_mode
         .unwrap_or_else(|| existing.map_or("AUTO".into(), |e| e.rotation_mode.clone()));
+    let alg = match (signing.alg, existing) {
+        (Some(a), Some(e)) if a != e.signing_alg => {
+            c.add(
+                "credentials.signing.alg",
+                "is fixed when the authorization server is created",
+            );
+            a
+        }
+        (Some(a), _) => a,
+        (None, Some(e)) => e.signing_alg.clone(),
+        (None, None) => "RS256".into(),
+    };
+    if !matches!(alg.as_str(), "RS256" | "ES256") {
+        c.add("credentials.signing.alg", "must be RS256 or ES256");
+    }
     if !matches!(rotation_mode.as_str(), "AUTO" | "MANUAL") {
         c.add("credentials.signing.rotationMode", "must be AUTO or MANUAL");
     }
@@ -154,6 +174,7 @@ async fn validate_input(
         audience,
         issuer_mode,
         rotation_mode,
+        alg,
     })
 }
 
@@ -171,7 +192,8 @@ pub fn render(org: &str, s: &srv::Model) -> Result<Value, ApiError> {
     } else {
         "activate"
     };
-    let mut signing = json!({ "rotationMode": s.rotation_mode, "use": "sig" });
+    let mut signing =
+        json!({ "rotationMode": s.rotation_mode, "use": "sig", "alg": s.signing_alg });
     if let Some(last) = s.last_rotated {
         signing["lastRotated"] = json!(ts(last));
     }
@@ -207,13 +229,16 @@ pub fn render(org: &str, s: &srv::Model) -> Result<Value, ApiError> {
     }))
 }
 
-/// Inserts a server with its reserved scopes and `sub` claim (inside the caller's transaction).
+/// Inserts a server with its reserved scopes, `sub` claim and its ACTIVE and NEXT signing keys
+/// (inside the caller's transaction; `keys` come from [`crate::keys::generate`], made before
+/// the transaction so no write lock is held while RSA keys are generated).
 pub async fn insert_server(
     db: &impl ConnectionTrait,
     state: &AppState,
     tenant_id: &str,
     fields: ServerFieldsOwned,
     is_default: bool,
+    keys: Vec<tessera_jose::GeneratedKey>,
 ) -> Result<srv::Model, ApiError> {
     let now = state.now_ms();
     let server = repo::insert::<srv::Entity>(
@@ -229,6 +254,7 @@ pub async fn insert_server(
             status: "ACTIVE".into(),
             is_default,
             rotation_mode: fields.rotation_mode,
+            signing_alg: fields.alg,
             last_rotated: None,
             created: now,
             last_updated: now,
@@ -278,6 +304,13 @@ pub async fn insert_server(
         },
     )
     .await?;
+    let mut keys = keys.into_iter();
+    for status in ["ACTIVE", "NEXT"] {
+        let key = keys
+            .next()
+            .ok_or_else(|| ApiError::internal("a new server needs two generated keys"))?;
+        crate::keys::insert(db, state, tenant_id, &server.id, key, status).await?;
+    }
     Ok(server)
 }
 
@@ -288,6 +321,7 @@ pub struct ServerFieldsOwned {
     pub audience: String,
     pub issuer_mode: String,
     pub rotation_mode: String,
+    pub alg: String,
 }
 
 async fn list(
@@ -316,6 +350,8 @@ async fn create(
     body: web::Json<ServerInput>,
 ) -> Result<HttpResponse, ApiError> {
     let f = validate_input(&state, &admin, body.into_inner(), None).await?;
+    let alg = tessera_jose::Alg::parse(&f.alg).map_err(ApiError::internal)?;
+    let keys = crate::keys::generate(alg, 2).await?;
     let txn = state.begin().await?;
     let fields = ServerFieldsOwned {
         name: f.name,
@@ -323,8 +359,9 @@ async fn create(
         audience: f.audience,
         issuer_mode: f.issuer_mode,
         rotation_mode: f.rotation_mode,
+        alg: f.alg,
     };
-    let server = insert_server(&txn, &state, &admin.tenant.id, fields, false).await?;
+    let server = insert_server(&txn, &state, &admin.tenant.id, fields, false, keys).await?;
     state
         .commit(txn, &admin.tenant.id, "authorizationServer", &server.id)
         .await?;

@@ -7,6 +7,7 @@ mod apps;
 mod authz_servers;
 mod claims;
 mod groups;
+pub mod keys;
 mod operator;
 mod policies;
 pub mod provision;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/t/{tenant}/api/v1")
                 .configure(authz_servers::routes)
+                .configure(keys::routes)
                 .configure(scopes::routes)
                 .configure(claims::routes)
                 .configure(policies::routes)

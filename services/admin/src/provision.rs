@@ -29,6 +29,7 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
             format!("name: A tenant named '{name}' already exists"),
         ));
     }
+    let keys = crate::keys::generate(tessera_jose::Alg::RS256, 2).await?;
     let now = state.now_ms();
     let txn = state.db.begin().await.map_err(ApiError::internal)?;
     let t = tessera_store::tenants::insert(
@@ -64,8 +65,10 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
             audience: "api://default".into(),
             issuer_mode: "ORG_URL".into(),
             rotation_mode: "AUTO".into(),
+            alg: "RS256".into(),
         },
         true,
+        keys,
     )
     .await?;
     let p = repo::insert::<policy::Entity>(

@@ -12,9 +12,11 @@ pub mod clock;
 pub mod el;
 pub mod el_eval;
 pub mod ids;
+pub mod policy;
 pub mod random;
 pub mod secrets;
 pub mod timefmt;
+pub mod urls;
 pub mod validate;
 
 pub use clock::{Clock, SystemClock, TestClock};

@@ -8,7 +8,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial)]
+        vec![Box::new(Initial), Box::new(SigningAlgAndSealedSecrets)]
     }
 }
 
@@ -721,5 +721,72 @@ impl MigrationTrait for Initial {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// Per-server signing algorithm (RS256 or ES256), and a sealed copy of client secrets:
+/// `client_secret_jwt` verifies an HMAC keyed by the secret itself, which a hash cannot do.
+struct SigningAlgAndSealedSecrets;
+
+impl MigrationName for SigningAlgAndSealedSecrets {
+    fn name(&self) -> &str {
+        "m20261126_000002_signing_alg_and_sealed_secrets"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SigningAlgAndSealedSecrets {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("authorization_servers"))
+                .add_column(
+                    col("signing_alg")
+                        .text()
+                        .not_null()
+                        .default("RS256")
+                        .to_owned(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("app_secrets"))
+                .add_column(text_null("sealed"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("app_secrets"))
+                .add_column(text_null("master_key_id"))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("app_secrets"))
+                .drop_column(Alias::new("master_key_id"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("app_secrets"))
+                .drop_column(Alias::new("sealed"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("authorization_servers"))
+                .drop_column(Alias::new("signing_alg"))
+                .to_owned(),
+        )
+        .await
     }
 }

@@ -110,3 +110,14 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<(), StoreErro
         .await?;
     Ok(())
 }
+
+/// The tenants with these ids (for the hot-state version check).
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[&str],
+) -> Result<Vec<tenant::Model>, StoreError> {
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}

@@ -32,6 +32,9 @@ pub struct Config {
     /// The operator API's bearer token (`TESSERA_OPERATOR_TOKEN`); generated into the data
     /// directory on first start when unset.
     pub operator_token: Option<String>,
+    /// The AES-256-GCM key (32 bytes, base64url) that seals signing keys and client secrets at
+    /// rest (`TESSERA_MASTER_KEY`); generated into the data directory when unset.
+    pub master_key: Option<String>,
     /// `json` (default) or `pretty`.
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `tessera=debug,info`.
@@ -48,6 +51,7 @@ impl Default for Config {
             database_url: None,
             redis_url: None,
             operator_token: None,
+            master_key: None,
             log_format: "json".into(),
             log_level: "info".into(),
         }
@@ -153,6 +157,14 @@ impl Config {
         if let Some(t) = &self.operator_token {
             if t.len() < 24 {
                 return Err(invalid("operator_token", "must be at least 24 characters"));
+            }
+        }
+        if let Some(k) = &self.master_key {
+            if tessera_jose::MasterKey::from_text(k).is_err() {
+                return Err(invalid(
+                    "master_key",
+                    "must be 32 bytes, base64url-encoded without padding",
+                ));
             }
         }
         if !matches!(self.log_format.as_str(), "json" | "pretty") {

@@ -27,6 +27,8 @@ pub struct AppState {
     pub random: Arc<dyn Random>,
     /// SHA-256 of the operator token; the token itself is not kept.
     pub operator_token_digest: Arc<str>,
+    /// Seals private keys and client secrets at rest.
+    pub master_key: Arc<tessera_jose::MasterKey>,
 }
 
 /// A failure to start: the message says what to fix.
@@ -41,6 +43,8 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the master key in {0} is not 32 bytes of base64url")]
+    MasterKey(String),
 }
 
 impl AppState {
@@ -51,7 +55,10 @@ impl AppState {
         bound: std::net::SocketAddr,
     ) -> Result<(Self, Option<String>), StartError> {
         let data_dir = &config.data_dir;
-        if config.database_url.is_none() || config.operator_token.is_none() {
+        if config.database_url.is_none()
+            || config.operator_token.is_none()
+            || config.master_key.is_none()
+        {
             std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
                 path: data_dir.display().to_string(),
                 source,
@@ -68,6 +75,7 @@ impl AppState {
         };
         let random: Arc<dyn Random> = Arc::new(SystemRandom);
         let (digest, generated) = operator_token(&config, data_dir, random.as_ref())?;
+        let master_key = master_key(&config, data_dir, random.as_ref())?;
         let public_url = config
             .public_url
             .clone()
@@ -83,6 +91,7 @@ impl AppState {
             clock: Arc::new(SystemClock),
             random,
             operator_token_digest: digest.into(),
+            master_key: Arc::new(master_key),
         };
         Ok((state, generated))
     }
@@ -90,17 +99,11 @@ impl AppState {
     /// A tenant's org URL: `https://{tenant}.{base_domain}` with a wildcard domain, else
     /// `{public_url}/t/{tenant}` (SPEC §1). Never derived from the request.
     pub fn org_url(&self, tenant_name: &str) -> String {
-        match &self.config.base_domain {
-            Some(domain) => {
-                let scheme = if self.public_url.starts_with("http://") {
-                    "http"
-                } else {
-                    "https"
-                };
-                format!("{scheme}://{tenant_name}.{domain}")
-            }
-            None => format!("{}/t/{tenant_name}", self.public_url),
-        }
+        tessera_domain::urls::org_url(
+            &self.public_url,
+            self.config.base_domain.as_deref(),
+            tenant_name,
+        )
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -163,6 +166,36 @@ fn operator_token(
     let token = format!("op_{}", random_token(random, 32));
     write_private(&path, &token).map_err(io)?;
     Ok((lookup_digest(&token), Some(token)))
+}
+
+/// The master key: from configuration, else from `{data_dir}/master-key`, else generated into
+/// that file (mode 0600). Losing it makes sealed keys unreadable, so it is never regenerated
+/// over an existing file.
+fn master_key(
+    config: &Config,
+    data_dir: &Path,
+    random: &dyn Random,
+) -> Result<tessera_jose::MasterKey, StartError> {
+    let path = data_dir.join("master-key");
+    let text = match &config.master_key {
+        Some(k) => k.clone(),
+        None if path.exists() => {
+            std::fs::read_to_string(&path).map_err(|source| StartError::DataDir {
+                path: path.display().to_string(),
+                source,
+            })?
+        }
+        None => {
+            let k = tessera_jose::MasterKey::generate_text(random);
+            write_private(&path, &k).map_err(|source| StartError::DataDir {
+                path: path.display().to_string(),
+                source,
+            })?;
+            k
+        }
+    };
+    tessera_jose::MasterKey::from_text(&text)
+        .map_err(|_| StartError::MasterKey(path.display().to_string()))
 }
 
 #[cfg(unix)]

@@ -920,6 +920,122 @@ async fn users_groups_and_api_tokens(app: &TestApp, t: &Tenant) {
         .expect_error(401, "E0000011");
 }
 
+async fn signing_keys_list_and_rotate(app: &TestApp, t: &Tenant) {
+    let keys = app
+        .api(
+            t,
+            Method::GET,
+            "/authorizationServers/default/credentials/keys",
+            None,
+        )
+        .await
+        .expect(200);
+    let keys = keys.as_array().unwrap().clone();
+    let status: Vec<_> = keys
+        .iter()
+        .map(|k| k["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(status, ["ACTIVE", "NEXT"]);
+    for k in &keys {
+        assert_eq!(
+            (
+                k["kty"].as_str(),
+                k["alg"].as_str(),
+                k["use"].as_str(),
+                k["e"].as_str()
+            ),
+            (Some("RSA"), Some("RS256"), Some("sig"), Some("AQAB"))
+        );
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(k.get(private).is_none(), "private member {private} leaked");
+        }
+    }
+    let (old_active, old_next) = (
+        keys[0]["kid"].as_str().unwrap().to_owned(),
+        keys[1]["kid"].as_str().unwrap().to_owned(),
+    );
+    let one = app
+        .api(
+            t,
+            Method::GET,
+            &format!("/authorizationServers/default/credentials/keys/{old_next}"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(one["status"], "NEXT");
+
+    let bad = app
+        .api(
+            t,
+            Method::POST,
+            "/authorizationServers/default/credentials/lifecycle/keyRotate",
+            Some(json!({"use": "enc"})),
+        )
+        .await
+        .expect_error(400, "E0000001");
+    assert_eq!(bad["errorSummary"], "Api validation failed: rotateKeys");
+    let rotated = app
+        .api(
+            t,
+            Method::POST,
+            "/authorizationServers/default/credentials/lifecycle/keyRotate",
+            Some(json!({"use": "sig"})),
+        )
+        .await
+        .expect(200);
+    let by_status = |status: &str| {
+        rotated
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["status"] == status)
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        by_status("ACTIVE"),
+        Some(old_next.clone()),
+        "NEXT becomes ACTIVE"
+    );
+    assert_eq!(
+        by_status("EXPIRED"),
+        Some(old_active.clone()),
+        "ACTIVE becomes EXPIRED and stays published"
+    );
+    assert!(
+        by_status("NEXT").is_some_and(|k| k != old_active),
+        "a fresh NEXT key"
+    );
+    let server = app
+        .api(t, Method::GET, "/authorizationServers/default", None)
+        .await
+        .expect(200);
+    assert!(server["credentials"]["signing"]["lastRotated"].is_string());
+
+    // ES256 servers get P-256 keys; the algorithm is fixed at creation.
+    let es = app.api(t, Method::POST, "/authorizationServers", Some(json!({"name": "es", "audiences": ["api://es"], "credentials": {"signing": {"alg": "ES256"}}}))).await.expect(201);
+    let es_id = es["id"].as_str().unwrap();
+    let es_keys = app
+        .api(
+            t,
+            Method::GET,
+            &format!("/authorizationServers/{es_id}/credentials/keys"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            es_keys[0]["kty"].as_str(),
+            es_keys[0]["crv"].as_str(),
+            es_keys[0]["alg"].as_str()
+        ),
+        (Some("EC"), Some("P-256"), Some("ES256"))
+    );
+    app.api(t, Method::PUT, &format!("/authorizationServers/{es_id}"), Some(json!({"name": "es", "audiences": ["api://es"], "credentials": {"signing": {"alg": "RS256"}}}))).await.expect_error(400, "E0000001");
+    app.api(t, Method::POST, "/authorizationServers", Some(json!({"name": "hs", "audiences": ["api://hs"], "credentials": {"signing": {"alg": "HS256"}}}))).await.expect_error(400, "E0000001");
+}
+
 async fn malformed_requests_are_refused(app: &TestApp, t: &Tenant) {
     let res = app
         .client
@@ -967,6 +1083,7 @@ async fn full_management_flow(backend: Backend) {
     authorization_servers_scopes_claims_policies_and_rules(&app, &t).await;
     apps_secrets_keys_and_assignments(&app, &t).await;
     users_groups_and_api_tokens(&app, &t).await;
+    signing_keys_list_and_rotate(&app, &t).await;
     malformed_requests_are_refused(&app, &t).await;
     every_write_is_announced_on_the_config_bus(&app, &t).await;
     app.stop().await;

@@ -15,6 +15,9 @@ pub struct Model {
     pub salt: String,
     pub digest: String,
     pub secret_hash: String,
+    /// The secret sealed with the master key (for `client_secret_jwt`).
+    pub sealed: Option<String>,
+    pub master_key_id: Option<String>,
     pub created: i64,
     pub last_updated: i64,
 }

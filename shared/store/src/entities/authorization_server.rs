@@ -18,6 +18,7 @@ pub struct Model {
     pub is_default: bool,
     pub rotation_mode: String,
     pub last_rotated: Option<i64>,
+    pub signing_alg: String,
     pub created: i64,
     pub last_updated: i64,
 }

@@ -1,0 +1,444 @@
+//! Building snapshots from the durable store. Only the actors and the registry's first load
+//! call these; request handlers never do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tessera_domain::el;
+use tessera_domain::el_eval::GroupRef;
+use tessera_domain::policy::{Clients, Lifetimes, Policy, Rule, ScopeInfo};
+use tessera_domain::secrets::SecretHash;
+use tessera_jose::{Alg, MasterKey, SigningKey};
+use tessera_store::entities::{
+    app, app_group, app_jwk, app_secret, app_user, authorization_server as srv, claim, group,
+    policy, policy_rule, scope, signing_key, tenant,
+};
+use tessera_store::{ColumnTrait as _, Condition, DatabaseConnection, repo};
+
+use crate::LoadError;
+use crate::registry::RegistryConfig;
+use crate::snapshot::{
+    ClaimValue, ClientSnapshot, CompiledClaim, PublishedKey, ServerSnapshot, TenantSnapshot,
+    bytes_like::Bytes,
+};
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
+    serde_json::from_str(text).map_err(|e| LoadError::Corrupt(e.to_string()))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Loads a tenant's apps and groups.
+pub async fn tenant(
+    db: &DatabaseConnection,
+    cfg: &RegistryConfig,
+    master: &MasterKey,
+    t: &tenant::Model,
+) -> Result<TenantSnapshot, LoadError> {
+    let id = t.id.as_str();
+    let groups = repo::all::<group::Entity>(db, id, Condition::all()).await?;
+    let everyone = groups
+        .iter()
+        .find(|g| g.group_type == "BUILT_IN")
+        .map(|g| g.id.clone())
+        .unwrap_or_default();
+    let secrets =
+        repo::all::<app_secret::Entity>(db, id, app_secret::Column::Status.eq("ACTIVE")).await?;
+    let keys = repo::all::<app_jwk::Entity>(db, id, app_jwk::Column::Status.eq("ACTIVE")).await?;
+    let users = repo::all::<app_user::Entity>(db, id, Condition::all()).await?;
+    let app_groups = repo::all::<app_group::Entity>(db, id, Condition::all()).await?;
+    let mut clients = HashMap::new();
+    for a in repo::all::<app::Entity>(db, id, Condition::all()).await? {
+        let creds: Value = parse(&a.credentials)?;
+        let settings: Value = parse(&a.settings)?;
+        let method = creds["token_endpoint_auth_method"]
+            .as_str()
+            .unwrap_or("client_secret_basic")
+            .to_owned();
+        let app_secrets: Vec<&app_secret::Model> =
+            secrets.iter().filter(|s| s.app_id == a.id).collect();
+        let jwt_secrets = if method == "client_secret_jwt" {
+            app_secrets
+                .iter()
+                .filter_map(|s| {
+                    let sealed = s.sealed.as_deref()?;
+                    let plain = master
+                        .open(
+                            sealed,
+                            &tessera_jose::client_secret_context(id, &a.id, &s.id),
+                        )
+                        .ok()?;
+                    String::from_utf8(plain).ok()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let client = ClientSnapshot {
+            app_id: a.id.clone(),
+            client_id: a.client_id.clone(),
+            label: a.label.clone(),
+            active: a.status == "ACTIVE",
+            application_type: settings["application_type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            grant_types: strings(&settings["grant_types"]),
+            response_types: strings(&settings["response_types"]),
+            redirect_uris: strings(&settings["redirect_uris"]),
+            pkce_required: creds["pkce_required"].as_bool().unwrap_or(true),
+            consent_method: settings["consent_method"]
+                .as_str()
+                .unwrap_or("TRUSTED")
+                .to_owned(),
+            secrets: app_secrets
+                .iter()
+                .map(|s| SecretHash {
+                    salt: s.salt.clone(),
+                    digest: s.digest.clone(),
+                })
+                .collect(),
+            jwt_secrets,
+            jwks: keys
+                .iter()
+                .filter(|k| k.app_id == a.id && k.key_use == "sig")
+                .map(|k| parse(&k.jwk))
+                .collect::<Result<_, _>>()?,
+            jwks_uri: settings["jwks_uri"].as_str().map(str::to_owned),
+            profile: parse(&a.profile)?,
+            assigned_users: users
+                .iter()
+                .filter(|u| u.app_id == a.id)
+                .map(|u| (u.user_id.clone(), u.user_name.clone()))
+                .collect(),
+            assigned_groups: app_groups
+                .iter()
+                .filter(|g| g.app_id == a.id)
+                .map(|g| g.group_id.clone())
+                .collect(),
+            token_endpoint_auth_method: method,
+        };
+        clients.insert(a.client_id, Arc::new(client));
+    }
+    let default_server_id = repo::find_by::<srv::Entity>(db, id, srv::Column::IsDefault.eq(true))
+        .await?
+        .map(|s| s.id);
+    Ok(TenantSnapshot {
+        tenant_id: t.id.clone(),
+        name: t.name.clone(),
+        active: t.status == "ACTIVE",
+        org_url: tessera_domain::urls::org_url(
+            &cfg.public_url,
+            cfg.base_domain.as_deref(),
+            &t.name,
+        ),
+        everyone_group_id: everyone,
+        clients,
+        groups: groups
+            .into_iter()
+            .map(|g| {
+                (
+                    g.id.clone(),
+                    GroupRef {
+                        id: g.id,
+                        name: g.name,
+                        kind: g.group_type,
+                    },
+                )
+            })
+            .collect(),
+        default_server_id,
+        version: t.config_version,
+    })
+}
+
+/// Loads one authorization server.
+pub async fn server(
+    db: &DatabaseConnection,
+    cfg: &RegistryConfig,
+    master: &MasterKey,
+    t: &tenant::Model,
+    s: &srv::Model,
+    now_ms: i64,
+) -> Result<ServerSnapshot, LoadError> {
+    let id = t.id.as_str();
+    let org = tessera_domain::urls::org_url(&cfg.public_url, cfg.base_domain.as_deref(), &t.name);
+    let issuer = tessera_domain::urls::issuer(&org, &s.id, s.is_default);
+    let audience = parse::<Vec<String>>(&s.audiences)?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let scope_rows = repo::all::<scope::Entity>(db, id, scope::Column::ServerId.eq(&s.id)).await?;
+    let scopes = scope_rows
+        .iter()
+        .map(|x| ScopeInfo {
+            name: x.name.clone(),
+            is_default: x.is_default,
+        })
+        .collect();
+    let consent_required = scope_rows
+        .iter()
+        .filter(|x| x.consent == "REQUIRED")
+        .map(|x| x.name.clone())
+        .collect();
+    let mut claims = Vec::new();
+    for c in repo::all::<claim::Entity>(db, id, claim::Column::ServerId.eq(&s.id)).await? {
+        if c.status != "ACTIVE" {
+            continue;
+        }
+        let value = if c.value_type == "GROUPS" {
+            ClaimValue::Groups {
+                filter: c.group_filter_type.clone().unwrap_or_default(),
+                pattern: c.value.clone(),
+            }
+        } else {
+            ClaimValue::Expression(
+                el::parse(&c.value)
+                    .map_err(|e| LoadError::Corrupt(format!("claim {}: {e}", c.name)))?,
+            )
+        };
+        claims.push(CompiledClaim {
+            name: c.name,
+            claim_type: c.claim_type,
+            value,
+            always_include: c.always_include_in_token,
+            scopes: parse(&c.condition_scopes)?,
+            system: c.system,
+        });
+    }
+    let rules =
+        repo::all::<policy_rule::Entity>(db, id, policy_rule::Column::ServerId.eq(&s.id)).await?;
+    let mut policies = Vec::new();
+    for p in repo::all::<policy::Entity>(db, id, policy::Column::ServerId.eq(&s.id)).await? {
+        let clients: Vec<String> = parse(&p.clients)?;
+        let compiled_rules = rules
+            .iter()
+            .filter(|r| r.policy_id == p.id)
+            .map(|r| {
+                let cond: Value = parse(&r.conditions)?;
+                let actions: Value = parse(&r.actions)?;
+                let token = &actions["token"];
+                Ok(Rule {
+                    id: r.id.clone(),
+                    priority: r.priority,
+                    active: r.status == "ACTIVE",
+                    grant_types: strings(&cond["grantTypes"]["include"]),
+                    users: strings(&cond["people"]["users"]["include"]),
+                    groups: strings(&cond["people"]["groups"]["include"]),
+                    scopes: strings(&cond["scopes"]["include"]),
+                    lifetimes: Lifetimes {
+                        access_token_minutes: token["accessTokenLifetimeMinutes"]
+                            .as_i64()
+                            .unwrap_or(60),
+                        refresh_token_minutes: token["refreshTokenLifetimeMinutes"]
+                            .as_i64()
+                            .unwrap_or(0),
+                        refresh_window_minutes: token["refreshTokenWindowMinutes"]
+                            .as_i64()
+                            .unwrap_or(10080),
+                    },
+                    inline_hook: token["inlineHook"]["id"].as_str().map(str::to_owned),
+                })
+            })
+            .collect::<Result<Vec<_>, LoadError>>()?;
+        policies.push(Policy {
+            id: p.id,
+            priority: p.priority,
+            active: p.status == "ACTIVE",
+            clients: if clients.iter().any(|c| c == "ALL_CLIENTS") {
+                Clients::All
+            } else {
+                Clients::Only(clients)
+            },
+            rules: compiled_rules,
+        });
+    }
+    // Keys: the ACTIVE one parsed for signing; ACTIVE, NEXT and recently EXPIRED ones published.
+    let key_rows =
+        repo::all::<signing_key::Entity>(db, id, signing_key::Column::ServerId.eq(&s.id)).await?;
+    let mut signing_key = None;
+    let mut keys = Vec::new();
+    for k in &key_rows {
+        let published = match k.status.as_str() {
+            "ACTIVE" | "NEXT" => true,
+            _ => k
+                .expired
+                .is_some_and(|e| now_ms - e < cfg.expired_key_retention_ms),
+        };
+        if k.status == "ACTIVE" && signing_key.is_none() {
+            let alg = Alg::parse(&k.alg).map_err(|source| LoadError::Key {
+                kid: k.kid.clone(),
+                source,
+            })?;
+            let pkcs8 = master
+                .open(
+                    &k.private_key,
+                    &tessera_jose::signing_key_context(id, &s.id, &k.kid),
+                )
+                .map_err(|source| LoadError::Key {
+                    kid: k.kid.clone(),
+                    source,
+                })?;
+            let parsed =
+                SigningKey::from_pkcs8(&k.kid, alg, &pkcs8).map_err(|source| LoadError::Key {
+                    kid: k.kid.clone(),
+                    source,
+                })?;
+            signing_key = Some(Arc::new(parsed));
+        }
+        if published {
+            keys.push(PublishedKey {
+                kid: k.kid.clone(),
+                status: k.status.clone(),
+                jwk: parse(&k.public_jwk)?,
+            });
+        }
+    }
+    let jwks = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() });
+    let jwks_max_age = jwks_max_age(s, &key_rows, now_ms, cfg);
+    let published_scopes: Vec<&str> = scope_rows
+        .iter()
+        .filter(|x| x.system || x.metadata_publish == "ALL_CLIENTS")
+        .map(|x| x.name.as_str())
+        .collect();
+    let (oidc, oauth) = discovery(&org, &issuer, &published_scopes, cfg, &s.signing_alg);
+    Ok(ServerSnapshot {
+        tenant_id: t.id.clone(),
+        server_id: s.id.clone(),
+        is_default: s.is_default,
+        active: s.status == "ACTIVE",
+        issuer,
+        audience,
+        scopes,
+        consent_required,
+        claims,
+        policies,
+        signing_key,
+        keys,
+        jwks: Bytes::from_vec(jwks.to_string().into_bytes()),
+        jwks_max_age,
+        openid_configuration: Bytes::from_vec(oidc.to_string().into_bytes()),
+        oauth_metadata: Bytes::from_vec(oauth.to_string().into_bytes()),
+        version: t.config_version,
+    })
+}
+
+/// How long a JWKS response may be cached: never past the moment a key that is not yet
+/// published could start signing. With a NEXT key published, that is the next rotation after
+/// the one that promotes it, so AUTO servers cache until their next scheduled rotation (at most
+/// a day); MANUAL servers, which can rotate at any moment, for at most an hour.
+fn jwks_max_age(
+    s: &srv::Model,
+    keys: &[signing_key::Model],
+    now_ms: i64,
+    cfg: &RegistryConfig,
+) -> u64 {
+    const DAY_S: i64 = 86_400;
+    if s.rotation_mode != "AUTO" {
+        return 3_600;
+    }
+    let last = s
+        .last_rotated
+        .or_else(|| keys.iter().filter_map(|k| k.activated).max())
+        .unwrap_or(s.created);
+    let next_rotation = last + cfg.rotation_interval_ms;
+    let until = ((next_rotation - now_ms) / 1000).clamp(60, DAY_S);
+    u64::try_from(until).unwrap_or(60)
+}
+
+/// The two discovery documents (OKTA-REFERENCE §2.12), listing only what this deployment
+/// serves.
+fn discovery(
+    org: &str,
+    issuer: &str,
+    scopes: &[&str],
+    cfg: &RegistryConfig,
+    alg: &str,
+) -> (Value, Value) {
+    let endpoint = |name: &str| format!("{issuer}/v1/{name}");
+    let auth_methods = [
+        "client_secret_basic",
+        "client_secret_post",
+        "client_secret_jwt",
+        "private_key_jwt",
+        "none",
+    ];
+    let mut oauth = json!({
+        "issuer": issuer,
+        "token_endpoint": endpoint("token"),
+        "jwks_uri": endpoint("keys"),
+        "registration_endpoint": format!("{org}/oauth2/v1/clients"),
+        "grant_types_supported": cfg.grant_types,
+        "scopes_supported": scopes,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"],
+        "claims_supported": ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp", "sub"],
+        "response_types_supported": cfg.response_types,
+        "response_modes_supported": cfg.response_modes,
+        "code_challenge_methods_supported": ["S256"],
+    });
+    for (field, path) in [
+        ("authorization_endpoint", "authorize"),
+        ("introspection_endpoint", "introspect"),
+        ("revocation_endpoint", "revoke"),
+    ] {
+        if cfg.endpoints.contains(&path) {
+            oauth[field] = json!(endpoint(path));
+        }
+    }
+    if cfg.endpoints.contains(&"introspect") {
+        oauth["introspection_endpoint_auth_methods_supported"] = json!(auth_methods);
+    }
+    if cfg.endpoints.contains(&"revoke") {
+        oauth["revocation_endpoint_auth_methods_supported"] = json!(auth_methods);
+    }
+    let mut oidc = oauth.clone();
+    oidc["subject_types_supported"] = json!(["public"]);
+    oidc["id_token_signing_alg_values_supported"] = json!([alg]);
+    oidc["claims_supported"] = json!([
+        "iss",
+        "ver",
+        "sub",
+        "aud",
+        "iat",
+        "exp",
+        "jti",
+        "auth_time",
+        "amr",
+        "idp",
+        "nonce",
+        "name",
+        "nickname",
+        "preferred_username",
+        "given_name",
+        "middle_name",
+        "family_name",
+        "email",
+        "email_verified",
+        "profile",
+        "zoneinfo",
+        "locale",
+        "address",
+        "phone_number",
+        "picture",
+        "website",
+        "gender",
+        "birthdate",
+        "updated_at",
+        "at_hash",
+        "c_hash"
+    ]);
+    if cfg.endpoints.contains(&"userinfo") {
+        oidc["userinfo_endpoint"] = json!(endpoint("userinfo"));
+    }
+    (oidc, oauth)
+}

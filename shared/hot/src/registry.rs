@@ -1,0 +1,434 @@
+//! The per-process registry of hot-state actors.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix::prelude::*;
+use arc_swap::ArcSwap;
+use tessera_domain::Clock;
+use tessera_ephemeral::ConfigBus;
+use tessera_jose::MasterKey;
+use tessera_store::entities::authorization_server as srv;
+use tessera_store::{DatabaseConnection, repo};
+
+use crate::LoadError;
+use crate::load;
+use crate::snapshot::{ServerSnapshot, TenantSnapshot};
+
+/// What the registry needs to know about this deployment.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    pub public_url: String,
+    pub base_domain: Option<String>,
+    /// Grant types the token endpoint implements (for discovery).
+    pub grant_types: Vec<&'static str>,
+    pub response_types: Vec<&'static str>,
+    pub response_modes: Vec<&'static str>,
+    /// Optional endpoints this deployment serves (`authorize`, `introspect`, `revoke`, `userinfo`).
+    pub endpoints: Vec<&'static str>,
+    /// How long EXPIRED keys stay published.
+    pub expired_key_retention_ms: i64,
+    /// The AUTO rotation interval (for the JWKS max-age).
+    pub rotation_interval_ms: i64,
+    /// How often loaded tenants' config versions are compared with the database.
+    pub version_check_every: Duration,
+    /// How long an unused tenant stays loaded.
+    pub idle_after: Duration,
+}
+
+/// A loaded snapshot behind its actor.
+struct Slot<T> {
+    cell: Arc<ArcSwap<T>>,
+    actor: Addr<Loader>,
+    last_used: AtomicI64,
+}
+
+struct TenantSlot {
+    slot: Slot<TenantSnapshot>,
+    servers: RwLock<HashMap<String, Arc<Slot<ServerSnapshot>>>>,
+}
+
+/// What an actor reloads.
+#[derive(Debug, Clone)]
+enum Target {
+    Tenant {
+        tenant_id: String,
+    },
+    Server {
+        tenant_id: String,
+        server_id: String,
+    },
+}
+
+/// The actor that owns one snapshot: it is the only writer, reloads one at a time, and never
+/// holds its own state across an await (the load works on clones).
+struct Loader {
+    target: Target,
+    tenant_cell: Option<Arc<ArcSwap<TenantSnapshot>>>,
+    server_cell: Option<Arc<ArcSwap<ServerSnapshot>>>,
+    shared: Arc<Shared>,
+}
+
+impl Actor for Loader {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Reload;
+
+impl Handler<Reload> for Loader {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: Reload, _: &mut Self::Context) -> Self::Result {
+        let (target, shared) = (self.target.clone(), self.shared.clone());
+        let (tenant_cell, server_cell) = (self.tenant_cell.clone(), self.server_cell.clone());
+        AtomicResponse::new(Box::pin(
+            async move {
+                let result = match &target {
+                    Target::Tenant { tenant_id } => shared.load_tenant(tenant_id).await.map(|t| {
+                        if let (Some(cell), Some(t)) = (tenant_cell, t) {
+                            cell.store(Arc::new(t));
+                        }
+                    }),
+                    Target::Server { tenant_id, server_id } => shared.load_server(tenant_id, server_id).await.map(|s| {
+                        if let (Some(cell), Some(s)) = (server_cell, s) {
+                            cell.store(Arc::new(s));
+                        }
+                    }),
+                };
+                if let Err(e) = result {
+                    tracing::error!(error = %e, ?target, "hot-state reload failed; keeping the previous snapshot");
+                }
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
+struct Shared {
+    db: DatabaseConnection,
+    master: Arc<MasterKey>,
+    clock: Arc<dyn Clock>,
+    config: RegistryConfig,
+}
+
+impl Shared {
+    fn now_ms(&self) -> i64 {
+        tessera_domain::timefmt::to_millis(self.clock.now())
+    }
+
+    async fn load_tenant(&self, tenant_id: &str) -> Result<Option<TenantSnapshot>, LoadError> {
+        let Some(t) = tessera_store::tenants::by_id(&self.db, tenant_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            load::tenant(&self.db, &self.config, &self.master, &t).await?,
+        ))
+    }
+
+    async fn load_server(
+        &self,
+        tenant_id: &str,
+        server_id: &str,
+    ) -> Result<Option<ServerSnapshot>, LoadError> {
+        let Some(t) = tessera_store::tenants::by_id(&self.db, tenant_id).await? else {
+            return Ok(None);
+        };
+        let Some(s) = repo::find::<srv::Entity>(&self.db, tenant_id, server_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            load::server(&self.db, &self.config, &self.master, &t, &s, self.now_ms()).await?,
+        ))
+    }
+}
+
+/// Maps tenants and their servers to hot-state actors.
+#[derive(Clone)]
+pub struct Registry {
+    shared: Arc<Shared>,
+    /// Loaded tenants by name (the path segment), and names by id (the bus's key).
+    tenants: Arc<RwLock<HashMap<String, Arc<TenantSlot>>>>,
+    names: Arc<RwLock<HashMap<String, String>>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("loaded_tenants", &self.loaded_tenants())
+            .finish()
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Registry {
+    pub fn new(
+        db: DatabaseConnection,
+        master: Arc<MasterKey>,
+        clock: Arc<dyn Clock>,
+        config: RegistryConfig,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                db,
+                master,
+                clock,
+                config,
+            }),
+            tenants: Arc::default(),
+            names: Arc::default(),
+        }
+    }
+
+    /// How many tenants have live actors.
+    pub fn loaded_tenants(&self) -> usize {
+        read(&self.tenants).len()
+    }
+
+    fn touch<T>(&self, slot: &Slot<T>) {
+        slot.last_used
+            .store(self.shared.now_ms(), Ordering::Relaxed);
+    }
+
+    fn start_loader(
+        &self,
+        target: Target,
+        tenant_cell: Option<Arc<ArcSwap<TenantSnapshot>>>,
+        server_cell: Option<Arc<ArcSwap<ServerSnapshot>>>,
+    ) -> Addr<Loader> {
+        Loader {
+            target,
+            tenant_cell,
+            server_cell,
+            shared: self.shared.clone(),
+        }
+        .start()
+    }
+
+    async fn tenant_slot(&self, name: &str) -> Result<Option<Arc<TenantSlot>>, LoadError> {
+        if let Some(slot) = read(&self.tenants).get(name).cloned() {
+            self.touch(&slot.slot);
+            return Ok(Some(slot));
+        }
+        let Some(t) = tessera_store::tenants::by_name(&self.shared.db, name).await? else {
+            return Ok(None);
+        };
+        let snapshot = load::tenant(
+            &self.shared.db,
+            &self.shared.config,
+            &self.shared.master,
+            &t,
+        )
+        .await?;
+        let cell = Arc::new(ArcSwap::from_pointee(snapshot));
+        let actor = self.start_loader(
+            Target::Tenant {
+                tenant_id: t.id.clone(),
+            },
+            Some(cell.clone()),
+            None,
+        );
+        let slot = Arc::new(TenantSlot {
+            slot: Slot {
+                cell,
+                actor,
+                last_used: AtomicI64::new(self.shared.now_ms()),
+            },
+            servers: RwLock::default(),
+        });
+        // Two first requests may race; keep the one that got in first.
+        let slot = write(&self.tenants)
+            .entry(name.to_owned())
+            .or_insert(slot)
+            .clone();
+        write(&self.names).insert(t.id, name.to_owned());
+        Ok(Some(slot))
+    }
+
+    /// The tenant's current snapshot, loading it on first use.
+    pub async fn tenant(&self, name: &str) -> Result<Option<Arc<TenantSnapshot>>, LoadError> {
+        Ok(self
+            .tenant_slot(name)
+            .await?
+            .map(|s| s.slot.cell.load_full()))
+    }
+
+    /// A server's current snapshot (`default` names the default server), loading it on first use.
+    pub async fn server(
+        &self,
+        tenant_name: &str,
+        server: &str,
+    ) -> Result<Option<(Arc<TenantSnapshot>, Arc<ServerSnapshot>)>, LoadError> {
+        let Some(tslot) = self.tenant_slot(tenant_name).await? else {
+            return Ok(None);
+        };
+        let tenant = tslot.slot.cell.load_full();
+        let server_id = if server == "default" {
+            match &tenant.default_server_id {
+                Some(id) => id.clone(),
+                None => return Ok(None),
+            }
+        } else {
+            server.to_owned()
+        };
+        if let Some(slot) = read(&tslot.servers).get(&server_id).cloned() {
+            self.touch(&slot);
+            return Ok(Some((tenant, slot.cell.load_full())));
+        }
+        let Some(t) = tessera_store::tenants::by_id(&self.shared.db, &tenant.tenant_id).await?
+        else {
+            return Ok(None);
+        };
+        let Some(s) = repo::find::<srv::Entity>(&self.shared.db, &t.id, &server_id).await? else {
+            return Ok(None);
+        };
+        let snapshot = load::server(
+            &self.shared.db,
+            &self.shared.config,
+            &self.shared.master,
+            &t,
+            &s,
+            self.shared.now_ms(),
+        )
+        .await?;
+        let cell = Arc::new(ArcSwap::from_pointee(snapshot));
+        let actor = self.start_loader(
+            Target::Server {
+                tenant_id: t.id.clone(),
+                server_id: server_id.clone(),
+            },
+            None,
+            Some(cell.clone()),
+        );
+        let slot = Arc::new(Slot {
+            cell,
+            actor,
+            last_used: AtomicI64::new(self.shared.now_ms()),
+        });
+        let slot = write(&tslot.servers)
+            .entry(server_id)
+            .or_insert(slot)
+            .clone();
+        Ok(Some((tenant, slot.cell.load_full())))
+    }
+
+    /// Asks every actor of a loaded tenant to reload (a config change was announced).
+    pub fn reload_tenant(&self, tenant_id: &str) {
+        let Some(name) = read(&self.names).get(tenant_id).cloned() else {
+            return;
+        };
+        let Some(slot) = read(&self.tenants).get(&name).cloned() else {
+            return;
+        };
+        slot.slot.actor.do_send(Reload);
+        for s in read(&slot.servers).values() {
+            s.actor.do_send(Reload);
+        }
+    }
+
+    /// Forgets a tenant entirely (it was deleted): its actors stop with their last address.
+    fn forget(&self, tenant_id: &str) {
+        if let Some(name) = write(&self.names).remove(tenant_id) {
+            write(&self.tenants).remove(&name);
+        }
+    }
+
+    /// Listens on the config bus, checks versions periodically and evicts idle tenants. Runs
+    /// until the process stops; call once per process, inside the actix system.
+    pub fn spawn_maintenance(&self, bus: Arc<dyn ConfigBus>) {
+        let me = self.clone();
+        let mut rx = bus.subscribe();
+        actix_rt::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(event) if event.what == "tenant" && event.version == i64::MAX => {
+                        me.forget(&event.tenant)
+                    }
+                    Ok(event) => me.reload_tenant(&event.tenant),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(
+                            missed = n,
+                            "config bus lagged; reloading every loaded tenant"
+                        );
+                        let ids: Vec<String> = read(&me.names).keys().cloned().collect();
+                        for id in ids {
+                            me.reload_tenant(&id);
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        let me = self.clone();
+        actix_rt::spawn(async move {
+            let mut tick = tokio::time::interval(me.shared.config.version_check_every);
+            loop {
+                tick.tick().await;
+                me.check_versions().await;
+                me.evict_idle();
+            }
+        });
+    }
+
+    /// The safety net for lost bus messages: reload any tenant whose stored config version is
+    /// newer than its snapshot's.
+    async fn check_versions(&self) {
+        let loaded: Vec<(String, i64)> = read(&self.tenants)
+            .values()
+            .map(|s| {
+                let t = s.slot.cell.load();
+                (t.tenant_id.clone(), t.version)
+            })
+            .collect();
+        for chunk in loaded.chunks(500) {
+            let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+            let rows = tessera_store::tenants::by_ids(&self.shared.db, &ids).await;
+            match rows {
+                Ok(rows) => {
+                    for row in rows {
+                        if chunk
+                            .iter()
+                            .any(|(id, v)| *id == row.id && *v < row.config_version)
+                        {
+                            tracing::info!(tenant = %row.id, "config version moved without a bus message; reloading");
+                            self.reload_tenant(&row.id);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "config version check failed"),
+            }
+        }
+    }
+
+    fn evict_idle(&self) {
+        let cutoff = self.shared.now_ms()
+            - i64::try_from(self.shared.config.idle_after.as_millis()).unwrap_or(i64::MAX);
+        let idle: Vec<(String, String)> = read(&self.tenants)
+            .iter()
+            .filter(|(_, s)| {
+                s.slot.last_used.load(Ordering::Relaxed) < cutoff
+                    && read(&s.servers)
+                        .values()
+                        .all(|x| x.last_used.load(Ordering::Relaxed) < cutoff)
+            })
+            .map(|(name, s)| (name.clone(), s.slot.cell.load().tenant_id.clone()))
+            .collect();
+        for (name, id) in idle {
+            write(&self.tenants).remove(&name);
+            write(&self.names).remove(&id);
+            tracing::debug!(tenant = %name, "evicted idle hot state");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The immutable snapshots handlers read.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tessera_domain::el::Expr;
+use tessera_domain::el_eval::GroupRef;
+use tessera_domain::policy::{Policy, ScopeInfo};
+use tessera_domain::secrets::SecretHash;
+use tessera_jose::SigningKey;
+
+/// A claim, compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledClaim {
+    pub name: String,
+    /// `RESOURCE` (access token) or `IDENTITY` (ID token).
+    pub claim_type: String,
+    pub value: ClaimValue,
+    pub always_include: bool,
+    /// Scopes that must be granted for the claim to apply; empty means any.
+    pub scopes: Vec<String>,
+    pub system: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ClaimValue {
+    Expression(Expr),
+    /// A GROUPS claim: the filter type and its pattern.
+    Groups {
+        filter: String,
+        pattern: String,
+    },
+}
+
+/// A key as published in the JWKS.
+#[derive(Debug, Clone)]
+pub struct PublishedKey {
+    pub kid: String,
+    pub status: String,
+    pub jwk: Value,
+}
+
+/// Everything the token path needs about one authorization server.
+#[derive(Debug)]
+pub struct ServerSnapshot {
+    pub tenant_id: String,
+    pub server_id: String,
+    pub is_default: bool,
+    pub active: bool,
+    pub issuer: String,
+    pub audience: String,
+    pub scopes: Vec<ScopeInfo>,
+    /// Scope names with `consent: REQUIRED`.
+    pub consent_required: Vec<String>,
+    pub claims: Vec<CompiledClaim>,
+    pub policies: Vec<Policy>,
+    /// The ACTIVE key, parsed and ready to sign.
+    pub signing_key: Option<Arc<SigningKey>>,
+    pub keys: Vec<PublishedKey>,
+    /// `GET /v1/keys`, pre-serialised.
+    pub jwks: bytes_like::Bytes,
+    /// `Cache-Control: max-age` for the JWKS (seconds).
+    pub jwks_max_age: u64,
+    /// `/.well-known/openid-configuration`, pre-serialised.
+    pub openid_configuration: bytes_like::Bytes,
+    /// `/.well-known/oauth-authorization-server`, pre-serialised.
+    pub oauth_metadata: bytes_like::Bytes,
+    /// The tenant's config version this snapshot reflects.
+    pub version: i64,
+}
+
+/// A client as the token path sees it.
+#[derive(Debug, Clone)]
+pub struct ClientSnapshot {
+    pub app_id: String,
+    pub client_id: String,
+    pub label: String,
+    pub active: bool,
+    pub application_type: String,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub pkce_required: bool,
+    pub consent_method: String,
+    /// Hashes of the ACTIVE client secrets.
+    pub secrets: Vec<SecretHash>,
+    /// ACTIVE client secrets in plaintext, only for `client_secret_jwt` clients.
+    pub jwt_secrets: Vec<String>,
+    /// ACTIVE public signing keys (`use` sig or absent).
+    pub jwks: Vec<Value>,
+    pub jwks_uri: Option<String>,
+    pub profile: Value,
+    /// Users assigned directly, with their app user name.
+    pub assigned_users: HashMap<String, String>,
+    /// Groups assigned to the app.
+    pub assigned_groups: Vec<String>,
+}
+
+/// Everything the token path needs about one tenant.
+#[derive(Debug)]
+pub struct TenantSnapshot {
+    pub tenant_id: String,
+    pub name: String,
+    pub active: bool,
+    pub org_url: String,
+    pub everyone_group_id: String,
+    pub clients: HashMap<String, Arc<ClientSnapshot>>,
+    pub groups: HashMap<String, GroupRef>,
+    /// The default server's id, for the literal `default` in paths.
+    pub default_server_id: Option<String>,
+    pub version: i64,
+}
+
+/// Cheaply clonable immutable bytes.
+pub mod bytes_like {
+    use std::sync::Arc;
+
+    #[derive(Debug, Clone, Default)]
+    pub struct Bytes(pub Arc<[u8]>);
+
+    impl Bytes {
+        pub fn from_vec(v: Vec<u8>) -> Self {
+            Self(v.into())
+        }
+    }
+
+    impl AsRef<[u8]> for Bytes {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Client authentication (OKTA-REFERENCE §2.1, RFC 6749 §2.3, RFC 7523), shared by the token,
+//! introspection and revocation endpoints. Each client authenticates only with the method it
+//! registered; every failure has Okta's text, and nothing says which part was wrong beyond it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tessera_ephemeral::{Key, Kind, ShortLived};
+use tessera_hot::{ClientSnapshot, TenantSnapshot};
+
+use crate::error::OAuthError;
+use crate::form::Form;
+
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+const NO_CREDENTIALS: &str = "No client credentials found.";
+const BAD_BASIC: &str = "Found Authentication header but was not valid client credentials.";
+const UNKNOWN_CLIENT: &str = "Invalid value for 'client_id' parameter.";
+const FAILED: &str =
+    "Client authentication failed. Either the client or the client credentials are invalid.";
+const WRONG_SECRET: &str = "The client secret supplied for a confidential client is invalid.";
+const MULTIPLE: &str = "Cannot supply multiple client credentials. Use one of the following: credentials in the \
+                        Authorization header, credentials in the post body, or a client_assertion in the post body.";
+const IN_QUERY: &str = "Client credentials cannot be supplied via query parameters.";
+
+/// What the request offered.
+#[derive(Debug)]
+pub struct Credentials<'a> {
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+    /// The raw query string (credentials there are refused).
+    pub query: &'a str,
+    pub form: &'a Form,
+    /// The full URL of the endpoint called: a client assertion's `aud` must equal it.
+    pub endpoint_url: &'a str,
+}
+
+/// Authenticates the client of a request against the tenant's hot state.
+pub async fn authenticate(
+    creds: &Credentials<'_>,
+    tenant: &TenantSnapshot,
+    store: &dyn ShortLived,
+    now: i64,
+) -> Result<Arc<ClientSnapshot>, OAuthError> {
+    if url::form_urlencoded::parse(creds.query.as_bytes()).any(|(k, _)| {
+        matches!(
+            k.as_ref(),
+            "client_id" | "client_secret" | "client_assertion" | "client_assertion_type"
+        )
+    }) {
+        return Err(OAuthError::invalid_request(IN_QUERY));
+    }
+    let basic = creds
+        .authorization
+        .filter(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic "));
+    let post = creds.form.get("client_secret");
+    let assertion = creds.form.get("client_assertion");
+    if usize::from(basic.is_some()) + usize::from(post.is_some()) + usize::from(assertion.is_some())
+        > 1
+    {
+        return Err(OAuthError::invalid_request(MULTIPLE));
+    }
+    let form_client_id = creds.form.get("client_id");
+    if let Some(header) = basic {
+        let (id, secret) =
+            parse_basic(&header[6..]).ok_or_else(|| OAuthError::invalid_client(BAD_BASIC))?;
+        if form_client_id.is_some_and(|f| f != id) {
+            return Err(OAuthError::invalid_client(FAILED));
+        }
+        let client = client(tenant, &id)?;
+        return check_secret(client, "client_secret_basic", &secret);
+    }
+    if let Some(secret) = post {
+        let id = form_client_id.ok_or_else(|| OAuthError::invalid_client(NO_CREDENTIALS))?;
+        return check_secret(client(tenant, id)?, "client_secret_post", secret);
+    }
+    if let Some(jwt) = assertion {
+        if creds.form.get("client_assertion_type") != Some(ASSERTION_TYPE) {
+            return Err(OAuthError::invalid_request(
+                "The client_assertion_type is invalid.",
+            ));
+        }
+        return check_assertion(jwt, form_client_id, creds.endpoint_url, tenant, store, now).await;
+    }
+    match form_client_id {
+        Some(id) => {
+            let c = client(tenant, id)?;
+            if c.token_endpoint_auth_method == "none" && c.active {
+                Ok(c)
+            } else {
+                Err(OAuthError::invalid_client(FAILED))
+            }
+        }
+        None => Err(OAuthError::invalid_client(NO_CREDENTIALS)),
+    }
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(encoded: &str) -> Option<(String, String)> {
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+fn client(tenant: &TenantSnapshot, id: &str) -> Result<Arc<ClientSnapshot>, OAuthError> {
+    tenant
+        .clients
+        .get(id)
+        .cloned()
+        .ok_or_else(|| OAuthError::invalid_client(UNKNOWN_CLIENT))
+}
+
+fn check_secret(
+    client: Arc<ClientSnapshot>,
+    method: &str,
+    secret: &str,
+) -> Result<Arc<ClientSnapshot>, OAuthError> {
+    if !client.active || client.token_endpoint_auth_method != method {
+        return Err(OAuthError::invalid_client(FAILED));
+    }
+    // Every ACTIVE secret authenticates (zero-downtime rotation); each check is constant-time.
+    if client.secrets.iter().any(|h| h.verify(secret)) {
+        Ok(client)
+    } else {
+        Err(OAuthError::invalid_client(WRONG_SECRET))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AssertionClaims {
+    iss: Option<String>,
+    sub: Option<String>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    jti: Option<String>,
+}
+
+/// `client_secret_jwt` and `private_key_jwt` (RFC 7523 §3, OKTA-REFERENCE §2.1).
+async fn check_assertion(
+    jwt: &str,
+    form_client_id: Option<&str>,
+    endpoint_url: &str,
+    tenant: &TenantSnapshot,
+    store: &dyn ShortLived,
+    now: i64,
+) -> Result<Arc<ClientSnapshot>, OAuthError> {
+    let header =
+        jsonwebtoken::decode_header(jwt).map_err(|_| OAuthError::invalid_client(FAILED))?;
+    let unverified = unverified_claims(jwt).ok_or_else(|| OAuthError::invalid_client(FAILED))?;
+    let iss = unverified.iss.clone().ok_or_else(|| {
+        OAuthError::invalid_client(
+            "The issuer claim for client_assertion is not a valid client_id.",
+        )
+    })?;
+    let client = tenant.clients.get(&iss).cloned().ok_or_else(|| {
+        OAuthError::invalid_client(
+            "The issuer claim for client_assertion is not a valid client_id.",
+        )
+    })?;
+    if form_client_id.is_some_and(|f| f != iss) || !client.active {
+        return Err(OAuthError::invalid_client(FAILED));
+    }
+    let keys: Vec<DecodingKey> = match (client.token_endpoint_auth_method.as_str(), header.alg) {
+        ("client_secret_jwt", Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => {
+            if client.jwt_secrets.iter().all(|s| s.len() < 32) {
+                return Err(OAuthError::invalid_client(
+                    "The client secret is too short to verify a JWT HMAC.",
+                ));
+            }
+            client
+                .jwt_secrets
+                .iter()
+                .map(|s| DecodingKey::from_secret(s.as_bytes()))
+                .collect()
+        }
+        (
+            "private_key_jwt",
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::ES256
+            | Algorithm::ES384,
+        ) => {
+            if client.jwks.is_empty() {
+                return Err(OAuthError::invalid_client(
+                    "The client does not have a JWKSet configured, but the client_assertion requires one.",
+                ));
+            }
+            let candidates: Vec<&serde_json::Value> = match &header.kid {
+                Some(kid) => client
+                    .jwks
+                    .iter()
+                    .filter(|k| k["kid"].as_str() == Some(kid))
+                    .collect(),
+                None => client.jwks.iter().collect(),
+            };
+            if candidates.is_empty() {
+                return Err(OAuthError::invalid_client(
+                    "The client_assertion JWT kid is invalid.",
+                ));
+            }
+            candidates
+                .into_iter()
+                .filter_map(|k| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(k.clone()).ok())
+                .filter_map(|k| DecodingKey::from_jwk(&k).ok())
+                .collect()
+        }
+        _ => return Err(OAuthError::invalid_client(FAILED)),
+    };
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false; // checked below against the injected clock
+    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+    validation.set_audience(&[endpoint_url]);
+    validation.set_issuer(&[iss.as_str()]);
+    validation.sub = Some(iss.clone());
+    let mut verified = false;
+    for key in &keys {
+        match jsonwebtoken::decode::<serde_json::Value>(jwt, key, &validation) {
+            Ok(_) => {
+                verified = true;
+                break;
+            }
+            Err(e) => match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                    return Err(OAuthError::invalid_client(
+                        "The audience claim for client_assertion must be the endpoint invoked for the request.",
+                    ));
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidSubject
+                | jsonwebtoken::errors::ErrorKind::InvalidIssuer => {
+                    return Err(OAuthError::invalid_client(FAILED));
+                }
+                _ => {}
+            },
+        }
+    }
+    if !verified {
+        return Err(OAuthError::invalid_client(
+            "The client_assertion signature is invalid.",
+        ));
+    }
+    let exp = unverified
+        .exp
+        .ok_or_else(|| OAuthError::invalid_client(FAILED))?;
+    if exp <= now {
+        return Err(OAuthError::invalid_client(
+            "The client_assertion token is expired.",
+        ));
+    }
+    if exp > now + 3600 {
+        return Err(OAuthError::invalid_client(
+            "The client_assertion token has an expiration too far into the future.",
+        ));
+    }
+    if unverified.iat.is_some_and(|iat| iat > now + 60) {
+        return Err(OAuthError::invalid_client(FAILED));
+    }
+    if unverified.sub.as_deref() != Some(iss.as_str()) {
+        return Err(OAuthError::invalid_client(FAILED));
+    }
+    if let Some(jti) = &unverified.jti {
+        let key = Key::tenant(
+            &tenant.tenant_id,
+            Kind::AssertionJti,
+            &format!("{iss}:{jti}"),
+        );
+        let ttl = Duration::from_secs(u64::try_from(exp - now).unwrap_or(1).max(1));
+        if !store.put_if_absent(&key, b"1", ttl).await? {
+            return Err(OAuthError::invalid_client(
+                "The client_assertion token has already been used.",
+            ));
+        }
+    }
+    Ok(client)
+}
+
+fn unverified_claims(jwt: &str) -> Option<AssertionClaims> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = jwt.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_basic_decodes_and_unescapes() {
+        let h = STANDARD.encode("my%20client:s%3Acret");
+        assert_eq!(parse_basic(&h), Some(("my client".into(), "s:cret".into())));
+        assert_eq!(parse_basic("!!!"), None);
+        assert_eq!(parse_basic(&STANDARD.encode("no-colon")), None);
+        assert_eq!(parse_basic(&STANDARD.encode(":secret")), None);
+    }
+}

@@ -1,0 +1,75 @@
+//! Form bodies (`application/x-www-form-urlencoded`). A repeated parameter is refused
+//! (RFC 6749 §3.1, §3.2: parameters MUST NOT be included more than once).
+
+use std::collections::HashMap;
+
+use crate::error::OAuthError;
+
+/// A parsed form with no repeated names and no empty values (an empty value counts as absent).
+#[derive(Debug, Default, Clone)]
+pub struct Form {
+    values: HashMap<String, String>,
+}
+
+impl Form {
+    /// Parses `body`; refuses repeated parameters.
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        let mut values = HashMap::new();
+        let mut repeated = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(body) {
+            if v.is_empty() {
+                continue;
+            }
+            if values.insert(k.to_string(), v.into_owned()).is_some()
+                && !repeated.contains(&k.to_string())
+            {
+                repeated.push(k.to_string());
+            }
+        }
+        if !repeated.is_empty() {
+            return Err(OAuthError::invalid_request(format!(
+                "Duplicate parameter provided in request. Duplicated parameters: [{}].",
+                repeated.join(", ")
+            )));
+        }
+        Ok(Self { values })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| OAuthError::missing(name))
+    }
+
+    /// The space-separated `scope` parameter, if present.
+    pub fn scopes(&self) -> Option<Vec<String>> {
+        self.get("scope").map(|s| {
+            s.split(' ')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_refuses_repeated_parameters_and_drops_empty_ones() {
+        let err = Form::parse(b"scope=a&scope=b&grant_type=x").unwrap_err();
+        assert_eq!(err.error, "invalid_request");
+        assert!(err.description.contains("[scope]"));
+        let f =
+            Form::parse(b"grant_type=client_credentials&scope=a%20b&empty=").unwrap_or_default();
+        assert_eq!(f.scopes(), Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(f.get("empty"), None);
+        assert_eq!(
+            f.require("code").unwrap_err().description,
+            "The required parameter 'code' is missing."
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! OAuth 2.0 plumbing shared by the token and introspection services.
+//!
+//! * [`error`]: the one conversion point to RFC 6749 §5.2 error responses.
+//! * [`form`]: `application/x-www-form-urlencoded` bodies with repeated parameters refused.
+//! * [`client_auth`]: client authentication (OKTA-REFERENCE §2.1): `client_secret_basic`,
+//!   `client_secret_post`, `client_secret_jwt`, `private_key_jwt` and `none`.
+
+pub mod client_auth;
+pub mod error;
+pub mod form;
+
+pub use error::OAuthError;
+pub use form::Form;
