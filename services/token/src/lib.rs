@@ -1,11 +1,41 @@
-//! The token service: authorize, token, userinfo, keys, discovery, logout and hosted sign-in
-//! under `{org}/oauth2/…` (DESIGN "Four services").
+//! The token service (DESIGN "Four services"): discovery, JWKS and the token endpoint of every
+//! custom authorization server, under `{org}/oauth2/{as}`.
 //!
-//! The foundation mounts only the operational endpoints every service shares (`/healthz`,
-//! `/readyz`, in `tessera-web`); the protocol endpoints are built by the token-issuance issue
-//! on top of the hot-state actors, and mount here.
+//! Everything on the token path reads the hot state (`tessera_hot`); the only database access
+//! is the password grant's user lookup (an argon2id check dominates that grant anyway) and
+//! storing a refresh token, which must survive a restart.
+
+mod claims;
+mod grants;
+mod metadata;
+mod mint;
+mod token;
 
 use actix_web::web;
 
-/// Mounts the token service's routes.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+/// Mounts the token service's routes. Routes are registered one by one (not as a
+/// `/t/{tenant}` scope): an actix scope that matches a prefix does not fall through to the
+/// other services' routes under the same tenant prefix.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let org = "/t/{tenant}";
+    cfg.route(
+        &format!("{org}/oauth2/{{as}}/.well-known/openid-configuration"),
+        web::get().to(metadata::openid_configuration),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/.well-known/oauth-authorization-server"),
+        web::get().to(metadata::oauth_metadata),
+    )
+    .route(
+        &format!("{org}/.well-known/oauth-authorization-server/oauth2/{{as}}"),
+        web::get().to(metadata::oauth_metadata),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/keys"),
+        web::get().to(metadata::keys),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/token"),
+        web::post().to(token::token),
+    );
+}

@@ -16,6 +16,7 @@ mod load;
 mod registry;
 mod snapshot;
 
+pub use bytes::Bytes;
 pub use registry::{Registry, RegistryConfig};
 pub use snapshot::{
     ClaimValue, ClientSnapshot, CompiledClaim, PublishedKey, ServerSnapshot, TenantSnapshot,

@@ -18,9 +18,10 @@ use tessera_store::{ColumnTrait as _, Condition, DatabaseConnection, repo};
 
 use crate::LoadError;
 use crate::registry::RegistryConfig;
+use bytes::Bytes;
+
 use crate::snapshot::{
     ClaimValue, ClientSnapshot, CompiledClaim, PublishedKey, ServerSnapshot, TenantSnapshot,
-    bytes_like::Bytes,
 };
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
@@ -324,10 +325,10 @@ pub async fn server(
         policies,
         signing_key,
         keys,
-        jwks: Bytes::from_vec(jwks.to_string().into_bytes()),
+        jwks: Bytes::from(jwks.to_string().into_bytes()),
         jwks_max_age,
-        openid_configuration: Bytes::from_vec(oidc.to_string().into_bytes()),
-        oauth_metadata: Bytes::from_vec(oauth.to_string().into_bytes()),
+        openid_configuration: Bytes::from(oidc.to_string().into_bytes()),
+        oauth_metadata: Bytes::from(oauth.to_string().into_bytes()),
         version: t.config_version,
     })
 }

@@ -48,6 +48,10 @@ struct Slot<T> {
 struct TenantSlot {
     slot: Slot<TenantSnapshot>,
     servers: RwLock<HashMap<String, Arc<Slot<ServerSnapshot>>>>,
+    /// The newest config version announced for this tenant. A snapshot older than this is
+    /// reloaded (and waited for) before it is handed out, so a committed change is honoured by
+    /// the very next request.
+    wanted: AtomicI64,
 }
 
 /// What an actor reloads.
@@ -218,8 +222,12 @@ impl Registry {
     }
 
     async fn tenant_slot(&self, name: &str) -> Result<Option<Arc<TenantSlot>>, LoadError> {
-        if let Some(slot) = read(&self.tenants).get(name).cloned() {
+        let loaded = read(&self.tenants).get(name).cloned();
+        if let Some(slot) = loaded {
             self.touch(&slot.slot);
+            if slot.slot.cell.load().version < slot.wanted.load(Ordering::Acquire) {
+                let _ = slot.slot.actor.send(Reload).await;
+            }
             return Ok(Some(slot));
         }
         let Some(t) = tessera_store::tenants::by_name(&self.shared.db, name).await? else {
@@ -241,6 +249,7 @@ impl Registry {
             None,
         );
         let slot = Arc::new(TenantSlot {
+            wanted: AtomicI64::new(t.config_version),
             slot: Slot {
                 cell,
                 actor,
@@ -283,8 +292,12 @@ impl Registry {
         } else {
             server.to_owned()
         };
-        if let Some(slot) = read(&tslot.servers).get(&server_id).cloned() {
+        let loaded = read(&tslot.servers).get(&server_id).cloned();
+        if let Some(slot) = loaded {
             self.touch(&slot);
+            if slot.cell.load().version < tslot.wanted.load(Ordering::Acquire) {
+                let _ = slot.actor.send(Reload).await;
+            }
             return Ok(Some((tenant, slot.cell.load_full())));
         }
         let Some(t) = tessera_store::tenants::by_id(&self.shared.db, &tenant.tenant_id).await?
@@ -324,7 +337,21 @@ impl Registry {
         Ok(Some((tenant, slot.cell.load_full())))
     }
 
-    /// Asks every actor of a loaded tenant to reload (a config change was announced).
+    /// Records that `version` of a tenant's configuration is committed and asks its actors to
+    /// reload. Requests that arrive before the reload finishes wait for it. Called synchronously
+    /// by the process that committed the change, and from the config bus on every replica.
+    pub fn announce(&self, tenant_id: &str, version: i64) {
+        let slot = read(&self.names)
+            .get(tenant_id)
+            .cloned()
+            .and_then(|name| read(&self.tenants).get(&name).cloned());
+        if let Some(slot) = slot {
+            slot.wanted.fetch_max(version, Ordering::AcqRel);
+            self.reload_tenant(tenant_id);
+        }
+    }
+
+    /// Asks every actor of a loaded tenant to reload.
     pub fn reload_tenant(&self, tenant_id: &str) {
         let Some(name) = read(&self.names).get(tenant_id).cloned() else {
             return;
@@ -356,7 +383,7 @@ impl Registry {
                     Ok(event) if event.what == "tenant" && event.version == i64::MAX => {
                         me.forget(&event.tenant)
                     }
-                    Ok(event) => me.reload_tenant(&event.tenant),
+                    Ok(event) => me.announce(&event.tenant, event.version),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(
                             missed = n,
@@ -403,7 +430,7 @@ impl Registry {
                             .any(|(id, v)| *id == row.id && *v < row.config_version)
                         {
                             tracing::info!(tenant = %row.id, "config version moved without a bus message; reloading");
-                            self.reload_tenant(&row.id);
+                            self.announce(&row.id, row.config_version);
                         }
                     }
                 }

@@ -59,13 +59,13 @@ pub struct ServerSnapshot {
     pub signing_key: Option<Arc<SigningKey>>,
     pub keys: Vec<PublishedKey>,
     /// `GET /v1/keys`, pre-serialised.
-    pub jwks: bytes_like::Bytes,
+    pub jwks: bytes::Bytes,
     /// `Cache-Control: max-age` for the JWKS (seconds).
     pub jwks_max_age: u64,
     /// `/.well-known/openid-configuration`, pre-serialised.
-    pub openid_configuration: bytes_like::Bytes,
+    pub openid_configuration: bytes::Bytes,
     /// `/.well-known/oauth-authorization-server`, pre-serialised.
-    pub oauth_metadata: bytes_like::Bytes,
+    pub oauth_metadata: bytes::Bytes,
     /// The tenant's config version this snapshot reflects.
     pub version: i64,
 }
@@ -111,24 +111,4 @@ pub struct TenantSnapshot {
     /// The default server's id, for the literal `default` in paths.
     pub default_server_id: Option<String>,
     pub version: i64,
-}
-
-/// Cheaply clonable immutable bytes.
-pub mod bytes_like {
-    use std::sync::Arc;
-
-    #[derive(Debug, Clone, Default)]
-    pub struct Bytes(pub Arc<[u8]>);
-
-    impl Bytes {
-        pub fn from_vec(v: Vec<u8>) -> Self {
-            Self(v.into())
-        }
-    }
-
-    impl AsRef<[u8]> for Bytes {
-        fn as_ref(&self) -> &[u8] {
-            &self.0
-        }
-    }
 }

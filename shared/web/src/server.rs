@@ -43,6 +43,7 @@ pub async fn start(
     let (state, generated) = AppState::open(config, addr)
         .await
         .map_err(|e: StartError| anyhow::anyhow!(e))?;
+    state.hot.spawn_maintenance(state.bus.clone());
     let data = web::Data::new(state.clone());
     let mut server = HttpServer::new(move || {
         let mut app = App::new()

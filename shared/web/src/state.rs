@@ -29,6 +29,8 @@ pub struct AppState {
     pub operator_token_digest: Arc<str>,
     /// Seals private keys and client secrets at rest.
     pub master_key: Arc<tessera_jose::MasterKey>,
+    /// The hot-state actors of this process (token path reads only from here).
+    pub hot: tessera_hot::Registry,
 }
 
 /// A failure to start: the message says what to fix.
@@ -82,16 +84,25 @@ impl AppState {
             .unwrap_or_else(|| format!("http://{bound}"))
             .trim_end_matches('/')
             .to_owned();
+        let master_key = Arc::new(master_key);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let hot = tessera_hot::Registry::new(
+            db.clone(),
+            master_key.clone(),
+            clock.clone(),
+            registry_config(&public_url, &config),
+        );
         let state = Self {
             config: Arc::new(config),
             public_url: public_url.into(),
             db,
             short,
             bus,
-            clock: Arc::new(SystemClock),
+            clock,
             random,
             operator_token_digest: digest.into(),
-            master_key: Arc::new(master_key),
+            master_key,
+            hot,
         };
         Ok((state, generated))
     }
@@ -126,6 +137,8 @@ impl AppState {
     ) -> Result<i64, ApiError> {
         let version = tessera_store::tenants::bump_version(&txn, tenant_id).await?;
         txn.commit().await.map_err(ApiError::internal)?;
+        // This process's own hot state first, synchronously; then every other replica.
+        self.hot.announce(tenant_id, version);
         let event = ConfigEvent {
             tenant: tenant_id.to_owned(),
             what: what.to_owned(),
@@ -141,6 +154,23 @@ impl AppState {
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<DatabaseTransaction, ApiError> {
         self.db.begin().await.map_err(ApiError::internal)
+    }
+}
+
+/// What the hot state needs to know about this deployment: URLs, the grants and endpoints
+/// the token service implements (for discovery), and key-retention and reload timings.
+fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryConfig {
+    tessera_hot::RegistryConfig {
+        public_url: public_url.to_owned(),
+        base_domain: config.base_domain.clone(),
+        grant_types: vec!["client_credentials", "password"],
+        response_types: Vec::new(),
+        response_modes: Vec::new(),
+        endpoints: Vec::new(),
+        expired_key_retention_ms: 24 * 60 * 60 * 1000,
+        rotation_interval_ms: 90 * 24 * 60 * 60 * 1000,
+        version_check_every: std::time::Duration::from_secs(5),
+        idle_after: std::time::Duration::from_secs(600),
     }
 }
 

@@ -12,3 +12,4 @@ mod okta_sdk;
 mod operator;
 mod persistence;
 mod routing;
+mod token;

@@ -1,0 +1,198 @@
+//! The claims engine (OKTA-REFERENCE §4.4, §9): after the policy decides, each claim of the
+//! server whose scope condition is met is evaluated; null omits it, a failure fails the request
+//! with `server_error` naming the claim. Reserved claims are never overridden.
+
+use actix_web::http::StatusCode;
+use serde_json::{Map, Value, json};
+use tessera_domain::el_eval::{self, Context, GroupRef};
+use tessera_domain::validate::RESERVED_CLAIMS;
+use tessera_hot::{ClaimValue, ClientSnapshot, ServerSnapshot, TenantSnapshot};
+use tessera_oauth::OAuthError;
+
+/// The user of a user-bound grant, as claims and policies see it.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub id: String,
+    pub status: String,
+    pub profile: Value,
+    pub group_ids: Vec<String>,
+    /// The app-user name (`appuser.userName`); the login when assigned through a group.
+    pub app_user_name: String,
+}
+
+/// A groups claim may hold at most this many groups (§9).
+const MAX_GROUPS: usize = 100;
+
+/// The expression context for one token.
+pub fn context(
+    tenant: &TenantSnapshot,
+    client: &ClientSnapshot,
+    user: Option<&UserInfo>,
+    scopes: &[String],
+    now: i64,
+) -> Context {
+    let groups: Vec<GroupRef> = user
+        .map(|u| {
+            let mut gs: Vec<GroupRef> = u
+                .group_ids
+                .iter()
+                .filter_map(|g| tenant.groups.get(g).cloned())
+                .collect();
+            if let Some(everyone) = tenant.groups.get(&tenant.everyone_group_id) {
+                if !gs.iter().any(|g| g.id == everyone.id) {
+                    gs.insert(0, everyone.clone());
+                }
+            }
+            gs
+        })
+        .unwrap_or_default();
+    Context {
+        user: user.map(|u| u.profile.clone()),
+        user_id: user.map(|u| u.id.clone()),
+        user_status: user.map(|u| u.status.clone()),
+        appuser: user.map(|u| {
+            let mut p = u.profile.clone();
+            if let Value::Object(m) = &mut p {
+                m.insert("userName".into(), json!(u.app_user_name));
+            }
+            p
+        }),
+        app: json!({ "id": client.app_id, "clientId": client.client_id, "label": client.label, "profile": client.profile }),
+        org: json!({ "name": tenant.name, "subDomain": tenant.name }),
+        scopes: scopes.to_vec(),
+        groups,
+        amr: if user.is_some() {
+            vec!["pwd".into()]
+        } else {
+            Vec::new()
+        },
+        now,
+    }
+}
+
+fn failed(name: &str) -> OAuthError {
+    OAuthError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        format!("The '{name}' user claim could not be evaluated."),
+    )
+}
+
+/// Evaluates the server's claims of `claim_type` (`RESOURCE` or `IDENTITY`) for `scopes`.
+/// With `always_only`, only claims marked `alwaysIncludeInToken` (thin ID tokens, SPEC §4).
+pub fn evaluate(
+    server: &ServerSnapshot,
+    claim_type: &str,
+    ctx: &Context,
+    scopes: &[String],
+    always_only: bool,
+) -> Result<Map<String, Value>, OAuthError> {
+    let mut out = Map::new();
+    for claim in server.claims.iter().filter(|c| c.claim_type == claim_type) {
+        if always_only && !claim.always_include {
+            continue;
+        }
+        if !claim.scopes.is_empty() && !claim.scopes.iter().any(|s| scopes.contains(s)) {
+            continue;
+        }
+        if !claim.system && RESERVED_CLAIMS.contains(&claim.name.as_str()) {
+            continue;
+        }
+        let value = match &claim.value {
+            ClaimValue::Expression(expr) => el_eval::eval(expr, ctx).map_err(|e| {
+                tracing::warn!(claim = %claim.name, error = %e, "claim evaluation failed");
+                failed(&claim.name)
+            })?,
+            ClaimValue::Groups { filter, pattern } => {
+                if ctx.user_id.is_none() {
+                    continue;
+                }
+                let names =
+                    filter_groups(&ctx.groups, filter, pattern).map_err(|_| failed(&claim.name))?;
+                if names.len() > MAX_GROUPS {
+                    return Err(OAuthError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "The groups claim matched too many groups and must be configured to match fewer groups.",
+                    ));
+                }
+                Value::Array(names.into_iter().map(Value::String).collect())
+            }
+        };
+        if !value.is_null() {
+            out.insert(claim.name.clone(), value);
+        }
+    }
+    Ok(out)
+}
+
+/// GROUPS claim filters: STARTS_WITH, EQUALS and CONTAINS ignore case; REGEX (`/…/`) does not
+/// and must match the whole name.
+pub fn filter_groups(
+    groups: &[GroupRef],
+    filter: &str,
+    pattern: &str,
+) -> Result<Vec<String>, regex::Error> {
+    let lower = pattern.to_lowercase();
+    let re = if filter == "REGEX" {
+        let body = pattern
+            .strip_prefix('/')
+            .and_then(|p| p.strip_suffix('/'))
+            .unwrap_or(pattern);
+        Some(regex::Regex::new(&format!("^(?:{body})$"))?)
+    } else {
+        None
+    };
+    Ok(groups
+        .iter()
+        .filter(|g| match filter {
+            "STARTS_WITH" => g.name.to_lowercase().starts_with(&lower),
+            "EQUALS" => g.name.to_lowercase() == lower,
+            "CONTAINS" => g.name.to_lowercase().contains(&lower),
+            _ => re.as_ref().is_some_and(|r| r.is_match(&g.name)),
+        })
+        .map(|g| g.name.clone())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups() -> Vec<GroupRef> {
+        ["Everyone", "Eng-Backend", "eng-frontend", "Sales"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| GroupRef {
+                id: format!("00g{i}"),
+                name: (*n).into(),
+                kind: "OKTA_GROUP".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn group_filters_follow_okta_case_rules() {
+        let g = groups();
+        assert_eq!(
+            filter_groups(&g, "STARTS_WITH", "eng").unwrap_or_default(),
+            ["Eng-Backend", "eng-frontend"]
+        );
+        assert_eq!(
+            filter_groups(&g, "EQUALS", "sales").unwrap_or_default(),
+            ["Sales"]
+        );
+        assert_eq!(
+            filter_groups(&g, "CONTAINS", "END").unwrap_or_default(),
+            ["Eng-Backend", "eng-frontend"]
+        );
+        assert_eq!(
+            filter_groups(&g, "REGEX", "/eng-.*/").unwrap_or_default(),
+            ["eng-frontend"]
+        );
+        assert_eq!(
+            filter_groups(&g, "REGEX", ".*").unwrap_or_default().len(),
+            4
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Discovery documents and JWKS (OKTA-REFERENCE §2.7, §2.12): pre-serialised bytes from the
+//! server's snapshot.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpResponse, web};
+use tessera_hot::{Bytes, ServerSnapshot, TenantSnapshot};
+use tessera_oauth::OAuthError;
+use tessera_web::AppState;
+
+/// Resolves `{tenant}` and `{as}` to live snapshots. An unknown or inactive server is Okta's
+/// "The authorization server id is invalid." (404); a suspended tenant is `access_denied` (403).
+pub async fn resolve(
+    state: &AppState,
+    tenant: &str,
+    server: &str,
+) -> Result<(Arc<TenantSnapshot>, Arc<ServerSnapshot>), OAuthError> {
+    let (t, s) = state
+        .hot
+        .server(tenant, server)
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(OAuthError::unknown_server)?;
+    if !t.active {
+        return Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "The organization is suspended.",
+        ));
+    }
+    if !s.active {
+        return Err(OAuthError::unknown_server());
+    }
+    Ok((t, s))
+}
+
+fn document(bytes: &Bytes, max_age: u64) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .insert_header((CACHE_CONTROL, format!("max-age={max_age}, must-revalidate")))
+        .body(bytes.clone())
+}
+
+pub async fn openid_configuration(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let (_, s) = resolve(&state, &path.0, &path.1).await?;
+    Ok(document(&s.openid_configuration, 3600))
+}
+
+pub async fn oauth_metadata(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let (_, s) = resolve(&state, &path.0, &path.1).await?;
+    Ok(document(&s.oauth_metadata, 3600))
+}
+
+pub async fn keys(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let (_, s) = resolve(&state, &path.0, &path.1).await?;
+    Ok(document(&s.jwks, s.jwks_max_age))
+}

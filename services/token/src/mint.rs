@@ -1,0 +1,103 @@
+//! Token minting: access tokens exactly as OKTA-REFERENCE §3.1, thin ID tokens (§3.2, SPEC §4),
+//! and opaque refresh tokens stored as hashes.
+
+use serde_json::{Map, Value, json};
+use tessera_domain::Random;
+use tessera_domain::policy::Grant;
+use tessera_domain::secrets::random_token;
+use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
+use tessera_oauth::OAuthError;
+
+use crate::claims::{self, UserInfo};
+
+/// An access-token id: `AT.` and 43 base64url characters (32 random bytes), as Okta's.
+pub fn access_token_id(random: &dyn Random) -> String {
+    format!("AT.{}", random_token(random, 32))
+}
+
+fn sign(server: &ServerSnapshot, payload: &Value) -> Result<String, OAuthError> {
+    let key = server
+        .signing_key
+        .as_ref()
+        .ok_or_else(|| OAuthError::server_error("the server has no ACTIVE signing key"))?;
+    tessera_jose::jws(key, None, payload).map_err(OAuthError::server_error)
+}
+
+/// An access token: the reserved claims, then the server's RESOURCE claims.
+pub fn access_token(
+    tenant: &TenantSnapshot,
+    server: &ServerSnapshot,
+    client: &ClientSnapshot,
+    grant: &Grant,
+    user: Option<&UserInfo>,
+    now: i64,
+    random: &dyn Random,
+) -> Result<(String, i64), OAuthError> {
+    let lifetime = grant.lifetimes.access_token_minutes * 60;
+    let exp = now + lifetime;
+    let ctx = claims::context(tenant, client, user, &grant.scopes, now);
+    let mut custom = claims::evaluate(server, "RESOURCE", &ctx, &grant.scopes, false)?;
+    let sub = custom
+        .remove("sub")
+        .unwrap_or_else(|| json!(client.client_id));
+    let mut payload = Map::new();
+    payload.insert("ver".into(), json!(1));
+    payload.insert("jti".into(), json!(access_token_id(random)));
+    payload.insert("iss".into(), json!(server.issuer));
+    payload.insert("aud".into(), json!(server.audience));
+    payload.insert("iat".into(), json!(now));
+    payload.insert("exp".into(), json!(exp));
+    payload.insert("cid".into(), json!(client.client_id));
+    if let Some(u) = user {
+        payload.insert("uid".into(), json!(u.id));
+    }
+    payload.insert("scp".into(), json!(grant.scopes));
+    if user.is_some() {
+        payload.insert("auth_time".into(), json!(now));
+    }
+    payload.insert("sub".into(), sub);
+    for (k, v) in custom {
+        payload.entry(k).or_insert(v);
+    }
+    Ok((sign(server, &Value::Object(payload))?, lifetime))
+}
+
+/// A thin ID token (issued beside an access token): base claims and the IDENTITY claims that
+/// are `alwaysIncludeInToken`.
+pub fn id_token(
+    tenant: &TenantSnapshot,
+    server: &ServerSnapshot,
+    client: &ClientSnapshot,
+    user: &UserInfo,
+    scopes: &[String],
+    now: i64,
+    random: &dyn Random,
+) -> Result<String, OAuthError> {
+    let ctx = claims::context(tenant, client, Some(user), scopes, now);
+    let custom = claims::evaluate(server, "IDENTITY", &ctx, scopes, true)?;
+    let mut payload = Map::new();
+    for (k, v) in [
+        ("sub", json!(user.id)),
+        ("ver", json!(1)),
+        ("iss", json!(server.issuer)),
+        ("aud", json!(client.client_id)),
+        ("iat", json!(now)),
+        ("exp", json!(now + 3600)),
+        ("jti", json!(format!("ID.{}", random_token(random, 32)))),
+        ("amr", json!(["pwd"])),
+        ("idp", json!(tenant.tenant_id)),
+        ("auth_time", json!(now)),
+    ] {
+        payload.insert(k.into(), v);
+    }
+    for (k, v) in custom {
+        payload.entry(k).or_insert(v);
+    }
+    sign(server, &Value::Object(payload))
+}
+
+/// A new opaque refresh token: a type prefix (so introspection can route it without I/O and
+/// secret scanners can spot it) and 43 random characters. Only its hash is stored.
+pub fn refresh_token(random: &dyn Random) -> String {
+    format!("rt.{}", random_token(random, 32))
+}

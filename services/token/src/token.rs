@@ -1,0 +1,118 @@
+//! `POST /v1/token` (RFC 6749 §3.2, OKTA-REFERENCE §2.4): parse the form (repeated parameters
+//! refused), resolve the server from hot state, authenticate the client, check the grant type
+//! against the app, then dispatch on a closed grant enum.
+
+use actix_web::http::header::{self, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+use tessera_oauth::client_auth::{self, Credentials};
+use tessera_oauth::{Form, OAuthError};
+use tessera_web::AppState;
+
+use crate::grants::{self, GrantRequest};
+use crate::metadata::resolve;
+
+/// The grants this endpoint implements; anything else is `unsupported_grant_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GrantType {
+    ClientCredentials,
+    Password,
+}
+
+impl GrantType {
+    const SUPPORTED: &'static [&'static str] = &["client_credentials", "password"];
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client_credentials" => Some(Self::ClientCredentials),
+            "password" => Some(Self::Password),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientCredentials => "client_credentials",
+            Self::Password => "password",
+        }
+    }
+}
+
+pub async fn token(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "The request must use Content-Type application/x-www-form-urlencoded.",
+        ));
+    }
+    let form = Form::parse(&body)?;
+    let (tenant, server) = resolve(&state, &path.0, &path.1).await?;
+    let now = state.clock.now().unix_timestamp();
+    let endpoint_url = format!(
+        "{}{}",
+        tenant.org_url,
+        tessera_web::paging::relative_path(&req)
+    );
+    let creds = Credentials {
+        authorization: req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        query: req.query_string(),
+        form: &form,
+        endpoint_url: &endpoint_url,
+    };
+    let client = client_auth::authenticate(&creds, &tenant, state.short.as_ref(), now).await?;
+    let raw = form.get("grant_type").ok_or_else(|| {
+        OAuthError::invalid_request(format!(
+            "The token request must specify a 'grant_type'. Valid values: [{}]",
+            GrantType::SUPPORTED.join(", ")
+        ))
+    })?;
+    let grant_type = GrantType::parse(raw).ok_or_else(|| {
+        OAuthError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!(
+                "The authorization grant type is not supported by the authorization server. Configured grant types: [{}]",
+                GrantType::SUPPORTED.join(", ")
+            ),
+        )
+    })?;
+    if !client.grant_types.iter().any(|g| g == grant_type.as_str()) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "The client is not authorized to use the provided grant type. Configured grant types: [{}]",
+            client.grant_types.join(", ")
+        )));
+    }
+    let r = GrantRequest {
+        state: &state,
+        tenant: &tenant,
+        server: &server,
+        client: &client,
+        form: &form,
+        now,
+    };
+    let body = match grant_type {
+        GrantType::ClientCredentials => grants::client_credentials(&r).await?,
+        GrantType::Password => grants::password(&r).await?,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(Value::Object(body)))
+}
