@@ -1,38 +1,54 @@
-//! Okta's management SDK for Node.js (`@okta/okta-sdk-nodejs`), installed in `tests/sdk` by
-//! `scripts/test`, drives a real server. The test fails (never skips) when Node or the SDK is
-//! missing.
+//! Real clients from the Node ecosystem, installed in `tests/sdk` by `scripts/test`, drive a
+//! real server: Okta's management SDK (`@okta/okta-sdk-nodejs`), `openid-client` and
+//! `@okta/jwt-verifier`. The tests fail (never skip) when Node or the packages are missing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::helpers::{Backend, spawn};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Backend, service_app, spawn};
+
+fn sdk_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk");
+    assert!(dir.join("node_modules/@okta/okta-sdk-nodejs").exists(), "run `npm ci --prefix tests/sdk` first (scripts/test does)");
+    dir
+}
+
+/// Runs a Node script with `env`, asserting it passes every step it counted.
+async fn run_node(script: &'static str, env: Vec<(&'static str, String)>, steps: usize) {
+    let dir = sdk_dir();
+    let output = actix_web::rt::task::spawn_blocking(move || Command::new("node").arg(script).current_dir(dir).envs(env).output())
+        .await
+        .expect("join")
+        .expect("node must be installed");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains(&format!("{steps} passed, 0 failed")), "{stdout}");
+}
 
 #[actix_web::test]
 async fn okta_management_sdk_creates_and_reads_back_every_resource() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk");
-    assert!(
-        dir.join("node_modules/@okta/okta-sdk-nodejs").exists(),
-        "run `npm ci --prefix tests/sdk` first (scripts/test does)"
-    );
-    let output = actix_web::rt::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("okta-sdk.test.mjs")
-            .current_dir(dir)
-            .env("TESSERA_ORG_URL", &t.org)
-            .env("TESSERA_API_TOKEN", &t.token)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node must be installed");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "SDK script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("9 passed, 0 failed"), "{stdout}");
+    run_node("okta-sdk.test.mjs", vec![("TESSERA_ORG_URL", t.org.clone()), ("TESSERA_API_TOKEN", t.token.clone())], 9).await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn openid_client_gets_a_token_that_okta_jwt_verifier_accepts() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    app.api(&t, Method::POST, "/authorizationServers/default/scopes", Some(json!({"name": "reports:read"}))).await.expect(201);
+    let created = app.api(&t, Method::POST, "/apps", Some(service_app("node client"))).await.expect(200);
+    let oauth = &created["credentials"]["oauthClient"];
+    let env = vec![
+        ("TESSERA_ISSUER", format!("{}/oauth2/default", t.org)),
+        ("TESSERA_CLIENT_ID", oauth["client_id"].as_str().unwrap().to_owned()),
+        ("TESSERA_CLIENT_SECRET", oauth["client_secret"].as_str().unwrap().to_owned()),
+        ("TESSERA_SCOPE", "reports:read".to_owned()),
+    ];
+    run_node("oidc-clients.test.mjs", env, 5).await;
     app.stop().await;
 }
