@@ -15,7 +15,8 @@ PEER_PORT=${PEER_BENCH_PORT:-18481}
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
 
 echo "building release binaries..." >&2
-cargo build --release -q -p tessera -p tessera-jose --example sign_rate
+cargo build --release -q -p tessera
+cargo build --release -q -p tessera-jose --example sign_rate
 WORK=$(mktemp -d)
 cleanup() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "${PEER_PID:-}" ] && kill "$PEER_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -30,10 +30,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// How long an EXPIRED key stays published: the longest access-token lifetime a rule allows
-/// (1 day, §3.3), so every token it signed can still be verified (SPEC §4).
-pub const EXPIRED_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
-
 /// Generates `n` keys for `alg` on the blocking pool (RSA-2048 takes ≈ 0.2 s each).
 pub async fn generate(alg: Alg, n: usize) -> Result<Vec<GeneratedKey>, ApiError> {
     tokio::task::spawn_blocking(move || {
@@ -104,7 +100,9 @@ async fn current(
     )
     .await?;
     keys.retain(|k| {
-        k.status != "EXPIRED" || k.expired.is_some_and(|e| now - e < EXPIRED_RETENTION_MS)
+        k.status != "EXPIRED"
+            || k.expired
+                .is_some_and(|e| now - e < tessera_jose::EXPIRED_KEY_RETENTION_MS)
     });
     let rank = |k: &signing_key::Model| match k.status.as_str() {
         "ACTIVE" => 0,

@@ -8,7 +8,8 @@ use tessera_jose::{Alg, SigningKey, generate, jws};
 
 fn rate(alg: Alg) -> f64 {
     let g = generate(alg).unwrap_or_else(|e| panic!("keygen: {e}"));
-    let key = SigningKey::from_pkcs8(&g.kid, alg, &g.pkcs8).unwrap_or_else(|e| panic!("parse: {e}"));
+    let key =
+        SigningKey::from_pkcs8(&g.kid, alg, &g.pkcs8).unwrap_or_else(|e| panic!("parse: {e}"));
     let payload = json!({"ver": 1, "jti": "AT.x", "iss": "https://example/oauth2/default", "aud": "api://default",
         "iat": 1, "exp": 2, "cid": "client", "scp": ["a"], "sub": "client"});
     let started = Instant::now();

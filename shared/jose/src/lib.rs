@@ -254,6 +254,10 @@ pub fn jws(key: &SigningKey, typ: Option<&str>, payload: &Value) -> Result<Strin
     Ok(out)
 }
 
+/// How long an EXPIRED signing key stays published: the longest access-token lifetime a rule
+/// allows (1 day, OKTA-REFERENCE §3.3), so every token it signed can still be verified (SPEC §4).
+pub const EXPIRED_KEY_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// The associated data a signing key is sealed under, so a sealed key cannot be replayed into
 /// another tenant's or server's row.
 pub fn signing_key_context(tenant: &str, server_id: &str, kid: &str) -> String {

@@ -167,7 +167,7 @@ fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryCo
         response_types: Vec::new(),
         response_modes: Vec::new(),
         endpoints: Vec::new(),
-        expired_key_retention_ms: 24 * 60 * 60 * 1000,
+        expired_key_retention_ms: tessera_jose::EXPIRED_KEY_RETENTION_MS,
         rotation_interval_ms: 90 * 24 * 60 * 60 * 1000,
         version_check_every: std::time::Duration::from_secs(5),
         idle_after: std::time::Duration::from_secs(600),

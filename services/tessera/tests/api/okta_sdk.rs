@@ -12,27 +12,51 @@ use crate::helpers::{Backend, service_app, spawn};
 
 fn sdk_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk");
-    assert!(dir.join("node_modules/@okta/okta-sdk-nodejs").exists(), "run `npm ci --prefix tests/sdk` first (scripts/test does)");
+    assert!(
+        dir.join("node_modules/@okta/okta-sdk-nodejs").exists(),
+        "run `npm ci --prefix tests/sdk` first (scripts/test does)"
+    );
     dir
 }
 
 /// Runs a Node script with `env`, asserting it passes every step it counted.
 async fn run_node(script: &'static str, env: Vec<(&'static str, String)>, steps: usize) {
     let dir = sdk_dir();
-    let output = actix_web::rt::task::spawn_blocking(move || Command::new("node").arg(script).current_dir(dir).envs(env).output())
-        .await
-        .expect("join")
-        .expect("node must be installed");
+    let output = actix_web::rt::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .current_dir(dir)
+            .envs(env)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node must be installed");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains(&format!("{steps} passed, 0 failed")), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{steps} passed, 0 failed")),
+        "{stdout}"
+    );
 }
 
 #[actix_web::test]
 async fn okta_management_sdk_creates_and_reads_back_every_resource() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    run_node("okta-sdk.test.mjs", vec![("TESSERA_ORG_URL", t.org.clone()), ("TESSERA_API_TOKEN", t.token.clone())], 9).await;
+    run_node(
+        "okta-sdk.test.mjs",
+        vec![
+            ("TESSERA_ORG_URL", t.org.clone()),
+            ("TESSERA_API_TOKEN", t.token.clone()),
+        ],
+        9,
+    )
+    .await;
     app.stop().await;
 }
 
@@ -40,13 +64,29 @@ async fn okta_management_sdk_creates_and_reads_back_every_resource() {
 async fn openid_client_gets_a_token_that_okta_jwt_verifier_accepts() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    app.api(&t, Method::POST, "/authorizationServers/default/scopes", Some(json!({"name": "reports:read"}))).await.expect(201);
-    let created = app.api(&t, Method::POST, "/apps", Some(service_app("node client"))).await.expect(200);
+    app.api(
+        &t,
+        Method::POST,
+        "/authorizationServers/default/scopes",
+        Some(json!({"name": "reports:read"})),
+    )
+    .await
+    .expect(201);
+    let created = app
+        .api(&t, Method::POST, "/apps", Some(service_app("node client")))
+        .await
+        .expect(200);
     let oauth = &created["credentials"]["oauthClient"];
     let env = vec![
         ("TESSERA_ISSUER", format!("{}/oauth2/default", t.org)),
-        ("TESSERA_CLIENT_ID", oauth["client_id"].as_str().unwrap().to_owned()),
-        ("TESSERA_CLIENT_SECRET", oauth["client_secret"].as_str().unwrap().to_owned()),
+        (
+            "TESSERA_CLIENT_ID",
+            oauth["client_id"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "TESSERA_CLIENT_SECRET",
+            oauth["client_secret"].as_str().unwrap().to_owned(),
+        ),
         ("TESSERA_SCOPE", "reports:read".to_owned()),
     ];
     run_node("oidc-clients.test.mjs", env, 5).await;

@@ -1085,3 +1085,210 @@ async fn password_grant_issues_access_id_and_refresh_tokens_to_assigned_users() 
 fn basic_header_helper_matches_rfc_6749() {
     assert_eq!(URL_SAFE_NO_PAD.encode("a"), "YQ");
 }
+
+#[actix_web::test]
+async fn both_active_client_secrets_authenticate_during_rotation() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let c = service_client(&app, &t, "client_secret_basic").await;
+    let url = token_url(&t, "default");
+    let form = [("grant_type", "client_credentials"), ("scope", "profile")];
+    let secrets = format!("/apps/{}/credentials/secrets", c.id);
+    let second = app
+        .api(&t, Method::POST, &secrets, Some(json!({})))
+        .await
+        .expect(201);
+    let new_secret = second["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post_token(&app, &url, Some((&c.id, &c.secret)), &form)
+            .await
+            .status,
+        200,
+        "the old secret still works"
+    );
+    assert_eq!(
+        post_token(&app, &url, Some((&c.id, &new_secret)), &form)
+            .await
+            .status,
+        200,
+        "the new secret works"
+    );
+    let list = app.api(&t, Method::GET, &secrets, None).await.expect(200);
+    let old_id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] != second["id"])
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("{secrets}/{old_id}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    expect_error(
+        &post_token(&app, &url, Some((&c.id, &c.secret)), &form).await,
+        401,
+        "invalid_client",
+        "client secret",
+    );
+    assert_eq!(
+        post_token(&app, &url, Some((&c.id, &new_secret)), &form)
+            .await
+            .status,
+        200
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn claims_follow_scope_conditions_groups_filters_and_always_include() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let native = app.api(&t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "claims", "signOnMode": "OPENID_CONNECT",
+        "settings": {"oauthClient": {"application_type": "native", "grant_types": ["password", "authorization_code"],
+            "redirect_uris": ["com.example:/cb"], "response_types": ["code"]}}}))).await.expect(200);
+    let (id, secret) = (
+        native["id"].as_str().unwrap().to_owned(),
+        native["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let u = app
+        .api(&t, Method::POST, "/users", Some(user("sam@example.com")))
+        .await
+        .expect(200);
+    let uid = u["id"].as_str().unwrap().to_owned();
+    let eng = app
+        .api(
+            &t,
+            Method::POST,
+            "/groups",
+            Some(json!({"profile": {"name": "eng-backend"}})),
+        )
+        .await
+        .expect(200);
+    app.api(
+        &t,
+        Method::POST,
+        "/groups",
+        Some(json!({"profile": {"name": "sales"}})),
+    )
+    .await
+    .expect(200);
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("/groups/{}/users/{uid}", eng["id"].as_str().unwrap()),
+        None,
+    )
+    .await
+    .expect(204);
+    // Assigned through the group, not directly.
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("/apps/{id}/groups/{}", eng["id"].as_str().unwrap()),
+        Some(json!({})),
+    )
+    .await
+    .expect(200);
+    app.api(
+        &t,
+        Method::POST,
+        "/authorizationServers/default/scopes",
+        Some(json!({"name": "reports"})),
+    )
+    .await
+    .expect(201);
+    let claims = "/authorizationServers/default/claims";
+    app.api(&t, Method::POST, claims, Some(json!({"name": "email_at", "claimType": "RESOURCE", "value": "user.email", "conditions": {"scopes": ["reports"]}}))).await.expect(201);
+    app.api(&t, Method::POST, claims, Some(json!({"name": "teams", "claimType": "IDENTITY", "valueType": "GROUPS", "group_filter_type": "STARTS_WITH", "value": "eng", "alwaysIncludeInToken": true}))).await.expect(201);
+    app.api(&t, Method::POST, claims, Some(json!({"name": "nick", "claimType": "IDENTITY", "value": "user.nickName", "alwaysIncludeInToken": true}))).await.expect(201);
+    app.api(&t, Method::POST, claims, Some(json!({"name": "thin_excluded", "claimType": "IDENTITY", "value": "'x'", "alwaysIncludeInToken": false}))).await.expect(201);
+    let url = token_url(&t, "default");
+    let get = |scope: &'static str| {
+        let (url, id, secret, app) = (url.clone(), id.clone(), secret.clone(), &app);
+        async move {
+            post_token(
+                app,
+                &url,
+                Some((&id, &secret)),
+                &[
+                    ("grant_type", "password"),
+                    ("username", "sam@example.com"),
+                    ("password", "Analytical1Engine"),
+                    ("scope", scope),
+                ],
+            )
+            .await
+        }
+    };
+    let without = get("openid").await;
+    assert_eq!(without.status, 200, "{}", without.body);
+    let at = verify(
+        &app,
+        &t,
+        "default",
+        without.body["access_token"].as_str().unwrap(),
+        "api://default",
+    )
+    .await;
+    assert!(
+        at.get("email_at").is_none(),
+        "the claim's scope condition is not met"
+    );
+    assert_eq!(
+        at["sub"], "sam@example.com",
+        "group-assigned users' sub is their login"
+    );
+    let idt = verify(
+        &app,
+        &t,
+        "default",
+        without.body["id_token"].as_str().unwrap(),
+        &id,
+    )
+    .await;
+    assert_eq!(
+        idt["teams"],
+        json!(["eng-backend"]),
+        "GROUPS filter STARTS_WITH, case-insensitive"
+    );
+    assert!(
+        idt.get("nick").is_none(),
+        "an expression that evaluates to null omits the claim"
+    );
+    assert!(
+        idt.get("thin_excluded").is_none(),
+        "a thin ID token carries only always-included IDENTITY claims"
+    );
+    let with = get("openid reports").await;
+    let at = verify(
+        &app,
+        &t,
+        "default",
+        with.body["access_token"].as_str().unwrap(),
+        "api://default",
+    )
+    .await;
+    assert_eq!(at["email_at"], "sam@example.com");
+
+    // A claim that fails to evaluate fails the request and names the claim.
+    app.api(&t, Method::POST, claims, Some(json!({"name": "broken", "claimType": "RESOURCE", "value": "Convert.toInt(user.email)"}))).await.expect(201);
+    let r = get("openid").await;
+    expect_error(
+        &r,
+        500,
+        "server_error",
+        "The 'broken' user claim could not be evaluated.",
+    );
+    app.stop().await;
+}
