@@ -14,7 +14,7 @@ use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
-use crate::support::{Causes, hinted, href, page_response, server, to_text, ts};
+use crate::support::{Causes, hinted, href, server, to_text, ts};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/authorizationServers", web::get().to(list))
@@ -85,6 +85,9 @@ struct SigningInput {
     rotation_mode: Option<String>,
     /// Tessera extension: `RS256` (default) or `ES256`, fixed when the server is created.
     alg: Option<String>,
+    /// Tessera extension: this server's AUTO rotation interval in minutes (default: the
+    /// deployment's, 90 days).
+    rotation_interval_minutes: Option<i64>,
 }
 
 /// The validated fields of a server.
@@ -95,6 +98,7 @@ struct ServerFields {
     issuer_mode: String,
     rotation_mode: String,
     alg: String,
+    rotation_interval_minutes: Option<i64>,
 }
 
 async fn validate_input(
@@ -164,6 +168,15 @@ async fn validate_input(
     if !matches!(alg.as_str(), "RS256" | "ES256") {
         c.add("credentials.signing.alg", "must be RS256 or ES256");
     }
+    let rotation_interval_minutes = signing
+        .rotation_interval_minutes
+        .or_else(|| existing.and_then(|e| e.rotation_interval_minutes));
+    if rotation_interval_minutes.is_some_and(|m| !(1..=5_256_000).contains(&m)) {
+        c.add(
+            "credentials.signing.rotationIntervalMinutes",
+            "must be between 1 and 5256000 (10 years)",
+        );
+    }
     if !matches!(rotation_mode.as_str(), "AUTO" | "MANUAL") {
         c.add("credentials.signing.rotationMode", "must be AUTO or MANUAL");
     }
@@ -175,11 +188,32 @@ async fn validate_input(
         issuer_mode,
         rotation_mode,
         alg,
+        rotation_interval_minutes,
     })
 }
 
-/// The server as the management API shows it.
-pub fn render(org: &str, s: &srv::Model) -> Result<Value, ApiError> {
+/// The server as the management API shows it, with `credentials.signing` read from its keys.
+pub async fn view(state: &AppState, org: &str, s: &srv::Model) -> Result<Value, ApiError> {
+    let keys = tessera_keys::lifecycle::keys_of(&state.db, &s.tenant_id, &s.id).await?;
+    let kid = keys
+        .iter()
+        .find(|k| k.status == "ACTIVE")
+        .map(|k| k.kid.clone());
+    let schedule = tessera_keys::lifecycle::schedule_of(state, s);
+    let next = tessera_domain::rotation::next_rotation(
+        tessera_keys::lifecycle::mode(s),
+        tessera_keys::lifecycle::last_rotated(s),
+        &schedule,
+    );
+    render(org, s, kid, next)
+}
+
+fn render(
+    org: &str,
+    s: &srv::Model,
+    kid: Option<String>,
+    next_rotation: Option<i64>,
+) -> Result<Value, ApiError> {
     let audiences: Vec<String> = crate::support::stored(&s.audiences)?;
     let path_id = if s.is_default {
         "default"
@@ -193,9 +227,15 @@ pub fn render(org: &str, s: &srv::Model) -> Result<Value, ApiError> {
         "activate"
     };
     let mut signing =
-        json!({ "rotationMode": s.rotation_mode, "use": "sig", "alg": s.signing_alg });
+        json!({ "rotationMode": s.rotation_mode, "use": "sig", "alg": s.signing_alg, "kid": kid });
     if let Some(last) = s.last_rotated {
         signing["lastRotated"] = json!(ts(last));
+    }
+    if let Some(next) = next_rotation {
+        signing["nextRotation"] = json!(ts(next));
+    }
+    if let Some(m) = s.rotation_interval_minutes {
+        signing["rotationIntervalMinutes"] = json!(m);
     }
     Ok(json!({
         "id": s.id,
@@ -230,7 +270,7 @@ pub fn render(org: &str, s: &srv::Model) -> Result<Value, ApiError> {
 }
 
 /// Inserts a server with its reserved scopes, `sub` claim and its ACTIVE and NEXT signing keys
-/// (inside the caller's transaction; `keys` come from [`crate::keys::generate`], made before
+/// (inside the caller's transaction; `keys` come from [`tessera_keys::lifecycle::generate`], made before
 /// the transaction so no write lock is held while RSA keys are generated).
 pub async fn insert_server(
     db: &impl ConnectionTrait,
@@ -255,6 +295,7 @@ pub async fn insert_server(
             is_default,
             rotation_mode: fields.rotation_mode,
             signing_alg: fields.alg,
+            rotation_interval_minutes: fields.rotation_interval_minutes,
             last_rotated: None,
             created: now,
             last_updated: now,
@@ -305,11 +346,14 @@ pub async fn insert_server(
     )
     .await?;
     let mut keys = keys.into_iter();
-    for status in ["ACTIVE", "NEXT"] {
+    for status in [
+        tessera_domain::rotation::Status::Active,
+        tessera_domain::rotation::Status::Next,
+    ] {
         let key = keys
             .next()
             .ok_or_else(|| ApiError::internal("a new server needs two generated keys"))?;
-        crate::keys::insert(db, state, tenant_id, &server.id, key, status).await?;
+        tessera_keys::lifecycle::insert(db, state, tenant_id, &server.id, key, status).await?;
     }
     Ok(server)
 }
@@ -322,6 +366,7 @@ pub struct ServerFieldsOwned {
     pub issuer_mode: String,
     pub rotation_mode: String,
     pub alg: String,
+    pub rotation_interval_minutes: Option<i64>,
 }
 
 async fn list(
@@ -341,7 +386,16 @@ async fn list(
     let page = repo::page::<srv::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)
         .await?;
     let org = admin.tenant.org_url.clone();
-    page_response(&admin, &req, page, |s| render(&org, s))
+    let mut items = Vec::with_capacity(page.items.len());
+    for s in &page.items {
+        items.push(view(&state, &org, s).await?);
+    }
+    Ok(crate::support::list_response(
+        &admin,
+        &req,
+        items,
+        page.next_after,
+    ))
 }
 
 async fn create(
@@ -351,7 +405,7 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let f = validate_input(&state, &admin, body.into_inner(), None).await?;
     let alg = tessera_jose::Alg::parse(&f.alg).map_err(ApiError::internal)?;
-    let keys = crate::keys::generate(alg, 2).await?;
+    let keys = tessera_keys::lifecycle::generate(alg, 2).await?;
     let txn = state.begin().await?;
     let fields = ServerFieldsOwned {
         name: f.name,
@@ -360,12 +414,13 @@ async fn create(
         issuer_mode: f.issuer_mode,
         rotation_mode: f.rotation_mode,
         alg: f.alg,
+        rotation_interval_minutes: f.rotation_interval_minutes,
     };
     let server = insert_server(&txn, &state, &admin.tenant.id, fields, false, keys).await?;
     state
         .commit(txn, &admin.tenant.id, "authorizationServer", &server.id)
         .await?;
-    Ok(HttpResponse::Created().json(render(&admin.tenant.org_url, &server)?))
+    Ok(HttpResponse::Created().json(view(&state, &admin.tenant.org_url, &server).await?))
 }
 
 async fn get(
@@ -374,7 +429,7 @@ async fn get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let s = server(&state, &admin, &path.1).await?;
-    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &s)?))
+    Ok(HttpResponse::Ok().json(view(&state, &admin.tenant.org_url, &s).await?))
 }
 
 async fn replace(
@@ -394,6 +449,7 @@ async fn replace(
             audiences: to_text(&vec![f.audience]),
             issuer_mode: f.issuer_mode,
             rotation_mode: f.rotation_mode,
+            rotation_interval_minutes: f.rotation_interval_minutes,
             last_updated: state.now_ms(),
             ..existing
         },
@@ -402,7 +458,7 @@ async fn replace(
     state
         .commit(txn, &admin.tenant.id, "authorizationServer", &updated.id)
         .await?;
-    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &updated)?))
+    Ok(HttpResponse::Ok().json(view(&state, &admin.tenant.org_url, &updated).await?))
 }
 
 async fn delete(

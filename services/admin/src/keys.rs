@@ -7,13 +7,13 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_jose::{Alg, GeneratedKey};
+use tessera_keys::lifecycle;
 use tessera_store::entities::{authorization_server as srv, signing_key};
-use tessera_store::{ColumnTrait as _, ConnectionTrait, repo};
+use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
-use crate::support::{href, server, stored, to_text};
+use crate::support::{href, server, stored};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -28,55 +28,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/authorizationServers/{id}/credentials/lifecycle/keyRotate",
         web::post().to(rotate),
     );
-}
-
-/// Generates `n` keys for `alg` on the blocking pool (RSA-2048 takes ≈ 0.2 s each).
-pub async fn generate(alg: Alg, n: usize) -> Result<Vec<GeneratedKey>, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        (0..n)
-            .map(|_| tessera_jose::generate(alg))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
-}
-
-/// Stores a generated key with `status`, sealed with the master key.
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    state: &AppState,
-    tenant: &str,
-    server_id: &str,
-    key: GeneratedKey,
-    status: &str,
-) -> Result<signing_key::Model, ApiError> {
-    let now = state.now_ms();
-    let context = tessera_jose::signing_key_context(tenant, server_id, &key.kid);
-    let sealed = state
-        .master_key
-        .seal(&key.pkcs8, &context, state.random.as_ref())
-        .map_err(ApiError::internal)?;
-    Ok(repo::insert::<signing_key::Entity>(
-        db,
-        signing_key::Model {
-            seq: 0,
-            tenant_id: tenant.to_owned(),
-            id: key.kid.clone(),
-            server_id: server_id.to_owned(),
-            kid: key.kid,
-            status: status.to_owned(),
-            alg: key.alg.as_str().to_owned(),
-            public_jwk: to_text(&key.public_jwk),
-            private_key: sealed,
-            master_key_id: state.master_key.id().to_owned(),
-            activated: (status == "ACTIVE").then_some(now),
-            expired: None,
-            created: now,
-            last_updated: now,
-        },
-    )
-    .await?)
 }
 
 fn render(org: &str, s: &srv::Model, k: &signing_key::Model) -> Result<Value, ApiError> {
@@ -147,7 +98,8 @@ struct RotateInput {
     key_use: Option<String>,
 }
 
-/// `keyRotate`: ACTIVE → EXPIRED, NEXT → ACTIVE (signing switches at once), and a new NEXT.
+/// `keyRotate` (either mode): ACTIVE → EXPIRED, NEXT → ACTIVE (signing switches at once), and a
+/// fresh NEXT is published — `tessera_domain::rotation::manual`.
 async fn rotate(
     state: web::Data<AppState>,
     admin: Admin,
@@ -161,65 +113,9 @@ async fn rotate(
         ));
     }
     let s = server(&state, &admin, &path.1).await?;
-    let alg = Alg::parse(&s.signing_alg).map_err(ApiError::internal)?;
-    let mut fresh = generate(alg, 2).await?;
-    let t = admin.tenant.id.clone();
-    let now = state.now_ms();
-    let txn = state.begin().await?;
-    let keys =
-        repo::all::<signing_key::Entity>(&txn, &t, signing_key::Column::ServerId.eq(&s.id)).await?;
-    let mut promoted = false;
-    for k in keys {
-        match k.status.as_str() {
-            "ACTIVE" => {
-                repo::update::<signing_key::Entity>(
-                    &txn,
-                    signing_key::Model {
-                        status: "EXPIRED".into(),
-                        expired: Some(now),
-                        last_updated: now,
-                        ..k
-                    },
-                )
-                .await?;
-            }
-            "NEXT" if !promoted => {
-                promoted = true;
-                repo::update::<signing_key::Entity>(
-                    &txn,
-                    signing_key::Model {
-                        status: "ACTIVE".into(),
-                        activated: Some(now),
-                        last_updated: now,
-                        ..k
-                    },
-                )
-                .await?;
-            }
-            _ => {}
-        }
-    }
-    // A server whose NEXT key was missing gets a fresh ACTIVE key as well.
-    if !promoted {
-        if let Some(k) = fresh.pop() {
-            insert(&txn, &state, &t, &s.id, k, "ACTIVE").await?;
-        }
-    }
-    if let Some(k) = fresh.pop() {
-        insert(&txn, &state, &t, &s.id, k, "NEXT").await?;
-    }
-    let sid = s.id.clone();
-    repo::update::<srv::Entity>(
-        &txn,
-        srv::Model {
-            last_rotated: Some(now),
-            last_updated: now,
-            ..s.clone()
-        },
-    )
-    .await?;
-    state.commit(txn, &t, "signingKeys", &sid).await?;
-    tracing::info!(tenant = %t, server = %sid, "signing keys rotated");
+    let rows = lifecycle::keys_of(&state.db, &admin.tenant.id, &s.id).await?;
+    let changes = tessera_domain::rotation::manual(&lifecycle::infos(&rows));
+    lifecycle::apply(&state, &s, &changes, None).await?;
     let keys = current(&state, &admin, &s).await?;
     let out = keys
         .iter()

@@ -29,7 +29,7 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
             format!("name: A tenant named '{name}' already exists"),
         ));
     }
-    let keys = crate::keys::generate(tessera_jose::Alg::RS256, 2).await?;
+    let keys = tessera_keys::lifecycle::generate(tessera_jose::Alg::RS256, 2).await?;
     let now = state.now_ms();
     let txn = state.db.begin().await.map_err(ApiError::internal)?;
     let t = tessera_store::tenants::insert(
@@ -66,6 +66,7 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
             issuer_mode: "ORG_URL".into(),
             rotation_mode: "AUTO".into(),
             alg: "RS256".into(),
+            rotation_interval_minutes: None,
         },
         true,
         keys,

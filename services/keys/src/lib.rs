@@ -1,10 +1,16 @@
-//! The key-rotation service: rotates authorization servers' signing keys on a schedule, one
-//! leader at a time under a lease in the short-lived store (DESIGN "Tokens and keys").
+//! The key-rotation service (DESIGN "Tokens and keys", OKTA-REFERENCE §7).
 //!
-//! The foundation provides the lease primitive (`tessera_ephemeral::ShortLived::acquire_lease`)
-//! and the `signing_keys` table; the scheduler is built by the key-lifecycle issue.
+//! * [`lifecycle`]: applying lifecycle changes (decided by the pure
+//!   `tessera_domain::rotation`) to a server's keys — shared with the management API's
+//!   `keyRotate` and server creation.
+//! * [`scheduler`]: the scheduled job. Every replica runs it; exactly one at a time does work,
+//!   holding a lease in the short-lived store and writing under a fencing token.
+
+pub mod lifecycle;
+pub mod scheduler;
 
 use actix_web::web;
 
-/// Mounts the keys service's routes (it serves only the shared operational endpoints).
+/// Mounts the keys service's routes: it serves only the shared operational endpoints; its
+/// work is the background job started by [`scheduler::spawn`].
 pub fn configure(_cfg: &mut web::ServiceConfig) {}

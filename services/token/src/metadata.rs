@@ -59,10 +59,20 @@ pub async fn oauth_metadata(
     Ok(document(&s.oauth_metadata, 3600))
 }
 
+/// The JWKS with a `max-age` computed for this request (OKTA-REFERENCE §2.7, §7): until the
+/// server's next scheduled rotation, at most a day; an hour for MANUAL servers, which rotate only
+/// on an admin's request and publish the key that signs next at the previous rotation.
 pub async fn keys(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, OAuthError> {
     let (_, s) = resolve(&state, &path.0, &path.1).await?;
-    Ok(document(&s.jwks, s.jwks_max_age))
+    let now_ms = tessera_domain::timefmt::to_millis(state.clock.now());
+    let max_age = match s.jwks_fresh_until {
+        Some(until) => u64::try_from((until - now_ms) / 1000)
+            .unwrap_or(0)
+            .min(86_400),
+        None => 3_600,
+    };
+    Ok(document(&s.jwks, max_age))
 }

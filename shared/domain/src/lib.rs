@@ -14,6 +14,7 @@ pub mod el_eval;
 pub mod ids;
 pub mod policy;
 pub mod random;
+pub mod rotation;
 pub mod secrets;
 pub mod timefmt;
 pub mod urls;

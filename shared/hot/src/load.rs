@@ -305,7 +305,6 @@ pub async fn server(
         }
     }
     let jwks = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() });
-    let jwks_max_age = jwks_max_age(s, &key_rows, now_ms, cfg);
     let published_scopes: Vec<&str> = scope_rows
         .iter()
         .filter(|x| x.system || x.metadata_publish == "ALL_CLIENTS")
@@ -326,34 +325,24 @@ pub async fn server(
         signing_key,
         keys,
         jwks: Bytes::from(jwks.to_string().into_bytes()),
-        jwks_max_age,
+        jwks_fresh_until: jwks_fresh_until(s, cfg),
         openid_configuration: Bytes::from(oidc.to_string().into_bytes()),
         oauth_metadata: Bytes::from(oauth.to_string().into_bytes()),
         version: t.config_version,
     })
 }
 
-/// How long a JWKS response may be cached: never past the moment a key that is not yet
-/// published could start signing. With a NEXT key published, that is the next rotation after
-/// the one that promotes it, so AUTO servers cache until their next scheduled rotation (at most
-/// a day); MANUAL servers, which can rotate at any moment, for at most an hour.
-fn jwks_max_age(
-    s: &srv::Model,
-    keys: &[signing_key::Model],
-    now_ms: i64,
-    cfg: &RegistryConfig,
-) -> u64 {
-    const DAY_S: i64 = 86_400;
+/// Until when a cached JWKS is safe: an AUTO server's next scheduled rotation. A key that is
+/// not in a cached set may start signing then at the earliest — the keys service creates NEXT
+/// keys ahead of it and promotes only keys already published — so no cache may outlive it.
+fn jwks_fresh_until(s: &srv::Model, cfg: &RegistryConfig) -> Option<i64> {
     if s.rotation_mode != "AUTO" {
-        return 3_600;
+        return None;
     }
-    let last = s
-        .last_rotated
-        .or_else(|| keys.iter().filter_map(|k| k.activated).max())
-        .unwrap_or(s.created);
-    let next_rotation = last + cfg.rotation_interval_ms;
-    let until = ((next_rotation - now_ms) / 1000).clamp(60, DAY_S);
-    u64::try_from(until).unwrap_or(60)
+    let interval = s
+        .rotation_interval_minutes
+        .map_or(cfg.rotation_interval_ms, |m| m * 60_000);
+    Some(s.last_rotated.unwrap_or(s.created) + interval)
 }
 
 /// The two discovery documents (OKTA-REFERENCE §2.12), listing only what this deployment

@@ -60,8 +60,9 @@ pub struct ServerSnapshot {
     pub keys: Vec<PublishedKey>,
     /// `GET /v1/keys`, pre-serialised.
     pub jwks: bytes::Bytes,
-    /// `Cache-Control: max-age` for the JWKS (seconds).
-    pub jwks_max_age: u64,
+    /// Until when (ms) a cached copy of the JWKS is safe: the next scheduled rotation of an AUTO
+    /// server (a key created before then may sign after it). `None` for MANUAL servers.
+    pub jwks_fresh_until: Option<i64>,
     /// `/.well-known/openid-configuration`, pre-serialised.
     pub openid_configuration: bytes::Bytes,
     /// `/.well-known/oauth-authorization-server`, pre-serialised.

@@ -6,6 +6,7 @@
 //!   tenant explicitly: there is no ambient "current tenant" (STYLE §8).
 
 pub mod entities;
+pub mod fences;
 pub mod migration;
 pub mod repo;
 pub mod tenants;

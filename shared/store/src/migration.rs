@@ -8,7 +8,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial), Box::new(SigningAlgAndSealedSecrets)]
+        vec![
+            Box::new(Initial),
+            Box::new(SigningAlgAndSealedSecrets),
+            Box::new(KeyRotation),
+        ]
     }
 }
 
@@ -785,6 +789,60 @@ impl MigrationTrait for SigningAlgAndSealedSecrets {
             Table::alter()
                 .table(Alias::new("authorization_servers"))
                 .drop_column(Alias::new("signing_alg"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The key-rotation fence (a leader's token, checked in every rotation transaction so that a
+/// paused former leader cannot commit) and a per-server rotation interval.
+struct KeyRotation;
+
+impl MigrationName for KeyRotation {
+    fn name(&self) -> &str {
+        "m20261126_000003_key_rotation"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KeyRotation {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Alias::new("rotation_fences"))
+                .if_not_exists()
+                .col(col("name").string_len(100).not_null().primary_key())
+                .col(big_integer("fence"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("authorization_servers"))
+                .add_column(
+                    col("rotation_interval_minutes")
+                        .big_integer()
+                        .null()
+                        .to_owned(),
+                )
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("authorization_servers"))
+                .drop_column(Alias::new("rotation_interval_minutes"))
+                .to_owned(),
+        )
+        .await?;
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("rotation_fences"))
+                .if_exists()
                 .to_owned(),
         )
         .await

@@ -35,6 +35,18 @@ pub struct Config {
     /// The AES-256-GCM key (32 bytes, base64url) that seals signing keys and client secrets at
     /// rest (`TESSERA_MASTER_KEY`); generated into the data directory when unset.
     pub master_key: Option<String>,
+    /// Signing keys of AUTO servers rotate this often (seconds; Okta: 90 days). Servers may
+    /// override it with `credentials.signing.rotationIntervalMinutes`.
+    pub rotation_interval_secs: u64,
+    /// The NEXT key is created and published this long before a rotation (seconds).
+    pub rotation_next_lead_secs: u64,
+    /// How often the keys service checks what is due (seconds).
+    pub rotation_check_secs: u64,
+    /// Names this deployment in keys shared with other deployments on the same Redis (the
+    /// rotation lease).
+    pub cluster_name: String,
+    /// The previous master key during a master-key rotation (`tessera keys rewrap`).
+    pub previous_master_key: Option<String>,
     /// `json` (default) or `pretty`.
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `tessera=debug,info`.
@@ -52,6 +64,11 @@ impl Default for Config {
             redis_url: None,
             operator_token: None,
             master_key: None,
+            rotation_interval_secs: 90 * 24 * 60 * 60,
+            rotation_next_lead_secs: 45 * 24 * 60 * 60,
+            rotation_check_secs: 60,
+            cluster_name: "tessera".into(),
+            previous_master_key: None,
             log_format: "json".into(),
             log_level: "info".into(),
         }
@@ -167,10 +184,50 @@ impl Config {
                 ));
             }
         }
+        if let Some(k) = &self.previous_master_key {
+            if tessera_jose::MasterKey::from_text(k).is_err() {
+                return Err(invalid(
+                    "previous_master_key",
+                    "must be 32 bytes, base64url-encoded without padding",
+                ));
+            }
+        }
+        if self.rotation_interval_secs < 2
+            || self.rotation_next_lead_secs >= self.rotation_interval_secs
+        {
+            return Err(invalid(
+                "rotation_interval_secs",
+                "must be at least 2 and longer than rotation_next_lead_secs",
+            ));
+        }
+        if self.rotation_check_secs == 0 {
+            return Err(invalid("rotation_check_secs", "must be at least 1"));
+        }
+        if self.cluster_name.is_empty()
+            || !self
+                .cluster_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(invalid(
+                "cluster_name",
+                "must be letters, digits, '-' or '_'",
+            ));
+        }
         if !matches!(self.log_format.as_str(), "json" | "pretty") {
             return Err(invalid("log_format", "must be json or pretty"));
         }
         Ok(())
+    }
+
+    /// The default rotation schedule (milliseconds).
+    pub fn rotation_schedule(&self) -> tessera_domain::rotation::Schedule {
+        let ms = |s: u64| i64::try_from(s).unwrap_or(i64::MAX / 2_000) * 1000;
+        tessera_domain::rotation::Schedule {
+            interval: ms(self.rotation_interval_secs),
+            next_lead: ms(self.rotation_next_lead_secs),
+            retention: tessera_jose::EXPIRED_KEY_RETENTION_MS,
+        }
     }
 
     /// The database URL in force: the configured one, or SQLite under the data directory.

@@ -31,6 +31,8 @@ pub struct AppState {
     pub master_key: Arc<tessera_jose::MasterKey>,
     /// The hot-state actors of this process (token path reads only from here).
     pub hot: tessera_hot::Registry,
+    /// This process's identity among replicas (the holder name of leases it takes).
+    pub instance_id: Arc<str>,
 }
 
 /// A failure to start: the message says what to fix.
@@ -76,6 +78,7 @@ impl AppState {
             None => (Arc::new(MemoryStore::new()), Arc::new(MemoryBus::new())),
         };
         let random: Arc<dyn Random> = Arc::new(SystemRandom);
+        let random_for_id = random.clone();
         let (digest, generated) = operator_token(&config, data_dir, random.as_ref())?;
         let master_key = master_key(&config, data_dir, random.as_ref())?;
         let public_url = config
@@ -103,6 +106,11 @@ impl AppState {
             operator_token_digest: digest.into(),
             master_key,
             hot,
+            instance_id: format!(
+                "replica-{}",
+                tessera_domain::ids::base62(random_for_id.as_ref(), 12)
+            )
+            .into(),
         };
         Ok((state, generated))
     }
@@ -168,7 +176,7 @@ fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryCo
         response_modes: Vec::new(),
         endpoints: Vec::new(),
         expired_key_retention_ms: tessera_jose::EXPIRED_KEY_RETENTION_MS,
-        rotation_interval_ms: 90 * 24 * 60 * 60 * 1000,
+        rotation_interval_ms: config.rotation_schedule().interval,
         version_check_every: std::time::Duration::from_secs(5),
         idle_after: std::time::Duration::from_secs(600),
     }

@@ -19,6 +19,8 @@ pub struct Model {
     pub rotation_mode: String,
     pub last_rotated: Option<i64>,
     pub signing_alg: String,
+    /// Tessera extension: this server's AUTO rotation interval, overriding the default.
+    pub rotation_interval_minutes: Option<i64>,
     pub created: i64,
     pub last_updated: i64,
 }

@@ -1,0 +1,98 @@
+//! The scheduled rotation job. Every `rotation_check_secs` each replica tries to take the lease
+//! `{cluster}:key-rotation`; the holder claims a fencing token in the database once per lease
+//! term, then plans and applies what is due for every authorization server. A replica that
+//! loses the lease (or was paused past it) finds its token outdated and writes nothing.
+
+use std::time::Duration;
+
+use tessera_domain::rotation;
+use tessera_ephemeral::{Key, Kind};
+use tessera_store::entities::{authorization_server as srv, tenant};
+use tessera_store::{Condition, repo, sea_orm::EntityTrait as _};
+use tessera_web::AppState;
+
+use crate::lifecycle::{self, Fence};
+
+/// Starts the job in the current actix system. Returns the holder id this replica uses.
+pub fn spawn(state: AppState) -> String {
+    let holder = state.instance_id.to_string();
+    let me = holder.clone();
+    actix_rt::spawn(async move {
+        let every = Duration::from_secs(state.config.rotation_check_secs);
+        let lease = Key::global(
+            Kind::Lease,
+            &format!("{}:key-rotation", state.config.cluster_name),
+        );
+        let fence_name = format!("{}:key-rotation", state.config.cluster_name);
+        let mut term: Option<(u64, i64)> = None;
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match state.short.acquire_lease(&lease, &me, every * 3).await {
+                Ok(Some(lease_fence)) => {
+                    if term.map(|(f, _)| f) != Some(lease_fence) {
+                        match tessera_store::fences::claim(&state.db, &fence_name).await {
+                            Ok(token) => {
+                                tracing::info!(holder = %me, token, "key-rotation leader");
+                                term = Some((lease_fence, token));
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not claim the rotation fence");
+                                continue;
+                            }
+                        }
+                    }
+                    if let Some((_, token)) = term {
+                        if let Err(e) = run_once(&state, &fence_name, token).await {
+                            tracing::warn!(error = %e, "key rotation pass failed");
+                        }
+                    }
+                }
+                Ok(None) => term = None,
+                Err(e) => tracing::warn!(error = %e, "rotation lease unavailable"),
+            }
+        }
+    });
+    holder
+}
+
+/// One pass over every authorization server of every tenant.
+pub async fn run_once(
+    state: &AppState,
+    fence_name: &str,
+    token: i64,
+) -> Result<(), tessera_web::ApiError> {
+    let now = state.now_ms();
+    let tenants = tenant::Entity::find()
+        .all(&state.db)
+        .await
+        .map_err(tessera_web::ApiError::internal)?;
+    for t in tenants.iter().filter(|t| t.status == "ACTIVE") {
+        for server in repo::all::<srv::Entity>(&state.db, &t.id, Condition::all()).await? {
+            let keys = lifecycle::keys_of(&state.db, &t.id, &server.id).await?;
+            let schedule = lifecycle::schedule_of(state, &server);
+            let changes = rotation::plan(
+                &lifecycle::infos(&keys),
+                lifecycle::mode(&server),
+                lifecycle::last_rotated(&server),
+                now,
+                &schedule,
+            );
+            if !changes.is_empty()
+                && !lifecycle::apply(
+                    state,
+                    &server,
+                    &changes,
+                    Some(Fence {
+                        name: fence_name,
+                        token,
+                    }),
+                )
+                .await?
+            {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
