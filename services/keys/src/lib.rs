@@ -7,6 +7,7 @@
 //!   holding a lease in the short-lived store and writing under a fencing token.
 
 pub mod lifecycle;
+pub mod rewrap;
 pub mod scheduler;
 
 use actix_web::web;

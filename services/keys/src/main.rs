@@ -10,6 +10,7 @@ fn main() -> anyhow::Result<()> {
     actix_rt::System::new().block_on(async move {
         let started =
             tessera_web::server::start(config, vec![tessera_keys::configure], None).await?;
+        tessera_keys::scheduler::spawn(started.state.clone());
         tracing::info!(addr = %started.addr, service = "keys", "listening");
         started.server.await?;
         Ok(())

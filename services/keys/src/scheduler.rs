@@ -13,10 +13,9 @@ use tessera_web::AppState;
 
 use crate::lifecycle::{self, Fence};
 
-/// Starts the job in the current actix system. Returns the holder id this replica uses.
-pub fn spawn(state: AppState) -> String {
-    let holder = state.instance_id.to_string();
-    let me = holder.clone();
+/// Starts the job in the current actix system; aborting the handle stops it.
+pub fn spawn(state: AppState) -> actix_rt::task::JoinHandle<()> {
+    let me = state.instance_id.to_string();
     actix_rt::spawn(async move {
         let every = Duration::from_secs(state.config.rotation_check_secs);
         let lease = Key::global(
@@ -52,8 +51,7 @@ pub fn spawn(state: AppState) -> String {
                 Err(e) => tracing::warn!(error = %e, "rotation lease unavailable"),
             }
         }
-    });
-    holder
+    })
 }
 
 /// One pass over every authorization server of every tenant.

@@ -25,16 +25,28 @@ impl Service {
     }
 }
 
-/// Starts `services` in this process on `config.listen`.
+/// A started process: the HTTP server and, when the keys service runs here, its job.
+pub struct Running {
+    pub started: Started,
+    pub keys_job: Option<actix_rt::task::JoinHandle<()>>,
+}
+
+/// Starts `services` in this process on `config.listen`, with the keys service's scheduled
+/// rotation job when it is one of them. Call inside an actix system.
 pub async fn start_services(
     config: Config,
     services: &[Service],
     workers: Option<usize>,
-) -> anyhow::Result<Started> {
-    start(
+) -> anyhow::Result<Running> {
+    let started = start(
         config,
         services.iter().map(|s| s.mount()).collect(),
         workers,
     )
-    .await
+    .await?;
+    let keys_job = services.contains(&Service::Keys).then(|| {
+        tracing::info!(holder = %started.state.instance_id, "key-rotation job started");
+        tessera_keys::scheduler::spawn(started.state.clone())
+    });
+    Ok(Running { started, keys_job })
 }

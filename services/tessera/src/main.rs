@@ -35,6 +35,18 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Signing-key administration.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-seal every private key and client secret under the current master key
+    /// (TESSERA_MASTER_KEY), reading them with the previous one (TESSERA_PREVIOUS_MASTER_KEY).
+    Rewrap,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,7 +66,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { service } => {
             let services: Vec<Service> = service.map_or_else(|| Service::ALL.to_vec(), |s| vec![s]);
-            let started = start_services(config, &services, None).await?;
+            let started = start_services(config, &services, None).await?.started;
             if let Some(token) = &started.generated_operator_token {
                 println!(
                     "Generated operator token (stored in the data directory, shown once): {token}"
@@ -67,6 +79,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = tessera_store::connect(&config.effective_database_url()).await?;
             tessera_store::migrate(&db).await?;
             println!("migrations applied");
+        }
+        Command::Keys {
+            command: KeysCommand::Rewrap,
+        } => {
+            let listen = config.listen.parse().context("setting `listen`")?;
+            let (state, _) = tessera_web::AppState::open(config, listen).await?;
+            let done = tessera_keys::rewrap::run(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.causes.first().unwrap_or(&e.summary)))?;
+            println!(
+                "re-sealed {} signing keys and {} client secrets under master key {}",
+                done.signing_keys,
+                done.client_secrets,
+                state.master_key.id()
+            );
         }
         Command::Tenant {
             command: TenantCommand::Create { name },

@@ -9,7 +9,7 @@ use tessera_domain::el;
 use tessera_domain::el_eval::GroupRef;
 use tessera_domain::policy::{Clients, Lifetimes, Policy, Rule, ScopeInfo};
 use tessera_domain::secrets::SecretHash;
-use tessera_jose::{Alg, MasterKey, SigningKey};
+use tessera_jose::{Alg, KeyRing, SigningKey};
 use tessera_store::entities::{
     app, app_group, app_jwk, app_secret, app_user, authorization_server as srv, claim, group,
     policy, policy_rule, scope, signing_key, tenant,
@@ -42,7 +42,7 @@ fn strings(v: &Value) -> Vec<String> {
 pub async fn tenant(
     db: &DatabaseConnection,
     cfg: &RegistryConfig,
-    master: &MasterKey,
+    master: &KeyRing,
     t: &tenant::Model,
 ) -> Result<TenantSnapshot, LoadError> {
     let id = t.id.as_str();
@@ -74,6 +74,7 @@ pub async fn tenant(
                     let sealed = s.sealed.as_deref()?;
                     let plain = master
                         .open(
+                            s.master_key_id.as_deref()?,
                             sealed,
                             &tessera_jose::client_secret_context(id, &a.id, &s.id),
                         )
@@ -166,7 +167,7 @@ pub async fn tenant(
 pub async fn server(
     db: &DatabaseConnection,
     cfg: &RegistryConfig,
-    master: &MasterKey,
+    master: &KeyRing,
     t: &tenant::Model,
     s: &srv::Model,
     now_ms: i64,
@@ -282,6 +283,7 @@ pub async fn server(
             })?;
             let pkcs8 = master
                 .open(
+                    &k.master_key_id,
                     &k.private_key,
                     &tessera_jose::signing_key_context(id, &s.id, &k.kid),
                 )

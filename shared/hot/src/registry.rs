@@ -9,7 +9,7 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 use tessera_domain::Clock;
 use tessera_ephemeral::ConfigBus;
-use tessera_jose::MasterKey;
+use tessera_jose::KeyRing;
 use tessera_store::entities::authorization_server as srv;
 use tessera_store::{DatabaseConnection, repo};
 
@@ -114,7 +114,7 @@ impl Handler<Reload> for Loader {
 
 struct Shared {
     db: DatabaseConnection,
-    master: Arc<MasterKey>,
+    master: Arc<KeyRing>,
     clock: Arc<dyn Clock>,
     config: RegistryConfig,
 }
@@ -180,7 +180,7 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl Registry {
     pub fn new(
         db: DatabaseConnection,
-        master: Arc<MasterKey>,
+        master: Arc<KeyRing>,
         clock: Arc<dyn Clock>,
         config: RegistryConfig,
     ) -> Self {

@@ -355,6 +355,27 @@ impl MasterKey {
     }
 }
 
+/// The master keys a process can open sealed data with: the current one (which seals) and,
+/// while a master-key rotation is under way, the previous one. Sealed rows name their key's id.
+#[derive(Debug)]
+pub struct KeyRing {
+    pub current: MasterKey,
+    pub previous: Option<MasterKey>,
+}
+
+impl KeyRing {
+    /// Opens `sealed` with the master key whose id is `key_id`.
+    pub fn open(&self, key_id: &str, sealed: &str, context: &str) -> Result<Vec<u8>, JoseError> {
+        if self.current.id() == key_id {
+            return self.current.open(sealed, context);
+        }
+        match &self.previous {
+            Some(p) if p.id() == key_id => p.open(sealed, context),
+            _ => Err(JoseError::Unseal),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

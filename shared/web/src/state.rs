@@ -29,6 +29,8 @@ pub struct AppState {
     pub operator_token_digest: Arc<str>,
     /// Seals private keys and client secrets at rest.
     pub master_key: Arc<tessera_jose::MasterKey>,
+    /// Opens them: the current master key and, during a master-key rotation, the previous one.
+    pub master_keys: Arc<tessera_jose::KeyRing>,
     /// The hot-state actors of this process (token path reads only from here).
     pub hot: tessera_hot::Registry,
     /// This process's identity among replicas (the holder name of leases it takes).
@@ -80,18 +82,30 @@ impl AppState {
         let random: Arc<dyn Random> = Arc::new(SystemRandom);
         let random_for_id = random.clone();
         let (digest, generated) = operator_token(&config, data_dir, random.as_ref())?;
-        let master_key = master_key(&config, data_dir, random.as_ref())?;
+        let (master_key, master_key_text) = master_key(&config, data_dir, random.as_ref())?;
         let public_url = config
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
             .trim_end_matches('/')
             .to_owned();
+        let previous = match &config.previous_master_key {
+            Some(text) => Some(
+                tessera_jose::MasterKey::from_text(text)
+                    .map_err(|_| StartError::MasterKey("previous_master_key".into()))?,
+            ),
+            None => None,
+        };
+        let ring = Arc::new(tessera_jose::KeyRing {
+            current: tessera_jose::MasterKey::from_text(&master_key_text)
+                .map_err(|_| StartError::MasterKey("master_key".into()))?,
+            previous,
+        });
         let master_key = Arc::new(master_key);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hot = tessera_hot::Registry::new(
             db.clone(),
-            master_key.clone(),
+            ring.clone(),
             clock.clone(),
             registry_config(&public_url, &config),
         );
@@ -105,6 +119,7 @@ impl AppState {
             random,
             operator_token_digest: digest.into(),
             master_key,
+            master_keys: ring,
             hot,
             instance_id: format!(
                 "replica-{}",
@@ -213,7 +228,7 @@ fn master_key(
     config: &Config,
     data_dir: &Path,
     random: &dyn Random,
-) -> Result<tessera_jose::MasterKey, StartError> {
+) -> Result<(tessera_jose::MasterKey, String), StartError> {
     let path = data_dir.join("master-key");
     let text = match &config.master_key {
         Some(k) => k.clone(),
@@ -232,8 +247,9 @@ fn master_key(
             k
         }
     };
-    tessera_jose::MasterKey::from_text(&text)
-        .map_err(|_| StartError::MasterKey(path.display().to_string()))
+    let key = tessera_jose::MasterKey::from_text(&text)
+        .map_err(|_| StartError::MasterKey(path.display().to_string()))?;
+    Ok((key, text))
 }
 
 #[cfg(unix)]

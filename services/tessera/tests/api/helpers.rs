@@ -22,6 +22,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: tessera_web::AppState,
     handle: ServerHandle,
+    keys_job: Option<actix_rt::task::JoinHandle<()>>,
 }
 
 fn unique(prefix: &str) -> String {
@@ -83,9 +84,10 @@ pub async fn spawn(backend: Backend) -> TestApp {
 
 pub async fn spawn_with(config: Config) -> TestApp {
     tessera_web::telemetry::init(&config);
-    let started = start_services(config.clone(), &Service::ALL, Some(2))
+    let running = start_services(config.clone(), &Service::ALL, Some(2))
         .await
         .expect("server starts");
+    let (started, keys_job) = (running.started, running.keys_job);
     let handle = started.handle();
     let base = format!("http://{}", started.addr);
     let state = started.state.clone();
@@ -97,6 +99,7 @@ pub async fn spawn_with(config: Config) -> TestApp {
 
         state,
         handle,
+        keys_job,
     }
 }
 
@@ -109,7 +112,12 @@ pub struct Tenant {
 }
 
 impl TestApp {
+    /// Stops the HTTP server and the keys job, as if the process ended (leases it holds are
+    /// not released: they expire).
     pub async fn stop(self) {
+        if let Some(job) = &self.keys_job {
+            job.abort();
+        }
         self.handle.stop(true).await;
     }
 

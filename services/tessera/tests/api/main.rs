@@ -11,5 +11,6 @@ mod management;
 mod okta_sdk;
 mod operator;
 mod persistence;
+mod rotation;
 mod routing;
 mod token;

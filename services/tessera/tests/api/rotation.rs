@@ -1,0 +1,401 @@
+//! Scheduled key rotation end to end: two keys-service replicas on one Redis and PostgreSQL
+//! rotate each due key exactly once and hand over when the leader dies; tokens issued across
+//! several rotations all verify with a JWKS cache that honours `Cache-Control`; and no private
+//! key is stored in clear text.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{DecodingKey, Validation};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tessera_ephemeral::{Key, Kind};
+use tessera_store::entities::{authorization_server, signing_key};
+use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::Config;
+
+use crate::helpers::{Backend, Tenant, TestApp, config, service_app, spawn_with, tenant_name};
+
+/// Rotate every 3 s, publish NEXT 1 s ahead, check every second.
+fn fast(cfg: &mut Config, cluster: &str) {
+    cfg.rotation_interval_secs = 3;
+    cfg.rotation_next_lead_secs = 1;
+    cfg.rotation_check_secs = 1;
+    cfg.cluster_name = cluster.replace('-', "_");
+}
+
+/// When each key of the tenant's default server started signing, in order.
+async fn activations(app: &TestApp, tenant_id: &str) -> Vec<i64> {
+    let server = repo::find_by::<authorization_server::Entity>(
+        &app.state.db,
+        tenant_id,
+        authorization_server::Column::IsDefault.eq(true),
+    )
+    .await
+    .unwrap()
+    .expect("a default server")
+    .id;
+    let rows = repo::all::<signing_key::Entity>(
+        &app.state.db,
+        tenant_id,
+        Condition::all().add(signing_key::Column::ServerId.eq(server)),
+    )
+    .await
+    .unwrap();
+    let mut times: Vec<i64> = rows.iter().filter_map(|k| k.activated).collect();
+    times.sort_unstable();
+    times
+}
+
+async fn tenant_id(app: &TestApp, t: &Tenant) -> String {
+    app.state
+        .hot
+        .tenant(&t.name)
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id
+        .clone()
+}
+
+#[actix_web::test]
+async fn two_replicas_rotate_each_due_key_exactly_once_and_hand_over_when_the_leader_dies() {
+    let cluster = tenant_name();
+    let mut a_cfg = config(Backend::Shared).await;
+    fast(&mut a_cfg, &cluster);
+    a_cfg.master_key = Some(tessera_jose::MasterKey::generate_text(
+        &tessera_domain::SystemRandom,
+    ));
+    let mut b_cfg = a_cfg.clone();
+    b_cfg.data_dir = std::env::temp_dir().join(format!("tessera-test-{}", tenant_name()));
+    let a = spawn_with(a_cfg).await;
+    let b = spawn_with(b_cfg).await;
+    let t = a.provision().await;
+    let tid = tenant_id(&a, &t).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    let times = activations(&a, &tid).await;
+    assert!(
+        times.len() >= 3,
+        "at least two scheduled rotations in 10 s: {times:?}"
+    );
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 2_500,
+            "two rotations {} ms apart: a due rotation happened twice ({times:?})",
+            pair[1] - pair[0]
+        );
+    }
+
+    // Kill whichever replica leads; the other takes the lease when it expires and goes on.
+    let lease = Key::global(
+        Kind::Lease,
+        &format!("{}:key-rotation", cluster.replace('-', "_")),
+    );
+    let holder = String::from_utf8(
+        a.state
+            .short
+            .get(&lease)
+            .await
+            .unwrap()
+            .expect("a leader holds the lease"),
+    )
+    .unwrap();
+    let (leader, survivor) = if holder == *a.state.instance_id {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert_eq!(holder, *leader.state.instance_id);
+    let before = activations(&survivor, &tid).await.len();
+    leader.stop().await;
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    let after = activations(&survivor, &tid).await;
+    assert!(
+        after.len() > before,
+        "rotation continued after the leader died: {before} -> {}",
+        after.len()
+    );
+    let new_holder = String::from_utf8(
+        survivor
+            .state
+            .short
+            .get(&lease)
+            .await
+            .unwrap()
+            .unwrap_or_default(),
+    )
+    .unwrap();
+    assert_eq!(new_holder, *survivor.state.instance_id);
+    for pair in after.windows(2) {
+        assert!(pair[1] - pair[0] >= 2_500, "{after:?}");
+    }
+    survivor.stop().await;
+}
+
+/// A JWKS cache that refetches only when `Cache-Control: max-age` runs out, never on an unknown
+/// `kid`: the strictest reading of what a verifier may do.
+struct JwksCache {
+    url: String,
+    entry: tokio::sync::Mutex<Option<(Value, Instant)>>,
+    fetches: AtomicU64,
+}
+
+impl JwksCache {
+    async fn key_for(&self, client: &reqwest::Client, kid: &str) -> Option<DecodingKey> {
+        let mut entry = self.entry.lock().await;
+        if entry
+            .as_ref()
+            .is_none_or(|(_, until)| Instant::now() >= *until)
+        {
+            let res = client.get(&self.url).send().await.ok()?;
+            let max_age: u64 = res
+                .headers()
+                .get("cache-control")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .find_map(|p| p.trim().strip_prefix("max-age="))?
+                .parse()
+                .ok()?;
+            let jwks: Value = res.json().await.ok()?;
+            self.fetches.fetch_add(1, Ordering::Relaxed);
+            *entry = Some((jwks, Instant::now() + Duration::from_secs(max_age)));
+        }
+        let (jwks, _) = entry.as_ref()?;
+        let jwk = jwks["keys"].as_array()?.iter().find(|k| k["kid"] == kid)?;
+        DecodingKey::from_jwk(&serde_json::from_value(jwk.clone()).ok()?).ok()
+    }
+}
+
+#[actix_web::test]
+async fn tokens_issued_across_several_rotations_all_verify_with_a_cache_control_honouring_jwks_cache()
+ {
+    let mut cfg = config(Backend::Embedded).await;
+    fast(&mut cfg, &tenant_name());
+    let app = spawn_with(cfg).await;
+    let t = app.provision().await;
+    let created = app
+        .api(&t, Method::POST, "/apps", Some(service_app("load")))
+        .await
+        .expect(200);
+    let (id, secret) = (
+        created["id"].as_str().unwrap().to_owned(),
+        created["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let tid = tenant_id(&app, &t).await;
+    let rotations_before = activations(&app, &tid).await.len();
+    let cache = Arc::new(JwksCache {
+        url: format!("{}/oauth2/default/v1/keys", t.org),
+        entry: tokio::sync::Mutex::new(None),
+        fetches: AtomicU64::new(0),
+    });
+    let (issued, verified, failed) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let deadline = Instant::now() + Duration::from_secs(13);
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (cache, issued, verified, failed) = (
+            cache.clone(),
+            issued.clone(),
+            verified.clone(),
+            failed.clone(),
+        );
+        let (url, id, secret, issuer) = (
+            format!("{}/oauth2/default/v1/token", t.org),
+            id.clone(),
+            secret.clone(),
+            format!("{}/oauth2/default", t.org),
+        );
+        tasks.push(actix_rt::spawn(async move {
+            let client = reqwest::Client::new();
+            while Instant::now() < deadline {
+                let res = client
+                    .post(&url)
+                    .header(
+                        "Authorization",
+                        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
+                    )
+                    .form(&[("grant_type", "client_credentials"), ("scope", "profile")])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+                let body: Value = res.json().await.unwrap();
+                let jwt = body["access_token"].as_str().unwrap().to_owned();
+                issued.fetch_add(1, Ordering::Relaxed);
+                let header = jsonwebtoken::decode_header(&jwt).unwrap();
+                let ok = match cache
+                    .key_for(&client, header.kid.as_deref().unwrap_or_default())
+                    .await
+                {
+                    Some(key) => {
+                        let mut v = Validation::new(header.alg);
+                        v.set_audience(&["api://default"]);
+                        v.set_issuer(&[issuer.as_str()]);
+                        jsonwebtoken::decode::<Value>(&jwt, &key, &v).is_ok()
+                    }
+                    None => false,
+                };
+                if ok {
+                    verified.fetch_add(1, Ordering::Relaxed)
+                } else {
+                    failed.fetch_add(1, Ordering::Relaxed)
+                };
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let rotations = activations(&app, &tid).await.len() - rotations_before;
+    let (issued, verified, failed) = (
+        issued.load(Ordering::Relaxed),
+        verified.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    );
+    eprintln!(
+        "rotation under load: {rotations} rotations, {issued} tokens issued, {verified} verified, {failed} failed, {} JWKS fetches",
+        cache.fetches.load(Ordering::Relaxed)
+    );
+    assert!(
+        rotations >= 3,
+        "several rotations happened during the run: {rotations}"
+    );
+    assert!(issued > 100, "{issued}");
+    assert_eq!(failed, 0, "not one issued token failed verification");
+    assert_eq!(verified, issued);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn the_database_holds_no_private_key_in_clear_text() {
+    let cfg = config(Backend::Embedded).await;
+    let data_dir = cfg.data_dir.clone();
+    let app = spawn_with(cfg).await;
+    let t = app.provision().await;
+    app.api(&t, Method::POST, "/authorizationServers", Some(json!({"name": "es", "audiences": ["api://es"], "credentials": {"signing": {"alg": "ES256"}}}))).await.expect(201);
+    let tid = tenant_id(&app, &t).await;
+    let rows = repo::all::<signing_key::Entity>(&app.state.db, &tid, Condition::all())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    app.stop().await;
+
+    let mut dump = Vec::new();
+    for file in ["tessera.db", "tessera.db-wal"] {
+        if let Ok(bytes) = std::fs::read(data_dir.join(file)) {
+            dump.extend(bytes);
+        }
+    }
+    let master = tessera_jose::MasterKey::from_text(
+        &std::fs::read_to_string(data_dir.join("master-key")).unwrap(),
+    )
+    .unwrap();
+    let contains = |needle: &[u8]| dump.windows(needle.len()).any(|w| w == needle);
+    for k in &rows {
+        let pkcs8 = master
+            .open(
+                &k.private_key,
+                &tessera_jose::signing_key_context(&tid, &k.server_id, &k.kid),
+            )
+            .expect("the stored key is sealed with the master key");
+        let alg = tessera_jose::Alg::parse(&k.alg).unwrap();
+        assert!(tessera_jose::SigningKey::from_pkcs8(&k.kid, alg, &pkcs8).is_ok());
+        assert!(
+            !contains(&pkcs8),
+            "the private key's DER appears in the database files"
+        );
+        assert!(
+            !contains(STANDARD.encode(&pkcs8).as_bytes())
+                && !contains(URL_SAFE_NO_PAD.encode(&pkcs8).as_bytes())
+        );
+        assert!(
+            !contains(&pkcs8[pkcs8.len() - 32..]),
+            "not even a fragment of it"
+        );
+    }
+    assert!(!contains(b"PRIVATE KEY"));
+}
+
+#[actix_web::test]
+async fn the_master_key_rotates_with_rewrap_while_tokens_keep_being_issued() {
+    use tessera_domain::SystemRandom;
+    let old = tessera_jose::MasterKey::generate_text(&SystemRandom);
+    let new = tessera_jose::MasterKey::generate_text(&SystemRandom);
+    let mut cfg = config(Backend::Embedded).await;
+    cfg.master_key = Some(old.clone());
+    let app = spawn_with(cfg.clone()).await;
+    let t = app.provision().await;
+    let mut jwt_app = service_app("csjwt");
+    jwt_app["credentials"]["oauthClient"] = json!({"token_endpoint_auth_method": "client_secret_jwt", "client_secret": "a-client-secret-that-is-at-least-32-characters-long"});
+    app.api(&t, Method::POST, "/apps", Some(jwt_app))
+        .await
+        .expect(200);
+    let created = app
+        .api(&t, Method::POST, "/apps", Some(service_app("svc")))
+        .await
+        .expect(200);
+    let (id, secret) = (
+        created["id"].as_str().unwrap().to_owned(),
+        created["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    app.stop().await;
+
+    let token = |app: &TestApp, t: &Tenant| {
+        let (url, auth) = (
+            format!("{}/oauth2/default/v1/token", t.org),
+            format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
+        );
+        let client = app.client.clone();
+        async move {
+            client
+                .post(url)
+                .header("Authorization", auth)
+                .form(&[("grant_type", "client_credentials"), ("scope", "profile")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // During the switch: new key current, old key previous; rows sealed under the old key open.
+    cfg.master_key = Some(new.clone());
+    cfg.previous_master_key = Some(old.clone());
+    let app = spawn_with(cfg.clone()).await;
+    let t = Tenant {
+        org: format!("{}/t/{}", app.base, t.name),
+        ..t
+    };
+    assert_eq!(token(&app, &t).await, 200);
+    let done = tessera_keys::rewrap::run(&app.state).await.unwrap();
+    assert_eq!((done.signing_keys, done.client_secrets), (2, 2));
+    assert_eq!(
+        tessera_keys::rewrap::run(&app.state).await.unwrap(),
+        tessera_keys::rewrap::Rewrapped::default(),
+        "idempotent"
+    );
+    app.stop().await;
+
+    // Afterwards the old key is no longer needed.
+    cfg.previous_master_key = None;
+    let app = spawn_with(cfg).await;
+    let t = Tenant {
+        org: format!("{}/t/{}", app.base, t.name),
+        ..t
+    };
+    assert_eq!(token(&app, &t).await, 200);
+    app.stop().await;
+}
