@@ -47,6 +47,8 @@ pub struct Config {
     pub cluster_name: String,
     /// The previous master key during a master-key rotation (`tessera keys rewrap`).
     pub previous_master_key: Option<String>,
+    /// This replica's name among replicas (the holder of leases it takes); random when unset.
+    pub instance_id: Option<String>,
     /// `json` (default) or `pretty`.
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `tessera=debug,info`.
@@ -69,6 +71,7 @@ impl Default for Config {
             rotation_check_secs: 60,
             cluster_name: "tessera".into(),
             previous_master_key: None,
+            instance_id: None,
             log_format: "json".into(),
             log_level: "info".into(),
         }

@@ -109,6 +109,12 @@ impl AppState {
             clock.clone(),
             registry_config(&public_url, &config),
         );
+        let instance_id = config.instance_id.clone().unwrap_or_else(|| {
+            format!(
+                "replica-{}",
+                tessera_domain::ids::base62(random_for_id.as_ref(), 12)
+            )
+        });
         let state = Self {
             config: Arc::new(config),
             public_url: public_url.into(),
@@ -121,11 +127,7 @@ impl AppState {
             master_key,
             master_keys: ring,
             hot,
-            instance_id: format!(
-                "replica-{}",
-                tessera_domain::ids::base62(random_for_id.as_ref(), 12)
-            )
-            .into(),
+            instance_id: instance_id.into(),
         };
         Ok((state, generated))
     }

@@ -83,8 +83,13 @@ pub async fn spawn(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_with(config: Config) -> TestApp {
+    spawn_services(config, &Service::ALL).await
+}
+
+/// Starts only `services` (e.g. without the keys service, when other processes run it).
+pub async fn spawn_services(config: Config, services: &[Service]) -> TestApp {
     tessera_web::telemetry::init(&config);
-    let running = start_services(config.clone(), &Service::ALL, Some(2))
+    let running = start_services(config.clone(), services, Some(2))
         .await
         .expect("server starts");
     let (started, keys_job) = (running.started, running.keys_job);

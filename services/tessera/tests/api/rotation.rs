@@ -61,26 +61,73 @@ async fn tenant_id(app: &TestApp, t: &Tenant) -> String {
         .clone()
 }
 
+/// A `tessera serve --service keys` process sharing `cfg`'s database and Redis.
+fn keys_process(cfg: &Config, instance: &str) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(["serve", "--service", "keys"])
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env(
+            "TESSERA_DATA_DIR",
+            std::env::temp_dir().join(format!("tessera-test-{}", tenant_name())),
+        )
+        .env("DATABASE_URL", cfg.database_url.clone().unwrap_or_default())
+        .env("REDIS_URL", cfg.redis_url.clone().unwrap_or_default())
+        .env(
+            "TESSERA_MASTER_KEY",
+            cfg.master_key.clone().unwrap_or_default(),
+        )
+        .env(
+            "TESSERA_OPERATOR_TOKEN",
+            cfg.operator_token.clone().unwrap_or_default(),
+        )
+        .env(
+            "TESSERA_ROTATION_INTERVAL_SECS",
+            cfg.rotation_interval_secs.to_string(),
+        )
+        .env(
+            "TESSERA_ROTATION_NEXT_LEAD_SECS",
+            cfg.rotation_next_lead_secs.to_string(),
+        )
+        .env(
+            "TESSERA_ROTATION_CHECK_SECS",
+            cfg.rotation_check_secs.to_string(),
+        )
+        .env("TESSERA_CLUSTER_NAME", &cfg.cluster_name)
+        .env("TESSERA_INSTANCE_ID", instance)
+        .env("TESSERA_LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a keys-service process")
+}
+
 #[actix_web::test]
-async fn two_replicas_rotate_each_due_key_exactly_once_and_hand_over_when_the_leader_dies() {
+async fn two_keys_processes_rotate_each_due_key_exactly_once_and_hand_over_when_the_leader_is_killed()
+ {
     let cluster = tenant_name();
-    let mut a_cfg = config(Backend::Shared).await;
-    fast(&mut a_cfg, &cluster);
-    a_cfg.master_key = Some(tessera_jose::MasterKey::generate_text(
+    let mut cfg = config(Backend::Shared).await;
+    fast(&mut cfg, &cluster);
+    cfg.master_key = Some(tessera_jose::MasterKey::generate_text(
         &tessera_domain::SystemRandom,
     ));
-    let mut b_cfg = a_cfg.clone();
-    b_cfg.data_dir = std::env::temp_dir().join(format!("tessera-test-{}", tenant_name()));
-    let a = spawn_with(a_cfg).await;
-    let b = spawn_with(b_cfg).await;
-    let t = a.provision().await;
-    let tid = tenant_id(&a, &t).await;
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    // This test process serves the APIs only; two separate processes run the keys service.
+    let services = [tessera::Service::Admin, tessera::Service::Token];
+    let app = crate::helpers::spawn_services(cfg.clone(), &services).await;
+    let t = app.provision().await;
+    let tid = tenant_id(&app, &t).await;
+    let mut a = keys_process(&cfg, "keys-a");
+    let mut b = keys_process(&cfg, "keys-b");
+    tokio::time::sleep(Duration::from_secs(11)).await;
 
-    let times = activations(&a, &tid).await;
+    let times = activations(&app, &tid).await;
     assert!(
         times.len() >= 3,
-        "at least two scheduled rotations in 10 s: {times:?}"
+        "at least two scheduled rotations: {times:?}"
     );
     for pair in times.windows(2) {
         assert!(
@@ -90,13 +137,10 @@ async fn two_replicas_rotate_each_due_key_exactly_once_and_hand_over_when_the_le
         );
     }
 
-    // Kill whichever replica leads; the other takes the lease when it expires and goes on.
-    let lease = Key::global(
-        Kind::Lease,
-        &format!("{}:key-rotation", cluster.replace('-', "_")),
-    );
+    // Kill the leader outright; the other takes the lease when it expires and goes on.
+    let lease = Key::global(Kind::Lease, &format!("{}:key-rotation", cfg.cluster_name));
     let holder = String::from_utf8(
-        a.state
+        app.state
             .short
             .get(&lease)
             .await
@@ -104,24 +148,18 @@ async fn two_replicas_rotate_each_due_key_exactly_once_and_hand_over_when_the_le
             .expect("a leader holds the lease"),
     )
     .unwrap();
-    let (leader, survivor) = if holder == *a.state.instance_id {
-        (a, b)
-    } else {
-        (b, a)
+    let (leader, survivor_name) = match holder.as_str() {
+        "keys-a" => (&mut a, "keys-b"),
+        "keys-b" => (&mut b, "keys-a"),
+        other => panic!("unexpected lease holder {other}"),
     };
-    assert_eq!(holder, *leader.state.instance_id);
-    let before = activations(&survivor, &tid).await.len();
-    leader.stop().await;
+    leader.kill().unwrap();
+    leader.wait().unwrap();
+    let before = activations(&app, &tid).await.len();
     tokio::time::sleep(Duration::from_secs(9)).await;
-    let after = activations(&survivor, &tid).await;
-    assert!(
-        after.len() > before,
-        "rotation continued after the leader died: {before} -> {}",
-        after.len()
-    );
+    let after = activations(&app, &tid).await;
     let new_holder = String::from_utf8(
-        survivor
-            .state
+        app.state
             .short
             .get(&lease)
             .await
@@ -129,11 +167,20 @@ async fn two_replicas_rotate_each_due_key_exactly_once_and_hand_over_when_the_le
             .unwrap_or_default(),
     )
     .unwrap();
-    assert_eq!(new_holder, *survivor.state.instance_id);
+    for child in [&mut a, &mut b] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        after.len() > before,
+        "rotation continued after the leader was killed: {before} -> {}",
+        after.len()
+    );
+    assert_eq!(new_holder, survivor_name);
     for pair in after.windows(2) {
         assert!(pair[1] - pair[0] >= 2_500, "{after:?}");
     }
-    survivor.stop().await;
+    app.stop().await;
 }
 
 /// A JWKS cache that refetches only when `Cache-Control: max-age` runs out, never on an unknown
