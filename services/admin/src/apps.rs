@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{SecretHash, lookup_digest, new_client_secret};
 use tessera_domain::validate;
+use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{
     app, app_group, app_jwk, app_secret, app_user, consent, refresh_token,
 };
@@ -950,6 +951,13 @@ async fn delete(
     }
     let t = &admin.tenant.id;
     let txn = state.begin().await?;
+    crate::support::revoke_tokens(
+        &state,
+        &txn,
+        &admin.tenant.id,
+        Subject::Client(&a.client_id),
+    )
+    .await?;
     repo::delete_where::<app_secret::Entity>(&txn, t, app_secret::Column::AppId.eq(&a.id)).await?;
     repo::delete_where::<app_jwk::Entity>(&txn, t, app_jwk::Column::AppId.eq(&a.id)).await?;
     repo::delete_where::<app_user::Entity>(&txn, t, app_user::Column::AppId.eq(&a.id)).await?;
@@ -980,6 +988,15 @@ async fn lifecycle(
     };
     if a.status != status {
         let txn = state.begin().await?;
+        if status == "INACTIVE" {
+            crate::support::revoke_tokens(
+                &state,
+                &txn,
+                &admin.tenant.id,
+                Subject::Client(&a.client_id),
+            )
+            .await?;
+        }
         let id = a.id.clone();
         repo::update::<app::Entity>(
             &txn,
@@ -1591,6 +1608,16 @@ async fn unassign_user(
         .await?
         .ok_or_else(|| ApiError::not_found(&path.2, "AppUser"))?;
     let txn = state.begin().await?;
+    crate::support::revoke_tokens(
+        &state,
+        &txn,
+        &admin.tenant.id,
+        Subject::Assignment {
+            client_id: &a.client_id,
+            user_id: &au.user_id,
+        },
+    )
+    .await?;
     repo::delete_where::<app_user::Entity>(&txn, &admin.tenant.id, app_user::Column::Id.eq(&au.id))
         .await?;
     state

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
+use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{
     authorization_server as srv, claim, consent, policy, policy_rule, refresh_token, scope,
     signing_key,
@@ -499,6 +500,10 @@ async fn set_status(
     let s = server(state, admin, id).await?;
     if s.status != status {
         let txn = state.begin().await?;
+        if status == "INACTIVE" {
+            crate::support::revoke_tokens(state, &txn, &admin.tenant.id, Subject::Server(&s.id))
+                .await?;
+        }
         let id = s.id.clone();
         repo::update::<srv::Entity>(
             &txn,

@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{
     api_token, app, app_group, app_jwk, app_secret, app_user, authorization_server, claim, consent,
     group, group_member, log_event, policy, policy_rule, refresh_token, scope, signing_key, tenant,
@@ -103,6 +104,9 @@ async fn lifecycle(
     };
     if t.status != status {
         let txn = state.begin().await?;
+        if status == "SUSPENDED" {
+            crate::support::revoke_tokens(&state, &txn, &t.id, Subject::Tenant).await?;
+        }
         tessera_store::tenants::set_status(&txn, &t.id, status, state.now_ms()).await?;
         state.commit(txn, &t.id, "tenant", &t.id).await?;
         tracing::info!(tenant = %t.name, status, "tenant lifecycle changed");

@@ -210,3 +210,31 @@ mod tests {
         );
     }
 }
+
+/// Implicit revocation (OKTA-REFERENCE §3.4): every token of `subject` issued until now becomes
+/// inactive on every replica. The marker goes to the short-lived store first — if it cannot be
+/// written the request fails and nothing changes — then the subject's refresh tokens are
+/// revoked in `txn`, which the caller commits.
+pub async fn revoke_tokens(
+    state: &tessera_web::AppState,
+    txn: &impl tessera_store::ConnectionTrait,
+    tenant_id: &str,
+    subject: tessera_ephemeral::revocation::Subject<'_>,
+) -> Result<(), ApiError> {
+    use tessera_ephemeral::revocation::Subject;
+    use tessera_store::entities::refresh_token::Column;
+    let now = state.now_ms();
+    tessera_ephemeral::revocation::revoke_all(state.short.as_ref(), tenant_id, &subject, now)
+        .await?;
+    let cond = match subject {
+        Subject::Tenant => tessera_store::Condition::all(),
+        Subject::Server(s) => tessera_store::Condition::all().add(Column::ServerId.eq(s)),
+        Subject::Client(c) => tessera_store::Condition::all().add(Column::ClientId.eq(c)),
+        Subject::User(u) => tessera_store::Condition::all().add(Column::UserId.eq(u)),
+        Subject::Assignment { client_id, user_id } => tessera_store::Condition::all()
+            .add(Column::ClientId.eq(client_id))
+            .add(Column::UserId.eq(user_id)),
+    };
+    tessera_store::tokens::revoke_refresh_tokens(txn, tenant_id, cond, now).await?;
+    Ok(())
+}

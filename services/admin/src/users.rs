@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tessera_domain::ids::IdKind;
 use tessera_domain::{secrets, validate};
+use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{app_user, group, group_member, user};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::paging::ListParams;
@@ -362,6 +363,7 @@ async fn delete(
     let u = crate::support::user(&state, &admin, &path.1).await?;
     let t = &admin.tenant.id;
     let txn = state.begin().await?;
+    crate::support::revoke_tokens(&state, &txn, &admin.tenant.id, Subject::User(&u.id)).await?;
     let id = u.id.clone();
     if u.status == "DEPROVISIONED" {
         repo::delete_where::<group_member::Entity>(&txn, t, group_member::Column::UserId.eq(&id))
@@ -415,6 +417,9 @@ async fn lifecycle(
         u.activated
     };
     let txn = state.begin().await?;
+    if to == "DEPROVISIONED" {
+        crate::support::revoke_tokens(&state, &txn, &admin.tenant.id, Subject::User(&u.id)).await?;
+    }
     let id = u.id.clone();
     repo::update::<user::Entity>(
         &txn,

@@ -1,10 +1,26 @@
-//! The introspection service: RFC 7662 introspection and RFC 7009 revocation under
-//! `{org}/oauth2/{as}/v1/introspect|revoke` (DESIGN "Four services").
+//! The introspection service (DESIGN "Four services"): RFC 7662 introspection and RFC 7009
+//! revocation with Okta's semantics (OKTA-REFERENCE §2.5, §2.6, §3.4), under
+//! `{org}/oauth2/{as}/v1/introspect|revoke`.
 //!
-//! The foundation mounts only the shared operational endpoints; the endpoints themselves are
-//! built by the introspection issue and mount here.
+//! Access and ID tokens are checked locally against the server's published keys (hot state),
+//! then against the revocation markers in the short-lived store (a denylisted `jti`, or an
+//! epoch recorded when a tenant, server, client, user or assignment was deactivated). Refresh
+//! tokens are looked up by hash in the durable store. When the short-lived store cannot be read
+//! the answer is 503 `temporarily_unavailable`, never `active: true` (fail closed).
+
+mod examine;
+mod handlers;
 
 use actix_web::web;
 
-/// Mounts the introspection service's routes.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+/// Mounts the introspection service's routes (one by one: see `tessera_token::configure`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/t/{tenant}/oauth2/{as}/v1/introspect",
+        web::post().to(handlers::introspect),
+    )
+    .route(
+        "/t/{tenant}/oauth2/{as}/v1/revoke",
+        web::post().to(handlers::revoke),
+    );
+}

@@ -1,7 +1,7 @@
 //! The all-in-one Tessera process: which services to run, and how to start them.
 
 use tessera_web::Config;
-use tessera_web::server::{Mount, Started, start};
+use tessera_web::server::{Mount, Started};
 
 /// The four services (DESIGN "Four services").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,10 +38,27 @@ pub async fn start_services(
     services: &[Service],
     workers: Option<usize>,
 ) -> anyhow::Result<Running> {
-    let started = start(
+    start_services_with_clock(
+        config,
+        services,
+        workers,
+        std::sync::Arc::new(tessera_domain::SystemClock),
+    )
+    .await
+}
+
+/// [`start_services`] with an injected clock (tests).
+pub async fn start_services_with_clock(
+    config: Config,
+    services: &[Service],
+    workers: Option<usize>,
+    clock: std::sync::Arc<dyn tessera_domain::Clock>,
+) -> anyhow::Result<Running> {
+    let started = tessera_web::server::start_with_clock(
         config,
         services.iter().map(|s| s.mount()).collect(),
         workers,
+        clock,
     )
     .await?;
     let keys_job = services.contains(&Service::Keys).then(|| {

@@ -90,7 +90,7 @@ pub async fn client_credentials(r: &GrantRequest<'_>) -> Result<Map<String, Valu
             ),
         ));
     }
-    let (at, expires_in) = mint::access_token(
+    let at = mint::access_token(
         r.tenant,
         r.server,
         r.client,
@@ -99,7 +99,7 @@ pub async fn client_credentials(r: &GrantRequest<'_>) -> Result<Map<String, Valu
         r.now,
         r.state.random.as_ref(),
     )?;
-    Ok(response(at, expires_in, &grant.scopes))
+    Ok(response(at.jwt, at.expires_in, &grant.scopes))
 }
 
 /// Requests per second a username may make to the password grant (OKTA-REFERENCE §11).
@@ -196,7 +196,7 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
         app_user_name,
     };
     let random = r.state.random.as_ref();
-    let (at, expires_in) = mint::access_token(
+    let at = mint::access_token(
         r.tenant,
         r.server,
         r.client,
@@ -205,7 +205,7 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
         r.now,
         random,
     )?;
-    let mut body = response(at, expires_in, &grant.scopes);
+    let mut body = response(at.jwt.clone(), at.expires_in, &grant.scopes);
     if grant.scopes.iter().any(|s| s == "openid") {
         body.insert(
             "id_token".into(),
@@ -225,7 +225,7 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
     {
         body.insert(
             "refresh_token".into(),
-            json!(store_refresh_token(r, &grant, &info).await?),
+            json!(store_refresh_token(r, &grant, &info, &at).await?),
         );
     }
     Ok(body)
@@ -237,6 +237,7 @@ async fn store_refresh_token(
     r: &GrantRequest<'_>,
     grant: &Grant,
     user: &UserInfo,
+    at: &mint::AccessToken,
 ) -> Result<String, OAuthError> {
     let token = mint::refresh_token(r.state.random.as_ref());
     let now_ms = r.now * 1000;
@@ -259,6 +260,8 @@ async fn store_refresh_token(
                 .then(|| minutes(grant.lifetimes.refresh_token_minutes)),
             window_expires_at: Some(minutes(grant.lifetimes.refresh_window_minutes)),
             rotated_at: None,
+            access_token_jti: Some(at.jti.clone()),
+            access_token_exp: Some(at.exp),
             created: now_ms,
             last_updated: now_ms,
         },

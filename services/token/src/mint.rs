@@ -23,6 +23,14 @@ fn sign(server: &ServerSnapshot, payload: &Value) -> Result<String, OAuthError> 
     tessera_jose::jws(key, None, payload).map_err(OAuthError::server_error)
 }
 
+/// A minted access token.
+pub struct AccessToken {
+    pub jwt: String,
+    pub jti: String,
+    pub expires_in: i64,
+    pub exp: i64,
+}
+
 /// An access token: the reserved claims, then the server's RESOURCE claims.
 pub fn access_token(
     tenant: &TenantSnapshot,
@@ -32,7 +40,7 @@ pub fn access_token(
     user: Option<&UserInfo>,
     now: i64,
     random: &dyn Random,
-) -> Result<(String, i64), OAuthError> {
+) -> Result<AccessToken, OAuthError> {
     let lifetime = grant.lifetimes.access_token_minutes * 60;
     let exp = now + lifetime;
     let ctx = claims::context(tenant, client, user, &grant.scopes, now);
@@ -42,7 +50,8 @@ pub fn access_token(
         .unwrap_or_else(|| json!(client.client_id));
     let mut payload = Map::new();
     payload.insert("ver".into(), json!(1));
-    payload.insert("jti".into(), json!(access_token_id(random)));
+    let jti = access_token_id(random);
+    payload.insert("jti".into(), json!(jti));
     payload.insert("iss".into(), json!(server.issuer));
     payload.insert("aud".into(), json!(server.audience));
     payload.insert("iat".into(), json!(now));
@@ -59,7 +68,12 @@ pub fn access_token(
     for (k, v) in custom {
         payload.entry(k).or_insert(v);
     }
-    Ok((sign(server, &Value::Object(payload))?, lifetime))
+    Ok(AccessToken {
+        jwt: sign(server, &Value::Object(payload))?,
+        jti,
+        expires_in: lifetime,
+        exp,
+    })
 }
 
 /// A thin ID token (issued beside an access token): base claims and the IDENTITY claims that

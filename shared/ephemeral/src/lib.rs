@@ -10,6 +10,7 @@
 mod bus;
 mod memory;
 mod redis_store;
+pub mod revocation;
 
 use std::time::Duration;
 

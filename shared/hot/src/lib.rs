@@ -20,6 +20,7 @@ pub use bytes::Bytes;
 pub use registry::{Registry, RegistryConfig};
 pub use snapshot::{
     ClaimValue, ClientSnapshot, CompiledClaim, PublishedKey, ServerSnapshot, TenantSnapshot,
+    VerifyKey,
 };
 
 /// A failure to build a snapshot.

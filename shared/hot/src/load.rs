@@ -22,6 +22,7 @@ use bytes::Bytes;
 
 use crate::snapshot::{
     ClaimValue, ClientSnapshot, CompiledClaim, PublishedKey, ServerSnapshot, TenantSnapshot,
+    VerifyKey,
 };
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
@@ -306,6 +307,22 @@ pub async fn server(
             });
         }
     }
+    let verify_keys = keys
+        .iter()
+        .filter_map(|k| {
+            let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(k.jwk.clone()).ok()?;
+            let alg = match k.jwk["alg"].as_str()? {
+                "RS256" => jsonwebtoken::Algorithm::RS256,
+                "ES256" => jsonwebtoken::Algorithm::ES256,
+                _ => return None,
+            };
+            Some(VerifyKey {
+                kid: k.kid.clone(),
+                alg,
+                key: jsonwebtoken::DecodingKey::from_jwk(&jwk).ok()?,
+            })
+        })
+        .collect();
     let jwks = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() });
     let published_scopes: Vec<&str> = scope_rows
         .iter()
@@ -326,6 +343,7 @@ pub async fn server(
         policies,
         signing_key,
         keys,
+        verify_keys,
         jwks: Bytes::from(jwks.to_string().into_bytes()),
         jwks_fresh_until: jwks_fresh_until(s, cfg),
         openid_configuration: Bytes::from(oidc.to_string().into_bytes()),

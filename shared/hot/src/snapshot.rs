@@ -41,6 +41,23 @@ pub struct PublishedKey {
     pub jwk: Value,
 }
 
+/// A published key, parsed for verifying this server's tokens (introspection).
+#[derive(Clone)]
+pub struct VerifyKey {
+    pub kid: String,
+    pub alg: jsonwebtoken::Algorithm,
+    pub key: jsonwebtoken::DecodingKey,
+}
+
+impl std::fmt::Debug for VerifyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything the token path needs about one authorization server.
 #[derive(Debug)]
 pub struct ServerSnapshot {
@@ -58,6 +75,8 @@ pub struct ServerSnapshot {
     /// The ACTIVE key, parsed and ready to sign.
     pub signing_key: Option<Arc<SigningKey>>,
     pub keys: Vec<PublishedKey>,
+    /// The published keys, parsed once for verification.
+    pub verify_keys: Vec<VerifyKey>,
     /// `GET /v1/keys`, pre-serialised.
     pub jwks: bytes::Bytes,
     /// Until when (ms) a cached copy of the JWKS is safe: the next scheduled rotation of an AUTO

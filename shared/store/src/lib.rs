@@ -10,6 +10,7 @@ pub mod fences;
 pub mod migration;
 pub mod repo;
 pub mod tenants;
+pub mod tokens;
 
 pub use repo::{Page, Scoped, StoreError};
 pub use sea_orm::{

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(SigningAlgAndSealedSecrets),
             Box::new(KeyRotation),
+            Box::new(RefreshTokenAccessTokens),
         ]
     }
 }
@@ -843,6 +844,53 @@ impl MigrationTrait for KeyRotation {
             Table::drop()
                 .table(Alias::new("rotation_fences"))
                 .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The access token minted with each refresh token, so that revoking a refresh-token family
+/// can denylist the access tokens minted from it without storing every access token.
+struct RefreshTokenAccessTokens;
+
+impl MigrationName for RefreshTokenAccessTokens {
+    fn name(&self) -> &str {
+        "m20261126_000004_refresh_token_access_tokens"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RefreshTokenAccessTokens {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("refresh_tokens"))
+                .add_column(text_null("access_token_jti"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("refresh_tokens"))
+                .add_column(big_integer_null("access_token_exp"))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("refresh_tokens"))
+                .drop_column(Alias::new("access_token_exp"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("refresh_tokens"))
+                .drop_column(Alias::new("access_token_jti"))
                 .to_owned(),
         )
         .await

@@ -36,11 +36,27 @@ pub async fn start(
     mounts: Vec<Mount>,
     workers: Option<usize>,
 ) -> Result<Started, anyhow::Error> {
+    start_with_clock(
+        config,
+        mounts,
+        workers,
+        std::sync::Arc::new(tessera_domain::SystemClock),
+    )
+    .await
+}
+
+/// [`start`] with an injected clock.
+pub async fn start_with_clock(
+    config: Config,
+    mounts: Vec<Mount>,
+    workers: Option<usize>,
+    clock: std::sync::Arc<dyn tessera_domain::Clock>,
+) -> Result<Started, anyhow::Error> {
     let listener = std::net::TcpListener::bind(&config.listen).map_err(|e| {
         anyhow::anyhow!("cannot listen on {} (setting `listen`): {e}", config.listen)
     })?;
     let addr = listener.local_addr()?;
-    let (state, generated) = AppState::open(config, addr)
+    let (state, generated) = AppState::open_with_clock(config, addr, clock)
         .await
         .map_err(|e: StartError| anyhow::anyhow!(e))?;
     state.hot.spawn_maintenance(state.bus.clone());

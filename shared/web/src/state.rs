@@ -60,6 +60,15 @@ impl AppState {
         config: Config,
         bound: std::net::SocketAddr,
     ) -> Result<(Self, Option<String>), StartError> {
+        Self::open_with_clock(config, bound, Arc::new(SystemClock)).await
+    }
+
+    /// [`AppState::open`] with an injected clock (tests move time forward with a `TestClock`).
+    pub async fn open_with_clock(
+        config: Config,
+        bound: std::net::SocketAddr,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Self, Option<String>), StartError> {
         let data_dir = &config.data_dir;
         if config.database_url.is_none()
             || config.operator_token.is_none()
@@ -102,7 +111,6 @@ impl AppState {
             previous,
         });
         let master_key = Arc::new(master_key);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hot = tessera_hot::Registry::new(
             db.clone(),
             ring.clone(),
@@ -191,7 +199,7 @@ fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryCo
         grant_types: vec!["client_credentials", "password"],
         response_types: Vec::new(),
         response_modes: Vec::new(),
-        endpoints: Vec::new(),
+        endpoints: vec!["introspect", "revoke"],
         expired_key_retention_ms: tessera_jose::EXPIRED_KEY_RETENTION_MS,
         rotation_interval_ms: config.rotation_schedule().interval,
         version_check_every: std::time::Duration::from_secs(5),

@@ -4,7 +4,7 @@ use actix_web::dev::ServerHandle;
 use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
-use tessera::{Service, start_services};
+use tessera::Service;
 use tessera_web::Config;
 
 /// Where durable state lives for a test.
@@ -88,8 +88,22 @@ pub async fn spawn_with(config: Config) -> TestApp {
 
 /// Starts only `services` (e.g. without the keys service, when other processes run it).
 pub async fn spawn_services(config: Config, services: &[Service]) -> TestApp {
+    spawn_clocked(
+        config,
+        services,
+        std::sync::Arc::new(tessera_domain::SystemClock),
+    )
+    .await
+}
+
+/// Starts `services` with an injected clock.
+pub async fn spawn_clocked(
+    config: Config,
+    services: &[Service],
+    clock: std::sync::Arc<dyn tessera_domain::Clock>,
+) -> TestApp {
     tessera_web::telemetry::init(&config);
-    let running = start_services(config.clone(), services, Some(2))
+    let running = tessera::start_services_with_clock(config.clone(), services, Some(2), clock)
         .await
         .expect("server starts");
     let (started, keys_job) = (running.started, running.keys_job);

@@ -6,6 +6,7 @@
 
 mod cli;
 mod helpers;
+mod introspection;
 mod isolation;
 mod management;
 mod okta_sdk;

@@ -20,6 +20,10 @@ pub struct Model {
     pub expires_at: Option<i64>,
     pub window_expires_at: Option<i64>,
     pub rotated_at: Option<i64>,
+    /// The access token minted with this refresh token (for revocation cascades).
+    pub access_token_jti: Option<String>,
+    /// Its expiry, in seconds since the epoch.
+    pub access_token_exp: Option<i64>,
     pub created: i64,
     pub last_updated: i64,
 }

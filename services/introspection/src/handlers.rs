@@ -1,0 +1,224 @@
+//! `POST /v1/introspect` and `POST /v1/revoke`.
+
+use std::time::Duration;
+
+use actix_web::http::header::{self, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+use tessera_ephemeral::revocation;
+use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
+use tessera_oauth::client_auth::{self, Credentials};
+use tessera_oauth::{Form, OAuthError};
+use tessera_store::entities::{refresh_token, user};
+use tessera_store::{ColumnTrait as _, repo};
+use tessera_web::AppState;
+
+use crate::examine::{Active, examine};
+
+/// The common start of both endpoints: form, tenant and server (inactive ones are allowed:
+/// their tokens are simply inactive), client authentication.
+async fn begin(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    path: &(String, String),
+) -> Result<
+    (
+        Form,
+        std::sync::Arc<TenantSnapshot>,
+        std::sync::Arc<ServerSnapshot>,
+        std::sync::Arc<ClientSnapshot>,
+        i64,
+    ),
+    OAuthError,
+> {
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "The request must use Content-Type application/x-www-form-urlencoded.",
+        ));
+    }
+    let form = Form::parse(body)?;
+    let (tenant, server) = state
+        .hot
+        .server(&path.0, &path.1)
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(OAuthError::unknown_server)?;
+    let now = state.clock.now().unix_timestamp();
+    let endpoint_url = format!(
+        "{}{}",
+        tenant.org_url,
+        tessera_web::paging::relative_path(req)
+    );
+    let creds = Credentials {
+        authorization: req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        query: req.query_string(),
+        form: &form,
+        endpoint_url: &endpoint_url,
+    };
+    let client = client_auth::authenticate(&creds, &tenant, state.short.as_ref(), now).await?;
+    if form.get("token").is_none() {
+        return Err(OAuthError::invalid_request(
+            "The 'token' parameter is required.",
+        ));
+    }
+    Ok((form, tenant, server, client, now))
+}
+
+fn no_store(body: Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+/// RFC 7662 (OKTA-REFERENCE §2.5): the token's own claims plus `active`, `token_type`, `scope`,
+/// `client_id`, `username`; anything not active is `{"active": false}` with 200.
+pub async fn introspect(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let (form, tenant, server, _client, now) = begin(&req, &body, &state, &path).await?;
+    let token = form.get("token").unwrap_or_default();
+    let Some(active) = examine(&state, &tenant, &server, token, now).await? else {
+        return Ok(no_store(json!({ "active": false })));
+    };
+    let out = match active {
+        Active::Access(claims) | Active::Id(claims) => {
+            let mut out: Map<String, Value> = claims;
+            let scope = out.get("scp").and_then(Value::as_array).map(|s| {
+                s.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            let client_id = out
+                .get("cid")
+                .or_else(|| out.get("aud"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let username = out.get("sub").cloned().unwrap_or(Value::Null);
+            out.insert("active".into(), json!(true));
+            out.insert("token_type".into(), json!("Bearer"));
+            if let Some(scope) = scope {
+                out.insert("scope".into(), json!(scope));
+            }
+            out.insert("client_id".into(), client_id);
+            out.insert("username".into(), username);
+            Value::Object(out)
+        }
+        Active::Refresh(row) => {
+            let scopes: Vec<String> = serde_json::from_str(&row.scopes).unwrap_or_default();
+            let login = match &row.user_id {
+                Some(uid) => repo::find::<user::Entity>(&state.db, &tenant.tenant_id, uid)
+                    .await
+                    .map_err(OAuthError::server_error)?
+                    .map(|u| u.login),
+                None => None,
+            };
+            let exp = row.expires_at.or(row.window_expires_at).map(|ms| ms / 1000);
+            json!({
+                "active": true,
+                "token_type": "Bearer",
+                "scope": scopes.join(" "),
+                "client_id": row.client_id,
+                "username": login,
+                "sub": login,
+                "uid": row.user_id,
+                "exp": exp,
+                "iss": server.issuer,
+            })
+        }
+    };
+    Ok(no_store(out))
+}
+
+/// RFC 7009 (OKTA-REFERENCE §2.6): 200 for anything; a client revokes only its own tokens.
+/// Revoking a refresh token revokes its family and the access tokens minted from it; revoking
+/// an access token leaves its refresh token alone.
+pub async fn revoke(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    let (form, tenant, server, client, now) = begin(&req, &body, &state, &path).await?;
+    let token = form.get("token").unwrap_or_default();
+    let t = tenant.tenant_id.as_str();
+    match examine(&state, &tenant, &server, token, now).await? {
+        Some(Active::Access(claims))
+            if claims.get("cid").and_then(Value::as_str) == Some(client.client_id.as_str()) =>
+        {
+            let jti = claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(now);
+            revocation::revoke_jti(
+                state.short.as_ref(),
+                t,
+                jti,
+                Duration::from_secs(u64::try_from(exp - now).unwrap_or(1)),
+            )
+            .await?;
+            tracing::info!(tenant = t, client = %client.client_id, "access token revoked");
+        }
+        Some(Active::Refresh(row)) if row.client_id == client.client_id => {
+            let family = repo::all::<refresh_token::Entity>(
+                &state.db,
+                t,
+                refresh_token::Column::FamilyId.eq(&row.family_id),
+            )
+            .await
+            .map_err(OAuthError::server_error)?;
+            // Denylist first: if the store is down nothing is marked revoked in the database
+            // while its access tokens stay valid.
+            for r in &family {
+                if let (Some(jti), Some(exp)) = (&r.access_token_jti, r.access_token_exp) {
+                    if exp > now {
+                        revocation::revoke_jti(
+                            state.short.as_ref(),
+                            t,
+                            jti,
+                            Duration::from_secs(u64::try_from(exp - now).unwrap_or(1)),
+                        )
+                        .await?;
+                    }
+                }
+            }
+            let now_ms = now * 1000;
+            for r in family {
+                repo::update::<refresh_token::Entity>(
+                    &state.db,
+                    refresh_token::Model {
+                        status: "REVOKED".into(),
+                        last_updated: now_ms,
+                        ..r
+                    },
+                )
+                .await
+                .map_err(OAuthError::server_error)?;
+            }
+            tracing::info!(tenant = t, client = %client.client_id, "refresh token family revoked");
+        }
+        _ => {}
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}

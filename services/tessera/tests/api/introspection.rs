@@ -1,0 +1,526 @@
+//! Introspection and revocation over HTTP (OKTA-REFERENCE §2.5, §2.6, §3.4): every
+//! active/inactive case, the revocation cascade, each implicit-revocation trigger, and failing
+//! closed when the short-lived store is down.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Tenant, TestApp, config, service_app, spawn, spawn_clocked, user};
+
+struct Creds {
+    id: String,
+    secret: String,
+}
+
+fn basic(c: &Creds) -> String {
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", c.id, c.secret))
+    )
+}
+
+async fn app_with(app: &TestApp, t: &Tenant, body: Value) -> Creds {
+    let created = app
+        .api(t, Method::POST, "/apps", Some(body))
+        .await
+        .expect(200);
+    Creds {
+        id: created["id"].as_str().unwrap().to_owned(),
+        secret: created["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+async fn post(app: &TestApp, url: &str, c: &Creds, form: &[(&str, &str)]) -> (u16, Value) {
+    let res = app
+        .client
+        .post(url)
+        .header("Authorization", basic(c))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn cc_token(app: &TestApp, t: &Tenant, server: &str, c: &Creds) -> String {
+    let (status, body) = post(
+        app,
+        &format!("{}/oauth2/{server}/v1/token", t.org),
+        c,
+        &[("grant_type", "client_credentials"), ("scope", "profile")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn introspect(app: &TestApp, t: &Tenant, server: &str, c: &Creds, token: &str) -> Value {
+    let (status, body) = post(
+        app,
+        &format!("{}/oauth2/{server}/v1/introspect", t.org),
+        c,
+        &[("token", token)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn revoke(app: &TestApp, t: &Tenant, c: &Creds, token: &str) {
+    let (status, body) = post(
+        app,
+        &format!("{}/oauth2/default/v1/revoke", t.org),
+        c,
+        &[("token", token)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn native_app() -> Value {
+    json!({"name": "oidc_client", "label": "native", "signOnMode": "OPENID_CONNECT",
+        "settings": {"oauthClient": {"application_type": "native", "grant_types": ["password", "refresh_token", "authorization_code"],
+            "redirect_uris": ["com.example:/cb"], "response_types": ["code"]}}})
+}
+
+/// A user assigned to `c`, signed in with the password grant: (user id, access token, refresh token).
+async fn user_tokens(
+    app: &TestApp,
+    t: &Tenant,
+    c: &Creds,
+    login: &str,
+) -> (String, String, String) {
+    let u = app
+        .api(t, Method::POST, "/users", Some(user(login)))
+        .await
+        .expect(200);
+    let uid = u["id"].as_str().unwrap().to_owned();
+    app.api(
+        t,
+        Method::POST,
+        &format!("/apps/{}/users", c.id),
+        Some(json!({"id": uid})),
+    )
+    .await
+    .expect(200);
+    let (status, body) = post(
+        app,
+        &format!("{}/oauth2/default/v1/token", t.org),
+        c,
+        &[
+            ("grant_type", "password"),
+            ("username", login),
+            ("password", "Analytical1Engine"),
+            ("scope", "openid offline_access"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        uid,
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn introspection_reports_active_tokens_and_nothing_else() {
+    let clock = Arc::new(tessera_domain::TestClock::new(
+        time::OffsetDateTime::now_utc(),
+    ));
+    let app = spawn_clocked(
+        config(Backend::Embedded).await,
+        &tessera::Service::ALL,
+        clock.clone(),
+    )
+    .await;
+    let t = app.provision().await;
+    let svc = app_with(&app, &t, service_app("rs")).await;
+    let at = cc_token(&app, &t, "default", &svc).await;
+    let body = introspect(&app, &t, "default", &svc, &at).await;
+    assert_eq!(body["active"], true);
+    assert_eq!(
+        (
+            body["token_type"].as_str(),
+            body["scope"].as_str(),
+            body["client_id"].as_str()
+        ),
+        (Some("Bearer"), Some("profile"), Some(svc.id.as_str()))
+    );
+    assert_eq!(body["aud"], "api://default");
+    assert_eq!(body["iss"], format!("{}/oauth2/default", t.org));
+    for field in ["exp", "iat", "jti", "sub", "username", "cid", "scp", "ver"] {
+        assert!(body.get(field).is_some(), "{field} missing: {body}");
+    }
+
+    // Garbage, another server's token, another tenant's token: all inactive.
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, "not-a-token").await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, "a.b.c").await,
+        json!({"active": false})
+    );
+    let other = app
+        .api(
+            &t,
+            Method::POST,
+            "/authorizationServers",
+            Some(json!({"name": "other", "audiences": ["api://other"]})),
+        )
+        .await
+        .expect(201);
+    let oid = other["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        introspect(&app, &t, &oid, &svc, &at).await,
+        json!({"active": false}),
+        "a token of another server"
+    );
+    let t2 = app.provision().await;
+    let svc2 = app_with(&app, &t2, service_app("rs2")).await;
+    assert_eq!(
+        introspect(&app, &t2, "default", &svc2, &at).await,
+        json!({"active": false}),
+        "a token of another tenant"
+    );
+
+    // Errors: the token parameter is required; the caller must authenticate.
+    let (status, body) = post(
+        &app,
+        &format!("{}/oauth2/default/v1/introspect", t.org),
+        &svc,
+        &[("token_type_hint", "access_token")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (400, Some("The 'token' parameter is required."))
+    );
+    let (status, body) = post(
+        &app,
+        &format!("{}/oauth2/default/v1/introspect", t.org),
+        &Creds {
+            id: svc.id.clone(),
+            secret: "wrong".into(),
+        },
+        &[("token", &at)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+
+    // Expired: an hour and a minute later by the test clock.
+    clock.advance(time::Duration::minutes(61));
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, &at).await,
+        json!({"active": false}),
+        "an expired token"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn revocation_cascades_from_refresh_tokens_and_clients_revoke_only_their_own() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let native = app_with(&app, &t, native_app()).await;
+    let svc = app_with(&app, &t, service_app("other client")).await;
+    let (_, at, rt) = user_tokens(&app, &t, &native, "rev@example.com").await;
+    let rt_body = introspect(&app, &t, "default", &native, &rt).await;
+    assert_eq!(
+        (
+            rt_body["active"].as_bool(),
+            rt_body["username"].as_str(),
+            rt_body["client_id"].as_str()
+        ),
+        (
+            Some(true),
+            Some("rev@example.com"),
+            Some(native.id.as_str())
+        )
+    );
+
+    // Another client's revocation is a no-op (still 200).
+    revoke(&app, &t, &svc, &at).await;
+    revoke(&app, &t, &svc, &rt).await;
+    assert_eq!(
+        introspect(&app, &t, "default", &native, &at).await["active"],
+        true
+    );
+    assert_eq!(
+        introspect(&app, &t, "default", &native, &rt).await["active"],
+        true
+    );
+    // Unknown tokens are 200 too.
+    revoke(&app, &t, &native, "rt.unknown").await;
+
+    // Revoking the access token leaves the refresh token.
+    revoke(&app, &t, &native, &at).await;
+    assert_eq!(
+        introspect(&app, &t, "default", &native, &at).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &t, "default", &native, &rt).await["active"],
+        true
+    );
+
+    // Revoking the refresh token revokes its family and the access tokens minted from it.
+    let (_, at2, rt2) = user_tokens(&app, &t, &native, "rev2@example.com").await;
+    revoke(&app, &t, &native, &rt2).await;
+    assert_eq!(
+        introspect(&app, &t, "default", &native, &rt2).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &t, "default", &native, &at2).await,
+        json!({"active": false})
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn implicit_revocation_makes_tokens_inactive_at_once() {
+    let app = spawn(Backend::Shared).await;
+    let t = app.provision().await;
+    let native = app_with(&app, &t, native_app()).await;
+    let svc = app_with(&app, &t, service_app("introspector")).await;
+    let check = |token: String| {
+        let (app, t, svc) = (&app, &t, &svc);
+        async move { introspect(app, t, "default", svc, &token).await["active"].as_bool() }
+    };
+
+    // User deactivation.
+    let (uid, at, rt) = user_tokens(&app, &t, &native, "u1@example.com").await;
+    assert_eq!(check(at.clone()).await, Some(true));
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        (check(at).await, check(rt).await),
+        (Some(false), Some(false)),
+        "user deactivation"
+    );
+
+    // Unassignment.
+    let (uid, at, rt) = user_tokens(&app, &t, &native, "u2@example.com").await;
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!("/apps/{}/users/{uid}", native.id),
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        (check(at).await, check(rt).await),
+        (Some(false), Some(false)),
+        "unassignment"
+    );
+
+    // App deactivation, permanent even after reactivation.
+    let (_, at, rt) = user_tokens(&app, &t, &native, "u3@example.com").await;
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{}/lifecycle/deactivate", native.id),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        (check(at.clone()).await, check(rt.clone()).await),
+        (Some(false), Some(false)),
+        "app deactivation"
+    );
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{}/lifecycle/activate", native.id),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        (check(at).await, check(rt).await),
+        (Some(false), Some(false)),
+        "reactivation does not bring them back"
+    );
+
+    // Authorization-server deactivation.
+    let at = cc_token(&app, &t, "default", &svc).await;
+    app.api(
+        &t,
+        Method::POST,
+        "/authorizationServers/default/lifecycle/deactivate",
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(check(at.clone()).await, Some(false), "server deactivation");
+    app.api(
+        &t,
+        Method::POST,
+        "/authorizationServers/default/lifecycle/activate",
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        check(at).await,
+        Some(false),
+        "stays revoked after reactivation"
+    );
+
+    // Tenant suspension.
+    let at = cc_token(&app, &t, "default", &svc).await;
+    app.operator(
+        Method::POST,
+        &format!("/tenants/{}/lifecycle/suspend", t.name),
+        None,
+    )
+    .await;
+    assert_eq!(check(at).await, Some(false), "tenant suspension");
+    app.stop().await;
+}
+
+/// A private `redis-server` on a free port (never the shared one).
+struct OwnRedis {
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl OwnRedis {
+    fn start(port: u16, dir: &std::path::Path) -> Self {
+        let status = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .arg("--pidfile")
+            .arg(dir.join("redis.pid"))
+            .arg("--logfile")
+            .arg(dir.join("redis.log"))
+            .status()
+            .expect("redis-server is installed");
+        assert!(status.success());
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self {
+            port,
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn stop(&self) {
+        let _ = std::process::Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "shutdown", "nosave"])
+            .status();
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[actix_web::test]
+async fn introspection_fails_closed_while_redis_is_down_and_recovers_by_itself() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("tessera-redis-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let redis = OwnRedis::start(port, &dir);
+    let mut cfg = config(Backend::Shared).await;
+    cfg.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+    let app = crate::helpers::spawn_with(cfg).await;
+    let t = app.provision().await;
+    let svc = app_with(&app, &t, service_app("rs")).await;
+    let at = cc_token(&app, &t, "default", &svc).await;
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, &at).await["active"],
+        true
+    );
+
+    redis.stop();
+    let (status, body) = post(
+        &app,
+        &format!("{}/oauth2/default/v1/introspect", t.org),
+        &svc,
+        &[("token", &at)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "never active:true for a token it cannot check: {body}"
+    );
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "/readyz reports the store");
+
+    let _again = OwnRedis::start(port, &dir);
+    let mut recovered = false;
+    for _ in 0..30 {
+        let (status, body) = post(
+            &app,
+            &format!("{}/oauth2/default/v1/introspect", t.org),
+            &svc,
+            &[("token", &at)],
+        )
+        .await;
+        if status == 200 && body["active"] == true {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "introspection recovers when Redis is back");
+    app.stop().await;
+    drop(redis);
+}
