@@ -57,6 +57,21 @@ await step('@okta/jwt-verifier refuses it for another audience', async () => {
   await assert.rejects(verifier.verifyAccessToken(accessToken, 'api://someone-else'));
 });
 
+await step('openid-client introspects the token (RFC 7662)', async () => {
+  const meta = config.serverMetadata();
+  assert.equal(meta.introspection_endpoint, `${issuer}/v1/introspect`);
+  const result = await client.tokenIntrospection(config, accessToken);
+  assert.equal(result.active, true);
+  assert.equal(result.client_id, clientId);
+  assert.equal(result.scope, scope);
+});
+
+await step('openid-client revokes the token (RFC 7009) and it introspects inactive', async () => {
+  await client.tokenRevocation(config, accessToken);
+  const result = await client.tokenIntrospection(config, accessToken);
+  assert.equal(result.active, false);
+});
+
 await step('openid-client surfaces OAuth errors from the token endpoint', async () => {
   await assert.rejects(client.clientCredentialsGrant(config, { scope: 'openid' }), (err) => err.error === 'invalid_scope');
 });

@@ -61,7 +61,7 @@ async fn okta_management_sdk_creates_and_reads_back_every_resource() {
 }
 
 #[actix_web::test]
-async fn openid_client_gets_a_token_that_okta_jwt_verifier_accepts() {
+async fn openid_client_gets_introspects_and_revokes_a_token_that_okta_jwt_verifier_accepts() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
     app.api(
@@ -89,6 +89,6 @@ async fn openid_client_gets_a_token_that_okta_jwt_verifier_accepts() {
         ),
         ("TESSERA_SCOPE", "reports:read".to_owned()),
     ];
-    run_node("oidc-clients.test.mjs", env, 5).await;
+    run_node("oidc-clients.test.mjs", env, 7).await;
     app.stop().await;
 }
