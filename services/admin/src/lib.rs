@@ -13,6 +13,7 @@ mod policies;
 pub mod provision;
 mod scopes;
 mod support;
+mod tokens;
 mod users;
 
 use actix_web::web;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(apps::routes)
                 .configure(users::routes)
                 .configure(groups::routes)
-                .configure(api_tokens::routes),
+                .configure(api_tokens::routes)
+                .configure(tokens::routes),
         );
 }

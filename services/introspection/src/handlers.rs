@@ -186,34 +186,12 @@ pub async fn revoke(
             )
             .await
             .map_err(OAuthError::server_error)?;
-            // Denylist first: if the store is down nothing is marked revoked in the database
-            // while its access tokens stay valid.
-            for r in &family {
-                if let (Some(jti), Some(exp)) = (&r.access_token_jti, r.access_token_exp) {
-                    if exp > now {
-                        revocation::revoke_jti(
-                            state.short.as_ref(),
-                            t,
-                            jti,
-                            Duration::from_secs(u64::try_from(exp - now).unwrap_or(1)),
-                        )
-                        .await?;
-                    }
-                }
-            }
-            let now_ms = now * 1000;
-            for r in family {
-                repo::update::<refresh_token::Entity>(
-                    &state.db,
-                    refresh_token::Model {
-                        status: "REVOKED".into(),
-                        last_updated: now_ms,
-                        ..r
-                    },
-                )
+            tessera_web::revoke::refresh_tokens(&state, t, family)
                 .await
-                .map_err(OAuthError::server_error)?;
-            }
+                .map_err(|e| match e {
+                    tessera_web::revoke::RevokeError::Unavailable(u) => OAuthError::from(u),
+                    tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
+                })?;
             tracing::info!(tenant = t, client = %client.client_id, "refresh token family revoked");
         }
         _ => {}

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod paging;
+pub mod revoke;
 pub mod server;
 pub mod state;
 pub mod telemetry;

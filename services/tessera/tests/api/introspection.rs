@@ -579,3 +579,124 @@ async fn a_token_revoked_through_one_replica_is_inactive_on_another() {
         app.stop().await;
     }
 }
+
+#[actix_web::test]
+async fn administrators_list_and_revoke_refresh_tokens_per_server_user_and_app() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let native = app_with(&app, &t, native_app()).await;
+    let (uid, at1, rt1) = user_tokens(&app, &t, &native, "adm1@example.com").await;
+    let (_, at2, rt2) = user_tokens(&app, &t, &native, "adm2@example.com").await;
+
+    let clients = app
+        .api(
+            &t,
+            Method::GET,
+            "/authorizationServers/default/clients",
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(clients[0]["client_id"], native.id.as_str());
+    assert_eq!(clients[0]["client_name"], "native");
+    let per_server = format!("/authorizationServers/default/clients/{}/tokens", native.id);
+    let listed = app
+        .api(&t, Method::GET, &format!("{per_server}?expand=scope"), None)
+        .await
+        .expect(200);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let first = &listed[0];
+    assert!(first["id"].as_str().unwrap().starts_with("oar"));
+    assert_eq!(
+        (first["status"].as_str(), first["clientId"].as_str()),
+        (Some("ACTIVE"), Some(native.id.as_str()))
+    );
+    assert_eq!(first["scopes"], json!(["openid", "offline_access"]));
+    assert_eq!(first["_embedded"]["scopes"][0]["name"], "openid");
+    assert_eq!(first["issuer"], format!("{}/oauth2/default", t.org));
+    let per_user = app
+        .api(
+            &t,
+            Method::GET,
+            &format!("/users/{uid}/clients/{}/tokens", native.id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(per_user.as_array().unwrap().len(), 1);
+    let token_id = per_user[0]["id"].as_str().unwrap().to_owned();
+    app.api(&t, Method::GET, &format!("{per_server}/{token_id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(
+        app.api(
+            &t,
+            Method::GET,
+            &format!("/apps/{}/tokens", native.id),
+            None
+        )
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .len(),
+        2
+    );
+    app.api(
+        &t,
+        Method::GET,
+        &format!("{per_server}/oarnosuchtoken"),
+        None,
+    )
+    .await
+    .expect_error(404, "E0000007");
+
+    // Revoking one token revokes it and the access token minted with it, nothing else.
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!("/users/{uid}/clients/{}/tokens/{token_id}", native.id),
+        None,
+    )
+    .await
+    .expect(204);
+    let svc = app_with(&app, &t, service_app("introspector")).await;
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, &rt1).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, &at1).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, &rt2).await["active"],
+        true
+    );
+    // Revoking all of an app's tokens.
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!("/apps/{}/tokens", native.id),
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, &rt2).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &t, "default", &svc, &at2).await,
+        json!({"active": false})
+    );
+    assert!(
+        app.api(&t, Method::GET, &per_server, None)
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    app.stop().await;
+}

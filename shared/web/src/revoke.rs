@@ -1,0 +1,61 @@
+//! Revoking refresh tokens and the access tokens minted with them: used by `/revoke` and by the
+//! management API's token administration (OKTA-REFERENCE §2.6, §4.8).
+
+use std::time::Duration;
+
+use tessera_ephemeral::revocation;
+use tessera_store::entities::refresh_token;
+use tessera_store::repo;
+
+use crate::state::AppState;
+
+/// Denylists the access tokens minted with `rows` (until they would expire anyway), then marks
+/// the rows REVOKED. The denylist goes first: if the short-lived store is down, nothing is
+/// marked revoked while its access tokens stay valid.
+pub async fn refresh_tokens(
+    state: &AppState,
+    tenant_id: &str,
+    rows: Vec<refresh_token::Model>,
+) -> Result<usize, RevokeError> {
+    let now = state.clock.now().unix_timestamp();
+    for r in &rows {
+        if let (Some(jti), Some(exp)) = (&r.access_token_jti, r.access_token_exp) {
+            if exp > now {
+                let remaining = Duration::from_secs(u64::try_from(exp - now).unwrap_or(1));
+                revocation::revoke_jti(state.short.as_ref(), tenant_id, jti, remaining).await?;
+            }
+        }
+    }
+    let now_ms = now * 1000;
+    let mut revoked = 0;
+    for r in rows.into_iter().filter(|r| r.status == "ACTIVE") {
+        repo::update::<refresh_token::Entity>(
+            &state.db,
+            refresh_token::Model {
+                status: "REVOKED".into(),
+                last_updated: now_ms,
+                ..r
+            },
+        )
+        .await?;
+        revoked += 1;
+    }
+    Ok(revoked)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error(transparent)]
+    Unavailable(#[from] tessera_ephemeral::StoreUnavailable),
+    #[error(transparent)]
+    Store(#[from] tessera_store::StoreError),
+}
+
+impl From<RevokeError> for crate::ApiError {
+    fn from(e: RevokeError) -> Self {
+        match e {
+            RevokeError::Unavailable(u) => u.into(),
+            RevokeError::Store(s) => s.into(),
+        }
+    }
+}
