@@ -332,3 +332,69 @@ pub fn user(login: &str) -> Value {
         "credentials": { "password": { "value": "Analytical1Engine" } },
     })
 }
+
+/// A `tessera serve --service NAME` child process sharing `cfg`'s database, Redis, master key and
+/// public URL, listening on `port`, with `extra` settings. Killed on drop.
+pub struct ServiceProcess(pub std::process::Child);
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+pub fn service_process(
+    cfg: &Config,
+    service: &str,
+    port: u16,
+    extra: &[(&str, String)],
+) -> ServiceProcess {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(["serve", "--service", service])
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "TESSERA_DATA_DIR",
+            std::env::temp_dir().join(unique("tessera-test-")),
+        )
+        .env("DATABASE_URL", cfg.database_url.clone().unwrap_or_default())
+        .env("REDIS_URL", cfg.redis_url.clone().unwrap_or_default())
+        .env(
+            "TESSERA_MASTER_KEY",
+            cfg.master_key.clone().unwrap_or_default(),
+        )
+        .env(
+            "TESSERA_OPERATOR_TOKEN",
+            cfg.operator_token.clone().unwrap_or_default(),
+        )
+        .env("TESSERA_LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(url) = &cfg.public_url {
+        cmd.env("TESSERA_PUBLIC_URL", url);
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("start a tessera process");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    ServiceProcess(child)
+}

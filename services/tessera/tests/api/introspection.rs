@@ -526,58 +526,53 @@ async fn introspection_fails_closed_while_redis_is_down_and_recovers_by_itself()
 }
 
 #[actix_web::test]
-async fn a_token_revoked_through_one_replica_is_inactive_on_another() {
-    // One token replica and two introspection replicas: separate processes' state (registries,
-    // pools) sharing PostgreSQL and Redis.
-    let cfg = config(Backend::Shared).await;
-    let mut shared = cfg.clone();
-    shared.master_key = Some(tessera_jose::MasterKey::generate_text(
+async fn a_token_revoked_through_one_introspection_process_is_inactive_on_the_other() {
+    // One token replica (this process) and two introspection processes, sharing PostgreSQL and
+    // Redis and the configured public URL (so all agree on the issuer).
+    let mut cfg = config(Backend::Shared).await;
+    cfg.master_key = Some(tessera_jose::MasterKey::generate_text(
         &tessera_domain::SystemRandom,
     ));
-    // Replicas share the configured public URL, so every one of them agrees on the issuer.
-    shared.public_url = Some("https://auth.example.test".into());
+    cfg.public_url = Some("https://auth.example.test".into());
     let token_replica = crate::helpers::spawn_services(
-        shared.clone(),
+        cfg.clone(),
         &[tessera::Service::Admin, tessera::Service::Token],
     )
     .await;
-    let mut one_cfg = shared.clone();
-    one_cfg.data_dir =
-        std::env::temp_dir().join(format!("tessera-test-{}", crate::helpers::tenant_name()));
-    let mut two_cfg = shared.clone();
-    two_cfg.data_dir =
-        std::env::temp_dir().join(format!("tessera-test-{}", crate::helpers::tenant_name()));
-    let one = crate::helpers::spawn_services(one_cfg, &[tessera::Service::Introspection]).await;
-    let two = crate::helpers::spawn_services(two_cfg, &[tessera::Service::Introspection]).await;
+    let (p1, p2) = (crate::helpers::free_port(), crate::helpers::free_port());
+    let _one = crate::helpers::service_process(&cfg, "introspection", p1, &[]);
+    let _two = crate::helpers::service_process(&cfg, "introspection", p2, &[]);
     let provisioned = token_replica.provision().await;
-    let on = |app: &TestApp| Tenant {
-        org: format!("{}/t/{}", app.base, provisioned.name),
+    let at_base = |base: &str| Tenant {
+        org: format!("{base}/t/{}", provisioned.name),
         ..provisioned.clone()
     };
-    let t = on(&token_replica);
+    let t = at_base(&token_replica.base);
     let svc = app_with(&token_replica, &t, service_app("rs")).await;
     let at = cc_token(&token_replica, &t, "default", &svc).await;
+    let (one, two) = (
+        at_base(&format!("http://127.0.0.1:{p1}")),
+        at_base(&format!("http://127.0.0.1:{p2}")),
+    );
     assert_eq!(
-        introspect(&one, &on(&one), "default", &svc, &at).await["active"],
+        introspect(&token_replica, &one, "default", &svc, &at).await["active"],
         true
     );
     assert_eq!(
-        introspect(&two, &on(&two), "default", &svc, &at).await["active"],
+        introspect(&token_replica, &two, "default", &svc, &at).await["active"],
         true
     );
-    revoke(&one, &on(&one), &svc, &at).await;
+    revoke(&token_replica, &one, &svc, &at).await;
     assert_eq!(
-        introspect(&two, &on(&two), "default", &svc, &at).await,
+        introspect(&token_replica, &two, "default", &svc, &at).await,
         json!({"active": false}),
-        "revoked through the other replica"
+        "revoked through the other process"
     );
     assert_eq!(
-        introspect(&one, &on(&one), "default", &svc, &at).await,
+        introspect(&token_replica, &one, "default", &svc, &at).await,
         json!({"active": false})
     );
-    for app in [token_replica, one, two] {
-        app.stop().await;
-    }
+    token_replica.stop().await;
 }
 
 #[actix_web::test]
