@@ -85,6 +85,16 @@ T_RS8=$(run_case "tessera RS256 client credentials, 8 conns" "$SERVER_PID" "$BAS
 T_ES=$(run_case "tessera ES256 client credentials, 64 conns" "$SERVER_PID" "$BASE/$ESID/v1/token" token.lua 64 "grant_type=client_credentials&scope=bench.read" "$AUTH"); echo "$T_ES"
 T_JWKS=$(run_case "tessera JWKS" "$SERVER_PID" "$BASE/default/v1/keys" get.lua 64); echo "$T_JWKS"
 T_DISC=$(run_case "tessera discovery" "$SERVER_PID" "$BASE/default/.well-known/openid-configuration" get.lua 64); echo "$T_DISC"
+AT=$(curl -sf -XPOST "$BASE/default/v1/token" -H "Authorization: $AUTH" -d 'grant_type=client_credentials&scope=bench.read' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+T_INTRO=$(run_case "tessera introspection, JWT, in-process denylist" "$SERVER_PID" "$BASE/default/v1/introspect" token.lua 64 "token=$AT" "$AUTH"); echo "$T_INTRO"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+# The same data, now with the short-lived store (denylist, revocation epochs) in Redis.
+REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379} TESSERA_LISTEN=127.0.0.1:$PORT TESSERA_DATA_DIR="$WORK/data" \
+  TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn ./target/release/tessera serve >>"$WORK/tessera.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+curl -sf -XPOST "$BASE/default/v1/introspect" -H "Authorization: $AUTH" -d "token=$AT" >/dev/null
+T_INTRO_REDIS=$(run_case "tessera introspection, JWT, Redis denylist" "$SERVER_PID" "$BASE/default/v1/introspect" token.lua 64 "token=$AT" "$AUTH"); echo "$T_INTRO_REDIS"
 kill "$SERVER_PID"; SERVER_PID=
 
 # --- The peer ------------------------------------------------------------------------------
@@ -100,10 +110,12 @@ if command -v npm >/dev/null && [ "${SKIP_PEER:-}" != 1 ]; then
   P_ES=$(run_case "peer ES256 client credentials, 64 conns" "$PEER_PID" "http://127.0.0.1:$PEER_PORT/token" token.lua 64 "grant_type=client_credentials&scope=bench.read&resource=api%3A%2F%2Fes" "$PAUTH"); echo "$P_ES"
   P_JWKS=$(run_case "peer JWKS" "$PEER_PID" "http://127.0.0.1:$PEER_PORT/jwks" get.lua 64); echo "$P_JWKS"
   P_DISC=$(run_case "peer discovery" "$PEER_PID" "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" get.lua 64); echo "$P_DISC"
+  P_AT=$(curl -sf -XPOST "http://127.0.0.1:$PEER_PORT/token" -H "Authorization: $PAUTH" -d 'grant_type=client_credentials&scope=bench.read&resource=api%3A%2F%2Fopaque' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  P_INTRO=$(run_case "peer introspection, opaque token" "$PEER_PID" "http://127.0.0.1:$PEER_PORT/token/introspection" token.lua 64 "token=$P_AT" "$PAUTH"); echo "$P_INTRO"
   echo
-  python3 - "$T_RS64" "$P_RS64" "$T_ES" "$P_ES" "$T_JWKS" "$P_JWKS" "$T_DISC" "$P_DISC" "$T_RS8" "$SIGN" <<'PY'
+  python3 - "$T_RS64" "$P_RS64" "$T_ES" "$P_ES" "$T_JWKS" "$P_JWKS" "$T_DISC" "$P_DISC" "$T_RS8" "$SIGN" "$T_INTRO" "$T_INTRO_REDIS" "$P_INTRO" <<'PY'
 import sys
-rows = sys.argv[1:9]; t_rs8 = sys.argv[9]; sign = sys.argv[10]
+rows = sys.argv[1:9]; t_rs8 = sys.argv[9]; sign = sys.argv[10]; intro, intro_redis, p_intro = sys.argv[11:14]
 rps = lambda row: float(row.split("|")[2].replace(",", ""))
 per_cpu = lambda row: float(row.split("|")[6].replace(",", ""))
 p99 = lambda row: float(row.split("|")[4])
@@ -114,5 +126,7 @@ print(f"ES256 throughput, Tessera / peer: {rps(rows[2]) / rps(rows[3]):.2f}x (ta
 print(f"JWKS throughput, Tessera / peer: {rps(rows[4]) / rps(rows[5]):.2f}x (target >= 8x)")
 print(f"discovery throughput, Tessera / peer: {rps(rows[6]) / rps(rows[7]):.2f}x (target >= 8x)")
 print(f"p99 at 8 conns (RS256): {p99(t_rs8):.2f} ms (target <= 3 ms)")
+print(f"introspection (in-process denylist) / peer opaque introspection: {rps(intro) / rps(p_intro):.2f}x (target >= 5x)")
+print(f"introspection (Redis denylist) / peer opaque introspection: {rps(intro_redis) / rps(p_intro):.2f}x (target >= 2x)")
 PY
 fi

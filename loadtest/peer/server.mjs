@@ -1,7 +1,8 @@
 // The benchmark peer: oidc-provider 9 in one Node process with in-memory storage, configured
 // like an Okta default authorization server for the client-credentials grant: one confidential
 // client (client_secret_basic), JWT access tokens signed RS256 (resource api://rs) or ES256
-// (resource api://es), one hour lifetime. Started by loadtest/bench.sh on PORT.
+// (resource api://es), opaque ones for resource api://opaque (for the introspection case), one
+// hour lifetime, introspection enabled. Started by loadtest/bench.sh on PORT.
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
@@ -24,6 +25,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => 'api://rs',
@@ -32,8 +34,8 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
         scope: 'bench.read',
         audience: resource,
         accessTokenTTL: 3600,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: resource === 'api://es' ? 'ES256' : 'RS256' } },
+        accessTokenFormat: resource === 'api://opaque' ? 'opaque' : 'jwt',
+        ...(resource === 'api://opaque' ? {} : { jwt: { sign: { alg: resource === 'api://es' ? 'ES256' : 'RS256' } } }),
       }),
     },
   },

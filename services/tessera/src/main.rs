@@ -55,6 +55,11 @@ enum TenantCommand {
     Create { name: String },
 }
 
+/// mimalloc: the token path allocates many small, short-lived buffers (JSON, base64, headers);
+/// measured with `perf`, glibc malloc/free took about 12% of server CPU on it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;

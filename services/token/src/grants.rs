@@ -138,7 +138,7 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
     let phc = found
         .as_ref()
         .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_PHC.to_owned());
+        .unwrap_or_else(|| dummy_phc().to_owned());
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
         .await
         .map_err(OAuthError::server_error)?;
@@ -271,5 +271,11 @@ async fn store_refresh_token(
     Ok(token)
 }
 
-/// An argon2id hash of a random password, verified against when the username is unknown.
-const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$3sXw8Zc0kD7rX7w8y3d3qgqJk2r5wq4b8m3Yx0J8Jz8";
+/// An argon2id hash (made once, with the same parameters as real ones) that unknown usernames
+/// are verified against, so the grant takes as long for them as for a wrong password.
+fn dummy_phc() -> &'static str {
+    static PHC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PHC.get_or_init(|| {
+        tessera_domain::secrets::hash_password("not a password of anyone").unwrap_or_default()
+    })
+}
