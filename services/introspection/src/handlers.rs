@@ -95,8 +95,24 @@ pub async fn introspect(
 ) -> Result<HttpResponse, OAuthError> {
     let (form, tenant, server, _client, now) = begin(&req, &body, &state, &path).await?;
     let token = form.get("token").unwrap_or_default();
+    let cache_key = format!(
+        "{}:{}",
+        server.server_id,
+        tessera_domain::secrets::lookup_digest(token)
+    );
+    if let Some(cached) = state.hot.cached_result(&cache_key, now) {
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .content_type("application/json")
+            .body(cached));
+    }
     let Some(active) = examine(&state, &tenant, &server, token, now).await? else {
         return Ok(no_store(json!({ "active": false })));
+    };
+    let cacheable_until = match &active {
+        Active::Access(claims) | Active::Id(claims) => claims.get("exp").and_then(Value::as_i64),
+        Active::Refresh(_) => None,
     };
     let out = match active {
         Active::Access(claims) | Active::Id(claims) => {
@@ -145,6 +161,12 @@ pub async fn introspect(
             })
         }
     };
+    if let Some(exp) = cacheable_until {
+        let bytes = bytes::Bytes::from(serde_json::to_vec(&out).map_err(OAuthError::server_error)?);
+        state
+            .hot
+            .cache_result(cache_key, &tenant.tenant_id, exp, bytes);
+    }
     Ok(no_store(out))
 }
 
@@ -196,6 +218,8 @@ pub async fn revoke(
         }
         _ => {}
     }
+    // Whatever was revoked, nothing of this tenant is answered from a cached result any more.
+    state.hot.forget_results(t);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())

@@ -36,6 +36,27 @@ pub struct RegistryConfig {
     pub version_check_every: Duration,
     /// How long an unused tenant stays loaded.
     pub idle_after: Duration,
+    /// Whether introspection results may be cached: only where revocations reach this cache
+    /// synchronously (the in-process store and bus of the embedded default).
+    pub cache_introspection: bool,
+}
+
+/// Introspection results of active JWTs, by a hash of the token, until the token's `exp`.
+/// Any announcement for a tenant drops its entries, so a revocation (explicit or implicit) is
+/// never answered from the cache.
+#[derive(Debug, Default)]
+struct ResultCache {
+    entries: std::sync::Mutex<HashMap<String, (String, i64, bytes::Bytes)>>,
+}
+
+const RESULT_CACHE_MAX: usize = 100_000;
+
+impl ResultCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, i64, bytes::Bytes)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// A loaded snapshot behind its actor.
@@ -154,6 +175,7 @@ impl Shared {
 #[derive(Clone)]
 pub struct Registry {
     shared: Arc<Shared>,
+    results: Arc<ResultCache>,
     /// Loaded tenants by name (the path segment), and names by id (the bus's key).
     tenants: Arc<RwLock<HashMap<String, Arc<TenantSlot>>>>,
     names: Arc<RwLock<HashMap<String, String>>>,
@@ -185,6 +207,7 @@ impl Registry {
         config: RegistryConfig,
     ) -> Self {
         Self {
+            results: Arc::default(),
             shared: Arc::new(Shared {
                 db,
                 master,
@@ -341,6 +364,7 @@ impl Registry {
     /// reload. Requests that arrive before the reload finishes wait for it. Called synchronously
     /// by the process that committed the change, and from the config bus on every replica.
     pub fn announce(&self, tenant_id: &str, version: i64) {
+        self.forget_results(tenant_id);
         let slot = read(&self.names)
             .get(tenant_id)
             .cloned()
@@ -349,6 +373,35 @@ impl Registry {
             slot.wanted.fetch_max(version, Ordering::AcqRel);
             self.reload_tenant(tenant_id);
         }
+    }
+
+    /// A cached introspection response for the token hashed to `key`, if still valid at `now`.
+    pub fn cached_result(&self, key: &str, now: i64) -> Option<bytes::Bytes> {
+        if !self.shared.config.cache_introspection {
+            return None;
+        }
+        self.results
+            .lock()
+            .get(key)
+            .filter(|(_, exp, _)| *exp > now)
+            .map(|(_, _, body)| body.clone())
+    }
+
+    /// Caches an active token's introspection response until its `exp`.
+    pub fn cache_result(&self, key: String, tenant_id: &str, exp: i64, body: bytes::Bytes) {
+        if !self.shared.config.cache_introspection {
+            return;
+        }
+        let mut entries = self.results.lock();
+        if entries.len() >= RESULT_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(key, (tenant_id.to_owned(), exp, body));
+    }
+
+    /// Drops every cached introspection result of a tenant.
+    pub fn forget_results(&self, tenant_id: &str) {
+        self.results.lock().retain(|_, (t, _, _)| t != tenant_id);
     }
 
     /// Asks every actor of a loaded tenant to reload.

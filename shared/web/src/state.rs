@@ -204,6 +204,7 @@ fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryCo
         rotation_interval_ms: config.rotation_schedule().interval,
         version_check_every: std::time::Duration::from_secs(5),
         idle_after: std::time::Duration::from_secs(600),
+        cache_introspection: config.redis_url.is_none(),
     }
 }
 
