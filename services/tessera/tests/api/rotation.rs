@@ -61,49 +61,25 @@ async fn tenant_id(app: &TestApp, t: &Tenant) -> String {
         .clone()
 }
 
-/// A `tessera serve --service keys` process sharing `cfg`'s database and Redis.
-fn keys_process(cfg: &Config, instance: &str) -> std::process::Child {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.args(["serve", "--service", "keys"])
-        .env("TESSERA_LISTEN", "127.0.0.1:0")
-        .env(
-            "TESSERA_DATA_DIR",
-            std::env::temp_dir().join(format!("tessera-test-{}", tenant_name())),
-        )
-        .env("DATABASE_URL", cfg.database_url.clone().unwrap_or_default())
-        .env("REDIS_URL", cfg.redis_url.clone().unwrap_or_default())
-        .env(
-            "TESSERA_MASTER_KEY",
-            cfg.master_key.clone().unwrap_or_default(),
-        )
-        .env(
-            "TESSERA_OPERATOR_TOKEN",
-            cfg.operator_token.clone().unwrap_or_default(),
-        )
-        .env(
+/// A `tessera serve --service keys` process sharing `cfg`'s stores and fast schedule.
+fn keys_process(cfg: &Config, instance: &str) -> crate::helpers::ServiceProcess {
+    let extra = [
+        (
             "TESSERA_ROTATION_INTERVAL_SECS",
             cfg.rotation_interval_secs.to_string(),
-        )
-        .env(
+        ),
+        (
             "TESSERA_ROTATION_NEXT_LEAD_SECS",
             cfg.rotation_next_lead_secs.to_string(),
-        )
-        .env(
+        ),
+        (
             "TESSERA_ROTATION_CHECK_SECS",
             cfg.rotation_check_secs.to_string(),
-        )
-        .env("TESSERA_CLUSTER_NAME", &cfg.cluster_name)
-        .env("TESSERA_INSTANCE_ID", instance)
-        .env("TESSERA_LOG_LEVEL", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start a keys-service process")
+        ),
+        ("TESSERA_CLUSTER_NAME", cfg.cluster_name.clone()),
+        ("TESSERA_INSTANCE_ID", instance.to_owned()),
+    ];
+    crate::helpers::service_process(cfg, "keys", crate::helpers::free_port(), &extra)
 }
 
 #[actix_web::test]
@@ -153,8 +129,8 @@ async fn two_keys_processes_rotate_each_due_key_exactly_once_and_hand_over_when_
         "keys-b" => (&mut b, "keys-a"),
         other => panic!("unexpected lease holder {other}"),
     };
-    leader.kill().unwrap();
-    leader.wait().unwrap();
+    leader.0.kill().unwrap();
+    leader.0.wait().unwrap();
     let before = activations(&app, &tid).await.len();
     tokio::time::sleep(Duration::from_secs(9)).await;
     let after = activations(&app, &tid).await;
@@ -167,10 +143,7 @@ async fn two_keys_processes_rotate_each_due_key_exactly_once_and_hand_over_when_
             .unwrap_or_default(),
     )
     .unwrap();
-    for child in [&mut a, &mut b] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    drop((a, b));
     assert!(
         after.len() > before,
         "rotation continued after the leader was killed: {before} -> {}",
