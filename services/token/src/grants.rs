@@ -24,7 +24,9 @@ pub struct GrantRequest<'a> {
     pub server: &'a ServerSnapshot,
     pub client: &'a ClientSnapshot,
     pub form: &'a Form,
+    /// Seconds (token claims) and milliseconds (stored timestamps, leeways) of the same instant.
     pub now: i64,
+    pub now_ms: i64,
 }
 
 fn denied(d: Denied) -> OAuthError {
@@ -146,28 +148,9 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
         tracing::info!(client = %r.client.client_id, "password grant refused: bad credentials or inactive user");
         return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
     };
-    let group_ids: Vec<String> =
-        repo::all::<group_member::Entity>(db, t, group_member::Column::UserId.eq(&u.id))
-            .await
-            .map_err(OAuthError::server_error)?
-            .into_iter()
-            .map(|m| m.group_id)
-            .collect();
-    let direct = r.client.assigned_users.get(&u.id).cloned();
-    let via_group = r
-        .client
-        .assigned_groups
-        .iter()
-        .any(|g| *g == r.tenant.everyone_group_id || group_ids.contains(g));
-    let Some(app_user_name) = direct.or_else(|| via_group.then(|| u.login.clone())) else {
-        return Err(OAuthError::access_denied(
-            "User is not assigned to the client application.",
-        ));
-    };
-    let facts = UserFacts {
-        id: u.id.clone(),
-        group_ids: group_ids.clone(),
-    };
+    let (info, facts) = assigned_user(r, &u).await?.ok_or_else(|| {
+        OAuthError::access_denied("User is not assigned to the client application.")
+    })?;
     let grant = decide(r, "password", Some(&facts))?;
     let consent: Vec<&String> = grant
         .scopes
@@ -188,13 +171,6 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
             ),
         ));
     }
-    let info = UserInfo {
-        id: u.id.clone(),
-        status: u.status.clone(),
-        profile: serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?,
-        group_ids,
-        app_user_name,
-    };
     let random = r.state.random.as_ref();
     let at = mint::access_token(
         r.tenant,
@@ -223,52 +199,292 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
     if grant.scopes.iter().any(|s| s == "offline_access")
         && r.client.grant_types.iter().any(|g| g == "refresh_token")
     {
-        body.insert(
-            "refresh_token".into(),
-            json!(store_refresh_token(r, &grant, &info, &at).await?),
-        );
+        let token = new_refresh_family(r, "password", &grant, &info, &at).await?;
+        body.insert("refresh_token".into(), json!(token));
     }
     Ok(body)
 }
 
 /// Stores a new refresh-token family's first token (hashed) and returns the token. It is
-/// committed before the response: a refresh token the client was given is never lost.
-async fn store_refresh_token(
+/// The user's groups, and whether (and as whom) they are assigned to the client, directly or
+/// through a group. `None` when not assigned.
+async fn assigned_user(
     r: &GrantRequest<'_>,
+    u: &user::Model,
+) -> Result<Option<(UserInfo, UserFacts)>, OAuthError> {
+    let t = r.tenant.tenant_id.as_str();
+    let group_ids: Vec<String> =
+        repo::all::<group_member::Entity>(&r.state.db, t, group_member::Column::UserId.eq(&u.id))
+            .await
+            .map_err(OAuthError::server_error)?
+            .into_iter()
+            .map(|m| m.group_id)
+            .collect();
+    let direct = r.client.assigned_users.get(&u.id).cloned();
+    let via_group = r
+        .client
+        .assigned_groups
+        .iter()
+        .any(|g| *g == r.tenant.everyone_group_id || group_ids.contains(g));
+    let Some(app_user_name) = direct.or_else(|| via_group.then(|| u.login.clone())) else {
+        return Ok(None);
+    };
+    let info = UserInfo {
+        id: u.id.clone(),
+        status: u.status.clone(),
+        profile: serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?,
+        group_ids: group_ids.clone(),
+        app_user_name,
+    };
+    Ok(Some((
+        info,
+        UserFacts {
+            id: u.id.clone(),
+            group_ids,
+        },
+    )))
+}
+
+/// Starts a refresh-token family and returns its first token. It is committed before the
+/// response: a refresh token the client was given is never lost.
+async fn new_refresh_family(
+    r: &GrantRequest<'_>,
+    grant_type: &str,
     grant: &Grant,
     user: &UserInfo,
     at: &mint::AccessToken,
 ) -> Result<String, OAuthError> {
-    let token = mint::refresh_token(r.state.random.as_ref());
-    let now_ms = r.now * 1000;
-    let minutes = |m: i64| now_ms + m * 60_000;
+    let now_ms = r.now_ms;
+    let l = grant.lifetimes;
     let family = r.state.new_id(IdKind::RefreshToken);
-    repo::insert::<refresh_token::Entity>(
-        &r.state.db,
-        refresh_token::Model {
-            seq: 0,
-            tenant_id: r.tenant.tenant_id.clone(),
-            id: family.clone(),
-            server_id: r.server.server_id.clone(),
-            client_id: r.client.client_id.clone(),
-            user_id: Some(user.id.clone()),
-            family_id: family,
-            token_hash: lookup_digest(&token),
-            status: "ACTIVE".into(),
-            scopes: serde_json::to_string(&grant.scopes).unwrap_or_default(),
-            expires_at: (grant.lifetimes.refresh_token_minutes > 0)
-                .then(|| minutes(grant.lifetimes.refresh_token_minutes)),
-            window_expires_at: Some(minutes(grant.lifetimes.refresh_window_minutes)),
-            rotated_at: None,
-            access_token_jti: Some(at.jti.clone()),
-            access_token_exp: Some(at.exp),
-            created: now_ms,
-            last_updated: now_ms,
-        },
+    let origin = Origin {
+        family: family.clone(),
+        grant_type: grant_type.to_owned(),
+        user_id: user.id.clone(),
+        expires_at: (l.refresh_token_minutes > 0)
+            .then(|| now_ms + l.refresh_token_minutes * 60_000),
+        access_token_minutes: l.access_token_minutes,
+        window_minutes: l.refresh_window_minutes,
+    };
+    let (token, row) = refresh_row(r, &origin, &grant.scopes, at, Some(family));
+    repo::insert::<refresh_token::Entity>(&r.state.db, row)
+        .await
+        .map_err(OAuthError::server_error)?;
+    Ok(token)
+}
+
+/// What every token of a refresh family carries from the grant that started it.
+struct Origin {
+    family: String,
+    grant_type: String,
+    user_id: String,
+    /// Absolute expiry (ms), the same for every token of the family.
+    expires_at: Option<i64>,
+    access_token_minutes: i64,
+    window_minutes: i64,
+}
+
+/// A new refresh token of `origin`'s family and its row (the row id is the family id for the
+/// family's first token, a fresh `oar…` id after that).
+fn refresh_row(
+    r: &GrantRequest<'_>,
+    origin: &Origin,
+    scopes: &[String],
+    at: &mint::AccessToken,
+    id: Option<String>,
+) -> (String, refresh_token::Model) {
+    let token = mint::refresh_token(r.state.random.as_ref());
+    let now_ms = r.now_ms;
+    let row = refresh_token::Model {
+        seq: 0,
+        tenant_id: r.tenant.tenant_id.clone(),
+        id: id.unwrap_or_else(|| r.state.new_id(IdKind::RefreshToken)),
+        server_id: r.server.server_id.clone(),
+        client_id: r.client.client_id.clone(),
+        user_id: Some(origin.user_id.clone()),
+        family_id: origin.family.clone(),
+        token_hash: lookup_digest(&token),
+        status: "ACTIVE".into(),
+        scopes: serde_json::to_string(scopes).unwrap_or_default(),
+        expires_at: origin.expires_at,
+        window_expires_at: Some(now_ms + origin.window_minutes * 60_000),
+        rotated_at: None,
+        access_token_jti: Some(at.jti.clone()),
+        access_token_exp: Some(at.exp),
+        grant_type: Some(origin.grant_type.clone()),
+        access_token_minutes: Some(origin.access_token_minutes),
+        window_minutes: Some(origin.window_minutes),
+        created: now_ms,
+        last_updated: now_ms,
+    };
+    (token, row)
+}
+
+const INVALID_REFRESH: &str = "The refresh token is invalid or expired.";
+
+/// `refresh_token` (RFC 6749 §6, OKTA-REFERENCE §3.4, SPEC §4): the client, the user and the
+/// policy are re-checked; lifetimes stay those of the original grant; `scope` may only narrow.
+/// ROTATE clients get a new token each time and the old one becomes ROTATED; presenting a
+/// ROTATED token after the app's leeway is reuse, and revokes the whole family.
+pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthError> {
+    let presented = r.form.require("refresh_token")?;
+    let t = r.tenant.tenant_id.as_str();
+    let db = &r.state.db;
+    let now_ms = r.now_ms;
+    let row = repo::find_by::<refresh_token::Entity>(
+        db,
+        t,
+        refresh_token::Column::TokenHash.eq(lookup_digest(presented)),
     )
     .await
-    .map_err(OAuthError::server_error)?;
-    Ok(token)
+    .map_err(OAuthError::server_error)?
+    .filter(|row| row.server_id == r.server.server_id && row.client_id == r.client.client_id)
+    .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH))?;
+    match row.status.as_str() {
+        "ACTIVE" => {}
+        "ROTATED"
+            if row
+                .rotated_at
+                .is_some_and(|at| now_ms <= at + r.client.refresh_leeway * 1000) => {}
+        "ROTATED" => {
+            let family = repo::all::<refresh_token::Entity>(
+                db,
+                t,
+                refresh_token::Column::FamilyId.eq(&row.family_id),
+            )
+            .await
+            .map_err(OAuthError::server_error)?;
+            tessera_web::revoke::refresh_tokens(r.state, t, family)
+                .await
+                .map_err(|e| match e {
+                    tessera_web::revoke::RevokeError::Unavailable(u) => OAuthError::from(u),
+                    tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
+                })?;
+            tracing::warn!(tenant = t, client = %r.client.client_id, family = %row.family_id, event = "app.oauth2.as.token.detect_reuse", "refresh token reuse detected; family revoked");
+            return Err(OAuthError::invalid_grant(INVALID_REFRESH));
+        }
+        _ => return Err(OAuthError::invalid_grant(INVALID_REFRESH)),
+    }
+    if row.expires_at.is_some_and(|e| e <= now_ms)
+        || row.window_expires_at.is_some_and(|w| w <= now_ms)
+    {
+        return Err(OAuthError::invalid_grant(INVALID_REFRESH));
+    }
+    let original: Vec<String> =
+        serde_json::from_str(&row.scopes).map_err(OAuthError::server_error)?;
+    let requested = r.form.scopes().unwrap_or_else(|| original.clone());
+    let denied: Vec<&String> = requested.iter().filter(|s| !original.contains(s)).collect();
+    if !denied.is_empty() {
+        let list = denied
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(OAuthError::access_denied(format!(
+            "Some of the scopes requested for the refresh request were not granted in the original authorize request. Denied scopes: [{list}]"
+        )));
+    }
+    // The user must still be active and assigned, and the policy must still allow the grant.
+    let uid = row
+        .user_id
+        .clone()
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH))?;
+    let u = repo::find::<user::Entity>(db, t, &uid)
+        .await
+        .map_err(OAuthError::server_error)?
+        .filter(|u| u.status == "ACTIVE")
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH))?;
+    let (info, facts) = assigned_user(r, &u)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH))?;
+    let grant_type = row.grant_type.clone().unwrap_or_else(|| "password".into());
+    let request = policy::Request {
+        client_id: &r.client.client_id,
+        grant_type: &grant_type,
+        user: Some(&facts),
+        scopes: Some(&requested),
+        everyone_group_id: &r.tenant.everyone_group_id,
+    };
+    let mut grant =
+        policy::evaluate(&r.server.policies, &r.server.scopes, &request).map_err(|d| {
+            tracing::info!(client = %r.client.client_id, reason = ?d, "refresh refused by policy");
+            OAuthError::invalid_grant(d.description())
+        })?;
+    // Lifetimes stay those of the original grant.
+    let origin = Origin {
+        family: row.family_id.clone(),
+        grant_type,
+        user_id: uid,
+        expires_at: row.expires_at,
+        access_token_minutes: row
+            .access_token_minutes
+            .unwrap_or(grant.lifetimes.access_token_minutes),
+        window_minutes: row
+            .window_minutes
+            .unwrap_or(grant.lifetimes.refresh_window_minutes),
+    };
+    grant.lifetimes.access_token_minutes = origin.access_token_minutes;
+    let random = r.state.random.as_ref();
+    let at = mint::access_token(
+        r.tenant,
+        r.server,
+        r.client,
+        &grant,
+        Some(&info),
+        r.now,
+        random,
+    )?;
+    let mut body = response(at.jwt.clone(), at.expires_in, &grant.scopes);
+    if grant.scopes.iter().any(|s| s == "openid") {
+        body.insert(
+            "id_token".into(),
+            json!(mint::id_token(
+                r.tenant,
+                r.server,
+                r.client,
+                &info,
+                &grant.scopes,
+                r.now,
+                random
+            )?),
+        );
+    }
+    let refresh_token = if r.client.refresh_rotation == "STATIC" {
+        let window = Some(now_ms + origin.window_minutes * 60_000);
+        repo::update::<refresh_token::Entity>(
+            db,
+            refresh_token::Model {
+                window_expires_at: window,
+                access_token_jti: Some(at.jti.clone()),
+                access_token_exp: Some(at.exp),
+                last_updated: now_ms,
+                ..row
+            },
+        )
+        .await
+        .map_err(OAuthError::server_error)?;
+        presented.to_owned()
+    } else {
+        // The old token is retired and its successor stored in one transaction; of two
+        // concurrent refreshes of one ACTIVE token, only one can retire it.
+        use tessera_store::TransactionTrait as _;
+        let txn = db.begin().await.map_err(OAuthError::server_error)?;
+        if row.status == "ACTIVE"
+            && !tessera_store::tokens::mark_rotated(&txn, t, &row.id, now_ms)
+                .await
+                .map_err(OAuthError::server_error)?
+        {
+            return Err(OAuthError::invalid_grant(INVALID_REFRESH));
+        }
+        let (token, new_row) = refresh_row(r, &origin, &grant.scopes, &at, None);
+        repo::insert::<refresh_token::Entity>(&txn, new_row)
+            .await
+            .map_err(OAuthError::server_error)?;
+        txn.commit().await.map_err(OAuthError::server_error)?;
+        token
+    };
+    body.insert("refresh_token".into(), json!(refresh_token));
+    Ok(body)
 }
 
 /// An argon2id hash (made once, with the same parameters as real ones) that unknown usernames

@@ -17,15 +17,17 @@ use crate::metadata::resolve;
 enum GrantType {
     ClientCredentials,
     Password,
+    RefreshToken,
 }
 
 impl GrantType {
-    const SUPPORTED: &'static [&'static str] = &["client_credentials", "password"];
+    const SUPPORTED: &'static [&'static str] = &["client_credentials", "password", "refresh_token"];
 
     fn parse(s: &str) -> Option<Self> {
         match s {
             "client_credentials" => Some(Self::ClientCredentials),
             "password" => Some(Self::Password),
+            "refresh_token" => Some(Self::RefreshToken),
             _ => None,
         }
     }
@@ -34,6 +36,7 @@ impl GrantType {
         match self {
             Self::ClientCredentials => "client_credentials",
             Self::Password => "password",
+            Self::RefreshToken => "refresh_token",
         }
     }
 }
@@ -61,7 +64,11 @@ pub async fn token(
     }
     let form = Form::parse(&body)?;
     let (tenant, server) = resolve(&state, &path.0, &path.1).await?;
-    let now = state.clock.now().unix_timestamp();
+    let instant = state.clock.now();
+    let (now, now_ms) = (
+        instant.unix_timestamp(),
+        tessera_domain::timefmt::to_millis(instant),
+    );
     let endpoint_url = format!(
         "{}{}",
         tenant.org_url,
@@ -106,10 +113,12 @@ pub async fn token(
         client: &client,
         form: &form,
         now,
+        now_ms,
     };
     let body = match grant_type {
         GrantType::ClientCredentials => grants::client_credentials(&r).await?,
         GrantType::Password => grants::password(&r).await?,
+        GrantType::RefreshToken => grants::refresh(&r).await?,
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

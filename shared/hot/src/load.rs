@@ -99,6 +99,11 @@ pub async fn tenant(
             response_types: strings(&settings["response_types"]),
             redirect_uris: strings(&settings["redirect_uris"]),
             pkce_required: creds["pkce_required"].as_bool().unwrap_or(true),
+            refresh_rotation: settings["refresh_token"]["rotation_type"]
+                .as_str()
+                .unwrap_or("ROTATE")
+                .to_owned(),
+            refresh_leeway: settings["refresh_token"]["leeway"].as_i64().unwrap_or(30),
             consent_method: settings["consent_method"]
                 .as_str()
                 .unwrap_or("TRUSTED")

@@ -104,6 +104,10 @@ pub struct ClientSnapshot {
     pub token_endpoint_auth_method: String,
     pub pkce_required: bool,
     pub consent_method: String,
+    /// `ROTATE` (a new refresh token on every use) or `STATIC`.
+    pub refresh_rotation: String,
+    /// Seconds a rotated refresh token may still be presented (network retries).
+    pub refresh_leeway: i64,
     /// Hashes of the ACTIVE client secrets.
     pub secrets: Vec<SecretHash>,
     /// ACTIVE client secrets in plaintext, only for `client_secret_jwt` clients.

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(SigningAlgAndSealedSecrets),
             Box::new(KeyRotation),
             Box::new(RefreshTokenAccessTokens),
+            Box::new(RefreshTokenGrant),
         ]
     }
 }
@@ -894,5 +895,48 @@ impl MigrationTrait for RefreshTokenAccessTokens {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// What a refresh must preserve from the original grant (SPEC §4: lifetimes stay those of the
+/// original grant; policy is re-evaluated for the original grant type).
+struct RefreshTokenGrant;
+
+impl MigrationName for RefreshTokenGrant {
+    fn name(&self) -> &str {
+        "m20261126_000005_refresh_token_grant"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RefreshTokenGrant {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for c in [
+            text_null("grant_type"),
+            big_integer_null("access_token_minutes"),
+            big_integer_null("window_minutes"),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(Alias::new("refresh_tokens"))
+                    .add_column(c)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for c in ["window_minutes", "access_token_minutes", "grant_type"] {
+            m.alter_table(
+                Table::alter()
+                    .table(Alias::new("refresh_tokens"))
+                    .drop_column(Alias::new(c))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

@@ -23,3 +23,23 @@ pub async fn revoke_refresh_tokens(
         .await?;
     Ok(res.rows_affected)
 }
+
+/// Marks one ACTIVE refresh token ROTATED; `false` when it was not ACTIVE any more (a
+/// concurrent refresh won), so two refreshes of one token cannot both rotate it.
+pub async fn mark_rotated(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    id: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let res = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::Status, Expr::value("ROTATED"))
+        .col_expr(refresh_token::Column::RotatedAt, Expr::value(now_ms))
+        .col_expr(refresh_token::Column::LastUpdated, Expr::value(now_ms))
+        .filter(refresh_token::Column::TenantId.eq(tenant))
+        .filter(refresh_token::Column::Id.eq(id))
+        .filter(refresh_token::Column::Status.eq("ACTIVE"))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

@@ -196,7 +196,7 @@ fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryCo
     tessera_hot::RegistryConfig {
         public_url: public_url.to_owned(),
         base_domain: config.base_domain.clone(),
-        grant_types: vec!["client_credentials", "password"],
+        grant_types: vec!["client_credentials", "password", "refresh_token"],
         response_types: Vec::new(),
         response_modes: Vec::new(),
         endpoints: vec!["introspect", "revoke"],

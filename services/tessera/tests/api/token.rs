@@ -147,7 +147,7 @@ async fn discovery_and_jwks_are_served_from_hot_state() {
     );
     assert_eq!(
         oidc["grant_types_supported"],
-        json!(["client_credentials", "password"])
+        json!(["client_credentials", "password", "refresh_token"])
     );
     assert!(
         oidc["scopes_supported"]
@@ -1289,6 +1289,230 @@ async fn claims_follow_scope_conditions_groups_filters_and_always_include() {
         500,
         "server_error",
         "The 'broken' user claim could not be evaluated.",
+    );
+    app.stop().await;
+}
+
+/// A native app with password and refresh grants and the given refresh-token settings, a user
+/// assigned to it, and a first refresh token.
+async fn refresh_setup(
+    app: &TestApp,
+    t: &Tenant,
+    rotation: &str,
+    leeway: i64,
+    login: &str,
+) -> (Client, String, String) {
+    let created = app.api(t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "refresher", "signOnMode": "OPENID_CONNECT",
+        "settings": {"oauthClient": {"application_type": "native", "grant_types": ["password", "refresh_token", "authorization_code"],
+            "redirect_uris": ["com.example:/cb"], "response_types": ["code"], "refresh_token": {"rotation_type": rotation, "leeway": leeway}}}}))).await.expect(200);
+    let c = Client {
+        id: created["id"].as_str().unwrap().to_owned(),
+        secret: created["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    };
+    let u = app
+        .api(t, Method::POST, "/users", Some(user(login)))
+        .await
+        .expect(200);
+    let uid = u["id"].as_str().unwrap().to_owned();
+    app.api(
+        t,
+        Method::POST,
+        &format!("/apps/{}/users", c.id),
+        Some(json!({"id": uid})),
+    )
+    .await
+    .expect(200);
+    let r = post_token(
+        app,
+        &token_url(t, "default"),
+        Some((&c.id, &c.secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", login),
+            ("password", "Analytical1Engine"),
+            ("scope", "openid offline_access"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (c, uid, r.body["refresh_token"].as_str().unwrap().to_owned())
+}
+
+async fn refresh(app: &TestApp, t: &Tenant, c: &Client, rt: &str, scope: Option<&str>) -> Reply {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    post_token(
+        app,
+        &token_url(t, "default"),
+        Some((&c.id, &c.secret)),
+        &form,
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn refresh_tokens_rotate_keep_the_original_lifetimes_and_detect_reuse() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let (c, _, rt1) = refresh_setup(&app, &t, "ROTATE", 0, "ref@example.com").await;
+
+    // A later rule change does not shorten the family's access tokens.
+    let policies = app
+        .api(
+            &t,
+            Method::GET,
+            "/authorizationServers/default/policies",
+            None,
+        )
+        .await
+        .expect(200);
+    let rules = format!(
+        "/authorizationServers/default/policies/{}/rules",
+        policies[0]["id"].as_str().unwrap()
+    );
+    let rule = app.api(&t, Method::GET, &rules, None).await.expect(200)[0].clone();
+    let mut shorter = rule.clone();
+    shorter["actions"]["token"]["accessTokenLifetimeMinutes"] = json!(5);
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("{rules}/{}", rule["id"].as_str().unwrap()),
+        Some(shorter),
+    )
+    .await
+    .expect(200);
+
+    let r = refresh(&app, &t, &c, &rt1, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["expires_in"], 3600, "the original grant's lifetime");
+    assert_eq!(r.body["scope"], "openid offline_access");
+    assert!(
+        r.body["id_token"].is_string(),
+        "openid on refresh gives a new ID token"
+    );
+    let rt2 = r.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(rt2, rt1, "ROTATE returns a new refresh token");
+    let at2 = r.body["access_token"].as_str().unwrap().to_owned();
+
+    // Scope may narrow, never widen.
+    let r = refresh(&app, &t, &c, &rt2, Some("openid offline_access profile")).await;
+    expect_error(&r, 400, "access_denied", "Denied scopes: [profile]");
+    let r = refresh(&app, &t, &c, &rt2, Some("openid offline_access")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rt3 = r.body["refresh_token"].as_str().unwrap().to_owned();
+
+    // Reuse of a rotated token (leeway 0) revokes the whole family, its newest token included,
+    // and the access tokens minted from it.
+    expect_error(
+        &refresh(&app, &t, &c, &rt1, None).await,
+        400,
+        "invalid_grant",
+        "The refresh token is invalid or expired.",
+    );
+    expect_error(
+        &refresh(&app, &t, &c, &rt3, None).await,
+        400,
+        "invalid_grant",
+        "The refresh token is invalid or expired.",
+    );
+    let introspect = app
+        .client
+        .post(format!("{}/oauth2/default/v1/introspect", t.org))
+        .header(
+            "Authorization",
+            format!(
+                "Basic {}",
+                STANDARD.encode(format!("{}:{}", c.id, c.secret))
+            ),
+        )
+        .form(&[("token", at2.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(introspect, json!({"active": false}));
+    // Another client cannot use someone else's refresh token.
+    let other = service_client(&app, &t, "client_secret_basic").await;
+    let r = post_token(
+        &app,
+        &token_url(&t, "default"),
+        Some((&other.id, &other.secret)),
+        &[("grant_type", "client_credentials"), ("scope", "profile")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn static_refresh_tokens_are_reused_rotated_ones_work_within_leeway_and_users_are_rechecked()
+{
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let (c, _, rt) = refresh_setup(&app, &t, "STATIC", 30, "static@example.com").await;
+    let r = refresh(&app, &t, &c, &rt, None).await;
+    assert_eq!(
+        (r.status, r.body["refresh_token"].as_str()),
+        (200, Some(rt.as_str())),
+        "STATIC returns the same token"
+    );
+
+    let (c2, uid2, rt_a) = refresh_setup(&app, &t, "ROTATE", 30, "leeway@example.com").await;
+    let r = refresh(&app, &t, &c2, &rt_a, None).await;
+    assert_eq!(r.status, 200);
+    let r = refresh(&app, &t, &c2, &rt_a, None).await;
+    assert_eq!(
+        r.status, 200,
+        "a rotated token still works within the leeway: {}",
+        r.body
+    );
+    let rt_b = r.body["refresh_token"].as_str().unwrap().to_owned();
+
+    // The user is re-checked on every refresh.
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid2}/lifecycle/suspend"),
+        None,
+    )
+    .await
+    .expect(200);
+    expect_error(
+        &refresh(&app, &t, &c2, &rt_b, None).await,
+        400,
+        "invalid_grant",
+        "invalid or expired",
+    );
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid2}/lifecycle/unsuspend"),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(refresh(&app, &t, &c2, &rt_b, None).await.status, 200);
+    // A refresh token is bound to its client.
+    let (c3, _, _) = refresh_setup(&app, &t, "ROTATE", 30, "third@example.com").await;
+    expect_error(
+        &refresh(&app, &t, &c3, &rt_b, None).await,
+        400,
+        "invalid_grant",
+        "invalid or expired",
+    );
+    expect_error(
+        &refresh(&app, &t, &c2, "rt.garbage", None).await,
+        400,
+        "invalid_grant",
+        "invalid or expired",
     );
     app.stop().await;
 }

@@ -24,6 +24,11 @@ pub struct Model {
     pub access_token_jti: Option<String>,
     /// Its expiry, in seconds since the epoch.
     pub access_token_exp: Option<i64>,
+    /// The grant the family started with (policy is re-evaluated for it on refresh).
+    pub grant_type: Option<String>,
+    /// The original rule's access-token lifetime and idle window, kept for the family's life.
+    pub access_token_minutes: Option<i64>,
+    pub window_minutes: Option<i64>,
     pub created: i64,
     pub last_updated: i64,
 }
