@@ -13,7 +13,7 @@ use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::AppState;
 
-use crate::examine::{Active, examine};
+use tessera_oauth::tokens::{Active, examine};
 
 /// The common start of both endpoints: form, tenant and server (inactive ones are allowed:
 /// their tokens are simply inactive), client authentication.

@@ -10,6 +10,7 @@ mod grants;
 mod metadata;
 mod mint;
 mod token;
+mod userinfo;
 
 use actix_web::web;
 
@@ -37,5 +38,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         &format!("{org}/oauth2/{{as}}/v1/token"),
         web::post().to(token::token),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/userinfo"),
+        web::get().to(userinfo::userinfo),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/userinfo"),
+        web::post().to(userinfo::userinfo),
     );
 }

@@ -2,12 +2,15 @@
 //!
 //! * [`error`]: the one conversion point to RFC 6749 §5.2 error responses.
 //! * [`form`]: `application/x-www-form-urlencoded` bodies with repeated parameters refused.
+//! * [`tokens`]: what a presented token is and whether it is still active (local JWT
+//!   verification against the hot state, refresh tokens by hash, revocation markers).
 //! * [`client_auth`]: client authentication (OKTA-REFERENCE §2.1): `client_secret_basic`,
 //!   `client_secret_post`, `client_secret_jwt`, `private_key_jwt` and `none`.
 
 pub mod client_auth;
 pub mod error;
 pub mod form;
+pub mod tokens;
 
 pub use error::OAuthError;
 pub use form::Form;

@@ -199,7 +199,7 @@ fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryCo
         grant_types: vec!["client_credentials", "password", "refresh_token"],
         response_types: Vec::new(),
         response_modes: Vec::new(),
-        endpoints: vec!["introspect", "revoke"],
+        endpoints: vec!["introspect", "revoke", "userinfo"],
         expired_key_retention_ms: tessera_jose::EXPIRED_KEY_RETENTION_MS,
         rotation_interval_ms: config.rotation_schedule().interval,
         version_check_every: std::time::Duration::from_secs(5),

@@ -1516,3 +1516,158 @@ async fn static_refresh_tokens_are_reused_rotated_ones_work_within_leeway_and_us
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn userinfo_returns_the_claims_of_the_granted_scopes_to_bearer_tokens_only() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let (c, uid, _) = refresh_setup(&app, &t, "ROTATE", 30, "info@example.com").await;
+    app.api(&t, Method::POST, "/authorizationServers/default/claims", Some(json!({
+        "name": "department", "claimType": "IDENTITY", "value": "'Engineering'", "conditions": {"scopes": ["profile"]}}))).await.expect(201);
+    let login = |scope: &'static str| {
+        let (app, t, c) = (&app, &t, &c);
+        async move {
+            let r = post_token(
+                app,
+                &token_url(t, "default"),
+                Some((&c.id, &c.secret)),
+                &[
+                    ("grant_type", "password"),
+                    ("username", "info@example.com"),
+                    ("password", "Analytical1Engine"),
+                    ("scope", scope),
+                ],
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let url = format!("{}/oauth2/default/v1/userinfo", t.org);
+    let at = login("openid email").await;
+    let res = app.client.get(&url).bearer_auth(&at).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            body["sub"].as_str(),
+            body["email"].as_str(),
+            body["email_verified"].as_bool()
+        ),
+        (Some(uid.as_str()), Some("info@example.com"), Some(true))
+    );
+    assert!(
+        body.get("name").is_none() && body.get("department").is_none(),
+        "profile claims need the profile scope: {body}"
+    );
+
+    let at = login("openid profile").await;
+    let body: Value = app
+        .client
+        .post(&url)
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            body["name"].as_str(),
+            body["given_name"].as_str(),
+            body["preferred_username"].as_str()
+        ),
+        (Some("Ada Lovelace"), Some("Ada"), Some("info@example.com"))
+    );
+    assert_eq!(
+        body["department"], "Engineering",
+        "custom IDENTITY claims of the granted scopes"
+    );
+    assert!(body.get("email").is_none());
+    // RFC 6750 §2.2: a form body works for POST.
+    let res = app
+        .client
+        .post(&url)
+        .form(&[("access_token", at.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Errors.
+    let res = app
+        .client
+        .get(format!("{url}?access_token={at}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = app.client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\"")
+    );
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let no_openid = login("offline_access").await;
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(&no_openid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+    let svc = service_client(&app, &t, "client_secret_basic").await;
+    let cc = post_token(
+        &app,
+        &token_url(&t, "default"),
+        Some((&svc.id, &svc.secret)),
+        &[("grant_type", "client_credentials"), ("scope", "profile")],
+    )
+    .await;
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(cc.body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "a token without a user has no userinfo");
+    // A deactivated user's token is refused.
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.client
+            .get(&url)
+            .bearer_auth(&at)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    app.stop().await;
+}

@@ -1,11 +1,11 @@
 //! What a presented token is, and whether it is still active.
 
+use crate::OAuthError;
 use jsonwebtoken::Validation;
 use serde_json::{Map, Value};
 use tessera_domain::secrets::lookup_digest;
 use tessera_ephemeral::revocation::{self, Subject};
 use tessera_hot::{ServerSnapshot, TenantSnapshot};
-use tessera_oauth::OAuthError;
 use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::AppState;

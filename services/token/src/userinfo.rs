@@ -1,0 +1,208 @@
+//! `GET|POST /v1/userinfo` (OpenID Connect Core §5.3, OKTA-REFERENCE §2.8): the claims of the
+//! user an access token of this server was issued for, by granted scope, plus custom IDENTITY
+//! claims whose scope condition is met. The token comes in the `Authorization` header (or, for
+//! POST, a form body, RFC 6750 §2.2) — never in a query string.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+use tessera_oauth::tokens::{Active, examine};
+use tessera_oauth::{Form, OAuthError};
+use tessera_store::entities::{group_member, user};
+use tessera_store::{ColumnTrait as _, repo};
+use tessera_web::AppState;
+
+use crate::claims::{self, UserInfo};
+use crate::metadata::resolve;
+
+fn bearer_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            format!("Bearer error=\"{error}\", error_description=\"{description}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "error": error, "error_description": description }))
+}
+
+fn invalid_token() -> HttpResponse {
+    bearer_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "The access token is invalid",
+    )
+}
+
+pub async fn userinfo(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, OAuthError> {
+    if url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == "access_token")
+    {
+        return Err(OAuthError::invalid_request(
+            "The access token cannot be presented in a query string.",
+        ));
+    }
+    let header_token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned());
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body_token = if is_form {
+        Form::parse(&body)?.get("access_token").map(str::to_owned)
+    } else {
+        None
+    };
+    let token = match (header_token, body_token) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "The access token must be presented in only one way.",
+            ));
+        }
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => {
+            return Ok(bearer_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The access token is missing",
+            ));
+        }
+    };
+    let (tenant, server) = resolve(&state, &path.0, &path.1).await?;
+    let now = state.clock.now().unix_timestamp();
+    let Some(Active::Access(at)) = examine(&state, &tenant, &server, &token, now).await? else {
+        return Ok(invalid_token());
+    };
+    let (Some(uid), Some(cid)) = (
+        at.get("uid").and_then(Value::as_str),
+        at.get("cid").and_then(Value::as_str),
+    ) else {
+        return Ok(invalid_token());
+    };
+    let scopes: Vec<String> = at
+        .get("scp")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Ok(bearer_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "The access token must provide access to at least one of these scopes - profile, email, address or phone",
+        ));
+    }
+    let t = tenant.tenant_id.as_str();
+    let Some(u) = repo::find::<user::Entity>(&state.db, t, uid)
+        .await
+        .map_err(OAuthError::server_error)?
+        .filter(|u| u.status == "ACTIVE")
+    else {
+        return Ok(invalid_token());
+    };
+    let Some(client) = tenant.clients.get(cid).cloned() else {
+        return Ok(invalid_token());
+    };
+    let group_ids: Vec<String> =
+        repo::all::<group_member::Entity>(&state.db, t, group_member::Column::UserId.eq(uid))
+            .await
+            .map_err(OAuthError::server_error)?
+            .into_iter()
+            .map(|m| m.group_id)
+            .collect();
+    let profile: Value = serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?;
+    let info = UserInfo {
+        id: u.id.clone(),
+        status: u.status.clone(),
+        profile: profile.clone(),
+        group_ids,
+        app_user_name: client
+            .assigned_users
+            .get(uid)
+            .cloned()
+            .unwrap_or_else(|| u.login.clone()),
+    };
+    let mut out = standard_claims(&u, &profile, &scopes);
+    let ctx = claims::context(&tenant, &client, Some(&info), &scopes, now);
+    if scopes.iter().any(|s| s == "groups") {
+        let names: Vec<Value> = ctx.groups.iter().take(100).map(|g| json!(g.name)).collect();
+        out.insert("groups".into(), Value::Array(names));
+    }
+    for (k, v) in claims::evaluate(&server, "IDENTITY", &ctx, &scopes, false)? {
+        out.entry(k).or_insert(v);
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(Value::Object(out)))
+}
+
+/// `sub` and the OIDC standard claims of the granted scopes, from the Okta user profile.
+fn standard_claims(u: &user::Model, p: &Value, scopes: &[String]) -> Map<String, Value> {
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    let get = |k: &str| p.get(k).filter(|v| !v.is_null()).cloned();
+    let mut out = Map::new();
+    out.insert("sub".into(), json!(u.id));
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            out.insert(k.into(), v);
+        }
+    };
+    if has("profile") {
+        let name = match (p["firstName"].as_str(), p["lastName"].as_str()) {
+            (Some(f), Some(l)) => Some(json!(format!("{f} {l}"))),
+            _ => get("displayName"),
+        };
+        put("name", get("displayName").or(name));
+        put("given_name", get("firstName"));
+        put("family_name", get("lastName"));
+        put("middle_name", get("middleName"));
+        put("nickname", get("nickName"));
+        put("preferred_username", Some(json!(u.login)));
+        put("profile", get("profileUrl"));
+        put("zoneinfo", get("timezone"));
+        put("locale", get("locale"));
+        put("updated_at", Some(json!(u.last_updated / 1000)));
+    }
+    if has("email") {
+        put("email", Some(json!(u.email)));
+        put("email_verified", Some(json!(true)));
+    }
+    if has("phone") {
+        put(
+            "phone_number",
+            get("mobilePhone").or_else(|| get("primaryPhone")),
+        );
+    }
+    if has("address") {
+        let mut address = Map::new();
+        for (claim, attr) in [
+            ("street_address", "streetAddress"),
+            ("locality", "city"),
+            ("region", "state"),
+            ("postal_code", "zipCode"),
+            ("country", "countryCode"),
+        ] {
+            if let Some(v) = get(attr) {
+                address.insert(claim.into(), v);
+            }
+        }
+        if !address.is_empty() {
+            put("address", Some(Value::Object(address)));
+        }
+    }
+    out
+}
