@@ -115,11 +115,25 @@ pub async fn token(
         now,
         now_ms,
     };
-    let body = match grant_type {
-        GrantType::ClientCredentials => grants::client_credentials(&r).await?,
-        GrantType::Password => grants::password(&r).await?,
-        GrantType::RefreshToken => grants::refresh(&r).await?,
+    let result = match grant_type {
+        GrantType::ClientCredentials => grants::client_credentials(&r).await,
+        GrantType::Password => grants::password(&r).await,
+        GrantType::RefreshToken => grants::refresh(&r).await,
     };
+    let outcome = match &result {
+        Ok(_) => "issued",
+        Err(e) => e.error,
+    };
+    tessera_web::metrics::metrics()
+        .tokens
+        .with_label_values(&[
+            tenant.name.as_str(),
+            server.server_id.as_str(),
+            grant_type.as_str(),
+            outcome,
+        ])
+        .inc();
+    let body = result?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))

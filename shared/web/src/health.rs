@@ -1,4 +1,5 @@
-//! `/healthz` (the process is alive) and `/readyz` (its stores answer), on every service.
+//! `/healthz` (the process is alive), `/readyz` (its stores answer) and `/metrics`
+//! (Prometheus), on every service.
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -7,7 +8,8 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
 }
 
 async fn healthz() -> HttpResponse {
@@ -27,4 +29,14 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// Prometheus text exposition of this process's metrics.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let m = crate::metrics::metrics();
+    m.loaded_tenants
+        .set(i64::try_from(state.hot.loaded_tenants()).unwrap_or(i64::MAX));
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(m.render())
 }

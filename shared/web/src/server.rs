@@ -105,6 +105,14 @@ async fn access_log(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
+    let m = crate::metrics::metrics();
+    let status = res.status().as_u16().to_string();
+    m.http_requests
+        .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])
+        .inc();
+    m.http_duration
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
     tracing::info!(
         target: "tessera::http",
         method,

@@ -1671,3 +1671,59 @@ async fn userinfo_returns_the_claims_of_the_granted_scopes_to_bearer_tokens_only
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn metrics_count_tokens_per_tenant_server_grant_and_outcome() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let c = service_client(&app, &t, "client_secret_basic").await;
+    let url = token_url(&t, "default");
+    assert_eq!(
+        post_token(
+            &app,
+            &url,
+            Some((&c.id, &c.secret)),
+            &[("grant_type", "client_credentials"), ("scope", "profile")]
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        post_token(
+            &app,
+            &url,
+            Some((&c.id, &c.secret)),
+            &[("grant_type", "client_credentials"), ("scope", "nope")]
+        )
+        .await
+        .status,
+        400
+    );
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let server = app
+        .api(&t, Method::GET, "/authorizationServers/default", None)
+        .await
+        .expect(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for outcome in ["issued", "invalid_scope"] {
+        let line = format!(
+            "tessera_tokens_total{{grant=\"client_credentials\",outcome=\"{outcome}\",server=\"{server}\",tenant=\"{}\"}} 1",
+            t.name
+        );
+        assert!(text.contains(&line), "missing {line}");
+    }
+    assert!(text.contains("tessera_http_request_duration_seconds_bucket{route=\"/t/{tenant}/oauth2/{as}/v1/token\""), "latency histogram per route");
+    assert!(text.contains("tessera_hot_loaded_tenants"));
+    app.stop().await;
+}
