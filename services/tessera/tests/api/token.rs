@@ -1358,7 +1358,16 @@ async fn refresh(app: &TestApp, t: &Tenant, c: &Client, rt: &str, scope: Option<
 
 #[actix_web::test]
 async fn refresh_tokens_rotate_keep_the_original_lifetimes_and_detect_reuse() {
-    let app = spawn(Backend::Embedded).await;
+    refresh_rotation_and_reuse(Backend::Embedded).await;
+}
+
+#[actix_web::test]
+async fn refresh_tokens_behave_the_same_on_postgres_and_redis() {
+    refresh_rotation_and_reuse(Backend::Shared).await;
+}
+
+async fn refresh_rotation_and_reuse(backend: Backend) {
+    let app = spawn(backend).await;
     let t = app.provision().await;
     let (c, _, rt1) = refresh_setup(&app, &t, "ROTATE", 0, "ref@example.com").await;
 
