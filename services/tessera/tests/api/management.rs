@@ -1098,3 +1098,270 @@ async fn management_api_on_sqlite_and_in_process_store() {
 async fn management_api_on_postgres_and_redis() {
     full_management_flow(Backend::Shared).await;
 }
+
+#[actix_web::test]
+async fn lifecycle_and_update_paths_not_covered_by_the_main_flow() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+
+    // Users: activation from STAGED (with and without a password), full replace of the profile.
+    let staged = app
+        .api(
+            &t,
+            Method::POST,
+            "/users?activate=false",
+            Some(user("later@example.com")),
+        )
+        .await
+        .expect(200);
+    let sid = staged["id"].as_str().unwrap().to_owned();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{sid}/lifecycle/activate"),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.api(&t, Method::GET, &format!("/users/{sid}"), None)
+            .await
+            .expect(200)["status"],
+        "ACTIVE"
+    );
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{sid}/lifecycle/activate"),
+        None,
+    )
+    .await
+    .expect_error(403, "E0000038");
+    let mut no_pw = user("nopw2@example.com");
+    no_pw.as_object_mut().unwrap().remove("credentials");
+    let np = app
+        .api(&t, Method::POST, "/users?activate=false", Some(no_pw))
+        .await
+        .expect(200);
+    let npid = np["id"].as_str().unwrap().to_owned();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{npid}/lifecycle/activate"),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.api(&t, Method::GET, &format!("/users/{npid}"), None)
+            .await
+            .expect(200)["status"],
+        "PROVISIONED"
+    );
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{npid}/lifecycle/explode"),
+        None,
+    )
+    .await
+    .expect_error(404, "E0000007");
+    let replaced = app.api(&t, Method::PUT, &format!("/users/{sid}"), Some(json!({"profile": {
+        "login": "later@example.com", "email": "later@example.com", "firstName": "Grace", "lastName": "Hopper"}}))).await.expect(200);
+    assert_eq!(
+        (
+            replaced["profile"]["firstName"].as_str(),
+            replaced["profile"].get("nickName")
+        ),
+        (Some("Grace"), None)
+    );
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("/users/{sid}"),
+        Some(json!({"profile": {"login": "later@example.com"}})),
+    )
+    .await
+    .expect_error(400, "E0000001");
+
+    // Policies and rules come back with activate.
+    let p = app
+        .api(
+            &t,
+            Method::GET,
+            "/authorizationServers/default/policies",
+            None,
+        )
+        .await
+        .expect(200)[0]
+        .clone();
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let base = format!("/authorizationServers/default/policies/{pid}");
+    app.api(
+        &t,
+        Method::POST,
+        &format!("{base}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(204);
+    app.api(
+        &t,
+        Method::POST,
+        &format!("{base}/lifecycle/activate"),
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        app.api(&t, Method::GET, &base, None).await.expect(200)["status"],
+        "ACTIVE"
+    );
+    let rid = app
+        .api(&t, Method::GET, &format!("{base}/rules"), None)
+        .await
+        .expect(200)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("{base}/rules/{rid}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(204);
+    app.api(
+        &t,
+        Method::POST,
+        &format!("{base}/rules/{rid}/lifecycle/activate"),
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        app.api(&t, Method::GET, &format!("{base}/rules/{rid}"), None)
+            .await
+            .expect(200)["status"],
+        "ACTIVE"
+    );
+
+    // Secrets and client keys come back with activate; app-user assignments read and update.
+    let created = app
+        .api(&t, Method::POST, "/apps", Some(service_app("paths")))
+        .await
+        .expect(200);
+    let aid = created["id"].as_str().unwrap().to_owned();
+    let secrets = format!("/apps/{aid}/credentials/secrets");
+    let second = app
+        .api(
+            &t,
+            Method::POST,
+            &secrets,
+            Some(json!({"status": "INACTIVE"})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(second["status"], "INACTIVE");
+    let sec_id = second["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.api(
+            &t,
+            Method::POST,
+            &format!("{secrets}/{sec_id}/lifecycle/activate"),
+            None
+        )
+        .await
+        .expect(200)["status"],
+        "ACTIVE"
+    );
+    assert_eq!(
+        app.api(&t, Method::GET, &format!("{secrets}/{sec_id}"), None)
+            .await
+            .expect(200)["status"],
+        "ACTIVE"
+    );
+    let jwks = format!("/apps/{aid}/credentials/jwks");
+    let k = app.api(&t, Method::POST, &jwks, Some(json!({"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "k", "status": "INACTIVE"}))).await.expect(201);
+    let kid = k["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.api(
+            &t,
+            Method::POST,
+            &format!("{jwks}/{kid}/lifecycle/activate"),
+            None
+        )
+        .await
+        .expect(200)["status"],
+        "ACTIVE"
+    );
+    assert_eq!(
+        app.api(&t, Method::GET, &format!("{jwks}/{kid}"), None)
+            .await
+            .expect(200)["kid"],
+        "k"
+    );
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{aid}/users"),
+        Some(json!({"id": sid})),
+    )
+    .await
+    .expect(200);
+    let au = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/apps/{aid}/users/{sid}"),
+            Some(json!({"credentials": {"userName": "grace"}, "profile": {"role": "admin"}})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            au["credentials"]["userName"].as_str(),
+            au["profile"]["role"].as_str()
+        ),
+        (Some("grace"), Some("admin"))
+    );
+    assert_eq!(
+        app.api(&t, Method::GET, &format!("/apps/{aid}/users/{sid}"), None)
+            .await
+            .expect(200)["credentials"]["userName"],
+        "grace"
+    );
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{aid}/users/{npid}"),
+        Some(json!({})),
+    )
+    .await
+    .expect_error(404, "E0000007");
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{aid}/lifecycle/explode"),
+        None,
+    )
+    .await
+    .expect_error(404, "E0000007");
+
+    // API tokens read by id, never with the token.
+    let tokens = app
+        .api(&t, Method::GET, "/api-tokens", None)
+        .await
+        .expect(200);
+    let tid = tokens[0]["id"].as_str().unwrap().to_owned();
+    let one = app
+        .api(&t, Method::GET, &format!("/api-tokens/{tid}"), None)
+        .await
+        .expect(200);
+    assert!(one.get("token").is_none() && one["name"].is_string());
+    app.api(&t, Method::GET, "/api-tokens/00Tnosuchtoken", None)
+        .await
+        .expect_error(404, "E0000007");
+    app.stop().await;
+}
