@@ -248,10 +248,11 @@ fn check_jwk(c: &mut Causes, field: &str, key: &Value) {
             "Private key material must not be uploaded; send the public key only",
         );
     }
-    if let Some(u) = s("use") {
-        if u != "sig" && u != "enc" {
-            c.add(field, "use must be sig or enc");
-        }
+    if let Some(u) = s("use")
+        && u != "sig"
+        && u != "enc"
+    {
+        c.add(field, "use must be sig or enc");
     }
 }
 

@@ -108,10 +108,10 @@ async fn validated(
     let mut group_filter_type = None;
     match value_type.as_str() {
         "EXPRESSION" => {
-            if !value.is_empty() {
-                if let Err(e) = el::parse(&value) {
-                    c.add("value", e);
-                }
+            if !value.is_empty()
+                && let Err(e) = el::parse(&value)
+            {
+                c.add("value", e);
             }
         }
         "GROUPS" => {
@@ -144,13 +144,13 @@ async fn validated(
     for sc in &scopes {
         c.check("conditions.scopes", validate::scope_name(sc));
     }
-    if let Some(e) = existing.filter(|e| e.system) {
-        if e.name != name || e.value != value {
-            c.add(
-                "system",
-                "The name and value of a system claim cannot be changed.",
-            );
-        }
+    if let Some(e) = existing.filter(|e| e.system)
+        && (e.name != name || e.value != value)
+    {
+        c.add(
+            "system",
+            "The name and value of a system claim cannot be changed.",
+        );
     }
     if !name.is_empty() && !claim_type.is_empty() {
         let clash = repo::find_by::<claim::Entity>(

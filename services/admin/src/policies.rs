@@ -236,18 +236,18 @@ async fn renumber_policies(
         wanted,
     );
     for p in all {
-        if let Some((_, n)) = order.iter().find(|(pid, _)| *pid == p.id) {
-            if *n != p.priority {
-                repo::update::<policy::Entity>(
-                    db,
-                    policy::Model {
-                        priority: *n,
-                        last_updated: state.now_ms(),
-                        ..p
-                    },
-                )
-                .await?;
-            }
+        if let Some((_, n)) = order.iter().find(|(pid, _)| *pid == p.id)
+            && *n != p.priority
+        {
+            repo::update::<policy::Entity>(
+                db,
+                policy::Model {
+                    priority: *n,
+                    last_updated: state.now_ms(),
+                    ..p
+                },
+            )
+            .await?;
         }
     }
     Ok(())
@@ -699,18 +699,18 @@ async fn renumber_rules(
         wanted,
     );
     for r in all {
-        if let Some((_, n)) = order.iter().find(|(rid, _)| *rid == r.id) {
-            if *n != r.priority {
-                repo::update::<policy_rule::Entity>(
-                    db,
-                    policy_rule::Model {
-                        priority: *n,
-                        last_updated: state.now_ms(),
-                        ..r
-                    },
-                )
-                .await?;
-            }
+        if let Some((_, n)) = order.iter().find(|(rid, _)| *rid == r.id)
+            && *n != r.priority
+        {
+            repo::update::<policy_rule::Entity>(
+                db,
+                policy_rule::Model {
+                    priority: *n,
+                    last_updated: state.now_ms(),
+                    ..r
+                },
+            )
+            .await?;
         }
     }
     Ok(())

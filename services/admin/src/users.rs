@@ -86,19 +86,19 @@ fn check_profile(c: &mut Causes, profile: &Map<String, Value>) {
             ),
         }
     }
-    if let Some(Value::String(login)) = profile.get("login") {
-        if !login.is_empty() {
-            c.check(
-                "profile.login",
-                validate::email(login)
-                    .map_err(|_| "Username must be in the form of an email address".into()),
-            );
-        }
+    if let Some(Value::String(login)) = profile.get("login")
+        && !login.is_empty()
+    {
+        c.check(
+            "profile.login",
+            validate::email(login)
+                .map_err(|_| "Username must be in the form of an email address".into()),
+        );
     }
-    if let Some(Value::String(email)) = profile.get("email") {
-        if !email.is_empty() {
-            c.check("profile.email", validate::email(email));
-        }
+    if let Some(Value::String(email)) = profile.get("email")
+        && !email.is_empty()
+    {
+        c.check("profile.email", validate::email(email));
     }
     for (k, v) in profile {
         if matches!(v, Value::Object(_)) {

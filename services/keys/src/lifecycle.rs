@@ -109,14 +109,14 @@ pub async fn apply(
     let (t, sid) = (server.tenant_id.as_str(), server.id.as_str());
     let now = state.now_ms();
     let txn = state.begin().await?;
-    if let Some(f) = &fence {
-        if !tessera_store::fences::holds(&txn, f.name, f.token).await? {
-            tracing::warn!(
-                fence = f.token,
-                "rotation skipped: this replica no longer holds the fence"
-            );
-            return Ok(false);
-        }
+    if let Some(f) = &fence
+        && !tessera_store::fences::holds(&txn, f.name, f.token).await?
+    {
+        tracing::warn!(
+            fence = f.token,
+            "rotation skipped: this replica no longer holds the fence"
+        );
+        return Ok(false);
     }
     let rows = keys_of(&txn, t, sid).await?;
     let find = |kid: &str| rows.iter().find(|k| k.kid == kid).cloned();

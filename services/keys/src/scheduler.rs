@@ -41,10 +41,10 @@ pub fn spawn(state: AppState) -> actix_rt::task::JoinHandle<()> {
                             }
                         }
                     }
-                    if let Some((_, token)) = term {
-                        if let Err(e) = run_once(&state, &fence_name, token).await {
-                            tracing::warn!(error = %e, "key rotation pass failed");
-                        }
+                    if let Some((_, token)) = term
+                        && let Err(e) = run_once(&state, &fence_name, token).await
+                    {
+                        tracing::warn!(error = %e, "key rotation pass failed");
                     }
                 }
                 Ok(None) => term = None,

@@ -38,10 +38,10 @@ pub fn context(
                 .iter()
                 .filter_map(|g| tenant.groups.get(g).cloned())
                 .collect();
-            if let Some(everyone) = tenant.groups.get(&tenant.everyone_group_id) {
-                if !gs.iter().any(|g| g.id == everyone.id) {
-                    gs.insert(0, everyone.clone());
-                }
+            if let Some(everyone) = tenant.groups.get(&tenant.everyone_group_id)
+                && !gs.iter().any(|g| g.id == everyone.id)
+            {
+                gs.insert(0, everyone.clone());
             }
             gs
         })

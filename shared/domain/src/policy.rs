@@ -126,7 +126,7 @@ fn rule_covers_user(rule: &Rule, user: Option<&UserFacts>, everyone: &str) -> bo
         // Client credentials: there is no user to match ("No user" in Okta's UI).
         None => true,
         Some(u) => {
-            rule.users.iter().any(|id| *id == u.id)
+            rule.users.contains(&u.id)
                 || rule
                     .groups
                     .iter()

@@ -84,10 +84,10 @@ pub async fn is_revoked(
     iat: i64,
     subjects: &[Subject<'_>],
 ) -> Result<bool> {
-    if let Some(jti) = jti {
-        if store.get(&jti_key(tenant, jti)).await?.is_some() {
-            return Ok(true);
-        }
+    if let Some(jti) = jti
+        && store.get(&jti_key(tenant, jti)).await?.is_some()
+    {
+        return Ok(true);
     }
     for subject in subjects {
         if let Some(raw) = store.get(&epoch_key(tenant, subject)).await? {

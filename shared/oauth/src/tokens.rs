@@ -17,7 +17,7 @@ pub enum Active {
     /// An ID token (audience: a client of the tenant) with its claims.
     Id(Map<String, Value>),
     /// A refresh token's row.
-    Refresh(refresh_token::Model),
+    Refresh(Box<refresh_token::Model>),
 }
 
 /// Examines `token`: `None` when it is not an active token of this server.
@@ -168,5 +168,5 @@ async fn refresh(
             return Ok(None);
         }
     }
-    Ok(Some(Active::Refresh(row)))
+    Ok(Some(Active::Refresh(Box::new(row))))
 }

@@ -155,45 +155,44 @@ impl Config {
                 ));
             }
         }
-        if let Some(db) = &self.database_url {
-            if !(db.starts_with("postgres://")
+        if let Some(db) = &self.database_url
+            && !(db.starts_with("postgres://")
                 || db.starts_with("postgresql://")
                 || db.starts_with("sqlite:"))
-            {
-                return Err(invalid(
-                    "database_url",
-                    "must start with postgres://, postgresql:// or sqlite:",
-                ));
-            }
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with postgres://, postgresql:// or sqlite:",
+            ));
         }
-        if let Some(r) = &self.redis_url {
-            if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
-                return Err(invalid(
-                    "redis_url",
-                    "must start with redis:// or rediss://",
-                ));
-            }
+        if let Some(r) = &self.redis_url
+            && !(r.starts_with("redis://") || r.starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "redis_url",
+                "must start with redis:// or rediss://",
+            ));
         }
-        if let Some(t) = &self.operator_token {
-            if t.len() < 24 {
-                return Err(invalid("operator_token", "must be at least 24 characters"));
-            }
+        if let Some(t) = &self.operator_token
+            && t.len() < 24
+        {
+            return Err(invalid("operator_token", "must be at least 24 characters"));
         }
-        if let Some(k) = &self.master_key {
-            if tessera_jose::MasterKey::from_text(k).is_err() {
-                return Err(invalid(
-                    "master_key",
-                    "must be 32 bytes, base64url-encoded without padding",
-                ));
-            }
+        if let Some(k) = &self.master_key
+            && tessera_jose::MasterKey::from_text(k).is_err()
+        {
+            return Err(invalid(
+                "master_key",
+                "must be 32 bytes, base64url-encoded without padding",
+            ));
         }
-        if let Some(k) = &self.previous_master_key {
-            if tessera_jose::MasterKey::from_text(k).is_err() {
-                return Err(invalid(
-                    "previous_master_key",
-                    "must be 32 bytes, base64url-encoded without padding",
-                ));
-            }
+        if let Some(k) = &self.previous_master_key
+            && tessera_jose::MasterKey::from_text(k).is_err()
+        {
+            return Err(invalid(
+                "previous_master_key",
+                "must be 32 bytes, base64url-encoded without padding",
+            ));
         }
         if self.rotation_interval_secs < 2
             || self.rotation_next_lead_secs >= self.rotation_interval_secs

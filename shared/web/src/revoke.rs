@@ -19,11 +19,11 @@ pub async fn refresh_tokens(
 ) -> Result<usize, RevokeError> {
     let now = state.clock.now().unix_timestamp();
     for r in &rows {
-        if let (Some(jti), Some(exp)) = (&r.access_token_jti, r.access_token_exp) {
-            if exp > now {
-                let remaining = Duration::from_secs(u64::try_from(exp - now).unwrap_or(1));
-                revocation::revoke_jti(state.short.as_ref(), tenant_id, jti, remaining).await?;
-            }
+        if let (Some(jti), Some(exp)) = (&r.access_token_jti, r.access_token_exp)
+            && exp > now
+        {
+            let remaining = Duration::from_secs(u64::try_from(exp - now).unwrap_or(1));
+            revocation::revoke_jti(state.short.as_ref(), tenant_id, jti, remaining).await?;
         }
     }
     let now_ms = now * 1000;

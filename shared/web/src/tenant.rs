@@ -147,11 +147,11 @@ pub async fn host_routing(
                 .path_and_query()
                 .map_or("/", |pq| pq.as_str())
                 .to_owned();
-            if !pq.starts_with("/t/") {
-                if let Ok(uri) = format!("/t/{tenant}{pq}").parse::<actix_web::http::Uri>() {
-                    req.match_info_mut().get_mut().update(&uri);
-                    req.head_mut().uri = uri;
-                }
+            if !pq.starts_with("/t/")
+                && let Ok(uri) = format!("/t/{tenant}{pq}").parse::<actix_web::http::Uri>()
+            {
+                req.match_info_mut().get_mut().update(&uri);
+                req.head_mut().uri = uri;
             }
         }
     }
