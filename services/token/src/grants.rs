@@ -199,7 +199,7 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
     if grant.scopes.iter().any(|s| s == "offline_access")
         && r.client.grant_types.iter().any(|g| g == "refresh_token")
     {
-        let token = new_refresh_family(r, "password", &grant, &info, &at).await?;
+        let (token, _) = new_refresh_family(r, "password", &grant, &info, &at).await?;
         body.insert("refresh_token".into(), json!(token));
     }
     Ok(body)
@@ -253,7 +253,7 @@ async fn new_refresh_family(
     grant: &Grant,
     user: &UserInfo,
     at: &mint::AccessToken,
-) -> Result<String, OAuthError> {
+) -> Result<(String, String), OAuthError> {
     let now_ms = r.now_ms;
     let l = grant.lifetimes;
     let family = r.state.new_id(IdKind::RefreshToken);
@@ -266,11 +266,11 @@ async fn new_refresh_family(
         access_token_minutes: l.access_token_minutes,
         window_minutes: l.refresh_window_minutes,
     };
-    let (token, row) = refresh_row(r, &origin, &grant.scopes, at, Some(family));
+    let (token, row) = refresh_row(r, &origin, &grant.scopes, at, Some(family.clone()));
     repo::insert::<refresh_token::Entity>(&r.state.db, row)
         .await
         .map_err(OAuthError::server_error)?;
-    Ok(token)
+    Ok((token, family))
 }
 
 /// What every token of a refresh family carries from the grant that started it.
@@ -489,9 +489,180 @@ pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthEr
 
 /// An argon2id hash (made once, with the same parameters as real ones) that unknown usernames
 /// are verified against, so the grant takes as long for them as for a wrong password.
-fn dummy_phc() -> &'static str {
+pub fn dummy_phc() -> &'static str {
     static PHC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PHC.get_or_init(|| {
         tessera_domain::secrets::hash_password("not a password of anyone").unwrap_or_default()
     })
+}
+
+const INVALID_CODE: &str = "The authorization code is invalid or has expired.";
+
+/// What a redeemed code minted, kept so that a replay can revoke it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Minted {
+    access_token_jti: String,
+    access_token_exp: i64,
+    refresh_family: Option<String>,
+}
+
+fn redeemed_key(tenant_id: &str, code: &str) -> Key {
+    Key::tenant(
+        tenant_id,
+        Kind::AuthorizationCode,
+        &format!("redeemed:{}", lookup_digest(code)),
+    )
+}
+
+/// `authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, OKTA-REFERENCE §2.4): the code is
+/// taken atomically (single use) and must match the client, server, redirect URI and PKCE
+/// challenge it was issued with. A replayed code fails and revokes every token issued from it
+/// (SPEC §4).
+pub async fn authorization_code(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthError> {
+    let code = r.form.require("code")?;
+    let t = r.tenant.tenant_id.as_str();
+    let Some(raw) = r
+        .state
+        .short
+        .take(&crate::authorize::code_key(t, code))
+        .await?
+    else {
+        if let Some(minted) = r.state.short.take(&redeemed_key(t, code)).await?
+            && let Ok(m) = serde_json::from_slice::<Minted>(&minted)
+        {
+            revoke_minted(r, &m).await?;
+            tracing::warn!(tenant = t, client = %r.client.client_id, "authorization code replayed; tokens issued from it revoked");
+        }
+        return Err(OAuthError::invalid_grant(INVALID_CODE));
+    };
+    let bound: crate::authorize::CodeGrant =
+        serde_json::from_slice(&raw).map_err(OAuthError::server_error)?;
+    if bound.client_id != r.client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "The grant was issued to another client. Please make sure the 'client_id' matches the one used at the authorize request.",
+        ));
+    }
+    if bound.server_id != r.server.server_id {
+        return Err(OAuthError::invalid_request(
+            "The grant was issued for another authorization server.",
+        ));
+    }
+    if r.form.get("redirect_uri") != Some(bound.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "The 'redirect_uri' does not match the redirection URI used in the authorization request.",
+        ));
+    }
+    let verified = match (&bound.code_challenge, r.form.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+            let computed = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                digest.as_ref(),
+            );
+            (43..=128).contains(&verifier.len())
+                && tessera_domain::secrets::constant_time_eq(
+                    computed.as_bytes(),
+                    challenge.as_bytes(),
+                )
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    if !verified {
+        return Err(OAuthError::invalid_grant("PKCE verification failed."));
+    }
+    let u = repo::find::<user::Entity>(&r.state.db, t, &bound.user_id)
+        .await
+        .map_err(OAuthError::server_error)?
+        .filter(|u| u.status == "ACTIVE")
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID_CODE))?;
+    let (info, _) = assigned_user(r, &u)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID_CODE))?;
+    let grant = Grant {
+        policy_id: String::new(),
+        rule_id: String::new(),
+        scopes: bound.scopes.clone(),
+        lifetimes: tessera_domain::policy::Lifetimes {
+            access_token_minutes: bound.access_token_minutes,
+            refresh_token_minutes: bound.refresh_token_minutes,
+            refresh_window_minutes: bound.refresh_window_minutes,
+        },
+        inline_hook: None,
+    };
+    let random = r.state.random.as_ref();
+    let at = mint::access_token(
+        r.tenant,
+        r.server,
+        r.client,
+        &grant,
+        Some(&info),
+        r.now,
+        random,
+    )?;
+    let mut body = response(at.jwt.clone(), at.expires_in, &grant.scopes);
+    if grant.scopes.iter().any(|s| s == "openid") {
+        let id_token = mint::id_token_for_session(
+            r.tenant,
+            r.server,
+            r.client,
+            &info,
+            &grant.scopes,
+            r.now,
+            bound.auth_time,
+            bound.nonce.as_deref(),
+            random,
+        )?;
+        body.insert("id_token".into(), json!(id_token));
+    }
+    let mut family = None;
+    if grant.scopes.iter().any(|s| s == "offline_access")
+        && r.client.grant_types.iter().any(|g| g == "refresh_token")
+    {
+        let (token, fam) = new_refresh_family(r, "authorization_code", &grant, &info, &at).await?;
+        body.insert("refresh_token".into(), json!(token));
+        family = Some(fam);
+    }
+    let minted = Minted {
+        access_token_jti: at.jti.clone(),
+        access_token_exp: at.exp,
+        refresh_family: family,
+    };
+    let value = serde_json::to_vec(&minted).map_err(OAuthError::server_error)?;
+    let ttl = Duration::from_secs(u64::try_from(at.expires_in).unwrap_or(3600).max(300));
+    r.state
+        .short
+        .put(&redeemed_key(t, code), &value, ttl)
+        .await?;
+    Ok(body)
+}
+
+async fn revoke_minted(r: &GrantRequest<'_>, m: &Minted) -> Result<(), OAuthError> {
+    let t = r.tenant.tenant_id.as_str();
+    if m.access_token_exp > r.now {
+        let remaining = Duration::from_secs(u64::try_from(m.access_token_exp - r.now).unwrap_or(1));
+        tessera_ephemeral::revocation::revoke_jti(
+            r.state.short.as_ref(),
+            t,
+            &m.access_token_jti,
+            remaining,
+        )
+        .await?;
+    }
+    if let Some(family) = &m.refresh_family {
+        let rows = repo::all::<refresh_token::Entity>(
+            &r.state.db,
+            t,
+            refresh_token::Column::FamilyId.eq(family),
+        )
+        .await
+        .map_err(OAuthError::server_error)?;
+        tessera_web::revoke::refresh_tokens(r.state, t, rows)
+            .await
+            .map_err(|e| match e {
+                tessera_web::revoke::RevokeError::Unavailable(u) => OAuthError::from(u),
+                tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
+            })?;
+    }
+    Ok(())
 }

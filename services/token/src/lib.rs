@@ -5,10 +5,13 @@
 //! is the password grant's user lookup (an argon2id check dominates that grant anyway) and
 //! storing a refresh token, which must survive a restart.
 
+mod authorize;
 mod claims;
 mod grants;
+mod login;
 mod metadata;
 mod mint;
+mod session;
 mod token;
 mod userinfo;
 
@@ -46,5 +49,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         &format!("{org}/oauth2/{{as}}/v1/userinfo"),
         web::post().to(userinfo::userinfo),
-    );
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/authorize"),
+        web::get().to(authorize::authorize),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/authorize"),
+        web::post().to(authorize::authorize),
+    )
+    .route(&format!("{org}/login"), web::get().to(login::show))
+    .route(&format!("{org}/login"), web::post().to(login::submit));
 }

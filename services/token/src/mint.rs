@@ -87,6 +87,25 @@ pub fn id_token(
     now: i64,
     random: &dyn Random,
 ) -> Result<String, OAuthError> {
+    id_token_for_session(tenant, server, client, user, scopes, now, now, None, random)
+}
+
+/// [`id_token`] for a sign-in that happened at `auth_time`, echoing the request's `nonce`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the ID token"
+)]
+pub fn id_token_for_session(
+    tenant: &TenantSnapshot,
+    server: &ServerSnapshot,
+    client: &ClientSnapshot,
+    user: &UserInfo,
+    scopes: &[String],
+    now: i64,
+    auth_time: i64,
+    nonce: Option<&str>,
+    random: &dyn Random,
+) -> Result<String, OAuthError> {
     let ctx = claims::context(tenant, client, Some(user), scopes, now);
     let custom = claims::evaluate(server, "IDENTITY", &ctx, scopes, true)?;
     let mut payload = Map::new();
@@ -100,9 +119,12 @@ pub fn id_token(
         ("jti", json!(format!("ID.{}", random_token(random, 32)))),
         ("amr", json!(["pwd"])),
         ("idp", json!(tenant.tenant_id)),
-        ("auth_time", json!(now)),
+        ("auth_time", json!(auth_time)),
     ] {
         payload.insert(k.into(), v);
+    }
+    if let Some(n) = nonce {
+        payload.insert("nonce".into(), json!(n));
     }
     for (k, v) in custom {
         payload.entry(k).or_insert(v);

@@ -15,16 +15,23 @@ use crate::metadata::resolve;
 /// The grants this endpoint implements; anything else is `unsupported_grant_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GrantType {
+    AuthorizationCode,
     ClientCredentials,
     Password,
     RefreshToken,
 }
 
 impl GrantType {
-    const SUPPORTED: &'static [&'static str] = &["client_credentials", "password", "refresh_token"];
+    const SUPPORTED: &'static [&'static str] = &[
+        "authorization_code",
+        "client_credentials",
+        "password",
+        "refresh_token",
+    ];
 
     fn parse(s: &str) -> Option<Self> {
         match s {
+            "authorization_code" => Some(Self::AuthorizationCode),
             "client_credentials" => Some(Self::ClientCredentials),
             "password" => Some(Self::Password),
             "refresh_token" => Some(Self::RefreshToken),
@@ -34,6 +41,7 @@ impl GrantType {
 
     fn as_str(self) -> &'static str {
         match self {
+            Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
@@ -116,6 +124,7 @@ pub async fn token(
         now_ms,
     };
     let result = match grant_type {
+        GrantType::AuthorizationCode => grants::authorization_code(&r).await,
         GrantType::ClientCredentials => grants::client_credentials(&r).await,
         GrantType::Password => grants::password(&r).await,
         GrantType::RefreshToken => grants::refresh(&r).await,

@@ -43,6 +43,15 @@ impl Form {
         self.get(name).ok_or_else(|| OAuthError::missing(name))
     }
 
+    /// The parameters re-encoded as `application/x-www-form-urlencoded`.
+    pub fn encoded(&self) -> String {
+        let mut pairs: Vec<(&String, &String)> = self.values.iter().collect();
+        pairs.sort();
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    }
+
     /// The space-separated `scope` parameter, if present.
     pub fn scopes(&self) -> Option<Vec<String>> {
         self.get("scope").map(|s| {

@@ -147,7 +147,12 @@ async fn discovery_and_jwks_are_served_from_hot_state() {
     );
     assert_eq!(
         oidc["grant_types_supported"],
-        json!(["client_credentials", "password", "refresh_token"])
+        json!([
+            "authorization_code",
+            "client_credentials",
+            "password",
+            "refresh_token"
+        ])
     );
     assert!(
         oidc["scopes_supported"]

@@ -1,0 +1,550 @@
+//! The authorization-code flow driven like a browser without JavaScript: `/authorize` sends the
+//! user to the hosted sign-in form, the form (with its CSRF token) is submitted, the session
+//! cookie resumes the request, the code comes back with `state`, and is exchanged with PKCE.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use reqwest::Method;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Tenant, TestApp, spawn, user};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92ZcM5bLk4e4nPzvMkY8wQ0aCddExampleVerifier1234";
+
+fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ))
+}
+
+struct Browser {
+    http: reqwest::Client,
+    cookie: Option<String>,
+    base: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+            base: app.base.clone(),
+        }
+    }
+
+    fn absolute(&self, location: &str) -> String {
+        if location.starts_with('/') {
+            format!("{}{location}", self.base)
+        } else {
+            location.to_owned()
+        }
+    }
+
+    async fn get(&self, url: &str) -> reqwest::Response {
+        let mut req = self.http.get(self.absolute(url));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Follows `/authorize` → sign-in → resume, signing in with `password`; returns the final
+    /// response (normally the redirect back to the client).
+    async fn sign_in_through(
+        &mut self,
+        authorize_url: &str,
+        login: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let res = self.get(authorize_url).await;
+        if res.status() != 302 || !location(&res).contains("/login?pending=") {
+            return res;
+        }
+        let page = self.get(&location(&res)).await;
+        assert_eq!(page.headers()["x-frame-options"], "DENY");
+        assert!(
+            page.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'none'")
+        );
+        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+        let html = page.text().await.unwrap();
+        let field = |name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or(0);
+            html[start..]
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (csrf, pending) = (field("csrf"), field("pending"));
+        let tenant_path = location(&res).split("/login").next().unwrap().to_owned();
+        let posted = self
+            .http
+            .post(self.absolute(&format!("{tenant_path}/login")))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("pending", pending.as_str()),
+                ("username", login),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if posted.status() != 303 {
+            return posted;
+        }
+        let set_cookie = posted.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            set_cookie.contains("HttpOnly")
+                && set_cookie.contains("SameSite=Lax")
+                && set_cookie.contains(&format!("Path={tenant_path}")),
+            "{set_cookie}"
+        );
+        self.cookie = Some(set_cookie.split(';').next().unwrap().to_owned());
+        self.get(&location(&posted)).await
+    }
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+struct Setup {
+    t: Tenant,
+    web_id: String,
+    web_secret: String,
+    spa_id: String,
+    uid: String,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let t = app.provision().await;
+    let web = app.api(&t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "portal", "signOnMode": "OPENID_CONNECT",
+        "settings": {"oauthClient": {"application_type": "web", "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"], "redirect_uris": ["https://portal.example/callback"]}}}))).await.expect(200);
+    let spa = app.api(&t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "spa", "signOnMode": "OPENID_CONNECT",
+        "credentials": {"oauthClient": {"token_endpoint_auth_method": "none"}},
+        "settings": {"oauthClient": {"application_type": "browser", "grant_types": ["authorization_code"],
+            "response_types": ["code"], "redirect_uris": ["https://spa.example/cb"]}}}))).await.expect(200);
+    let u = app
+        .api(&t, Method::POST, "/users", Some(user("flow@example.com")))
+        .await
+        .expect(200);
+    let uid = u["id"].as_str().unwrap().to_owned();
+    for a in [&web, &spa] {
+        app.api(
+            &t,
+            Method::POST,
+            &format!("/apps/{}/users", a["id"].as_str().unwrap()),
+            Some(json!({"id": uid})),
+        )
+        .await
+        .expect(200);
+    }
+    Setup {
+        web_id: web["id"].as_str().unwrap().to_owned(),
+        web_secret: web["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        spa_id: spa["id"].as_str().unwrap().to_owned(),
+        uid,
+        t,
+    }
+}
+
+fn authorize_url(
+    t: &Tenant,
+    client_id: &str,
+    redirect_uri: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut pairs: Vec<(&str, String)> = vec![
+        ("client_id", client_id.into()),
+        ("redirect_uri", redirect_uri.into()),
+        ("response_type", "code".into()),
+    ];
+    pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{}/oauth2/default/v1/authorize?{q}", t.org)
+}
+
+async fn exchange(
+    app: &TestApp,
+    t: &Tenant,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut req = app
+        .client
+        .post(format!("{}/oauth2/default/v1/token", t.org))
+        .form(form);
+    if let Some((id, secret)) = basic {
+        req = req.header(
+            "Authorization",
+            format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
+        );
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[actix_web::test]
+async fn code_flow_with_pkce_signs_in_issues_tokens_and_revokes_them_on_code_replay() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    let ch = challenge(VERIFIER);
+    let url = authorize_url(
+        &s.t,
+        &s.web_id,
+        "https://portal.example/callback",
+        &[
+            ("scope", "openid profile offline_access"),
+            ("state", "st-123"),
+            ("nonce", "n-456"),
+            ("code_challenge", &ch),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let mut browser = Browser::new(&app);
+
+    // Wrong password: the form again, a generic message, no session.
+    let failed = browser
+        .sign_in_through(&url, "flow@example.com", "wrong")
+        .await;
+    assert_eq!(failed.status(), 401);
+    assert!(failed.headers().get("set-cookie").is_none());
+    assert!(
+        failed
+            .text()
+            .await
+            .unwrap()
+            .contains("Sign-in failed. Check your username and password")
+    );
+
+    let back = browser
+        .sign_in_through(&url, "flow@example.com", "Analytical1Engine")
+        .await;
+    assert_eq!(back.status(), 302);
+    let loc = location(&back);
+    assert!(loc.starts_with("https://portal.example/callback?"), "{loc}");
+    assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
+    let code = query_param(&loc, "code").expect("a code");
+
+    // A wrong verifier fails; the code is then spent.
+    let (status, body) = exchange(
+        &app,
+        &s.t,
+        Some((&s.web_id, &s.web_secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://portal.example/callback"),
+            ("code_verifier", "x".repeat(43).as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (400, Some("PKCE verification failed."))
+    );
+
+    // A fresh code, now exchanged correctly.
+    let back = browser.get(&url).await;
+    let code = query_param(&location(&back), "code").expect("signed in already: a code at once");
+    let (status, body) = exchange(
+        &app,
+        &s.t,
+        Some((&s.web_id, &s.web_secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://portal.example/other"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "redirect_uri mismatch: {body}"
+    );
+    let back = browser.get(&url).await;
+    let code = query_param(&location(&back), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://portal.example/callback"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = exchange(&app, &s.t, Some((&s.web_id, &s.web_secret)), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(id_token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            claims["nonce"].as_str(),
+            claims["sub"].as_str(),
+            claims["aud"].as_str()
+        ),
+        (Some("n-456"), Some(s.uid.as_str()), Some(s.web_id.as_str()))
+    );
+    let (at, rt) = (
+        tokens["access_token"].as_str().unwrap().to_owned(),
+        tokens["refresh_token"].as_str().unwrap().to_owned(),
+    );
+
+    // Replay: refused, and what the code minted is revoked.
+    let (status, body) = exchange(&app, &s.t, Some((&s.web_id, &s.web_secret)), &form).await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (
+            400,
+            Some("The authorization code is invalid or has expired.")
+        )
+    );
+    for token in [&at, &rt] {
+        let (_, r) = {
+            let res = app
+                .client
+                .post(format!("{}/oauth2/default/v1/introspect", s.t.org))
+                .header(
+                    "Authorization",
+                    format!(
+                        "Basic {}",
+                        STANDARD.encode(format!("{}:{}", s.web_id, s.web_secret))
+                    ),
+                )
+                .form(&[("token", token.as_str())])
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.json::<Value>().await.unwrap())
+        };
+        assert_eq!(
+            r,
+            json!({"active": false}),
+            "a replayed code revokes its tokens"
+        );
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn authorize_checks_its_parameters_and_only_redirects_to_registered_uris() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    let browser = Browser::new(&app);
+    // Unknown client or unregistered redirect URI: an error page, never a redirect.
+    for url in [
+        authorize_url(
+            &s.t,
+            "0oanosuchclient",
+            "https://portal.example/callback",
+            &[("scope", "openid"), ("state", "s")],
+        ),
+        authorize_url(
+            &s.t,
+            &s.web_id,
+            "https://evil.example/callback",
+            &[("scope", "openid"), ("state", "s")],
+        ),
+    ] {
+        let res = browser.get(&url).await;
+        assert_eq!(res.status(), 400);
+        assert!(res.headers().get("location").is_none());
+    }
+    let redirected = |res: &reqwest::Response| query_param(&location(res), "error");
+    let res = browser
+        .get(&authorize_url(
+            &s.t,
+            &s.web_id,
+            "https://portal.example/callback",
+            &[("scope", "openid")],
+        ))
+        .await;
+    assert_eq!(
+        redirected(&res).as_deref(),
+        Some("invalid_request"),
+        "state is required"
+    );
+    let res = browser
+        .get(&authorize_url(
+            &s.t,
+            &s.web_id,
+            "https://portal.example/callback",
+            &[
+                ("scope", "openid"),
+                ("state", "s"),
+                ("response_type", "token"),
+            ],
+        ))
+        .await;
+    assert_eq!(
+        res.status(),
+        400,
+        "a repeated response_type is refused on the page"
+    );
+    let res = browser
+        .get(&authorize_url(
+            &s.t,
+            &s.spa_id,
+            "https://spa.example/cb",
+            &[("scope", "openid"), ("state", "s")],
+        ))
+        .await;
+    assert_eq!(
+        redirected(&res).as_deref(),
+        Some("invalid_request"),
+        "a public client must use PKCE"
+    );
+    assert!(
+        query_param(&location(&res), "error_description")
+            .unwrap()
+            .contains("PKCE")
+    );
+    let res = browser
+        .get(&authorize_url(
+            &s.t,
+            &s.spa_id,
+            "https://spa.example/cb",
+            &[
+                ("scope", "openid"),
+                ("state", "s"),
+                ("code_challenge", "abc"),
+                ("code_challenge_method", "plain"),
+            ],
+        ))
+        .await;
+    assert_eq!(
+        redirected(&res).as_deref(),
+        Some("invalid_request"),
+        "plain PKCE is refused"
+    );
+    let res = browser
+        .get(&authorize_url(
+            &s.t,
+            &s.web_id,
+            "https://portal.example/callback",
+            &[("scope", "openid"), ("state", "s"), ("prompt", "none")],
+        ))
+        .await;
+    assert_eq!(redirected(&res).as_deref(), Some("login_required"));
+    assert_eq!(query_param(&location(&res), "state").as_deref(), Some("s"));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn public_clients_exchange_codes_without_a_secret_and_unassigned_users_are_refused() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    let ch = challenge(VERIFIER);
+    let mut browser = Browser::new(&app);
+    let url = authorize_url(
+        &s.t,
+        &s.spa_id,
+        "https://spa.example/cb",
+        &[
+            ("scope", "openid"),
+            ("state", "x"),
+            ("code_challenge", &ch),
+            ("code_challenge_method", "S256"),
+            ("response_mode", "form_post"),
+        ],
+    );
+    let back = browser
+        .sign_in_through(&url, "flow@example.com", "Analytical1Engine")
+        .await;
+    assert_eq!(
+        back.status(),
+        200,
+        "form_post answers with an auto-submitting form"
+    );
+    let html = back.text().await.unwrap();
+    assert!(
+        html.contains("action=\"https://spa.example/cb\"")
+            && html.contains("name=\"state\" value=\"x\""),
+        "{html}"
+    );
+    let code = html
+        .split("name=\"code\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, tokens) = exchange(
+        &app,
+        &s.t,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://spa.example/cb"),
+            ("code_verifier", VERIFIER),
+            ("client_id", &s.spa_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(
+        tokens.get("refresh_token").is_none(),
+        "no offline_access, no refresh token"
+    );
+
+    // Unassigned from the SPA: the next authorize is refused back to the client.
+    app.api(
+        &s.t,
+        Method::DELETE,
+        &format!("/apps/{}/users/{}", s.spa_id, s.uid),
+        None,
+    )
+    .await
+    .expect(204);
+    let res = browser
+        .get(&authorize_url(
+            &s.t,
+            &s.spa_id,
+            "https://spa.example/cb",
+            &[
+                ("scope", "openid"),
+                ("state", "x"),
+                ("code_challenge", &ch),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("access_denied")
+    );
+    app.stop().await;
+}

@@ -1,0 +1,364 @@
+//! `GET|POST /v1/authorize` for the authorization-code flow (RFC 6749 §4.1, RFC 7636, OIDC Core
+//! §3.1.2, OKTA-REFERENCE §2.2), as an ordered list of checks. Until the client and its exact
+//! redirect URI are known, errors are shown as a page and never redirected; after that they go
+//! back to the client with `state`.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use tessera_domain::policy::{self, UserFacts};
+use tessera_domain::secrets::{lookup_digest, random_token};
+use tessera_ephemeral::{Key, Kind};
+use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
+use tessera_oauth::{Form, OAuthError};
+use tessera_store::entities::{group_member, user};
+use tessera_store::{ColumnTrait as _, repo};
+use tessera_web::AppState;
+
+use crate::login::{error_page, escape, page, pending_key};
+use crate::session;
+
+/// How long an authorization code lives (OKTA-REFERENCE §3.3).
+pub const CODE_TTL: Duration = Duration::from_secs(300);
+
+/// What a code is bound to, kept in the short-lived store under a hash of the code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub server_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub scopes: Vec<String>,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub access_token_minutes: i64,
+    pub refresh_token_minutes: i64,
+    pub refresh_window_minutes: i64,
+}
+
+pub fn code_key(tenant_id: &str, code: &str) -> Key {
+    Key::tenant(tenant_id, Kind::AuthorizationCode, &lookup_digest(code))
+}
+
+/// Where an error or a code goes back to the client.
+struct Reply<'a> {
+    redirect_uri: &'a str,
+    mode: &'a str,
+    state: Option<&'a str>,
+}
+
+impl Reply<'_> {
+    fn send(&self, params: &[(&str, &str)]) -> HttpResponse {
+        let mut all: Vec<(&str, &str)> = params.to_vec();
+        if let Some(s) = self.state {
+            all.push(("state", s));
+        }
+        if self.mode == "form_post" {
+            let inputs: String = all
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                        escape(k),
+                        escape(v)
+                    )
+                })
+                .collect();
+            return page(StatusCode::OK).body(format!(
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>Continue</title></head><body onload=\"document.forms[0].submit()\">\
+                 <form method=\"post\" action=\"{}\">{inputs}<noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
+                escape(self.redirect_uri)
+            ));
+        }
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(all)
+            .finish();
+        let sep = if self.mode == "fragment" {
+            '#'
+        } else if self.redirect_uri.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        HttpResponse::Found()
+            .insert_header((
+                header::LOCATION,
+                format!("{}{sep}{encoded}", self.redirect_uri),
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()
+    }
+
+    fn error(&self, error: &str, description: &str) -> HttpResponse {
+        self.send(&[("error", error), ("error_description", description)])
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PathParams {
+    tenant: String,
+    #[serde(rename = "as")]
+    server: String,
+}
+
+pub async fn authorize(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    path: web::Path<PathParams>,
+) -> Result<HttpResponse, OAuthError> {
+    let raw: &[u8] = if req.method() == actix_web::http::Method::POST {
+        &body
+    } else {
+        req.query_string().as_bytes()
+    };
+    let params = match Form::parse(raw) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(error_page(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                &e.description,
+            ));
+        }
+    };
+    let resolved = state
+        .hot
+        .server(&path.tenant, &path.server)
+        .await
+        .map_err(OAuthError::server_error)?;
+    let Some((tenant, server)) = resolved.filter(|(t, s)| t.active && s.active) else {
+        return Ok(error_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "The authorization server id is invalid.",
+        ));
+    };
+    // 1. The client and its exact redirect URI; before both are known, nothing is redirected.
+    let Some(client) = params
+        .get("client_id")
+        .and_then(|id| tenant.clients.get(id))
+        .filter(|c| c.active)
+        .cloned()
+    else {
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid client",
+            "Invalid value for 'client_id' parameter.",
+        ));
+    };
+    let Some(redirect_uri) = params
+        .get("redirect_uri")
+        .filter(|r| client.redirect_uris.iter().any(|u| u == r))
+    else {
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid redirect URI",
+            "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.",
+        ));
+    };
+    let mode = params.get("response_mode").unwrap_or("query");
+    let reply = Reply {
+        redirect_uri,
+        mode,
+        state: params.get("state"),
+    };
+    if !matches!(mode, "query" | "fragment" | "form_post") {
+        return Ok(Reply {
+            mode: "query",
+            ..reply
+        }
+        .error(
+            "invalid_request",
+            "The 'response_mode' parameter is invalid.",
+        ));
+    }
+    // 2. The request itself.
+    if reply.state.is_none() {
+        return Ok(reply.error(
+            "invalid_request",
+            "The 'state' parameter is required for authorization requests.",
+        ));
+    }
+    match params.get("response_type") {
+        None => return Ok(reply.error("invalid_request", "The 'response_type' parameter is required.")),
+        Some("code") if client.response_types.iter().any(|r| r == "code") => {}
+        Some("code") => return Ok(reply.error("unauthorized_client", "The client is not authorized to use the provided response_type.")),
+        Some(_) => return Ok(reply.error("unsupported_response_type", "The response type is not supported by the authorization server. Configured response types: [code]")),
+    }
+    let Some(scopes) = params.scopes().filter(|s| !s.is_empty()) else {
+        return Ok(reply.error(
+            "invalid_scope",
+            "The authorization request must contain a 'scope' parameter.",
+        ));
+    };
+    // 3. PKCE (RFC 7636): S256 only; required for public clients and when the app requires it.
+    let challenge = params.get("code_challenge");
+    match (challenge, params.get("code_challenge_method")) {
+        (Some(c), Some("S256")) if (43..=128).contains(&c.len()) => {}
+        (Some(_), Some("S256")) => {
+            return Ok(reply.error(
+                "invalid_request",
+                "The 'code_challenge' parameter is invalid.",
+            ));
+        }
+        (Some(_), _) => {
+            return Ok(reply.error(
+                "invalid_request",
+                "The 'code_challenge_method' parameter must be S256.",
+            ));
+        }
+        (None, _) if client.pkce_required || client.token_endpoint_auth_method == "none" => {
+            return Ok(reply.error(
+                "invalid_request",
+                "PKCE code challenge is required by the application.",
+            ));
+        }
+        (None, _) => {}
+    }
+    // 4. The signed-in user: prompt and max_age can force a new sign-in.
+    let now = state.clock.now().unix_timestamp();
+    let prompt = params.get("prompt").unwrap_or_default();
+    let max_age = params.get("max_age").and_then(|m| m.parse::<i64>().ok());
+    let session = session::current(&state, &req, &tenant.tenant_id)
+        .await?
+        .filter(|s| max_age.is_none_or(|m| now - s.auth_time <= m))
+        .filter(|_| prompt != "login");
+    let Some(session) = session else {
+        if prompt == "none" {
+            return Ok(reply.error(
+                "login_required",
+                "The client specified not to prompt, but the user is not logged in.",
+            ));
+        }
+        return sign_in_first(&state, &req, &tenant, &params).await;
+    };
+    // 5. Assignment, policy, consent.
+    let t = tenant.tenant_id.as_str();
+    let Some(u) = repo::find::<user::Entity>(&state.db, t, &session.user_id)
+        .await
+        .map_err(OAuthError::server_error)?
+        .filter(|u| u.status == "ACTIVE")
+    else {
+        return sign_in_first(&state, &req, &tenant, &params).await;
+    };
+    let group_ids: Vec<String> =
+        repo::all::<group_member::Entity>(&state.db, t, group_member::Column::UserId.eq(&u.id))
+            .await
+            .map_err(OAuthError::server_error)?
+            .into_iter()
+            .map(|m| m.group_id)
+            .collect();
+    if !assigned(&tenant, &client, &u.id, &group_ids) {
+        return Ok(reply.error(
+            "access_denied",
+            "User is not assigned to the client application.",
+        ));
+    }
+    let facts = UserFacts {
+        id: u.id.clone(),
+        group_ids,
+    };
+    let request = policy::Request {
+        client_id: &client.client_id,
+        grant_type: "authorization_code",
+        user: Some(&facts),
+        scopes: Some(&scopes),
+        everyone_group_id: &tenant.everyone_group_id,
+    };
+    let grant = match policy::evaluate(&server.policies, &server.scopes, &request) {
+        Ok(g) => g,
+        Err(d) => return Ok(reply.error(d.error(), d.description())),
+    };
+    if needs_consent(&client, &server, &grant.scopes, prompt) {
+        // The consent page is not built yet: refuse rather than grant silently.
+        return Ok(reply.error(
+            "consent_required",
+            "The following scopes require user consent, which this server cannot ask for yet.",
+        ));
+    }
+    // 6. The code: single use, bound to everything above, five minutes.
+    let code = random_token(state.random.as_ref(), 32);
+    let bound = CodeGrant {
+        client_id: client.client_id.clone(),
+        server_id: server.server_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        code_challenge: challenge.map(str::to_owned),
+        nonce: params.get("nonce").map(str::to_owned),
+        scopes: grant.scopes.clone(),
+        user_id: u.id.clone(),
+        auth_time: session.auth_time,
+        access_token_minutes: grant.lifetimes.access_token_minutes,
+        refresh_token_minutes: grant.lifetimes.refresh_token_minutes,
+        refresh_window_minutes: grant.lifetimes.refresh_window_minutes,
+    };
+    let value = serde_json::to_vec(&bound).map_err(OAuthError::server_error)?;
+    state
+        .short
+        .put(&code_key(t, &code), &value, CODE_TTL)
+        .await?;
+    Ok(reply.send(&[("code", code.as_str())]))
+}
+
+fn assigned(
+    tenant: &TenantSnapshot,
+    client: &ClientSnapshot,
+    user_id: &str,
+    groups: &[String],
+) -> bool {
+    client.assigned_users.contains_key(user_id)
+        || client
+            .assigned_groups
+            .iter()
+            .any(|g| *g == tenant.everyone_group_id || groups.contains(g))
+}
+
+/// OKTA-REFERENCE §4.7 step 10.
+fn needs_consent(
+    client: &ClientSnapshot,
+    server: &ServerSnapshot,
+    scopes: &[String],
+    prompt: &str,
+) -> bool {
+    let consent_scope = scopes.iter().any(|s| server.consent_required.contains(s));
+    consent_scope && (client.consent_method == "REQUIRED" || prompt == "consent")
+}
+
+/// Parks the request and sends the browser to the sign-in page, which resumes it.
+async fn sign_in_first(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &TenantSnapshot,
+    params: &Form,
+) -> Result<HttpResponse, OAuthError> {
+    let id = random_token(state.random.as_ref(), 24);
+    let resume = if req.method() == actix_web::http::Method::POST {
+        // Re-encode POSTed parameters as a query so the resumed request is a GET.
+        format!("{}?{}", req.path(), params.encoded())
+    } else {
+        format!("{}?{}", req.path(), req.query_string())
+    };
+    state
+        .short
+        .put(
+            &pending_key(&tenant.tenant_id, &id),
+            resume.as_bytes(),
+            Duration::from_secs(600),
+        )
+        .await?;
+    let mut login = format!("/t/{}/login?pending={id}", tenant.name);
+    if let Some(hint) = params.get("login_hint") {
+        login.push_str(&format!(
+            "&login_hint={}",
+            url::form_urlencoded::byte_serialize(hint.as_bytes()).collect::<String>()
+        ));
+    }
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, login))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
