@@ -136,7 +136,12 @@ struct Setup {
 }
 
 async fn setup(app: &TestApp) -> Setup {
-    let t = app.provision().await;
+    let provisioned = app.provision().await;
+    // Talk to this process whatever public URL the deployment is configured with.
+    let t = Tenant {
+        org: format!("{}/t/{}", app.base, provisioned.name),
+        ..provisioned
+    };
     let web = app.api(&t, Method::POST, "/apps", Some(json!({
         "name": "oidc_client", "label": "portal", "signOnMode": "OPENID_CONNECT",
         "settings": {"oauthClient": {"application_type": "web", "grant_types": ["authorization_code", "refresh_token"],
@@ -546,5 +551,75 @@ async fn public_clients_exchange_codes_without_a_secret_and_unassigned_users_are
         query_param(&location(&res), "error").as_deref(),
         Some("access_denied")
     );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn sessions_and_codes_work_across_two_token_processes_sharing_redis() {
+    let mut cfg = crate::helpers::config(Backend::Shared).await;
+    cfg.master_key = Some(tessera_jose::MasterKey::generate_text(
+        &tessera_domain::SystemRandom,
+    ));
+    cfg.public_url = Some("https://auth.example.test".into());
+    let app = crate::helpers::spawn_with(cfg.clone()).await;
+    let port = crate::helpers::free_port();
+    let _other = crate::helpers::service_process(&cfg, "token", port, &[]);
+    let s = setup(&app).await;
+    let here = Tenant {
+        org: format!("{}/t/{}", app.base, s.t.name),
+        ..s.t.clone()
+    };
+    let there = Tenant {
+        org: format!("http://127.0.0.1:{port}/t/{}", s.t.name),
+        ..s.t.clone()
+    };
+    let ch = challenge(VERIFIER);
+    let extra = [
+        ("scope", "openid"),
+        ("state", "x"),
+        ("code_challenge", ch.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+
+    // Sign in on this process; exchange the code on the other.
+    let mut browser = Browser::new(&app);
+    let back = browser
+        .sign_in_through(
+            &authorize_url(&here, &s.web_id, "https://portal.example/callback", &extra),
+            "flow@example.com",
+            "Analytical1Engine",
+        )
+        .await;
+    let code = query_param(&location(&back), "code").expect("a code");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://portal.example/callback"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, body) = exchange(&app, &there, Some((&s.web_id, &s.web_secret)), &form).await;
+    assert_eq!(status, 200, "{body}");
+    // The session cookie set by one process is honoured by the other.
+    let other_browser = Browser {
+        http: browser.http.clone(),
+        cookie: browser.cookie.clone(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let res = other_browser
+        .get(&authorize_url(
+            &there,
+            &s.web_id,
+            "https://portal.example/callback",
+            &extra,
+        ))
+        .await;
+    assert!(
+        query_param(&location(&res), "code").is_some(),
+        "signed in on the other process: {}",
+        location(&res)
+    );
+    // And the code is single use across processes.
+    let (status, _) = exchange(&app, &here, Some((&s.web_id, &s.web_secret)), &form).await;
+    assert_eq!(status, 400);
     app.stop().await;
 }
