@@ -9,6 +9,7 @@ mod authorize;
 mod claims;
 mod grants;
 mod login;
+mod logout;
 mod metadata;
 mod mint;
 mod session;
@@ -57,6 +58,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         &format!("{org}/oauth2/{{as}}/v1/authorize"),
         web::post().to(authorize::authorize),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/logout"),
+        web::get().to(logout::logout),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/logout"),
+        web::post().to(logout::logout),
     )
     .route(&format!("{org}/login"), web::get().to(login::show))
     .route(&format!("{org}/login"), web::post().to(login::submit));

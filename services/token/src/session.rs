@@ -68,3 +68,27 @@ pub async fn start(
         .same_site(SameSite::Lax)
         .finish())
 }
+
+/// Ends the request's session, if any, and returns the cookie that clears it.
+pub async fn end(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant_id: &str,
+    tenant_name: &str,
+) -> Result<Cookie<'static>, OAuthError> {
+    if let Some(cookie) = req.cookie(COOKIE) {
+        state.short.delete(&key(tenant_id, cookie.value())).await?;
+    }
+    let path = if state.config.base_domain.is_some() {
+        "/".to_owned()
+    } else {
+        format!("/t/{tenant_name}")
+    };
+    let mut removal = Cookie::build(COOKIE, "")
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .finish();
+    removal.make_removal();
+    Ok(removal)
+}

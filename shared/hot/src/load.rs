@@ -98,6 +98,7 @@ pub async fn tenant(
             grant_types: strings(&settings["grant_types"]),
             response_types: strings(&settings["response_types"]),
             redirect_uris: strings(&settings["redirect_uris"]),
+            post_logout_redirect_uris: strings(&settings["post_logout_redirect_uris"]),
             pkce_required: creds["pkce_required"].as_bool().unwrap_or(true),
             refresh_rotation: settings["refresh_token"]["rotation_type"]
                 .as_str()
@@ -454,6 +455,9 @@ fn discovery(
     ]);
     if cfg.endpoints.contains(&"userinfo") {
         oidc["userinfo_endpoint"] = json!(endpoint("userinfo"));
+    }
+    if cfg.endpoints.contains(&"logout") {
+        oidc["end_session_endpoint"] = json!(endpoint("logout"));
     }
     (oidc, oauth)
 }

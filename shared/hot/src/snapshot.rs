@@ -101,6 +101,7 @@ pub struct ClientSnapshot {
     pub grant_types: Vec<String>,
     pub response_types: Vec<String>,
     pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
     pub token_endpoint_auth_method: String,
     pub pkce_required: bool,
     pub consent_method: String,

@@ -204,7 +204,7 @@ fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryCo
         ],
         response_types: vec!["code"],
         response_modes: vec!["query", "fragment", "form_post"],
-        endpoints: vec!["authorize", "introspect", "revoke", "userinfo"],
+        endpoints: vec!["authorize", "introspect", "revoke", "userinfo", "logout"],
         expired_key_retention_ms: tessera_jose::EXPIRED_KEY_RETENTION_MS,
         rotation_interval_ms: config.rotation_schedule().interval,
         version_check_every: std::time::Duration::from_secs(5),

@@ -145,7 +145,8 @@ async fn setup(app: &TestApp) -> Setup {
     let web = app.api(&t, Method::POST, "/apps", Some(json!({
         "name": "oidc_client", "label": "portal", "signOnMode": "OPENID_CONNECT",
         "settings": {"oauthClient": {"application_type": "web", "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"], "redirect_uris": ["https://portal.example/callback"]}}}))).await.expect(200);
+            "response_types": ["code"], "redirect_uris": ["https://portal.example/callback"],
+            "post_logout_redirect_uris": ["https://portal.example/signed-out"]}}}))).await.expect(200);
     let spa = app.api(&t, Method::POST, "/apps", Some(json!({
         "name": "oidc_client", "label": "spa", "signOnMode": "OPENID_CONNECT",
         "credentials": {"oauthClient": {"token_endpoint_auth_method": "none"}},
@@ -621,5 +622,93 @@ async fn sessions_and_codes_work_across_two_token_processes_sharing_redis() {
     // And the code is single use across processes.
     let (status, _) = exchange(&app, &here, Some((&s.web_id, &s.web_secret)), &form).await;
     assert_eq!(status, 400);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn logout_ends_the_session_and_returns_to_a_registered_uri_with_state() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    let ch = challenge(VERIFIER);
+    let extra = [
+        ("scope", "openid"),
+        ("state", "x"),
+        ("code_challenge", ch.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = authorize_url(&s.t, &s.web_id, "https://portal.example/callback", &extra);
+    let mut browser = Browser::new(&app);
+    let back = browser
+        .sign_in_through(&url, "flow@example.com", "Analytical1Engine")
+        .await;
+    let code = query_param(&location(&back), "code").unwrap();
+    let (_, tokens) = exchange(
+        &app,
+        &s.t,
+        Some((&s.web_id, &s.web_secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://portal.example/callback"),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let logout = |params: &[(&str, &str)]| {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        format!("{}/oauth2/default/v1/logout?{q}", s.t.org)
+    };
+
+    // Refusals: no hint, a forged hint, an unregistered return URI — pages, no redirect.
+    for bad in [
+        logout(&[]),
+        logout(&[("id_token_hint", "a.b.c")]),
+        logout(&[
+            ("id_token_hint", &id_token),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ]),
+    ] {
+        let res = browser.get(&bad).await;
+        assert_eq!(res.status(), 400);
+        assert!(res.headers().get("location").is_none());
+    }
+    // Still signed in: authorize answers with a code at once.
+    assert!(query_param(&location(&browser.get(&url).await), "code").is_some());
+
+    let res = browser
+        .get(&logout(&[
+            ("id_token_hint", &id_token),
+            (
+                "post_logout_redirect_uri",
+                "https://portal.example/signed-out",
+            ),
+            ("state", "bye"),
+        ]))
+        .await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(
+        location(&res),
+        "https://portal.example/signed-out?state=bye"
+    );
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"),
+        "the cookie is cleared"
+    );
+    // The session is gone even for a client that kept the old cookie.
+    let res = browser.get(&url).await;
+    assert!(
+        location(&res).contains("/login?pending="),
+        "signed out: {}",
+        location(&res)
+    );
+    // Without a return URI the browser goes to the sign-in page.
+    let res = browser.get(&logout(&[("id_token_hint", &id_token)])).await;
+    assert_eq!(location(&res), format!("/t/{}/login", s.t.name));
     app.stop().await;
 }
