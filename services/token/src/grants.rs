@@ -191,6 +191,7 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
                 r.client,
                 &info,
                 &grant.scopes,
+                &at,
                 r.now,
                 random
             )?),
@@ -444,6 +445,7 @@ pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthEr
                 r.client,
                 &info,
                 &grant.scopes,
+                &at,
                 r.now,
                 random
             )?),
@@ -608,6 +610,7 @@ pub async fn authorization_code(r: &GrantRequest<'_>) -> Result<Map<String, Valu
             r.client,
             &info,
             &grant.scopes,
+            &at,
             r.now,
             bound.auth_time,
             bound.nonce.as_deref(),

@@ -84,10 +84,23 @@ pub fn id_token(
     client: &ClientSnapshot,
     user: &UserInfo,
     scopes: &[String],
+    at: &AccessToken,
     now: i64,
     random: &dyn Random,
 ) -> Result<String, OAuthError> {
-    id_token_for_session(tenant, server, client, user, scopes, now, now, None, random)
+    id_token_for_session(
+        tenant, server, client, user, scopes, at, now, now, None, random,
+    )
+}
+
+/// `at_hash` (OIDC Core §3.1.3.6): the left half of the SHA-256 of the access token (RS256 and
+/// ES256 both hash with SHA-256), base64url.
+fn at_hash(access_token: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, access_token.as_bytes());
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        &digest.as_ref()[..16],
+    )
 }
 
 /// [`id_token`] for a sign-in that happened at `auth_time`, echoing the request's `nonce`.
@@ -101,6 +114,7 @@ pub fn id_token_for_session(
     client: &ClientSnapshot,
     user: &UserInfo,
     scopes: &[String],
+    at: &AccessToken,
     now: i64,
     auth_time: i64,
     nonce: Option<&str>,
@@ -126,6 +140,7 @@ pub fn id_token_for_session(
     if let Some(n) = nonce {
         payload.insert("nonce".into(), json!(n));
     }
+    payload.insert("at_hash".into(), json!(at_hash(&at.jwt)));
     for (k, v) in custom {
         payload.entry(k).or_insert(v);
     }

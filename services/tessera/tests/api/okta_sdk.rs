@@ -92,3 +92,50 @@ async fn openid_client_gets_introspects_and_revokes_a_token_that_okta_jwt_verifi
     run_node("oidc-clients.test.mjs", env, 7).await;
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn openid_client_runs_the_code_flow_with_pkce_and_refreshes() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let web = app.api(&t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "node web", "signOnMode": "OPENID_CONNECT",
+        "settings": {"oauthClient": {"application_type": "web", "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"], "redirect_uris": ["https://node.example/callback"]}}}))).await.expect(200);
+    let u = app
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(crate::helpers::user("node@example.com")),
+        )
+        .await
+        .expect(200);
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{}/users", web["id"].as_str().unwrap()),
+        Some(json!({"id": u["id"]})),
+    )
+    .await
+    .expect(200);
+    let oauth = &web["credentials"]["oauthClient"];
+    let env = vec![
+        ("TESSERA_ISSUER", format!("{}/oauth2/default", t.org)),
+        (
+            "TESSERA_CLIENT_ID",
+            oauth["client_id"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "TESSERA_CLIENT_SECRET",
+            oauth["client_secret"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "TESSERA_REDIRECT_URI",
+            "https://node.example/callback".to_owned(),
+        ),
+        ("TESSERA_USERNAME", "node@example.com".to_owned()),
+        ("TESSERA_PASSWORD", "Analytical1Engine".to_owned()),
+    ];
+    run_node("oidc-code-flow.test.mjs", env, 4).await;
+    app.stop().await;
+}
