@@ -274,15 +274,18 @@ pub async fn authorize(
         Ok(g) => g,
         Err(d) => return Ok(reply.error(d.error(), d.description())),
     };
-    if needs_consent(&client, &server, &grant.scopes, prompt) {
-        // The consent page is not built yet: refuse rather than grant silently.
-        return Ok(reply.error(
-            "consent_required",
-            "The following scopes require user consent, which this server cannot ask for yet.",
-        ));
-    }
+    let to_ask = consent_to_ask(&client, &server, &grant.scopes, prompt);
+    let missing: Vec<String> = if to_ask.is_empty() {
+        Vec::new()
+    } else {
+        let given = if prompt == "consent" {
+            Vec::new()
+        } else {
+            crate::consent::granted(&state, t, &server.server_id, &u.id, &client.client_id).await?
+        };
+        to_ask.into_iter().filter(|s| !given.contains(s)).collect()
+    };
     // 6. The code: single use, bound to everything above, five minutes.
-    let code = random_token(state.random.as_ref(), 32);
     let bound = CodeGrant {
         client_id: client.client_id.clone(),
         server_id: server.server_id.clone(),
@@ -296,11 +299,57 @@ pub async fn authorize(
         refresh_token_minutes: grant.lifetimes.refresh_token_minutes,
         refresh_window_minutes: grant.lifetimes.refresh_window_minutes,
     };
+    let back = ReplyTo {
+        redirect_uri: redirect_uri.to_owned(),
+        mode: mode.to_owned(),
+        state: reply.state.map(str::to_owned),
+    };
+    if !missing.is_empty() {
+        if prompt == "none" {
+            return Ok(reply.error("consent_required", "The client specified not to prompt, but the user has not consented to the requested scopes."));
+        }
+        return crate::consent::ask(&state, &tenant, &server, &client, &missing, bound, back).await;
+    }
+    issue_code(&state, t, bound, &back).await
+}
+
+/// Where a code or an error goes back to, kept while the user is asked for consent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplyTo {
+    pub redirect_uri: String,
+    pub mode: String,
+    pub state: Option<String>,
+}
+
+impl ReplyTo {
+    pub fn error(&self, error: &str, description: &str) -> HttpResponse {
+        Reply {
+            redirect_uri: &self.redirect_uri,
+            mode: &self.mode,
+            state: self.state.as_deref(),
+        }
+        .error(error, description)
+    }
+}
+
+/// Stores the code and sends it back to the client.
+pub async fn issue_code(
+    state: &AppState,
+    tenant_id: &str,
+    bound: CodeGrant,
+    back: &ReplyTo,
+) -> Result<HttpResponse, OAuthError> {
+    let code = random_token(state.random.as_ref(), 32);
     let value = serde_json::to_vec(&bound).map_err(OAuthError::server_error)?;
     state
         .short
-        .put(&code_key(t, &code), &value, CODE_TTL)
+        .put(&code_key(tenant_id, &code), &value, CODE_TTL)
         .await?;
+    let reply = Reply {
+        redirect_uri: &back.redirect_uri,
+        mode: &back.mode,
+        state: back.state.as_deref(),
+    };
     Ok(reply.send(&[("code", code.as_str())]))
 }
 
@@ -317,15 +366,23 @@ fn assigned(
             .any(|g| *g == tenant.everyone_group_id || groups.contains(g))
 }
 
-/// OKTA-REFERENCE §4.7 step 10.
-fn needs_consent(
+/// The granted scopes the user must be asked about (OKTA-REFERENCE §4.7 step 10): with
+/// `prompt=consent` every REQUIRED or FLEXIBLE scope; otherwise, for apps whose
+/// `consent_method` is REQUIRED, the same; TRUSTED apps are never asked without the prompt.
+fn consent_to_ask(
     client: &ClientSnapshot,
     server: &ServerSnapshot,
     scopes: &[String],
     prompt: &str,
-) -> bool {
-    let consent_scope = scopes.iter().any(|s| server.consent_required.contains(s));
-    consent_scope && (client.consent_method == "REQUIRED" || prompt == "consent")
+) -> Vec<String> {
+    if prompt != "consent" && client.consent_method != "REQUIRED" {
+        return Vec::new();
+    }
+    scopes
+        .iter()
+        .filter(|s| server.consent_required.contains(s) || server.consent_flexible.contains(s))
+        .cloned()
+        .collect()
 }
 
 /// Parks the request and sends the browser to the sign-in page, which resumes it.

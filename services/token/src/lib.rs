@@ -7,6 +7,7 @@
 
 mod authorize;
 mod claims;
+mod consent;
 mod grants;
 mod login;
 mod logout;
@@ -67,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         &format!("{org}/oauth2/{{as}}/v1/logout"),
         web::post().to(logout::logout),
     )
+    .route(&format!("{org}/consent"), web::post().to(consent::decide))
     .route(&format!("{org}/login"), web::get().to(login::show))
     .route(&format!("{org}/login"), web::post().to(login::submit));
 }

@@ -78,7 +78,10 @@ pub fn access_token(
 
 /// A thin ID token (issued beside an access token): base claims and the IDENTITY claims that
 /// are `alwaysIncludeInToken`.
-#[expect(clippy::too_many_arguments, reason = "each is a distinct input of the ID token")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the ID token"
+)]
 pub fn id_token(
     tenant: &TenantSnapshot,
     server: &ServerSnapshot,

@@ -199,6 +199,23 @@ pub async fn server(
         .filter(|x| x.consent == "REQUIRED")
         .map(|x| x.name.clone())
         .collect();
+    let consent_flexible = scope_rows
+        .iter()
+        .filter(|x| x.consent == "FLEXIBLE")
+        .map(|x| x.name.clone())
+        .collect();
+    let scope_descriptions = scope_rows
+        .iter()
+        .map(|x| {
+            (
+                x.name.clone(),
+                x.description
+                    .clone()
+                    .or_else(|| x.display_name.clone())
+                    .unwrap_or_else(|| x.name.clone()),
+            )
+        })
+        .collect();
     let mut claims = Vec::new();
     for c in repo::all::<claim::Entity>(db, id, claim::Column::ServerId.eq(&s.id)).await? {
         if c.status != "ACTIVE" {
@@ -345,6 +362,8 @@ pub async fn server(
         audience,
         scopes,
         consent_required,
+        consent_flexible,
+        scope_descriptions,
         claims,
         policies,
         signing_key,

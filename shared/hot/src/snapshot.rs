@@ -70,6 +70,10 @@ pub struct ServerSnapshot {
     pub scopes: Vec<ScopeInfo>,
     /// Scope names with `consent: REQUIRED`.
     pub consent_required: Vec<String>,
+    /// Scope names with `consent: FLEXIBLE` (the user is asked when the app requires consent).
+    pub consent_flexible: Vec<String>,
+    /// What the consent page says about each scope (its description, or its display name).
+    pub scope_descriptions: std::collections::HashMap<String, String>,
     pub claims: Vec<CompiledClaim>,
     pub policies: Vec<Policy>,
     /// The ACTIVE key, parsed and ready to sign.

@@ -712,3 +712,111 @@ async fn logout_ends_the_session_and_returns_to_a_registered_uri_with_state() {
     assert_eq!(location(&res), format!("/t/{}/login", s.t.name));
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    app.api(&s.t, Method::POST, "/authorizationServers/default/scopes", Some(json!({"name": "photos.read", "consent": "REQUIRED", "description": "Read your photos"}))).await.expect(201);
+    let mut body = app
+        .api(&s.t, Method::GET, &format!("/apps/{}", s.web_id), None)
+        .await
+        .expect(200);
+    body["settings"]["oauthClient"]["consent_method"] = json!("REQUIRED");
+    app.api(
+        &s.t,
+        Method::PUT,
+        &format!("/apps/{}", s.web_id),
+        Some(body),
+    )
+    .await
+    .expect(200);
+    let ch = challenge(VERIFIER);
+    let extra = [
+        ("scope", "openid photos.read"),
+        ("state", "c1"),
+        ("code_challenge", ch.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = authorize_url(&s.t, &s.web_id, "https://portal.example/callback", &extra);
+    let mut browser = Browser::new(&app);
+    let page = browser
+        .sign_in_through(&url, "flow@example.com", "Analytical1Engine")
+        .await;
+    assert_eq!(page.status(), 200, "the consent page");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Read your photos") && html.contains("photos.read"),
+        "{html}"
+    );
+    let consent_id = |html: &str| {
+        html.split("name=\"consent\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let decide = |id: String, decision: &'static str| {
+        let (browser, t) = (&browser, &s.t);
+        async move {
+            browser
+                .http
+                .post(format!("{}/consent", t.org))
+                .header("Cookie", browser.cookie.clone().unwrap())
+                .form(&[("consent", id.as_str()), ("decision", decision)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // prompt=none while consent is missing: consent_required.
+    let none = authorize_url(
+        &s.t,
+        &s.web_id,
+        "https://portal.example/callback",
+        &[extra.as_slice(), &[("prompt", "none")]].concat(),
+    );
+    assert_eq!(
+        query_param(&location(&browser.get(&none).await), "error").as_deref(),
+        Some("consent_required")
+    );
+
+    // Deny: access_denied back to the client with state.
+    let res = decide(consent_id(&html), "deny").await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(query_param(&location(&res), "state").as_deref(), Some("c1"));
+    // Allow: a code, and the consent is remembered.
+    let html = browser.get(&url).await.text().await.unwrap();
+    let id = consent_id(&html);
+    let res = decide(id.clone(), "allow").await;
+    assert!(
+        query_param(&location(&res), "code").is_some(),
+        "{}",
+        location(&res)
+    );
+    assert_eq!(
+        decide(id, "allow").await.status(),
+        400,
+        "a consent request is single use"
+    );
+    let res = browser.get(&url).await;
+    assert!(
+        query_param(&location(&res), "code").is_some(),
+        "asked once only"
+    );
+    // prompt=consent asks again.
+    let again = authorize_url(
+        &s.t,
+        &s.web_id,
+        "https://portal.example/callback",
+        &[extra.as_slice(), &[("prompt", "consent")]].concat(),
+    );
+    assert_eq!(browser.get(&again).await.status(), 200);
+    app.stop().await;
+}

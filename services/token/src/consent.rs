@@ -1,0 +1,185 @@
+//! The consent page (OKTA-REFERENCE §4.7 step 10) and stored consents. When a user must be
+//! asked, `/authorize` parks the prepared code grant under a single-use random id and renders
+//! the page; allowing stores one consent per scope (so the user is not asked again) and issues
+//! the code, denying sends `access_denied` back to the client.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use tessera_domain::ids::IdKind;
+use tessera_domain::secrets::{lookup_digest, random_token};
+use tessera_ephemeral::{Key, Kind};
+use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
+use tessera_oauth::OAuthError;
+use tessera_store::entities::consent;
+use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::AppState;
+
+use crate::authorize::{CodeGrant, ReplyTo, issue_code};
+use crate::login::{error_page, escape, page};
+use crate::session;
+
+/// The ACTIVE consents a user gave a client on a server, by scope name.
+pub async fn granted(
+    state: &AppState,
+    tenant_id: &str,
+    server_id: &str,
+    user_id: &str,
+    client_id: &str,
+) -> Result<Vec<String>, OAuthError> {
+    let cond = Condition::all()
+        .add(consent::Column::ServerId.eq(server_id))
+        .add(consent::Column::UserId.eq(user_id))
+        .add(consent::Column::ClientId.eq(client_id))
+        .add(consent::Column::Status.eq("ACTIVE"));
+    Ok(repo::all::<consent::Entity>(&state.db, tenant_id, cond)
+        .await
+        .map_err(OAuthError::server_error)?
+        .into_iter()
+        .map(|c| c.scope_name)
+        .collect())
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    scopes: Vec<String>,
+    grant: CodeGrant,
+    back: ReplyTo,
+}
+
+fn pending_key(tenant_id: &str, id: &str) -> Key {
+    Key::tenant(
+        tenant_id,
+        Kind::Session,
+        &format!("consent:{}", lookup_digest(id)),
+    )
+}
+
+/// Parks the grant and renders the consent page.
+pub async fn ask(
+    state: &AppState,
+    tenant: &TenantSnapshot,
+    server: &ServerSnapshot,
+    client: &ClientSnapshot,
+    scopes: &[String],
+    grant: CodeGrant,
+    back: ReplyTo,
+) -> Result<HttpResponse, OAuthError> {
+    let id = random_token(state.random.as_ref(), 24);
+    let pending = Pending {
+        scopes: scopes.to_vec(),
+        grant,
+        back,
+    };
+    let value = serde_json::to_vec(&pending).map_err(OAuthError::server_error)?;
+    state
+        .short
+        .put(
+            &pending_key(&tenant.tenant_id, &id),
+            &value,
+            Duration::from_secs(600),
+        )
+        .await?;
+    let items: String = scopes
+        .iter()
+        .map(|s| {
+            format!(
+                "<li><strong>{}</strong>: {}</li>",
+                escape(s),
+                escape(
+                    server
+                        .scope_descriptions
+                        .get(s)
+                        .map_or(s.as_str(), String::as_str)
+                )
+            )
+        })
+        .collect();
+    Ok(page(StatusCode::OK).body(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Allow access</title></head><body>\
+         <h1>{app} would like to:</h1><ul>{items}</ul>\
+         <form method=\"post\" action=\"/t/{t}/consent\"><input type=\"hidden\" name=\"consent\" value=\"{id}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\">Don't allow</button></form></body></html>",
+        app = escape(&client.label),
+        t = escape(&tenant.name),
+        id = escape(&id),
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Decision {
+    consent: Option<String>,
+    decision: Option<String>,
+}
+
+/// `POST {org}/consent`: the user's answer. The pending id is single use and must belong to
+/// the session's user.
+pub async fn decide(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<Decision>,
+) -> Result<HttpResponse, OAuthError> {
+    let Some(tenant) = state
+        .hot
+        .tenant(&path)
+        .await
+        .map_err(OAuthError::server_error)?
+        .filter(|t| t.active)
+    else {
+        return Ok(error_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "This organization does not exist.",
+        ));
+    };
+    let t = tenant.tenant_id.as_str();
+    let expired = || {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            "Request expired",
+            "This consent request expired. Go back to the application and start again.",
+        )
+    };
+    let Some(id) = form.consent.as_deref() else {
+        return Ok(expired());
+    };
+    let Some(raw) = state.short.take(&pending_key(t, id)).await? else {
+        return Ok(expired());
+    };
+    let pending: Pending = serde_json::from_slice(&raw).map_err(OAuthError::server_error)?;
+    let session = session::current(&state, &req, t).await?;
+    if session.is_none_or(|s| s.user_id != pending.grant.user_id) {
+        return Ok(expired());
+    }
+    if form.decision.as_deref() != Some("allow") {
+        return Ok(pending.back.error(
+            "access_denied",
+            "The resource owner or authorization server denied the request.",
+        ));
+    }
+    let now = tessera_domain::timefmt::to_millis(state.clock.now());
+    for scope in &pending.scopes {
+        repo::insert::<consent::Entity>(
+            &state.db,
+            consent::Model {
+                seq: 0,
+                tenant_id: t.to_owned(),
+                id: state.new_id(IdKind::Consent),
+                server_id: pending.grant.server_id.clone(),
+                user_id: pending.grant.user_id.clone(),
+                client_id: pending.grant.client_id.clone(),
+                scope_name: scope.clone(),
+                status: "ACTIVE".into(),
+                created: now,
+                last_updated: now,
+            },
+        )
+        .await
+        .map_err(OAuthError::server_error)?;
+    }
+    issue_code(&state, t, pending.grant, &pending.back).await
+}
