@@ -161,7 +161,19 @@ pub async fn authorize(
             "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.",
         ));
     };
-    let mode = params.get("response_mode").unwrap_or("query");
+    // The response type decides the default response mode, so it is read first.
+    let mut types: Vec<&str> = params
+        .get("response_type")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    let implicit = types.iter().any(|t| *t == "token" || *t == "id_token");
+    let mode = params
+        .get("response_mode")
+        .unwrap_or(if implicit { "fragment" } else { "query" });
     let reply = Reply {
         redirect_uri,
         mode,
@@ -184,12 +196,44 @@ pub async fn authorize(
             "The 'state' parameter is required for authorization requests.",
         ));
     }
-    match params.get("response_type") {
-        None => return Ok(reply.error("invalid_request", "The 'response_type' parameter is required.")),
-        Some("code") if client.response_types.iter().any(|r| r == "code") => {}
-        Some("code") => return Ok(reply.error("unauthorized_client", "The client is not authorized to use the provided response_type.")),
-        Some(_) => return Ok(reply.error("unsupported_response_type", "The response type is not supported by the authorization server. Configured response types: [code]")),
+    if types.is_empty() {
+        return Ok(reply.error(
+            "invalid_request",
+            "The 'response_type' parameter is required.",
+        ));
     }
+    if types
+        .iter()
+        .any(|t| !matches!(*t, "code" | "token" | "id_token"))
+    {
+        return Ok(reply.error(
+            "unsupported_response_type",
+            "The response type is not supported by the authorization server. Configured response types: [code, token, id_token]",
+        ));
+    }
+    let registered = types
+        .iter()
+        .all(|t| client.response_types.iter().any(|r| r == t));
+    if !registered || (implicit && !client.grant_types.iter().any(|g| g == "implicit")) {
+        return Ok(reply.error(
+            "unauthorized_client",
+            "The client is not authorized to use the provided response_type.",
+        ));
+    }
+    if implicit && mode == "query" {
+        return Ok(Reply {
+            mode: "fragment",
+            ..reply
+        }
+        .error(
+            "invalid_request",
+            "The 'query' response mode is not allowed for response types that return tokens.",
+        ));
+    }
+    if implicit && params.get("nonce").is_none() {
+        return Ok(reply.error("invalid_request", "The 'nonce' parameter is required for authorize requests with either the 'id_token' or 'token' response types."));
+    }
+    let with_code = types.contains(&"code");
     let Some(scopes) = params.scopes().filter(|s| !s.is_empty()) else {
         return Ok(reply.error(
             "invalid_scope",
@@ -212,7 +256,10 @@ pub async fn authorize(
                 "The 'code_challenge_method' parameter must be S256.",
             ));
         }
-        (None, _) if client.pkce_required || client.token_endpoint_auth_method == "none" => {
+        (None, _)
+            if with_code
+                && (client.pkce_required || client.token_endpoint_auth_method == "none") =>
+        {
             return Ok(reply.error(
                 "invalid_request",
                 "PKCE code challenge is required by the application.",
@@ -303,6 +350,7 @@ pub async fn authorize(
         redirect_uri: redirect_uri.to_owned(),
         mode: mode.to_owned(),
         state: reply.state.map(str::to_owned),
+        response_type: types.join(" "),
     };
     if !missing.is_empty() {
         if prompt == "none" {
@@ -310,7 +358,7 @@ pub async fn authorize(
         }
         return crate::consent::ask(&state, &tenant, &server, &client, &missing, bound, back).await;
     }
-    issue_code(&state, t, bound, &back).await
+    respond(&state, &tenant, &server, &client, bound, &back).await
 }
 
 /// Where a code or an error goes back to, kept while the user is asked for consent.
@@ -319,6 +367,8 @@ pub struct ReplyTo {
     pub redirect_uri: String,
     pub mode: String,
     pub state: Option<String>,
+    /// `code`, `token`, `id_token` or a combination, space-separated and sorted.
+    pub response_type: String,
 }
 
 impl ReplyTo {
@@ -332,25 +382,117 @@ impl ReplyTo {
     }
 }
 
-/// Stores the code and sends it back to the client.
-pub async fn issue_code(
+/// Answers an authorized request per its response type: a stored code (`code`), an access token
+/// (`token`), an ID token (`id_token`: fat alone, thin with the others, with `at_hash` and
+/// `c_hash` as applicable) — OIDC Core §3.1.2.5, §3.2.2.5, §3.3.2.5.
+pub async fn respond(
     state: &AppState,
-    tenant_id: &str,
+    tenant: &TenantSnapshot,
+    server: &ServerSnapshot,
+    client: &ClientSnapshot,
     bound: CodeGrant,
     back: &ReplyTo,
 ) -> Result<HttpResponse, OAuthError> {
-    let code = random_token(state.random.as_ref(), 32);
-    let value = serde_json::to_vec(&bound).map_err(OAuthError::server_error)?;
-    state
-        .short
-        .put(&code_key(tenant_id, &code), &value, CODE_TTL)
-        .await?;
+    let types: Vec<&str> = back.response_type.split(' ').collect();
     let reply = Reply {
         redirect_uri: &back.redirect_uri,
         mode: &back.mode,
         state: back.state.as_deref(),
     };
-    Ok(reply.send(&[("code", code.as_str())]))
+    let t = tenant.tenant_id.as_str();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut code = None;
+    if types.contains(&"code") {
+        let c = random_token(state.random.as_ref(), 32);
+        let value = serde_json::to_vec(&bound).map_err(OAuthError::server_error)?;
+        state.short.put(&code_key(t, &c), &value, CODE_TTL).await?;
+        out.push(("code".into(), c.clone()));
+        code = Some(c);
+    }
+    if types.contains(&"token") || types.contains(&"id_token") {
+        let now = state.clock.now().unix_timestamp();
+        let Some(u) = repo::find::<user::Entity>(&state.db, t, &bound.user_id)
+            .await
+            .map_err(OAuthError::server_error)?
+            .filter(|u| u.status == "ACTIVE")
+        else {
+            return Ok(reply.error("access_denied", "The user is not active."));
+        };
+        let group_ids: Vec<String> =
+            repo::all::<group_member::Entity>(&state.db, t, group_member::Column::UserId.eq(&u.id))
+                .await
+                .map_err(OAuthError::server_error)?
+                .into_iter()
+                .map(|m| m.group_id)
+                .collect();
+        let profile: serde_json::Value =
+            serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?;
+        let info = crate::claims::UserInfo {
+            id: u.id.clone(),
+            status: u.status.clone(),
+            profile: profile.clone(),
+            group_ids,
+            app_user_name: client
+                .assigned_users
+                .get(&u.id)
+                .cloned()
+                .unwrap_or_else(|| u.login.clone()),
+        };
+        let grant = tessera_domain::policy::Grant {
+            policy_id: String::new(),
+            rule_id: String::new(),
+            scopes: bound.scopes.clone(),
+            lifetimes: tessera_domain::policy::Lifetimes {
+                access_token_minutes: bound.access_token_minutes,
+                refresh_token_minutes: bound.refresh_token_minutes,
+                refresh_window_minutes: bound.refresh_window_minutes,
+            },
+            inline_hook: None,
+        };
+        let random = state.random.as_ref();
+        let at = if types.contains(&"token") {
+            let at = crate::mint::access_token(
+                tenant,
+                server,
+                client,
+                &grant,
+                Some(&info),
+                now,
+                random,
+            )?;
+            out.push(("access_token".into(), at.jwt.clone()));
+            out.push(("token_type".into(), "Bearer".into()));
+            out.push(("expires_in".into(), at.expires_in.to_string()));
+            out.push(("scope".into(), grant.scopes.join(" ")));
+            Some(at)
+        } else {
+            None
+        };
+        if types.contains(&"id_token") {
+            let fat = (types == ["id_token"])
+                .then(|| crate::claims::standard_claims(&u, &profile, &grant.scopes));
+            let opts = crate::mint::IdTokenFor {
+                at: at.as_ref(),
+                code: code.as_deref(),
+                nonce: bound.nonce.as_deref(),
+                auth_time: bound.auth_time,
+                fat,
+            };
+            let id_token = crate::mint::id_token_with(
+                tenant,
+                server,
+                client,
+                &info,
+                &grant.scopes,
+                now,
+                opts,
+                random,
+            )?;
+            out.push(("id_token".into(), id_token));
+        }
+    }
+    let params: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Ok(reply.send(&params))
 }
 
 fn assigned(

@@ -155,6 +155,67 @@ pub fn filter_groups(
         .collect())
 }
 
+/// `sub` and the OIDC standard claims of the granted scopes, from the Okta user profile.
+pub fn standard_claims(
+    u: &tessera_store::entities::user::Model,
+    p: &Value,
+    scopes: &[String],
+) -> Map<String, Value> {
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    let get = |k: &str| p.get(k).filter(|v| !v.is_null()).cloned();
+    let mut out = Map::new();
+    out.insert("sub".into(), json!(u.id));
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            out.insert(k.into(), v);
+        }
+    };
+    if has("profile") {
+        let name = match (p["firstName"].as_str(), p["lastName"].as_str()) {
+            (Some(f), Some(l)) => Some(json!(format!("{f} {l}"))),
+            _ => get("displayName"),
+        };
+        put("name", get("displayName").or(name));
+        put("given_name", get("firstName"));
+        put("family_name", get("lastName"));
+        put("middle_name", get("middleName"));
+        put("nickname", get("nickName"));
+        put("preferred_username", Some(json!(u.login)));
+        put("profile", get("profileUrl"));
+        put("zoneinfo", get("timezone"));
+        put("locale", get("locale"));
+        put("updated_at", Some(json!(u.last_updated / 1000)));
+    }
+    if has("email") {
+        put("email", Some(json!(u.email)));
+        put("email_verified", Some(json!(true)));
+    }
+    if has("phone") {
+        put(
+            "phone_number",
+            get("mobilePhone").or_else(|| get("primaryPhone")),
+        );
+    }
+    if has("address") {
+        let mut address = Map::new();
+        for (claim, attr) in [
+            ("street_address", "streetAddress"),
+            ("locality", "city"),
+            ("region", "state"),
+            ("postal_code", "zipCode"),
+            ("country", "countryCode"),
+        ] {
+            if let Some(v) = get(attr) {
+                address.insert(claim.into(), v);
+            }
+        }
+        if !address.is_empty() {
+            put("address", Some(Value::Object(address)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use tessera_store::entities::consent;
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::AppState;
 
-use crate::authorize::{CodeGrant, ReplyTo, issue_code};
+use crate::authorize::{CodeGrant, ReplyTo, respond};
 use crate::login::{error_page, escape, page};
 use crate::session;
 
@@ -181,5 +181,22 @@ pub async fn decide(
         .await
         .map_err(OAuthError::server_error)?;
     }
-    issue_code(&state, t, pending.grant, &pending.back).await
+    let resolved = state
+        .hot
+        .server(&tenant.name, &pending.grant.server_id)
+        .await
+        .map_err(OAuthError::server_error)?;
+    let client = tenant.clients.get(&pending.grant.client_id).cloned();
+    let (Some((_, server)), Some(client)) = (resolved, client) else {
+        return Ok(expired());
+    };
+    respond(
+        &state,
+        &tenant,
+        &server,
+        &client,
+        pending.grant,
+        &pending.back,
+    )
+    .await
 }

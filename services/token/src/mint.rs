@@ -97,10 +97,23 @@ pub fn id_token(
     )
 }
 
-/// `at_hash` (OIDC Core §3.1.3.6): the left half of the SHA-256 of the access token (RS256 and
-/// ES256 both hash with SHA-256), base64url.
-fn at_hash(access_token: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, access_token.as_bytes());
+/// What an ID token is issued with, beyond the user and scopes.
+pub struct IdTokenFor<'a> {
+    /// The access token issued in the same response (gives `at_hash`).
+    pub at: Option<&'a AccessToken>,
+    /// The code issued in the same response (hybrid flow; gives `c_hash`).
+    pub code: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub auth_time: i64,
+    /// For a *fat* ID token (`response_type=id_token` alone, SPEC §4): the standard claims of
+    /// the granted scopes; every IDENTITY claim is then evaluated, not only the always-included.
+    pub fat: Option<Map<String, Value>>,
+}
+
+/// The left half of the SHA-256 of a value, base64url (`at_hash`, `c_hash`: OIDC Core
+/// §3.1.3.6, §3.3.2.11; RS256 and ES256 both hash with SHA-256).
+fn half_hash(value: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
     base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         &digest.as_ref()[..16],
@@ -124,8 +137,33 @@ pub fn id_token_for_session(
     nonce: Option<&str>,
     random: &dyn Random,
 ) -> Result<String, OAuthError> {
+    let opts = IdTokenFor {
+        at: Some(at),
+        code: None,
+        nonce,
+        auth_time,
+        fat: None,
+    };
+    id_token_with(tenant, server, client, user, scopes, now, opts, random)
+}
+
+/// An ID token (OKTA-REFERENCE §3.2): thin unless `opts.fat` is given.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the ID token"
+)]
+pub fn id_token_with(
+    tenant: &TenantSnapshot,
+    server: &ServerSnapshot,
+    client: &ClientSnapshot,
+    user: &UserInfo,
+    scopes: &[String],
+    now: i64,
+    opts: IdTokenFor<'_>,
+    random: &dyn Random,
+) -> Result<String, OAuthError> {
     let ctx = claims::context(tenant, client, Some(user), scopes, now);
-    let custom = claims::evaluate(server, "IDENTITY", &ctx, scopes, true)?;
+    let custom = claims::evaluate(server, "IDENTITY", &ctx, scopes, opts.fat.is_none())?;
     let mut payload = Map::new();
     for (k, v) in [
         ("sub", json!(user.id)),
@@ -137,15 +175,20 @@ pub fn id_token_for_session(
         ("jti", json!(format!("ID.{}", random_token(random, 32)))),
         ("amr", json!(["pwd"])),
         ("idp", json!(tenant.tenant_id)),
-        ("auth_time", json!(auth_time)),
+        ("auth_time", json!(opts.auth_time)),
     ] {
         payload.insert(k.into(), v);
     }
-    if let Some(n) = nonce {
+    if let Some(n) = opts.nonce {
         payload.insert("nonce".into(), json!(n));
     }
-    payload.insert("at_hash".into(), json!(at_hash(&at.jwt)));
-    for (k, v) in custom {
+    if let Some(at) = opts.at {
+        payload.insert("at_hash".into(), json!(half_hash(&at.jwt)));
+    }
+    if let Some(code) = opts.code {
+        payload.insert("c_hash".into(), json!(half_hash(code)));
+    }
+    for (k, v) in opts.fat.into_iter().flatten().chain(custom) {
         payload.entry(k).or_insert(v);
     }
     sign(server, &Value::Object(payload))

@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tessera_oauth::tokens::{Active, examine};
 use tessera_oauth::{Form, OAuthError};
 use tessera_store::entities::{group_member, user};
@@ -136,7 +136,7 @@ pub async fn userinfo(
             .cloned()
             .unwrap_or_else(|| u.login.clone()),
     };
-    let mut out = standard_claims(&u, &profile, &scopes);
+    let mut out = claims::standard_claims(&u, &profile, &scopes);
     let ctx = claims::context(&tenant, &client, Some(&info), &scopes, now);
     if scopes.iter().any(|s| s == "groups") {
         let names: Vec<Value> = ctx.groups.iter().take(100).map(|g| json!(g.name)).collect();
@@ -148,61 +148,4 @@ pub async fn userinfo(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(Value::Object(out)))
-}
-
-/// `sub` and the OIDC standard claims of the granted scopes, from the Okta user profile.
-fn standard_claims(u: &user::Model, p: &Value, scopes: &[String]) -> Map<String, Value> {
-    let has = |s: &str| scopes.iter().any(|x| x == s);
-    let get = |k: &str| p.get(k).filter(|v| !v.is_null()).cloned();
-    let mut out = Map::new();
-    out.insert("sub".into(), json!(u.id));
-    let mut put = |k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            out.insert(k.into(), v);
-        }
-    };
-    if has("profile") {
-        let name = match (p["firstName"].as_str(), p["lastName"].as_str()) {
-            (Some(f), Some(l)) => Some(json!(format!("{f} {l}"))),
-            _ => get("displayName"),
-        };
-        put("name", get("displayName").or(name));
-        put("given_name", get("firstName"));
-        put("family_name", get("lastName"));
-        put("middle_name", get("middleName"));
-        put("nickname", get("nickName"));
-        put("preferred_username", Some(json!(u.login)));
-        put("profile", get("profileUrl"));
-        put("zoneinfo", get("timezone"));
-        put("locale", get("locale"));
-        put("updated_at", Some(json!(u.last_updated / 1000)));
-    }
-    if has("email") {
-        put("email", Some(json!(u.email)));
-        put("email_verified", Some(json!(true)));
-    }
-    if has("phone") {
-        put(
-            "phone_number",
-            get("mobilePhone").or_else(|| get("primaryPhone")),
-        );
-    }
-    if has("address") {
-        let mut address = Map::new();
-        for (claim, attr) in [
-            ("street_address", "streetAddress"),
-            ("locality", "city"),
-            ("region", "state"),
-            ("postal_code", "zipCode"),
-            ("country", "countryCode"),
-        ] {
-            if let Some(v) = get(attr) {
-                address.insert(claim.into(), v);
-            }
-        }
-        if !address.is_empty() {
-            put("address", Some(Value::Object(address)));
-        }
-    }
-    out
 }

@@ -820,3 +820,171 @@ async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
     assert_eq!(browser.get(&again).await.status(), 200);
     app.stop().await;
 }
+
+/// The parameters of a fragment (`#a=b&c=d`).
+fn fragment_params(url: &str) -> std::collections::HashMap<String, String> {
+    url.split_once('#')
+        .map(|(_, f)| {
+            url::form_urlencoded::parse(f.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn jwt_claims(jwt: &str) -> Value {
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn half_hash(v: &str) -> String {
+    URL_SAFE_NO_PAD
+        .encode(&ring::digest::digest(&ring::digest::SHA256, v.as_bytes()).as_ref()[..16])
+}
+
+#[actix_web::test]
+async fn implicit_and_hybrid_responses_carry_tokens_in_the_fragment_with_their_hashes() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    let spa = app.api(&s.t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "implicit spa", "signOnMode": "OPENID_CONNECT",
+        "credentials": {"oauthClient": {"token_endpoint_auth_method": "none"}},
+        "settings": {"oauthClient": {"application_type": "browser", "grant_types": ["authorization_code", "implicit"],
+            "response_types": ["code", "token", "id_token"], "redirect_uris": ["https://implicit.example/cb"]}}}))).await.expect(200);
+    let spa_id = spa["id"].as_str().unwrap().to_owned();
+    app.api(
+        &s.t,
+        Method::POST,
+        &format!("/apps/{spa_id}/users"),
+        Some(json!({"id": s.uid})),
+    )
+    .await
+    .expect(200);
+    let mut browser = Browser::new(&app);
+    let url = |rt: &str, extra: &[(&str, &str)]| {
+        let mut e: Vec<(&str, &str)> = vec![
+            ("scope", "openid email"),
+            ("state", "i1"),
+            ("response_type", rt),
+        ];
+        e.extend_from_slice(extra);
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("client_id", spa_id.clone()),
+            ("redirect_uri", "https://implicit.example/cb".into()),
+        ];
+        pairs.extend(e.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        format!(
+            "{}/oauth2/default/v1/authorize?{}",
+            s.t.org,
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        )
+    };
+
+    // id_token token: both in the fragment; a thin ID token with nonce and at_hash.
+    let res = browser
+        .sign_in_through(
+            &url("id_token token", &[("nonce", "n1")]),
+            "flow@example.com",
+            "Analytical1Engine",
+        )
+        .await;
+    let loc = location(&res);
+    assert!(loc.starts_with("https://implicit.example/cb#"), "{loc}");
+    let f = fragment_params(&loc);
+    assert_eq!(
+        (
+            f["state"].as_str(),
+            f["token_type"].as_str(),
+            f["scope"].as_str()
+        ),
+        ("i1", "Bearer", "openid email")
+    );
+    let idt = jwt_claims(&f["id_token"]);
+    assert_eq!(idt["nonce"], "n1");
+    assert_eq!(idt["at_hash"], half_hash(&f["access_token"]));
+    assert!(idt.get("email").is_none(), "thin beside an access token");
+
+    // id_token alone: fat — the claims of the granted scopes.
+    let f = fragment_params(&location(
+        &browser.get(&url("id_token", &[("nonce", "n2")])).await,
+    ));
+    let idt = jwt_claims(&f["id_token"]);
+    assert_eq!(
+        (idt["email"].as_str(), idt["nonce"].as_str()),
+        (Some("flow@example.com"), Some("n2"))
+    );
+    assert!(idt.get("at_hash").is_none() && !f.contains_key("access_token"));
+
+    // Hybrid: code id_token with c_hash; the code still needs its PKCE verifier.
+    let ch = challenge(VERIFIER);
+    let f = fragment_params(&location(
+        &browser
+            .get(&url(
+                "code id_token",
+                &[
+                    ("nonce", "n3"),
+                    ("code_challenge", &ch),
+                    ("code_challenge_method", "S256"),
+                ],
+            ))
+            .await,
+    ));
+    assert_eq!(jwt_claims(&f["id_token"])["c_hash"], half_hash(&f["code"]));
+    let (status, _) = exchange(
+        &app,
+        &s.t,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &f["code"]),
+            ("redirect_uri", "https://implicit.example/cb"),
+            ("code_verifier", VERIFIER),
+            ("client_id", &spa_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Refusals: nonce is required, tokens never go in a query, unregistered types are refused.
+    let err = |res: &reqwest::Response| {
+        fragment_params(&location(res))
+            .get("error")
+            .cloned()
+            .or_else(|| query_param(&location(res), "error"))
+    };
+    assert_eq!(
+        err(&browser.get(&url("token", &[])).await).as_deref(),
+        Some("invalid_request"),
+        "nonce required"
+    );
+    assert_eq!(
+        err(&browser
+            .get(&url("token", &[("nonce", "n"), ("response_mode", "query")]))
+            .await)
+        .as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        err(&browser.get(&url("device", &[("nonce", "n")])).await).as_deref(),
+        Some("unsupported_response_type")
+    );
+    let web_token = authorize_url(
+        &s.t,
+        &s.web_id,
+        "https://portal.example/callback",
+        &[("scope", "openid"), ("state", "w"), ("nonce", "n")],
+    )
+    .replace("response_type=code", "response_type=token");
+    assert_eq!(
+        err(&browser.get(&web_token).await).as_deref(),
+        Some("unauthorized_client"),
+        "the web app has no implicit grant"
+    );
+    app.stop().await;
+}
