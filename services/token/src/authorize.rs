@@ -14,8 +14,8 @@ use tessera_domain::secrets::{lookup_digest, random_token};
 use tessera_ephemeral::{Key, Kind};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
-use tessera_store::entities::{group_member, user};
-use tessera_store::{ColumnTrait as _, repo};
+use tessera_store::entities::user;
+use tessera_store::repo;
 use tessera_web::AppState;
 
 use crate::login::{error_page, escape, page, pending_key};
@@ -38,6 +38,24 @@ pub struct CodeGrant {
     pub access_token_minutes: i64,
     pub refresh_token_minutes: i64,
     pub refresh_window_minutes: i64,
+}
+
+impl CodeGrant {
+    /// The policy decision the code carries: its scopes and the lifetimes the matching rule
+    /// gave when the code was issued.
+    pub fn grant(&self) -> policy::Grant {
+        policy::Grant {
+            policy_id: String::new(),
+            rule_id: String::new(),
+            scopes: self.scopes.clone(),
+            lifetimes: policy::Lifetimes {
+                access_token_minutes: self.access_token_minutes,
+                refresh_token_minutes: self.refresh_token_minutes,
+                refresh_window_minutes: self.refresh_window_minutes,
+            },
+            inline_hook: None,
+        }
+    }
 }
 
 pub fn code_key(tenant_id: &str, code: &str) -> Key {
@@ -293,13 +311,7 @@ pub async fn authorize(
     else {
         return sign_in_first(&state, &req, &tenant, &params).await;
     };
-    let group_ids: Vec<String> =
-        repo::all::<group_member::Entity>(&state.db, t, group_member::Column::UserId.eq(&u.id))
-            .await
-            .map_err(OAuthError::server_error)?
-            .into_iter()
-            .map(|m| m.group_id)
-            .collect();
+    let group_ids = crate::claims::group_ids(&state.db, t, &u.id).await?;
     if !assigned(&tenant, &client, &u.id, &group_ids) {
         return Ok(reply.error(
             "access_denied",
@@ -418,37 +430,8 @@ pub async fn respond(
         else {
             return Ok(reply.error("access_denied", "The user is not active."));
         };
-        let group_ids: Vec<String> =
-            repo::all::<group_member::Entity>(&state.db, t, group_member::Column::UserId.eq(&u.id))
-                .await
-                .map_err(OAuthError::server_error)?
-                .into_iter()
-                .map(|m| m.group_id)
-                .collect();
-        let profile: serde_json::Value =
-            serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?;
-        let info = crate::claims::UserInfo {
-            id: u.id.clone(),
-            status: u.status.clone(),
-            profile: profile.clone(),
-            group_ids,
-            app_user_name: client
-                .assigned_users
-                .get(&u.id)
-                .cloned()
-                .unwrap_or_else(|| u.login.clone()),
-        };
-        let grant = tessera_domain::policy::Grant {
-            policy_id: String::new(),
-            rule_id: String::new(),
-            scopes: bound.scopes.clone(),
-            lifetimes: tessera_domain::policy::Lifetimes {
-                access_token_minutes: bound.access_token_minutes,
-                refresh_token_minutes: bound.refresh_token_minutes,
-                refresh_window_minutes: bound.refresh_window_minutes,
-            },
-            inline_hook: None,
-        };
+        let info = crate::claims::UserInfo::load(&state.db, t, client, &u).await?;
+        let grant = bound.grant();
         let random = state.random.as_ref();
         let at = if types.contains(&"token") {
             let at = crate::mint::access_token(
@@ -470,7 +453,7 @@ pub async fn respond(
         };
         if types.contains(&"id_token") {
             let fat = (types == ["id_token"])
-                .then(|| crate::claims::standard_claims(&u, &profile, &grant.scopes));
+                .then(|| crate::claims::standard_claims(&u, &info.profile, &grant.scopes));
             let opts = crate::mint::IdTokenFor {
                 at: at.as_ref(),
                 code: code.as_deref(),
@@ -495,7 +478,7 @@ pub async fn respond(
     Ok(reply.send(&params))
 }
 
-fn assigned(
+pub(crate) fn assigned(
     tenant: &TenantSnapshot,
     client: &ClientSnapshot,
     user_id: &str,

@@ -8,6 +8,8 @@ use tessera_domain::el_eval::{self, Context, GroupRef};
 use tessera_domain::validate::RESERVED_CLAIMS;
 use tessera_hot::{ClaimValue, ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::OAuthError;
+use tessera_store::entities::{group_member, user};
+use tessera_store::{ColumnTrait as _, ConnectionTrait, repo};
 
 /// The user of a user-bound grant, as claims and policies see it.
 #[derive(Debug, Clone)]
@@ -18,6 +20,47 @@ pub struct UserInfo {
     pub group_ids: Vec<String>,
     /// The app-user name (`appuser.userName`); the login when assigned through a group.
     pub app_user_name: String,
+}
+
+impl UserInfo {
+    /// Loads what claims and policies need to know about `u` as a user of `client`: the
+    /// profile, the groups it is a member of, and its app-user name (the one the client's
+    /// assignment gives it, else the login).
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        tenant_id: &str,
+        client: &ClientSnapshot,
+        u: &user::Model,
+    ) -> Result<Self, OAuthError> {
+        let group_ids = group_ids(db, tenant_id, &u.id).await?;
+        Ok(Self {
+            id: u.id.clone(),
+            status: u.status.clone(),
+            profile: serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?,
+            group_ids,
+            app_user_name: client
+                .assigned_users
+                .get(&u.id)
+                .cloned()
+                .unwrap_or_else(|| u.login.clone()),
+        })
+    }
+}
+
+/// The ids of the groups `user_id` is a member of.
+pub async fn group_ids(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<Vec<String>, OAuthError> {
+    Ok(
+        repo::all::<group_member::Entity>(db, tenant_id, group_member::Column::UserId.eq(user_id))
+            .await
+            .map_err(OAuthError::server_error)?
+            .into_iter()
+            .map(|m| m.group_id)
+            .collect(),
+    )
 }
 
 /// A groups claim may hold at most this many groups (§9).

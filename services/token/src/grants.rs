@@ -10,7 +10,7 @@ use tessera_domain::secrets::{lookup_digest, verify_password};
 use tessera_ephemeral::{Key, Kind};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
-use tessera_store::entities::{group_member, refresh_token, user};
+use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::AppState;
 
@@ -60,6 +60,41 @@ fn response(access_token: String, expires_in: i64, scopes: &[String]) -> Map<Str
     body.insert("access_token".into(), json!(access_token));
     body.insert("scope".into(), json!(scopes.join(" ")));
     body
+}
+
+/// The response of a user-bound grant: the access token for `user` and, when `openid` was
+/// granted, an ID token beside it. The access token is returned too, for the refresh token
+/// that may be bound to it.
+fn user_tokens(
+    r: &GrantRequest<'_>,
+    grant: &Grant,
+    user: &UserInfo,
+) -> Result<(Map<String, Value>, mint::AccessToken), OAuthError> {
+    let random = r.state.random.as_ref();
+    let at = mint::access_token(
+        r.tenant,
+        r.server,
+        r.client,
+        grant,
+        Some(user),
+        r.now,
+        random,
+    )?;
+    let mut body = response(at.jwt.clone(), at.expires_in, &grant.scopes);
+    if grant.scopes.iter().any(|s| s == "openid") {
+        let id_token = mint::id_token(
+            r.tenant,
+            r.server,
+            r.client,
+            user,
+            &grant.scopes,
+            &at,
+            r.now,
+            random,
+        )?;
+        body.insert("id_token".into(), json!(id_token));
+    }
+    Ok((body, at))
 }
 
 /// `client_credentials` (RFC 6749 §4.4): no user, no `openid`, no consent-required scope.
@@ -171,32 +206,7 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
             ),
         ));
     }
-    let random = r.state.random.as_ref();
-    let at = mint::access_token(
-        r.tenant,
-        r.server,
-        r.client,
-        &grant,
-        Some(&info),
-        r.now,
-        random,
-    )?;
-    let mut body = response(at.jwt.clone(), at.expires_in, &grant.scopes);
-    if grant.scopes.iter().any(|s| s == "openid") {
-        body.insert(
-            "id_token".into(),
-            json!(mint::id_token(
-                r.tenant,
-                r.server,
-                r.client,
-                &info,
-                &grant.scopes,
-                &at,
-                r.now,
-                random
-            )?),
-        );
-    }
+    let (mut body, at) = user_tokens(r, &grant, &info)?;
     if grant.scopes.iter().any(|s| s == "offline_access")
         && r.client.grant_types.iter().any(|g| g == "refresh_token")
     {
@@ -206,44 +216,21 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
     Ok(body)
 }
 
-/// Stores a new refresh-token family's first token (hashed) and returns the token. It is
 /// The user's groups, and whether (and as whom) they are assigned to the client, directly or
 /// through a group. `None` when not assigned.
 async fn assigned_user(
     r: &GrantRequest<'_>,
     u: &user::Model,
 ) -> Result<Option<(UserInfo, UserFacts)>, OAuthError> {
-    let t = r.tenant.tenant_id.as_str();
-    let group_ids: Vec<String> =
-        repo::all::<group_member::Entity>(&r.state.db, t, group_member::Column::UserId.eq(&u.id))
-            .await
-            .map_err(OAuthError::server_error)?
-            .into_iter()
-            .map(|m| m.group_id)
-            .collect();
-    let direct = r.client.assigned_users.get(&u.id).cloned();
-    let via_group = r
-        .client
-        .assigned_groups
-        .iter()
-        .any(|g| *g == r.tenant.everyone_group_id || group_ids.contains(g));
-    let Some(app_user_name) = direct.or_else(|| via_group.then(|| u.login.clone())) else {
+    let info = UserInfo::load(&r.state.db, &r.tenant.tenant_id, r.client, u).await?;
+    if !crate::authorize::assigned(r.tenant, r.client, &u.id, &info.group_ids) {
         return Ok(None);
-    };
-    let info = UserInfo {
+    }
+    let facts = UserFacts {
         id: u.id.clone(),
-        status: u.status.clone(),
-        profile: serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?,
-        group_ids: group_ids.clone(),
-        app_user_name,
+        group_ids: info.group_ids.clone(),
     };
-    Ok(Some((
-        info,
-        UserFacts {
-            id: u.id.clone(),
-            group_ids,
-        },
-    )))
+    Ok(Some((info, facts)))
 }
 
 /// Starts a refresh-token family and returns its first token. It is committed before the
@@ -425,32 +412,7 @@ pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthEr
             .unwrap_or(grant.lifetimes.refresh_window_minutes),
     };
     grant.lifetimes.access_token_minutes = origin.access_token_minutes;
-    let random = r.state.random.as_ref();
-    let at = mint::access_token(
-        r.tenant,
-        r.server,
-        r.client,
-        &grant,
-        Some(&info),
-        r.now,
-        random,
-    )?;
-    let mut body = response(at.jwt.clone(), at.expires_in, &grant.scopes);
-    if grant.scopes.iter().any(|s| s == "openid") {
-        body.insert(
-            "id_token".into(),
-            json!(mint::id_token(
-                r.tenant,
-                r.server,
-                r.client,
-                &info,
-                &grant.scopes,
-                &at,
-                r.now,
-                random
-            )?),
-        );
-    }
+    let (mut body, at) = user_tokens(r, &grant, &info)?;
     let refresh_token = if r.client.refresh_rotation == "STATIC" {
         let window = Some(now_ms + origin.window_minutes * 60_000);
         repo::update::<refresh_token::Entity>(
@@ -581,17 +543,7 @@ pub async fn authorization_code(r: &GrantRequest<'_>) -> Result<Map<String, Valu
     let (info, _) = assigned_user(r, &u)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant(INVALID_CODE))?;
-    let grant = Grant {
-        policy_id: String::new(),
-        rule_id: String::new(),
-        scopes: bound.scopes.clone(),
-        lifetimes: tessera_domain::policy::Lifetimes {
-            access_token_minutes: bound.access_token_minutes,
-            refresh_token_minutes: bound.refresh_token_minutes,
-            refresh_window_minutes: bound.refresh_window_minutes,
-        },
-        inline_hook: None,
-    };
+    let grant = bound.grant();
     let random = r.state.random.as_ref();
     let at = mint::access_token(
         r.tenant,

@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use tessera_oauth::tokens::{Active, examine};
 use tessera_oauth::{Form, OAuthError};
-use tessera_store::entities::{group_member, user};
-use tessera_store::{ColumnTrait as _, repo};
+use tessera_store::entities::user;
+use tessera_store::repo;
 use tessera_web::AppState;
 
 use crate::claims::{self, UserInfo};
@@ -117,26 +117,8 @@ pub async fn userinfo(
     let Some(client) = tenant.clients.get(cid).cloned() else {
         return Ok(invalid_token());
     };
-    let group_ids: Vec<String> =
-        repo::all::<group_member::Entity>(&state.db, t, group_member::Column::UserId.eq(uid))
-            .await
-            .map_err(OAuthError::server_error)?
-            .into_iter()
-            .map(|m| m.group_id)
-            .collect();
-    let profile: Value = serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?;
-    let info = UserInfo {
-        id: u.id.clone(),
-        status: u.status.clone(),
-        profile: profile.clone(),
-        group_ids,
-        app_user_name: client
-            .assigned_users
-            .get(uid)
-            .cloned()
-            .unwrap_or_else(|| u.login.clone()),
-    };
-    let mut out = claims::standard_claims(&u, &profile, &scopes);
+    let info = UserInfo::load(&state.db, t, &client, &u).await?;
+    let mut out = claims::standard_claims(&u, &info.profile, &scopes);
     let ctx = claims::context(&tenant, &client, Some(&info), &scopes, now);
     if scopes.iter().any(|s| s == "groups") {
         let names: Vec<Value> = ctx.groups.iter().take(100).map(|g| json!(g.name)).collect();
