@@ -18,7 +18,8 @@ use tessera_store::entities::user;
 use tessera_store::repo;
 use tessera_web::AppState;
 
-use crate::login::{error_page, escape, page, pending_key};
+use crate::login::pending_key;
+use crate::pages::{error_page, form_post};
 use crate::session;
 
 /// How long an authorization code lives (OKTA-REFERENCE §3.3).
@@ -76,21 +77,7 @@ impl Reply<'_> {
             all.push(("state", s));
         }
         if self.mode == "form_post" {
-            let inputs: String = all
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                        escape(k),
-                        escape(v)
-                    )
-                })
-                .collect();
-            return page(StatusCode::OK).body(format!(
-                "<!doctype html><html><head><meta charset=\"utf-8\"><title>Continue</title></head><body onload=\"document.forms[0].submit()\">\
-                 <form method=\"post\" action=\"{}\">{inputs}<noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
-                escape(self.redirect_uri)
-            ));
+            return form_post(self.redirect_uri, &all);
         }
         let encoded = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(all)

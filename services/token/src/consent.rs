@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{lookup_digest, random_token};
@@ -18,7 +19,7 @@ use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::AppState;
 
 use crate::authorize::{CodeGrant, ReplyTo, respond};
-use crate::login::{error_page, escape, page};
+use crate::pages::{error_page, render};
 use crate::session;
 
 /// The ACTIVE consents a user gave a client on a server, by scope name.
@@ -82,31 +83,18 @@ pub async fn ask(
             Duration::from_secs(600),
         )
         .await?;
-    let items: String = scopes
+    let scopes: Vec<_> = scopes
         .iter()
         .map(|s| {
-            format!(
-                "<li><strong>{}</strong>: {}</li>",
-                escape(s),
-                escape(
-                    server
-                        .scope_descriptions
-                        .get(s)
-                        .map_or(s.as_str(), String::as_str)
-                )
-            )
+            let description = server.scope_descriptions.get(s).unwrap_or(s);
+            context! { name => s, description => description }
         })
         .collect();
-    Ok(page(StatusCode::OK).body(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Allow access</title></head><body>\
-         <h1>{app} would like to:</h1><ul>{items}</ul>\
-         <form method=\"post\" action=\"/t/{t}/consent\"><input type=\"hidden\" name=\"consent\" value=\"{id}\">\
-         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
-         <button type=\"submit\" name=\"decision\" value=\"deny\">Don't allow</button></form></body></html>",
-        app = escape(&client.label),
-        t = escape(&tenant.name),
-        id = escape(&id),
-    )))
+    Ok(render(
+        StatusCode::OK,
+        "consent.html",
+        context! { org => &tenant.name, app => &client.label, consent => id, scopes => scopes },
+    ))
 }
 
 #[derive(Debug, Deserialize)]

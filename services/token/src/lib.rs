@@ -13,6 +13,7 @@ mod login;
 mod logout;
 mod metadata;
 mod mint;
+mod pages;
 mod session;
 mod token;
 mod userinfo;

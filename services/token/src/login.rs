@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpResponse, HttpResponseBuilder, web};
+use actix_web::{HttpResponse, web};
+use minijinja::context;
 use serde::Deserialize;
 use tessera_domain::secrets::{lookup_digest, random_token, verify_password};
 use tessera_ephemeral::{Key, Kind};
@@ -16,57 +17,11 @@ use tessera_store::entities::user;
 use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::AppState;
 
+use crate::pages::{self, error_page};
 use crate::session::{self, Session};
 
 const FAILED: &str = "Sign-in failed. Check your username and password and try again.";
 const THROTTLED: &str = "Too many attempts. Wait a moment and try again.";
-
-/// Security headers of every page (SPEC §5).
-pub fn page(status: StatusCode) -> HttpResponseBuilder {
-    let mut b = HttpResponse::build(status);
-    b.insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'"))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .content_type("text/html; charset=utf-8");
-    b
-}
-
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// An error page (used when it is not safe to redirect back to the client).
-pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse {
-    page(status).body(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head><body><h1>{t}</h1><p>{d}</p></body></html>",
-        t = escape(title),
-        d = escape(detail)
-    ))
-}
-
-fn form(tenant: &str, pending: &str, csrf: &str, username: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!("<p role=\"alert\" class=\"error\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign in</title>\
-         <style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}label,input,button{{display:block;width:100%;margin:.4rem 0}}.error{{color:#b00}}</style></head>\
-         <body><h1>Sign in</h1>{error}<form method=\"post\" action=\"/t/{t}/login\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{c}\"><input type=\"hidden\" name=\"pending\" value=\"{p}\">\
-         <label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{u}\" required>\
-         <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Sign in</button></form></body></html>",
-        t = escape(tenant),
-        c = escape(csrf),
-        p = escape(pending),
-        u = escape(username),
-    )
-}
 
 fn csrf_key(tenant_id: &str, token: &str) -> Key {
     Key::tenant(
@@ -105,7 +60,11 @@ async fn render(
         .short
         .put(&csrf_key(tenant_id, &csrf), b"1", Duration::from_secs(600))
         .await?;
-    Ok(page(status).body(form(tenant, pending, &csrf, username, error)))
+    Ok(pages::render(
+        status,
+        "sign_in.html",
+        context! { org => tenant, csrf => csrf, pending => pending, username => username, error => error },
+    ))
 }
 
 pub async fn show(

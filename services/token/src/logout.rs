@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use tessera_oauth::{Form, OAuthError};
 use tessera_web::AppState;
 
-use crate::login::error_page;
+use crate::pages::error_page;
 use crate::session;
 
 pub async fn logout(

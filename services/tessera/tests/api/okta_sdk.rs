@@ -139,3 +139,64 @@ async fn openid_client_runs_the_code_flow_with_pkce_and_refreshes() {
     run_node("oidc-code-flow.test.mjs", env, 4).await;
     app.stop().await;
 }
+
+/// Headless Chromium (Debian's `chromium`, installed by `scripts/test`) signs in on the hosted
+/// page. The screenshot of the sign-in page goes to a temporary directory, or to
+/// `docs/sign-in.png` (the README's picture) when `TESSERA_UPDATE_SCREENSHOT` is set.
+#[actix_web::test]
+async fn a_real_browser_signs_in_on_the_hosted_page() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    // The client: a loopback HTTP server the Node script starts on this free port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redirect_uri = format!("http://127.0.0.1:{port}/callback");
+    let spa = app.api(&t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "Reports", "signOnMode": "OPENID_CONNECT",
+        "credentials": {"oauthClient": {"token_endpoint_auth_method": "none"}},
+        "settings": {"oauthClient": {"application_type": "browser", "grant_types": ["authorization_code"],
+            "response_types": ["code"], "redirect_uris": [redirect_uri]}}}))).await.expect(200);
+    let u = app
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(crate::helpers::user("ada@example.com")),
+        )
+        .await
+        .expect(200);
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{}/users", spa["id"].as_str().unwrap()),
+        Some(json!({"id": u["id"]})),
+    )
+    .await
+    .expect(200);
+    let screenshot = if std::env::var_os("TESSERA_UPDATE_SCREENSHOT").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/sign-in.png")
+    } else {
+        std::env::temp_dir().join(format!("tessera-sign-in-{}.png", std::process::id()))
+    };
+    let env = vec![
+        ("TESSERA_ISSUER", format!("{}/oauth2/default", t.org)),
+        (
+            "TESSERA_CLIENT_ID",
+            spa["credentials"]["oauthClient"]["client_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
+        ("TESSERA_REDIRECT_URI", redirect_uri),
+        ("TESSERA_USERNAME", "ada@example.com".to_owned()),
+        ("TESSERA_PASSWORD", "Analytical1Engine".to_owned()),
+        ("TESSERA_SCREENSHOT", screenshot.display().to_string()),
+    ];
+    run_node("browser-sign-in.test.mjs", env, 5).await;
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    app.stop().await;
+}

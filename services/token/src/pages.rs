@@ -1,0 +1,150 @@
+//! The server-rendered pages (SPEC §5): sign-in, consent, errors and the `form_post` response.
+//! Templates live in `services/token/templates`, are compiled into the binary and rendered by
+//! minijinja with HTML autoescaping. Every page carries the same strict security headers; none
+//! needs JavaScript except `form_post`, whose one inline script is allowed by its hash.
+
+use std::sync::LazyLock;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use minijinja::value::Serde;
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'";
+
+/// The only script Tessera serves: it submits the `form_post` form on load.
+const SUBMIT_SCRIPT: &str = "document.forms[0].submit()";
+
+/// The `form_post` page's policy: the base policy plus the submit script, allowed by its hash.
+static FORM_POST_CSP: LazyLock<String> = LazyLock::new(|| {
+    let hash = ring::digest::digest(&ring::digest::SHA256, SUBMIT_SCRIPT.as_bytes());
+    format!("{CSP}; script-src 'sha256-{}'", STANDARD.encode(hash))
+});
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("layout.html", include_str!("../templates/layout.html")),
+        ("sign_in.html", include_str!("../templates/sign_in.html")),
+        ("consent.html", include_str!("../templates/consent.html")),
+        ("error.html", include_str!("../templates/error.html")),
+        (
+            "form_post.html",
+            include_str!("../templates/form_post.html"),
+        ),
+    ] {
+        if let Err(e) = env.add_template(name, source) {
+            // The templates are part of the binary; the unit test below renders each one.
+            tracing::error!(template = name, error = %e, "template does not compile");
+        }
+    }
+    env
+});
+
+/// A response builder with the security headers of every page.
+pub fn page(status: StatusCode) -> HttpResponseBuilder {
+    let mut b = HttpResponse::build(status);
+    b.insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("text/html; charset=utf-8");
+    b
+}
+
+fn html(name: &str, ctx: impl Serialize) -> Result<String, minijinja::Error> {
+    TEMPLATES
+        .get_template(name)?
+        .render(Value::from(Serde(ctx)))
+}
+
+/// Renders template `name` with `ctx` as a page with status `status`.
+pub fn render(status: StatusCode, name: &str, ctx: impl Serialize) -> HttpResponse {
+    match html(name, ctx) {
+        Ok(body) => page(status).body(body),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "page failed to render");
+            page(StatusCode::INTERNAL_SERVER_ERROR).body("Something went wrong on our side.")
+        }
+    }
+}
+
+/// An error page, shown instead of redirecting when it is not safe to send the browser back to
+/// the client.
+pub fn error_page(status: StatusCode, title: &str, detail: &str) -> HttpResponse {
+    render(
+        status,
+        "error.html",
+        context! { title => title, detail => detail },
+    )
+}
+
+/// The `form_post` response mode: a page that posts `fields` to `action` as soon as it loads.
+pub fn form_post(action: &str, fields: &[(&str, &str)]) -> HttpResponse {
+    let mut res = render(
+        StatusCode::OK,
+        "form_post.html",
+        context! { action => action, fields => Value::from(Serde(fields)), submit_script => SUBMIT_SCRIPT },
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&FORM_POST_CSP) {
+        res.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders_and_escapes_what_it_is_given() {
+        let hostile = "<script>x</script>\"'";
+        let pages = [
+            html(
+                "sign_in.html",
+                context! { org => "acme", csrf => "c", pending => "p", username => hostile, error => hostile },
+            ),
+            html(
+                "consent.html",
+                context! { org => "acme", app => hostile, consent => "id",
+                scopes => vec![context! { name => "email", description => hostile }] },
+            ),
+            html(
+                "error.html",
+                context! { title => "Not found", detail => hostile },
+            ),
+            html(
+                "form_post.html",
+                context! { action => "https://app.example/cb", fields => Value::from(Serde([("code", hostile)])),
+                submit_script => SUBMIT_SCRIPT },
+            ),
+        ];
+        for page in pages {
+            let page = page.unwrap();
+            assert!(page.starts_with("<!doctype html>"), "{page}");
+            assert!(!page.contains(hostile), "{page}");
+            assert!(
+                page.contains("&lt;script&gt;x&lt;&#x2f;script&gt;"),
+                "{page}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_form_post_script_is_allowed_by_its_hash_and_nothing_else() {
+        let res = form_post("https://app.example/cb", &[("code", "abc")]);
+        let csp = res.headers().get(header::CONTENT_SECURITY_POLICY).unwrap();
+        let csp = csp.to_str().unwrap();
+        // sha256 of "document.forms[0].submit()", base64.
+        assert!(
+            csp.ends_with("script-src 'sha256-ePniVEkSivX/c7XWBGafqh8tSpiRrKiqYeqbG7N1TOE='"),
+            "{csp}"
+        );
+        assert!(csp.starts_with("default-src 'none'"));
+    }
+}
