@@ -6,6 +6,7 @@ mod api_tokens;
 mod apps;
 mod authz_servers;
 mod claims;
+mod grants;
 mod groups;
 pub mod keys;
 mod operator;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(users::routes)
                 .configure(groups::routes)
                 .configure(api_tokens::routes)
-                .configure(tokens::routes),
+                .configure(tokens::routes)
+                .configure(grants::routes),
         );
 }

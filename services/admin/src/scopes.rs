@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
-use tessera_store::entities::{authorization_server as srv, scope};
+use tessera_store::entities::{authorization_server as srv, consent, scope};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::paging::ListParams;
 use tessera_web::tenant::Admin;
@@ -213,6 +213,17 @@ async fn delete(
     let txn = state.begin().await?;
     repo::delete_where::<scope::Entity>(&txn, &admin.tenant.id, scope::Column::Id.eq(&sc.id))
         .await?;
+    // Consents to a deleted scope end with it: a scope created later under the same name is
+    // asked for again.
+    tessera_store::tokens::revoke_consents(
+        &txn,
+        &admin.tenant.id,
+        Condition::all()
+            .add(consent::Column::ServerId.eq(&s.id))
+            .add(consent::Column::ScopeName.eq(&sc.name)),
+        state.now_ms(),
+    )
+    .await?;
     state.commit(txn, &admin.tenant.id, "scope", &sc.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

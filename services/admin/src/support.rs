@@ -214,7 +214,8 @@ mod tests {
 /// Implicit revocation (OKTA-REFERENCE §3.4): every token of `subject` issued until now becomes
 /// inactive on every replica. The marker goes to the short-lived store first — if it cannot be
 /// written the request fails and nothing changes — then the subject's refresh tokens are
-/// revoked in `txn`, which the caller commits.
+/// revoked in `txn`, which the caller commits, and so are the consents the user, app or server
+/// held.
 pub async fn revoke_tokens(
     state: &tessera_web::AppState,
     txn: &impl tessera_store::ConnectionTrait,
@@ -236,5 +237,17 @@ pub async fn revoke_tokens(
             .add(Column::UserId.eq(user_id)),
     };
     tessera_store::tokens::revoke_refresh_tokens(txn, tenant_id, cond, now).await?;
+    // Consent grants last until the user, app or server goes away (Okta's User Grants API);
+    // an unassignment or a tenant suspension leaves them.
+    use tessera_store::entities::consent::Column as Consent;
+    let consents = match subject {
+        Subject::Server(s) => Some(Consent::ServerId.eq(s)),
+        Subject::Client(c) => Some(Consent::ClientId.eq(c)),
+        Subject::User(u) => Some(Consent::UserId.eq(u)),
+        Subject::Tenant | Subject::Assignment { .. } => None,
+    };
+    if let Some(cond) = consents {
+        tessera_store::tokens::revoke_consents(txn, tenant_id, cond, now).await?;
+    }
     Ok(())
 }

@@ -714,10 +714,8 @@ async fn logout_ends_the_session_and_returns_to_a_registered_uri_with_state() {
     app.stop().await;
 }
 
-#[actix_web::test]
-async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
-    let app = spawn(Backend::Embedded).await;
-    let s = setup(&app).await;
+/// A scope `photos.read` that needs consent, and the web app set to ask for it.
+async fn require_consent(app: &TestApp, s: &Setup) {
     app.api(&s.t, Method::POST, "/authorizationServers/default/scopes", Some(json!({"name": "photos.read", "consent": "REQUIRED", "description": "Read your photos"}))).await.expect(201);
     let mut body = app
         .api(&s.t, Method::GET, &format!("/apps/{}", s.web_id), None)
@@ -732,6 +730,41 @@ async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
     )
     .await
     .expect(200);
+}
+
+/// The pending consent id of a consent page.
+fn consent_id(html: &str) -> String {
+    html.split("name=\"consent\" value=\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("not a consent page: {html}"))
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Whether this authorize request stops at the consent page (rather than redirecting).
+async fn asks_consent(browser: &Browser, url: &str) -> bool {
+    browser.get(url).await.status() == 200
+}
+
+/// The user's answer on the consent page.
+async fn decide(browser: &Browser, t: &Tenant, id: &str, decision: &str) -> reqwest::Response {
+    browser
+        .http
+        .post(format!("{}/consent", t.org))
+        .header("Cookie", browser.cookie.clone().unwrap())
+        .form(&[("consent", id), ("decision", decision)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    require_consent(&app, &s).await;
     let ch = challenge(VERIFIER);
     let extra = [
         ("scope", "openid photos.read"),
@@ -751,28 +784,6 @@ async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
         html.contains("Read your photos") && html.contains("photos.read"),
         "{html}"
     );
-    let consent_id = |html: &str| {
-        html.split("name=\"consent\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_owned()
-    };
-    let decide = |id: String, decision: &'static str| {
-        let (browser, t) = (&browser, &s.t);
-        async move {
-            browser
-                .http
-                .post(format!("{}/consent", t.org))
-                .header("Cookie", browser.cookie.clone().unwrap())
-                .form(&[("consent", id.as_str()), ("decision", decision)])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
     // prompt=none while consent is missing: consent_required.
     let none = authorize_url(
         &s.t,
@@ -786,7 +797,7 @@ async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
     );
 
     // Deny: access_denied back to the client with state.
-    let res = decide(consent_id(&html), "deny").await;
+    let res = decide(&browser, &s.t, &consent_id(&html), "deny").await;
     assert_eq!(
         query_param(&location(&res), "error").as_deref(),
         Some("access_denied")
@@ -795,14 +806,14 @@ async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
     // Allow: a code, and the consent is remembered.
     let html = browser.get(&url).await.text().await.unwrap();
     let id = consent_id(&html);
-    let res = decide(id.clone(), "allow").await;
+    let res = decide(&browser, &s.t, &id, "allow").await;
     assert!(
         query_param(&location(&res), "code").is_some(),
         "{}",
         location(&res)
     );
     assert_eq!(
-        decide(id, "allow").await.status(),
+        decide(&browser, &s.t, &id, "allow").await.status(),
         400,
         "a consent request is single use"
     );
@@ -819,6 +830,168 @@ async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
         &[extra.as_slice(), &[("prompt", "consent")]].concat(),
     );
     assert_eq!(browser.get(&again).await.status(), 200);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn consent_grants_are_listed_and_revoked_through_the_user_grants_api() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    require_consent(&app, &s).await;
+    let ch = challenge(VERIFIER);
+    let extra = [
+        ("scope", "openid photos.read"),
+        ("state", "g1"),
+        ("code_challenge", ch.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = authorize_url(&s.t, &s.web_id, "https://portal.example/callback", &extra);
+    let mut browser = Browser::new(&app);
+    let page = browser
+        .sign_in_through(&url, "flow@example.com", "Analytical1Engine")
+        .await;
+    let html = page.text().await.unwrap();
+    let allowed = decide(&browser, &s.t, &consent_id(&html), "allow").await;
+    assert!(query_param(&location(&allowed), "code").is_some());
+    assert!(!asks_consent(&browser, &url).await, "consent is remembered");
+
+    // One grant per consented scope (openid is IMPLICIT), shaped as Okta's.
+    let grants = app
+        .api(
+            &s.t,
+            Method::GET,
+            &format!("/users/{}/grants?expand=scope", s.uid),
+            None,
+        )
+        .await
+        .expect(200);
+    let grants = grants.as_array().unwrap();
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    let g = &grants[0];
+    let scope = app
+        .api(
+            &s.t,
+            Method::GET,
+            "/authorizationServers/default/scopes",
+            None,
+        )
+        .await
+        .expect(200);
+    let scope_id = scope
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|sc| sc["name"] == "photos.read")
+        .unwrap()["id"]
+        .clone();
+    assert_eq!(g["status"], "ACTIVE");
+    assert_eq!(g["source"], "END_USER");
+    assert_eq!(g["userId"], s.uid.as_str());
+    assert_eq!(g["clientId"], s.web_id.as_str());
+    assert_eq!(g["scopeId"], scope_id);
+    assert_eq!(g["issuer"], format!("{}/oauth2/default", s.t.org));
+    assert_eq!(g["_embedded"]["scope"]["name"], "photos.read");
+    let gid = g["id"].as_str().unwrap();
+    let one = app
+        .api(
+            &s.t,
+            Method::GET,
+            &format!("/users/{}/grants/{gid}", s.uid),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(one["id"], gid);
+    let by_client = app
+        .api(
+            &s.t,
+            Method::GET,
+            &format!("/users/{}/clients/{}/grants", s.uid, s.web_id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(by_client.as_array().unwrap().len(), 1);
+    let filtered = app
+        .api(
+            &s.t,
+            Method::GET,
+            &format!("/users/{}/grants?scopeId=scpNoSuchScope", s.uid),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(filtered, json!([]));
+    // Another tenant sees neither the user nor the grant.
+    let other = app.provision().await;
+    app.api(
+        &other,
+        Method::GET,
+        &format!("/users/{}/grants/{gid}", s.uid),
+        None,
+    )
+    .await
+    .expect(404);
+
+    // Revoking the grant: listed no more, and the next authorize asks again.
+    app.api(
+        &s.t,
+        Method::DELETE,
+        &format!("/users/{}/grants/{gid}", s.uid),
+        None,
+    )
+    .await
+    .expect(204);
+    app.api(
+        &s.t,
+        Method::GET,
+        &format!("/users/{}/grants/{gid}", s.uid),
+        None,
+    )
+    .await
+    .expect(404);
+    assert!(
+        asks_consent(&browser, &url).await,
+        "a revoked consent is asked for again"
+    );
+
+    // Allow again, then revoke everything the user gave the client.
+    let html = browser.get(&url).await.text().await.unwrap();
+    decide(&browser, &s.t, &consent_id(&html), "allow").await;
+    assert!(!asks_consent(&browser, &url).await);
+    app.api(
+        &s.t,
+        Method::DELETE,
+        &format!("/users/{}/clients/{}/grants", s.uid, s.web_id),
+        None,
+    )
+    .await
+    .expect(204);
+    assert!(asks_consent(&browser, &url).await);
+
+    // Implicit revocation: deactivating the app ends its consents.
+    let html = browser.get(&url).await.text().await.unwrap();
+    decide(&browser, &s.t, &consent_id(&html), "allow").await;
+    for step in ["deactivate", "activate"] {
+        app.api(
+            &s.t,
+            Method::POST,
+            &format!("/apps/{}/lifecycle/{step}", s.web_id),
+            None,
+        )
+        .await
+        .expect(200);
+    }
+    assert_eq!(
+        app.api(&s.t, Method::GET, &format!("/users/{}/grants", s.uid), None)
+            .await
+            .expect(200),
+        json!([])
+    );
+    assert!(
+        asks_consent(&browser, &url).await,
+        "asked again after the app was deactivated"
+    );
     app.stop().await;
 }
 

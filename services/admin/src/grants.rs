@@ -1,0 +1,233 @@
+//! Consent grants (Okta's User Grants API): the scopes a user allowed an app on the consent
+//! page, listed and revoked per user, per grant and per user and client. A revoked grant is
+//! asked for again on the next authorize request; the tokens already issued stay valid until
+//! they are revoked through the token APIs.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_store::entities::{app, authorization_server as srv, consent, scope};
+use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::paging::ListParams;
+use tessera_web::tenant::Admin;
+use tessera_web::{ApiError, AppState};
+
+use crate::support::{hinted, href, list_response, ts, user};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let per_client = "/users/{userId}/clients/{clientId}/grants";
+    cfg.route("/users/{userId}/grants", web::get().to(list_for_user))
+        .route("/users/{userId}/grants", web::delete().to(revoke_for_user))
+        .route("/users/{userId}/grants/{grantId}", web::get().to(get_one))
+        .route(
+            "/users/{userId}/grants/{grantId}",
+            web::delete().to(revoke_one),
+        )
+        .route(per_client, web::get().to(list_for_client))
+        .route(per_client, web::delete().to(revoke_for_client));
+}
+
+#[derive(Debug, Deserialize)]
+struct GrantFilter {
+    #[serde(rename = "scopeId")]
+    scope_id: Option<String>,
+}
+
+fn active(user_id: &str) -> Condition {
+    Condition::all()
+        .add(consent::Column::UserId.eq(user_id))
+        .add(consent::Column::Status.eq("ACTIVE"))
+}
+
+async fn render(
+    state: &AppState,
+    admin: &Admin,
+    c: &consent::Model,
+    expand_scope: bool,
+) -> Result<Value, ApiError> {
+    let t = &admin.tenant.id;
+    let org = &admin.tenant.org_url;
+    let server = repo::find::<srv::Entity>(&state.db, t, &c.server_id).await?;
+    let issuer = server
+        .map(|s| tessera_domain::urls::issuer(org, &s.id, s.is_default))
+        .unwrap_or_default();
+    let sc = repo::find_by::<scope::Entity>(
+        &state.db,
+        t,
+        Condition::all()
+            .add(scope::Column::ServerId.eq(&c.server_id))
+            .add(scope::Column::Name.eq(&c.scope_name)),
+    )
+    .await?;
+    let app =
+        repo::find_by::<app::Entity>(&state.db, t, app::Column::ClientId.eq(&c.client_id)).await?;
+    let scope_id = sc.as_ref().map(|s| s.id.clone());
+    let me = format!("{org}/api/v1/users/{}/grants/{}", c.user_id, c.id);
+    let mut v = json!({
+        "id": c.id,
+        "status": c.status,
+        "created": ts(c.created),
+        "createdBy": { "id": c.user_id, "type": "User" },
+        "lastUpdated": ts(c.last_updated),
+        "issuer": issuer,
+        "clientId": c.client_id,
+        "userId": c.user_id,
+        "scopeId": scope_id,
+        "source": "END_USER",
+        "_links": {
+            "self": hinted(me, &["GET", "DELETE"]),
+            "client": href(format!("{org}/oauth2/v1/clients/{}", c.client_id)),
+            "user": href(format!("{org}/api/v1/users/{}", c.user_id)),
+            "issuer": href(format!("{org}/api/v1/authorizationServers/{}", c.server_id)),
+            "authorizationServer": href(format!("{org}/api/v1/authorizationServers/{}", c.server_id)),
+        },
+    });
+    if let Some(id) = &scope_id {
+        v["_links"]["scope"] = href(format!(
+            "{org}/api/v1/authorizationServers/{}/scopes/{id}",
+            c.server_id
+        ));
+    }
+    if let Some(a) = app {
+        v["_links"]["app"] = href(format!("{org}/api/v1/apps/{}", a.id));
+    }
+    if expand_scope {
+        v["_embedded"] = json!({ "scope": {
+            "id": scope_id,
+            "name": c.scope_name,
+            "displayName": sc.as_ref().and_then(|s| s.display_name.clone()),
+            "description": sc.as_ref().and_then(|s| s.description.clone()),
+        } });
+    }
+    Ok(v)
+}
+
+/// Lists the ACTIVE grants matching `cond` (default page 20, at most 200).
+async fn list(
+    state: &AppState,
+    admin: &Admin,
+    req: &HttpRequest,
+    q: &ListParams,
+    cond: Condition,
+) -> Result<HttpResponse, ApiError> {
+    let limit = if q.limit.is_some() { q.limit()? } else { 20 };
+    let page =
+        repo::page::<consent::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, limit).await?;
+    let expand = q.expand.as_deref() == Some("scope");
+    let mut items = Vec::with_capacity(page.items.len());
+    for c in &page.items {
+        items.push(render(state, admin, c, expand).await?);
+    }
+    Ok(list_response(admin, req, items, page.next_after))
+}
+
+/// Revokes the ACTIVE grants matching `cond`.
+async fn revoke(
+    state: &AppState,
+    admin: &Admin,
+    cond: Condition,
+) -> Result<HttpResponse, ApiError> {
+    let n =
+        tessera_store::tokens::revoke_consents(&state.db, &admin.tenant.id, cond, state.now_ms())
+            .await?;
+    tracing::info!(tenant = %admin.tenant.id, revoked = n, "consent grants revoked by an administrator");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_for_user(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<ListParams>,
+    filter: web::Query<GrantFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let u = user(&state, &admin, &path.1).await?;
+    let mut cond = active(&u.id);
+    if let Some(scope_id) = &filter.scope_id {
+        // An unknown scope id matches nothing, as a filter should.
+        let sc = repo::find::<scope::Entity>(&state.db, &admin.tenant.id, scope_id).await?;
+        cond = match sc {
+            Some(sc) => cond
+                .add(consent::Column::ServerId.eq(sc.server_id))
+                .add(consent::Column::ScopeName.eq(sc.name)),
+            None => cond.add(consent::Column::Id.eq("")),
+        };
+    }
+    list(&state, &admin, &req, &q, cond).await
+}
+
+async fn one(
+    state: &AppState,
+    admin: &Admin,
+    user_id: &str,
+    grant_id: &str,
+) -> Result<consent::Model, ApiError> {
+    repo::find_by::<consent::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        active(user_id).add(consent::Column::Id.eq(grant_id)),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found(grant_id, "OAuth2ScopeConsentGrant"))
+}
+
+async fn get_one(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let u = user(&state, &admin, &path.1).await?;
+    let c = one(&state, &admin, &u.id, &path.2).await?;
+    Ok(HttpResponse::Ok()
+        .json(render(&state, &admin, &c, q.expand.as_deref() == Some("scope")).await?))
+}
+
+async fn revoke_for_user(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let u = user(&state, &admin, &path.1).await?;
+    revoke(&state, &admin, active(&u.id)).await
+}
+
+async fn revoke_one(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let u = user(&state, &admin, &path.1).await?;
+    let c = one(&state, &admin, &u.id, &path.2).await?;
+    revoke(
+        &state,
+        &admin,
+        Condition::all().add(consent::Column::Id.eq(c.id)),
+    )
+    .await
+}
+
+fn user_client(user_id: &str, client_id: &str) -> Condition {
+    active(user_id).add(consent::Column::ClientId.eq(client_id))
+}
+
+async fn list_for_client(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let u = user(&state, &admin, &path.1).await?;
+    list(&state, &admin, &req, &q, user_client(&u.id, &path.2)).await
+}
+
+async fn revoke_for_client(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let u = user(&state, &admin, &path.1).await?;
+    revoke(&state, &admin, user_client(&u.id, &path.2)).await
+}
