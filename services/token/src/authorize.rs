@@ -156,10 +156,32 @@ pub async fn authorize(
             "Invalid value for 'client_id' parameter.",
         ));
     };
-    let Some(redirect_uri) = params
-        .get("redirect_uri")
-        .filter(|r| client.redirect_uris.iter().any(|u| u == r))
-    else {
+    // A signed request object replaces the query's parameters with its own.
+    let registered = |r: &&str| client.redirect_uris.iter().any(|u| u == r);
+    let params =
+        match crate::request_object::apply(&state, &tenant, &server, &client, params).await? {
+            Ok(p) => p,
+            Err((refused, query)) => {
+                // The object could not be trusted, so only the query can say where errors go.
+                let Some(redirect_uri) = query.get("redirect_uri").filter(registered) else {
+                    return Ok(error_page(
+                        StatusCode::BAD_REQUEST,
+                        "Invalid request",
+                        refused.description,
+                    ));
+                };
+                let tokens = query
+                    .get("response_type")
+                    .is_some_and(|t| t.split(' ').any(|t| t == "token" || t == "id_token"));
+                let reply = Reply {
+                    redirect_uri,
+                    mode: if tokens { "fragment" } else { "query" },
+                    state: query.get("state"),
+                };
+                return Ok(reply.error(refused.error, refused.description));
+            }
+        };
+    let Some(redirect_uri) = params.get("redirect_uri").filter(registered) else {
         return Ok(error_page(
             StatusCode::BAD_REQUEST,
             "Invalid redirect URI",
@@ -505,12 +527,9 @@ async fn sign_in_first(
     params: &Form,
 ) -> Result<HttpResponse, OAuthError> {
     let id = random_token(state.random.as_ref(), 24);
-    let resume = if req.method() == actix_web::http::Method::POST {
-        // Re-encode POSTed parameters as a query so the resumed request is a GET.
-        format!("{}?{}", req.path(), params.encoded())
-    } else {
-        format!("{}?{}", req.path(), req.query_string())
-    };
+    // The request resumes as a GET with the parameters it was decided on: POSTed ones become a
+    // query, and a request object's (already verified, its jti spent) replace the object.
+    let resume = format!("{}?{}", req.path(), params.encoded());
     state
         .short
         .put(

@@ -14,6 +14,7 @@ mod logout;
 mod metadata;
 mod mint;
 mod pages;
+mod request_object;
 mod session;
 mod token;
 mod userinfo;

@@ -421,6 +421,13 @@ fn discovery(
         "response_modes_supported": cfg.response_modes,
         "code_challenge_methods_supported": ["S256"],
     });
+    if cfg.endpoints.contains(&"authorize") {
+        oauth["request_parameter_supported"] = json!(true);
+        oauth["request_uri_parameter_supported"] = json!(false);
+        oauth["request_object_signing_alg_values_supported"] = json!([
+            "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384"
+        ]);
+    }
     for (field, path) in [
         ("authorization_endpoint", "authorize"),
         ("introspection_endpoint", "introspect"),

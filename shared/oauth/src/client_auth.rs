@@ -170,53 +170,24 @@ async fn check_assertion(
     if form_client_id.is_some_and(|f| f != iss) || !client.active {
         return Err(OAuthError::invalid_client(FAILED));
     }
-    let keys: Vec<DecodingKey> = match (client.token_endpoint_auth_method.as_str(), header.alg) {
-        ("client_secret_jwt", Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => {
-            if client.jwt_secrets.iter().all(|s| s.len() < 32) {
-                return Err(OAuthError::invalid_client(
-                    "The client secret is too short to verify a JWT HMAC.",
-                ));
-            }
-            client
-                .jwt_secrets
-                .iter()
-                .map(|s| DecodingKey::from_secret(s.as_bytes()))
-                .collect()
-        }
-        (
-            "private_key_jwt",
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::ES256
-            | Algorithm::ES384,
-        ) => {
-            if client.jwks.is_empty() {
-                return Err(OAuthError::invalid_client(
-                    "The client does not have a JWKSet configured, but the client_assertion requires one.",
-                ));
-            }
-            let candidates: Vec<&serde_json::Value> = match &header.kid {
-                Some(kid) => client
-                    .jwks
-                    .iter()
-                    .filter(|k| k["kid"].as_str() == Some(kid))
-                    .collect(),
-                None => client.jwks.iter().collect(),
-            };
-            if candidates.is_empty() {
-                return Err(OAuthError::invalid_client(
-                    "The client_assertion JWT kid is invalid.",
-                ));
-            }
-            candidates
-                .into_iter()
-                .filter_map(|k| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(k.clone()).ok())
-                .filter_map(|k| DecodingKey::from_jwk(&k).ok())
-                .collect()
-        }
-        _ => return Err(OAuthError::invalid_client(FAILED)),
+    let method_allows = match client.token_endpoint_auth_method.as_str() {
+        "client_secret_jwt" => is_hmac(header.alg),
+        "private_key_jwt" => !is_hmac(header.alg),
+        _ => false,
     };
+    if !method_allows {
+        return Err(OAuthError::invalid_client(FAILED));
+    }
+    let keys = client_keys(&client, header.alg, header.kid.as_deref()).map_err(|e| match e {
+        NoKey::SecretTooShort => {
+            OAuthError::invalid_client("The client secret is too short to verify a JWT HMAC.")
+        }
+        NoKey::NoJwks => OAuthError::invalid_client(
+            "The client does not have a JWKSet configured, but the client_assertion requires one.",
+        ),
+        NoKey::UnknownKid => OAuthError::invalid_client("The client_assertion JWT kid is invalid."),
+        NoKey::Unsupported => OAuthError::invalid_client(FAILED),
+    })?;
     let mut validation = Validation::new(header.alg);
     validation.validate_exp = false; // checked below against the injected clock
     validation.set_required_spec_claims(&["iss", "sub", "aud"]);
@@ -282,6 +253,75 @@ async fn check_assertion(
         }
     }
     Ok(client)
+}
+
+fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+/// Why a client has no key that can verify a JWT it signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoKey {
+    /// HS*: every secret the client has is shorter than 32 characters.
+    SecretTooShort,
+    /// RS*/ES*: the client registered no JWKS.
+    NoJwks,
+    /// RS*/ES*: no registered key has the JWT's `kid`.
+    UnknownKid,
+    /// An algorithm Tessera does not verify, or HS* for a client whose secrets are kept only as
+    /// hashes (only `client_secret_jwt` clients keep theirs sealed, to verify HMACs).
+    Unsupported,
+}
+
+/// The keys that may have signed a JWT from `client` with `alg` and `kid`: its client secrets for
+/// HS256/384/512, the keys of its registered JWKS for RS256/384/512 and ES256/384. Used for
+/// client assertions (RFC 7523) and request objects (OIDC Core §6.1).
+pub fn client_keys(
+    client: &ClientSnapshot,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<Vec<DecodingKey>, NoKey> {
+    match alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            if client.jwt_secrets.is_empty() {
+                return Err(NoKey::Unsupported);
+            }
+            if client.jwt_secrets.iter().all(|s| s.len() < 32) {
+                return Err(NoKey::SecretTooShort);
+            }
+            Ok(client
+                .jwt_secrets
+                .iter()
+                .map(|s| DecodingKey::from_secret(s.as_bytes()))
+                .collect())
+        }
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::ES256
+        | Algorithm::ES384 => {
+            if client.jwks.is_empty() {
+                return Err(NoKey::NoJwks);
+            }
+            let candidates: Vec<&serde_json::Value> = match kid {
+                Some(kid) => client
+                    .jwks
+                    .iter()
+                    .filter(|k| k["kid"].as_str() == Some(kid))
+                    .collect(),
+                None => client.jwks.iter().collect(),
+            };
+            if candidates.is_empty() {
+                return Err(NoKey::UnknownKid);
+            }
+            Ok(candidates
+                .into_iter()
+                .filter_map(|k| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(k.clone()).ok())
+                .filter_map(|k| DecodingKey::from_jwk(&k).ok())
+                .collect())
+        }
+        _ => Err(NoKey::Unsupported),
+    }
 }
 
 fn unverified_claims(jwt: &str) -> Option<AssertionClaims> {

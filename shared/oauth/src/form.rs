@@ -39,6 +39,16 @@ impl Form {
         self.values.get(name).map(String::as_str)
     }
 
+    /// Sets `name` (a signed request object's parameters override the query's); an empty value
+    /// removes it, as an empty parameter counts as absent.
+    pub fn set(&mut self, name: &str, value: String) {
+        if value.is_empty() {
+            self.values.remove(name);
+        } else {
+            self.values.insert(name.to_owned(), value);
+        }
+    }
+
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name).ok_or_else(|| OAuthError::missing(name))
     }

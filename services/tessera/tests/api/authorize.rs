@@ -1162,3 +1162,231 @@ async fn implicit_and_hybrid_responses_carry_tokens_in_the_fragment_with_their_h
     );
     app.stop().await;
 }
+
+/// A request object (OIDC Core §6.1) signed with `key`, carrying `claims` plus `iss`, `aud`,
+/// `exp` (`exp_in` seconds from now) and `jti`.
+fn request_object(
+    key: &jsonwebtoken::EncodingKey,
+    alg: jsonwebtoken::Algorithm,
+    claims: Value,
+    exp_in: i64,
+    jti: &str,
+) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut all = claims;
+    all["exp"] = json!(now + exp_in);
+    all["iat"] = json!(now);
+    all["jti"] = json!(jti);
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &all, key).unwrap()
+}
+
+#[actix_web::test]
+async fn signed_request_objects_carry_the_parameters_and_are_verified() {
+    use jsonwebtoken::{Algorithm, EncodingKey};
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    let generated = tessera_jose::generate(tessera_jose::Alg::ES256).unwrap();
+    let created = app.api(&s.t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "signed requests", "signOnMode": "OPENID_CONNECT",
+        "credentials": {"oauthClient": {"token_endpoint_auth_method": "private_key_jwt"}},
+        "settings": {"oauthClient": {"application_type": "web", "grant_types": ["authorization_code"],
+            "response_types": ["code"], "redirect_uris": ["https://ro.example/cb"],
+            "jwks": {"keys": [generated.public_jwk.clone()]}}}}))).await.expect(200);
+    let client_id = created["id"].as_str().unwrap().to_owned();
+    app.api(
+        &s.t,
+        Method::POST,
+        &format!("/apps/{client_id}/users"),
+        Some(json!({"id": s.uid})),
+    )
+    .await
+    .expect(200);
+    let key = EncodingKey::from_ec_der(&generated.pkcs8);
+    let issuer = format!("{}/oauth2/default", s.t.org);
+    let params = |state: &str| {
+        json!({"iss": client_id, "aud": issuer, "client_id": client_id, "response_type": "code",
+            "redirect_uri": "https://ro.example/cb", "scope": "openid", "state": state, "nonce": "n-1"})
+    };
+    let by_object = |jwt: &str, extra: &[(&str, &str)]| {
+        let mut query = vec![
+            ("client_id", client_id.as_str()),
+            ("response_type", "code"),
+            ("request", jwt),
+        ];
+        query.extend_from_slice(extra);
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        format!("{issuer}/v1/authorize?{q}")
+    };
+
+    // Without a session: the object's parameters survive the sign-in (its jti is spent once).
+    let jwt = request_object(&key, Algorithm::ES256, params("ro-1"), 300, "jti-1");
+    let mut browser = Browser::new(&app);
+    let back = browser
+        .sign_in_through(
+            &by_object(&jwt, &[]),
+            "flow@example.com",
+            "Analytical1Engine",
+        )
+        .await;
+    let status = back.status();
+    let to = location(&back);
+    assert_eq!(status, 302, "{}", back.text().await.unwrap());
+    assert!(to.starts_with("https://ro.example/cb?"), "{to}");
+    assert_eq!(query_param(&to, "state").as_deref(), Some("ro-1"));
+    let code = query_param(&to, "code").unwrap();
+
+    // The code is bound to the object's redirect URI and nonce.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let assertion = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(Algorithm::ES256),
+        &json!({"iss": client_id, "sub": client_id, "aud": format!("{issuer}/v1/token"),
+            "iat": now, "exp": now + 60, "jti": "a-1"}),
+        &key,
+    )
+    .unwrap();
+    let (status, body) = exchange(
+        &app,
+        &s.t,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://ro.example/cb"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &assertion),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        jwt_claims(body["id_token"].as_str().unwrap())["nonce"],
+        "n-1"
+    );
+
+    // The object's values win over the query's.
+    let jwt = request_object(&key, Algorithm::ES256, params("from-object"), 300, "jti-2");
+    let res = browser
+        .get(&by_object(&jwt, &[("state", "from-query")]))
+        .await;
+    assert_eq!(
+        query_param(&location(&res), "state").as_deref(),
+        Some("from-object")
+    );
+
+    // Refusals go back to the client named in the query, with the query's state.
+    let refused = |jwt: String, extra: Vec<(&'static str, &'static str)>| {
+        let url = by_object(
+            &jwt,
+            &[
+                &[("redirect_uri", "https://ro.example/cb"), ("state", "q-1")],
+                extra.as_slice(),
+            ]
+            .concat(),
+        );
+        let browser = &browser;
+        async move {
+            let to = location(&browser.get(&url).await);
+            assert!(to.starts_with("https://ro.example/cb?"), "{to}");
+            assert_eq!(query_param(&to, "state").as_deref(), Some("q-1"), "{to}");
+            (
+                query_param(&to, "error").unwrap_or_default(),
+                query_param(&to, "error_description").unwrap_or_default(),
+            )
+        }
+    };
+    let (error, why) = refused(jwt.clone(), vec![]).await;
+    assert_eq!(
+        (error.as_str(), why.as_str()),
+        (
+            "invalid_request_object",
+            "The request object has already been used."
+        )
+    );
+    let mut wrong_aud = params("x");
+    wrong_aud["aud"] = json!("https://elsewhere.example");
+    let (error, why) = refused(
+        request_object(&key, Algorithm::ES256, wrong_aud, 300, "jti-3"),
+        vec![],
+    )
+    .await;
+    assert_eq!(error, "invalid_request_object");
+    assert!(why.contains("audience"), "{why}");
+    let (_, why) = refused(
+        request_object(&key, Algorithm::ES256, params("x"), 7200, "jti-4"),
+        vec![],
+    )
+    .await;
+    assert_eq!(why, "The request object expires too far in the future.");
+    let (_, why) = refused(
+        request_object(&key, Algorithm::ES256, params("x"), -10, "jti-5"),
+        vec![],
+    )
+    .await;
+    assert_eq!(why, "The request object has expired.");
+    let stranger = tessera_jose::generate(tessera_jose::Alg::ES256).unwrap();
+    let (_, why) = refused(
+        request_object(
+            &EncodingKey::from_ec_der(&stranger.pkcs8),
+            Algorithm::ES256,
+            params("x"),
+            300,
+            "jti-6",
+        ),
+        vec![],
+    )
+    .await;
+    assert_eq!(why, "The request object signature is invalid.");
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(params("x").to_string())
+    );
+    let (error, _) = refused(unsigned, vec![]).await;
+    assert_eq!(error, "invalid_request_object");
+    let mut implicit = params("x");
+    implicit["response_type"] = json!("token");
+    let (_, why) = refused(
+        request_object(&key, Algorithm::ES256, implicit, 300, "jti-7"),
+        vec![],
+    )
+    .await;
+    assert!(why.contains("must match"), "{why}");
+    // HS256 needs a secret the client keeps sealed: this client has none.
+    let (_, why) = refused(
+        request_object(
+            &EncodingKey::from_secret(b"a-secret-that-is-at-least-32-characters"),
+            Algorithm::HS256,
+            params("x"),
+            300,
+            "jti-8",
+        ),
+        vec![],
+    )
+    .await;
+    assert!(why.contains("not supported"), "{why}");
+    let (error, _) = refused(
+        request_object(&key, Algorithm::ES256, params("x"), 300, "jti-9"),
+        vec![("request_uri", "urn:example:1")],
+    )
+    .await;
+    assert_eq!(error, "invalid_request");
+
+    // Discovery says so.
+    let meta: Value = app
+        .client
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["request_parameter_supported"], true);
+    assert_eq!(meta["request_uri_parameter_supported"], false);
+    app.stop().await;
+}
