@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::Role;
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{lookup_digest, new_api_token};
 use tessera_domain::validate;
@@ -38,14 +39,26 @@ fn render(org: &str, t: &api_token::Model) -> Value {
     })
 }
 
+/// Who a new token acts as: a user (with that user's roles at each call), or nobody with fixed
+/// roles (the tenant's provisioning token, and the tokens it creates for itself).
+pub enum Owner {
+    User(String),
+    Roles(Vec<Role>),
+}
+
 /// Creates a token for `tenant` and returns its row and the token itself (shown once).
 pub async fn issue(
     db: &impl ConnectionTrait,
     state: &AppState,
     tenant: &str,
     name: &str,
-    user_id: Option<String>,
+    owner: Owner,
 ) -> Result<(api_token::Model, String), ApiError> {
+    let (user_id, roles) = match owner {
+        Owner::User(id) => (Some(id), Vec::new()),
+        Owner::Roles(roles) => (None, roles),
+    };
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     let token = new_api_token(state.random.as_ref());
     let now = state.now_ms();
     let row = repo::insert::<api_token::Entity>(
@@ -58,7 +71,7 @@ pub async fn issue(
             token_hash: lookup_digest(&token),
             token_prefix: token[..6].to_owned(),
             user_id,
-            roles: "[\"SUPER_ADMIN\"]".into(),
+            roles: serde_json::to_string(&roles).map_err(ApiError::internal)?,
             expires_at: None,
             created: now,
             last_updated: now,
@@ -71,6 +84,10 @@ pub async fn issue(
 #[derive(Debug, Default, Deserialize)]
 struct TokenInput {
     name: Option<String>,
+    /// Tessera extension: a super admin may create a token that acts as another admin (Okta
+    /// creates tokens in its admin console, as the signed-in admin).
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
 }
 
 async fn list(
@@ -105,8 +122,29 @@ async fn create(
         c.check("name", validate::length(&name, 1, 100));
     }
     c.finish()?;
+    let owner = match (&body.user_id, &admin.user_id) {
+        (Some(wanted), mine) if mine.as_deref() != Some(wanted.as_str()) => {
+            if !admin.is_super_admin() {
+                return Err(ApiError::forbidden());
+            }
+            let u = crate::support::user(&state, &admin, wanted).await?;
+            if u.status != "ACTIVE"
+                || tessera_web::tenant::user_roles(&state, &admin.tenant.id, &u.id)
+                    .await?
+                    .is_empty()
+            {
+                return Err(ApiError::invalid(
+                    "userId",
+                    "An API token can only act as an active user with an admin role.",
+                ));
+            }
+            Owner::User(u.id)
+        }
+        (_, Some(mine)) => Owner::User(mine.clone()),
+        (_, None) => Owner::Roles(admin.roles.clone()),
+    };
     let txn = state.begin().await?;
-    let (row, token) = issue(&txn, &state, &admin.tenant.id, &name, admin.user_id.clone()).await?;
+    let (row, token) = issue(&txn, &state, &admin.tenant.id, &name, owner).await?;
     state
         .commit(txn, &admin.tenant.id, "apiToken", &row.id)
         .await?;

@@ -230,6 +230,7 @@ async fn delete(
     repo::delete_where::<group_member::Entity>(&txn, t, group_member::Column::GroupId.eq(&g.id))
         .await?;
     repo::delete_where::<app_group::Entity>(&txn, t, app_group::Column::GroupId.eq(&g.id)).await?;
+    crate::roles::remove_all(&txn, t, "GROUP", &g.id).await?;
     repo::delete_where::<group::Entity>(&txn, t, group::Column::Id.eq(&g.id)).await?;
     state.commit(txn, t, "group", &g.id).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -12,6 +12,7 @@ pub mod keys;
 mod operator;
 mod policies;
 pub mod provision;
+mod roles;
 mod scopes;
 mod support;
 mod tokens;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(groups::routes)
                 .configure(api_tokens::routes)
                 .configure(tokens::routes)
-                .configure(grants::routes),
+                .configure(grants::routes)
+                .configure(roles::routes),
         );
 }

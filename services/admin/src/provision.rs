@@ -2,6 +2,7 @@
 //! the `default` authorization server with its reserved scopes, `sub` claim and the
 //! "Default Policy" with its "Default Policy Rule" — all in one transaction.
 
+use tessera_domain::admin_roles::Role;
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::{policy, policy_rule, tenant};
 use tessera_store::{TransactionTrait as _, repo};
@@ -53,8 +54,14 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
         e => e.into(),
     })?;
     crate::groups::insert_everyone(&txn, state, &t.id).await?;
-    let (_, api_token) =
-        crate::api_tokens::issue(&txn, state, &t.id, "Provisioning token", None).await?;
+    let (_, api_token) = crate::api_tokens::issue(
+        &txn,
+        state,
+        &t.id,
+        "Provisioning token",
+        crate::api_tokens::Owner::Roles(vec![Role::SuperAdmin]),
+    )
+    .await?;
     let server = insert_server(
         &txn,
         state,

@@ -369,6 +369,7 @@ async fn delete(
         repo::delete_where::<group_member::Entity>(&txn, t, group_member::Column::UserId.eq(&id))
             .await?;
         repo::delete_where::<app_user::Entity>(&txn, t, app_user::Column::UserId.eq(&id)).await?;
+        crate::roles::remove_all(&txn, t, "USER", &id).await?;
         repo::delete_where::<user::Entity>(&txn, t, user::Column::Id.eq(&id)).await?;
     } else {
         let now = state.now_ms();

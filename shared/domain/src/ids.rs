@@ -24,6 +24,7 @@ pub enum IdKind {
     RefreshToken,
     Consent,
     LogEvent,
+    RoleAssignment,
     ErrorId,
 }
 
@@ -46,6 +47,7 @@ impl IdKind {
             Self::RefreshToken => "oar",
             Self::Consent => "oag",
             Self::LogEvent => "evt",
+            Self::RoleAssignment => "ra1",
             Self::ErrorId => "oae",
         }
     }

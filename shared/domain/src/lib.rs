@@ -7,7 +7,10 @@
 //! * [`el`]: the Okta Expression Language subset used by claims, parsed into an AST.
 //! * [`validate`]: field rules shared by the management API (names, URIs, lifetimes).
 //! * [`timefmt`]: RFC 3339 UTC timestamps as Okta prints them.
+//! * [`token_hook`]: the JSON-Patch commands of token inline hooks, applied all or nothing.
+//! * [`admin_roles`]: the admin roles and which resources of the management API each may touch.
 
+pub mod admin_roles;
 pub mod clock;
 pub mod el;
 pub mod el_eval;
@@ -17,6 +20,7 @@ pub mod random;
 pub mod rotation;
 pub mod secrets;
 pub mod timefmt;
+pub mod token_hook;
 pub mod urls;
 pub mod validate;
 

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(KeyRotation),
             Box::new(RefreshTokenAccessTokens),
             Box::new(RefreshTokenGrant),
+            Box::new(RoleAssignments),
         ]
     }
 }
@@ -938,5 +939,54 @@ impl MigrationTrait for RefreshTokenGrant {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// Admin roles (OKTA-REFERENCE §10) assigned to users and groups.
+struct RoleAssignments;
+
+impl MigrationName for RoleAssignments {
+    fn name(&self) -> &str {
+        "m20261126_000006_role_assignments"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RoleAssignments {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(table(
+            "role_assignments",
+            true,
+            vec![
+                text("role_type"),
+                text("principal_type"),
+                text("principal_id"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_role_assignments_id",
+            "role_assignments",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_role_assignments_principal_role",
+            "role_assignments",
+            &["tenant_id", "principal_type", "principal_id", "role_type"],
+            true,
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("role_assignments"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await
     }
 }

@@ -129,6 +129,15 @@ impl ApiError {
         }
     }
 
+    /// `E0000090`: the admin role is already assigned to that user or group.
+    pub fn duplicate_role() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "E0000090",
+            "Duplicate role assignment exception.",
+        )
+    }
+
     /// 409 with the validation code: the operator API's duplicate tenant name.
     pub fn conflict(field: &str, cause: impl Into<String>) -> Self {
         Self {

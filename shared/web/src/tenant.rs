@@ -6,11 +6,14 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use tessera_domain::admin_roles::{self, Resource, Role};
 use tessera_domain::secrets::{constant_time_eq, lookup_digest};
-use tessera_store::entities::tenant;
+use tessera_store::entities::{api_token, group_member, role_assignment, tenant, user};
+use tessera_store::{ColumnTrait as _, Condition, repo};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -24,12 +27,80 @@ pub struct TenantCtx {
     pub org_url: String,
 }
 
-/// A caller authenticated with an API token of this tenant (`Authorization: SSWS …`).
+/// A caller authenticated with an API token of this tenant (`Authorization: SSWS …`) whose
+/// admin roles allow the request (OKTA-REFERENCE §10). A token acts with the current roles of
+/// the user it belongs to (direct and through groups), so a user who loses a role or is
+/// deactivated loses its rights at once; the tenant's provisioning token, which belongs to no
+/// user, carries its own (`SUPER_ADMIN`).
 #[derive(Debug, Clone)]
 pub struct Admin {
     pub tenant: TenantCtx,
     pub token_id: String,
     pub user_id: Option<String>,
+    pub roles: Vec<Role>,
+}
+
+impl Admin {
+    pub fn is_super_admin(&self) -> bool {
+        self.roles.contains(&Role::SuperAdmin)
+    }
+}
+
+/// The roles a user holds directly and through the groups they belong to.
+pub async fn user_roles(
+    state: &AppState,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<Vec<Role>, ApiError> {
+    let groups: Vec<String> = repo::all::<group_member::Entity>(
+        &state.db,
+        tenant_id,
+        group_member::Column::UserId.eq(user_id),
+    )
+    .await?
+    .into_iter()
+    .map(|m| m.group_id)
+    .collect();
+    let held = Condition::any()
+        .add(
+            Condition::all()
+                .add(role_assignment::Column::PrincipalType.eq("USER"))
+                .add(role_assignment::Column::PrincipalId.eq(user_id)),
+        )
+        .add(
+            Condition::all()
+                .add(role_assignment::Column::PrincipalType.eq("GROUP"))
+                .add(role_assignment::Column::PrincipalId.is_in(groups)),
+        );
+    let mut roles: Vec<Role> = repo::all::<role_assignment::Entity>(&state.db, tenant_id, held)
+        .await?
+        .iter()
+        .filter_map(|r| r.role_type.parse().ok())
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    Ok(roles)
+}
+
+/// The roles an API token acts with now.
+async fn token_roles(state: &AppState, token: &api_token::Model) -> Result<Vec<Role>, ApiError> {
+    match &token.user_id {
+        Some(user_id) => {
+            let active = repo::find::<user::Entity>(&state.db, &token.tenant_id, user_id)
+                .await?
+                .is_some_and(|u| u.status == "ACTIVE");
+            if active {
+                user_roles(state, &token.tenant_id, user_id).await
+            } else {
+                Ok(Vec::new())
+            }
+        }
+        None => Ok(serde_json::from_str::<Vec<String>>(&token.roles)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .collect()),
+    }
 }
 
 /// Loads a tenant by name.
@@ -81,6 +152,25 @@ impl FromRequest for Admin {
             if tenant.status != "ACTIVE" {
                 return Err(ApiError::forbidden());
             }
+            let roles = token_roles(&state, &row).await?;
+            let resource = Resource::of(
+                req.path()
+                    .split_once("/api/v1/")
+                    .map_or("", |(_, rest)| rest),
+            );
+            let write = !matches!(*req.method(), Method::GET | Method::HEAD);
+            if !admin_roles::allows(&roles, resource, write) {
+                tracing::warn!(
+                    tenant = %tenant.id,
+                    token = %row.id,
+                    user = row.user_id.as_deref().unwrap_or("-"),
+                    method = %req.method(),
+                    path = %req.path(),
+                    ?resource,
+                    "management call denied: no role allows it"
+                );
+                return Err(ApiError::forbidden());
+            }
             let ctx = TenantCtx {
                 org_url: state.org_url(&tenant.name),
                 id: tenant.id,
@@ -91,6 +181,7 @@ impl FromRequest for Admin {
                 tenant: ctx,
                 token_id: row.id,
                 user_id: row.user_id,
+                roles,
             })
         })
     }

@@ -13,6 +13,7 @@ mod management;
 mod okta_sdk;
 mod operator;
 mod persistence;
+mod roles;
 mod rotation;
 mod routing;
 mod token;

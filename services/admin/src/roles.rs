@@ -1,0 +1,207 @@
+//! Admin role assignments (OKTA-REFERENCE §10): `/users/{id}/roles` and `/groups/{id}/roles`.
+//! A role held by a group is held by each of its members. Only a super admin may read or
+//! change them (the permission check in `tessera_web::tenant::Admin` sees to that).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_domain::admin_roles::Role;
+use tessera_domain::ids::IdKind;
+use tessera_store::entities::role_assignment;
+use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::tenant::Admin;
+use tessera_web::{ApiError, AppState};
+
+use crate::support::{href, ts};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for kind in ["users", "groups"] {
+        cfg.route(&format!("/{kind}/{{id}}/roles"), web::get().to(list))
+            .route(&format!("/{kind}/{{id}}/roles"), web::post().to(assign))
+            .route(
+                &format!("/{kind}/{{id}}/roles/{{roleId}}"),
+                web::get().to(get),
+            )
+            .route(
+                &format!("/{kind}/{{id}}/roles/{{roleId}}"),
+                web::delete().to(unassign),
+            );
+    }
+}
+
+/// Whose roles a path names: `("USER" | "GROUP", id)`, after checking they exist here.
+async fn principal(
+    state: &AppState,
+    admin: &Admin,
+    req: &actix_web::HttpRequest,
+    id: &str,
+) -> Result<(&'static str, String), ApiError> {
+    if req.path().contains("/api/v1/groups/") {
+        let g = crate::support::group(state, admin, id).await?;
+        if g.group_type == "BUILT_IN" {
+            return Err(ApiError::invalid(
+                "type",
+                "Admin roles cannot be assigned to a built-in group.",
+            ));
+        }
+        Ok(("GROUP", g.id))
+    } else {
+        Ok(("USER", crate::support::user(state, admin, id).await?.id))
+    }
+}
+
+fn held_by(principal_type: &str, principal_id: &str) -> Condition {
+    Condition::all()
+        .add(role_assignment::Column::PrincipalType.eq(principal_type))
+        .add(role_assignment::Column::PrincipalId.eq(principal_id))
+}
+
+fn render(admin: &Admin, r: &role_assignment::Model) -> Value {
+    let org = &admin.tenant.org_url;
+    let label = r.role_type.parse::<Role>().map_or("", Role::label);
+    let assignee = if r.principal_type == "GROUP" {
+        format!("{org}/api/v1/groups/{}", r.principal_id)
+    } else {
+        format!("{org}/api/v1/users/{}", r.principal_id)
+    };
+    json!({
+        "id": r.id,
+        "label": label,
+        "type": r.role_type,
+        "status": "ACTIVE",
+        "created": ts(r.created),
+        "lastUpdated": ts(r.last_updated),
+        "assignmentType": r.principal_type,
+        "_links": { "assignee": href(assignee) },
+    })
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: actix_web::HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (kind, id) = principal(&state, &admin, &req, &path.1).await?;
+    let rows =
+        repo::all::<role_assignment::Entity>(&state.db, &admin.tenant.id, held_by(kind, &id))
+            .await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(|r| render(&admin, r)).collect::<Vec<_>>()))
+}
+
+#[derive(Debug, Deserialize)]
+struct Assignment {
+    #[serde(rename = "type")]
+    role_type: Option<String>,
+}
+
+async fn assign(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: actix_web::HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<Assignment>,
+) -> Result<HttpResponse, ApiError> {
+    let (kind, id) = principal(&state, &admin, &req, &path.1).await?;
+    let Some(wanted) = body.role_type.as_deref() else {
+        return Err(ApiError::invalid("type", "The field cannot be left blank"));
+    };
+    let role: Role = wanted.parse().map_err(|()| {
+        let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        ApiError::invalid(
+            "type",
+            format!(
+                "'{wanted}' is not a role type. Valid types: [{}]",
+                known.join(", ")
+            ),
+        )
+    })?;
+    let t = &admin.tenant.id;
+    let existing = repo::find_by::<role_assignment::Entity>(
+        &state.db,
+        t,
+        held_by(kind, &id).add(role_assignment::Column::RoleType.eq(role.as_str())),
+    )
+    .await?;
+    if existing.is_some() {
+        return Err(ApiError::duplicate_role());
+    }
+    let now = state.now_ms();
+    let row = repo::insert::<role_assignment::Entity>(
+        &state.db,
+        role_assignment::Model {
+            seq: 0,
+            tenant_id: t.clone(),
+            id: state.new_id(IdKind::RoleAssignment),
+            role_type: role.as_str().to_owned(),
+            principal_type: kind.to_owned(),
+            principal_id: id.clone(),
+            created: now,
+            last_updated: now,
+        },
+    )
+    .await?;
+    tracing::info!(tenant = %t, by = %admin.token_id, principal = %id, role = %role, "admin role assigned");
+    Ok(HttpResponse::Created().json(render(&admin, &row)))
+}
+
+async fn one(
+    state: &AppState,
+    admin: &Admin,
+    kind: &str,
+    id: &str,
+    role_id: &str,
+) -> Result<role_assignment::Model, ApiError> {
+    repo::find_by::<role_assignment::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        held_by(kind, id).add(role_assignment::Column::Id.eq(role_id)),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found(role_id, "Role"))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: actix_web::HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (kind, id) = principal(&state, &admin, &req, &path.1).await?;
+    let r = one(&state, &admin, kind, &id, &path.2).await?;
+    Ok(HttpResponse::Ok().json(render(&admin, &r)))
+}
+
+async fn unassign(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: actix_web::HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (kind, id) = principal(&state, &admin, &req, &path.1).await?;
+    let r = one(&state, &admin, kind, &id, &path.2).await?;
+    repo::delete_where::<role_assignment::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        role_assignment::Column::Id.eq(&r.id),
+    )
+    .await?;
+    tracing::info!(tenant = %admin.tenant.id, by = %admin.token_id, principal = %id, role = %r.role_type, "admin role unassigned");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes every role of a deleted user or group, in the caller's transaction.
+pub async fn remove_all(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    principal_type: &str,
+    principal_id: &str,
+) -> Result<(), ApiError> {
+    repo::delete_where::<role_assignment::Entity>(
+        db,
+        tenant_id,
+        held_by(principal_type, principal_id),
+    )
+    .await?;
+    Ok(())
+}

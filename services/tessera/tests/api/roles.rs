@@ -1,0 +1,363 @@
+//! Admin roles on the management API (OKTA-REFERENCE §10): role assignment through Okta's
+//! endpoints, every role's allowed and denied calls, and tokens that lose their rights with their
+//! admin's role.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Resource, Role, role_allows};
+
+use crate::helpers::{Backend, Tenant, TestApp, spawn, user};
+
+/// A user holding `role` and an API token acting as them.
+async fn admin_with(app: &TestApp, t: &Tenant, login: &str, role: &str) -> (String, Tenant) {
+    let u = app
+        .api(t, Method::POST, "/users", Some(user(login)))
+        .await
+        .expect(200);
+    let uid = u["id"].as_str().unwrap().to_owned();
+    app.api(
+        t,
+        Method::POST,
+        &format!("/users/{uid}/roles"),
+        Some(json!({"type": role})),
+    )
+    .await
+    .expect(201);
+    let token = app
+        .api(
+            t,
+            Method::POST,
+            "/api-tokens",
+            Some(json!({"name": login, "userId": uid})),
+        )
+        .await
+        .expect(201);
+    let as_admin = Tenant {
+        token: token["token"].as_str().unwrap().to_owned(),
+        name: t.name.clone(),
+        org: t.org.clone(),
+    };
+    (uid, as_admin)
+}
+
+#[actix_web::test]
+async fn each_admin_role_reaches_what_it_may_and_is_refused_the_rest() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let web = app
+        .api(
+            &t,
+            Method::POST,
+            "/apps",
+            Some(crate::helpers::web_app("portal")),
+        )
+        .await
+        .expect(200);
+    let app_id = web["id"].as_str().unwrap().to_owned();
+    let target = app
+        .api(&t, Method::POST, "/users", Some(user("target@example.com")))
+        .await
+        .expect(200);
+    let uid = target["id"].as_str().unwrap().to_owned();
+    let group = app
+        .api(
+            &t,
+            Method::POST,
+            "/groups",
+            Some(json!({"profile": {"name": "Staff"}})),
+        )
+        .await
+        .expect(200);
+    let gid = group["id"].as_str().unwrap().to_owned();
+
+    // Writes carry an empty body where that is a validation error, so an allowed write is a 400
+    // and changes nothing; a denied one is a 403 before the body is read.
+    let probes: Vec<(Method, String, Option<Value>, Resource)> = vec![
+        (
+            Method::GET,
+            "/authorizationServers".into(),
+            None,
+            Resource::AuthorizationServers,
+        ),
+        (
+            Method::POST,
+            "/authorizationServers".into(),
+            Some(json!({})),
+            Resource::AuthorizationServers,
+        ),
+        (
+            Method::GET,
+            "/authorizationServers/default/scopes".into(),
+            None,
+            Resource::AuthorizationServers,
+        ),
+        (Method::GET, "/apps".into(), None, Resource::Apps),
+        (
+            Method::POST,
+            "/apps".into(),
+            Some(json!({})),
+            Resource::Apps,
+        ),
+        (
+            Method::GET,
+            format!("/apps/{app_id}/users"),
+            None,
+            Resource::AppAssignments,
+        ),
+        (
+            Method::POST,
+            format!("/apps/{app_id}/users"),
+            Some(json!({})),
+            Resource::AppAssignments,
+        ),
+        (Method::GET, "/users".into(), None, Resource::Users),
+        (
+            Method::POST,
+            "/users".into(),
+            Some(json!({})),
+            Resource::Users,
+        ),
+        (
+            Method::GET,
+            format!("/users/{uid}/grants"),
+            None,
+            Resource::Users,
+        ),
+        (Method::GET, "/groups".into(), None, Resource::Groups),
+        (
+            Method::POST,
+            "/groups".into(),
+            Some(json!({})),
+            Resource::Groups,
+        ),
+        (
+            Method::GET,
+            format!("/groups/{gid}/users"),
+            None,
+            Resource::GroupMembership,
+        ),
+        (
+            Method::PUT,
+            format!("/groups/{gid}/users/{uid}"),
+            None,
+            Resource::GroupMembership,
+        ),
+        (
+            Method::GET,
+            format!("/users/{uid}/roles"),
+            None,
+            Resource::Roles,
+        ),
+        (
+            Method::POST,
+            format!("/users/{uid}/roles"),
+            Some(json!({})),
+            Resource::Roles,
+        ),
+        (Method::GET, "/api-tokens".into(), None, Resource::ApiTokens),
+        (
+            Method::POST,
+            "/api-tokens".into(),
+            Some(json!({})),
+            Resource::ApiTokens,
+        ),
+    ];
+    for (i, role) in Role::ALL.into_iter().enumerate() {
+        let (_, admin) =
+            admin_with(&app, &t, &format!("admin{i}@example.com"), role.as_str()).await;
+        for (method, path, body, resource) in &probes {
+            let write = *method != Method::GET;
+            let reply = app.api(&admin, method.clone(), path, body.clone()).await;
+            if role_allows(role, *resource, write) {
+                assert!(
+                    [200, 201, 204, 400].contains(&reply.status.as_u16()),
+                    "{role} {method} {path}: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            } else {
+                assert_eq!(reply.status, 403, "{role} {method} {path}: {}", reply.body);
+                assert_eq!(reply.body["errorCode"], "E0000006");
+            }
+        }
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn roles_are_assigned_like_oktas_and_a_token_loses_its_rights_with_its_admins_role() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let (uid, admin) =
+        admin_with(&app, &t, "apiam@example.com", "API_ACCESS_MANAGEMENT_ADMIN").await;
+    let can_manage_servers = |admin: &Tenant| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.api(&admin, Method::GET, "/authorizationServers", None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(can_manage_servers(&admin).await, 200);
+
+    // The role object, listed and fetched.
+    let roles = app
+        .api(&t, Method::GET, &format!("/users/{uid}/roles"), None)
+        .await
+        .expect(200);
+    let role = &roles.as_array().unwrap()[0];
+    assert_eq!(role["type"], "API_ACCESS_MANAGEMENT_ADMIN");
+    assert_eq!(role["label"], "API Access Management Administrator");
+    assert_eq!(role["status"], "ACTIVE");
+    assert_eq!(role["assignmentType"], "USER");
+    assert!(
+        role["_links"]["assignee"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/v1/users/{uid}"))
+    );
+    let role_id = role["id"].as_str().unwrap().to_owned();
+    app.api(
+        &t,
+        Method::GET,
+        &format!("/users/{uid}/roles/{role_id}"),
+        None,
+    )
+    .await
+    .expect(200);
+    // A duplicate, an unknown type, a missing type.
+    let dup = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/users/{uid}/roles"),
+            Some(json!({"type": "API_ACCESS_MANAGEMENT_ADMIN"})),
+        )
+        .await
+        .expect(409);
+    assert_eq!(dup["errorCode"], "E0000090");
+    for body in [json!({"type": "EMPEROR"}), json!({})] {
+        let bad = app
+            .api(&t, Method::POST, &format!("/users/{uid}/roles"), Some(body))
+            .await
+            .expect(400);
+        assert_eq!(bad["errorCode"], "E0000001");
+    }
+    // An admin cannot give itself more: roles are for super admins.
+    app.api(
+        &admin,
+        Method::POST,
+        &format!("/users/{uid}/roles"),
+        Some(json!({"type": "SUPER_ADMIN"})),
+    )
+    .await
+    .expect(403);
+    // Nor create a token acting as someone else.
+    let other = app
+        .api(&t, Method::POST, "/users", Some(user("other@example.com")))
+        .await
+        .expect(200);
+    app.api(
+        &admin,
+        Method::POST,
+        "/api-tokens",
+        Some(json!({"name": "x", "userId": other["id"]})),
+    )
+    .await
+    .expect(403);
+    // A super admin cannot mint a token for a user without a role.
+    app.api(
+        &t,
+        Method::POST,
+        "/api-tokens",
+        Some(json!({"name": "x", "userId": other["id"]})),
+    )
+    .await
+    .expect(400);
+
+    // Unassigned: the same token is refused at once.
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!("/users/{uid}/roles/{role_id}"),
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(can_manage_servers(&admin).await, 403);
+
+    // Held through a group: granted with the membership, gone without it.
+    let group = app
+        .api(
+            &t,
+            Method::POST,
+            "/groups",
+            Some(json!({"profile": {"name": "API admins"}})),
+        )
+        .await
+        .expect(200);
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let group_role = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/groups/{gid}/roles"),
+            Some(json!({"type": "API_ACCESS_MANAGEMENT_ADMIN"})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(group_role["assignmentType"], "GROUP");
+    app.api(&t, Method::PUT, &format!("/groups/{gid}/users/{uid}"), None)
+        .await
+        .expect(204);
+    assert_eq!(can_manage_servers(&admin).await, 200);
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!("/groups/{gid}/users/{uid}"),
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(can_manage_servers(&admin).await, 403);
+    // The built-in Everyone group cannot hold roles.
+    let everyone = app
+        .api(&t, Method::GET, "/groups?q=Everyone", None)
+        .await
+        .expect(200);
+    let everyone_id = everyone[0]["id"].as_str().unwrap();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/groups/{everyone_id}/roles"),
+        Some(json!({"type": "READ_ONLY_ADMIN"})),
+    )
+    .await
+    .expect(400);
+
+    // A deactivated admin's token has no rights.
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/roles"),
+        Some(json!({"type": "API_ACCESS_MANAGEMENT_ADMIN"})),
+    )
+    .await
+    .expect(201);
+    assert_eq!(can_manage_servers(&admin).await, 200);
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(can_manage_servers(&admin).await, 403);
+    // Another tenant's super admin sees none of it.
+    let stranger = app.provision().await;
+    app.api(&stranger, Method::GET, &format!("/users/{uid}/roles"), None)
+        .await
+        .expect(404);
+    app.stop().await;
+}
