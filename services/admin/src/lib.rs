@@ -8,6 +8,7 @@ mod authz_servers;
 mod claims;
 mod grants;
 mod groups;
+mod hooks;
 pub mod keys;
 mod operator;
 mod policies;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(api_tokens::routes)
                 .configure(tokens::routes)
                 .configure(grants::routes)
-                .configure(roles::routes),
+                .configure(roles::routes)
+                .configure(hooks::routes),
         );
 }

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{
     api_token, app, app_group, app_jwk, app_secret, app_user, authorization_server, claim, consent,
-    group, group_member, log_event, policy, policy_rule, refresh_token, role_assignment, scope,
-    signing_key, tenant, user,
+    group, group_member, inline_hook, log_event, policy, policy_rule, refresh_token,
+    role_assignment, scope, signing_key, tenant, user,
 };
 use tessera_store::{TransactionTrait as _, repo};
 use tessera_web::paging::{ListParams, link_header};
@@ -148,6 +148,7 @@ async fn delete(
     repo::purge_tenant::<consent::Entity>(&txn, id).await?;
     repo::purge_tenant::<log_event::Entity>(&txn, id).await?;
     repo::purge_tenant::<role_assignment::Entity>(&txn, id).await?;
+    repo::purge_tenant::<inline_hook::Entity>(&txn, id).await?;
     tessera_store::tenants::delete(&txn, id).await?;
     txn.commit().await.map_err(ApiError::internal)?;
     let event = tessera_ephemeral::ConfigEvent {

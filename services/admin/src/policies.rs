@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
 use tessera_store::entities::{
-    app, authorization_server as srv, group, policy, policy_rule, scope, user,
+    app, authorization_server as srv, group, inline_hook, policy, policy_rule, scope, user,
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
 use tessera_web::tenant::Admin;
@@ -582,12 +582,13 @@ async fn validate_rule_body(
         "refreshTokenWindowMinutes": window,
     });
     if let Some(hook) = token.inline_hook.and_then(|h| h.id) {
-        // Token inline hooks arrive with the roles-and-hooks issue; until the hook registry
-        // exists, a reference to a hook cannot be checked and is refused rather than ignored.
-        c.add(
-            "actions.token.inlineHook.id",
-            format!("'{hook}' is not an inline hook of this organization"),
-        );
+        let found = repo::find::<inline_hook::Entity>(&state.db, tenant, &hook).await?;
+        if found.is_none_or(|h| h.hook_type != crate::hooks::TOKEN_HOOK_TYPE) {
+            c.add(
+                "actions.token.inlineHook.id",
+                format!("'{hook}' is not a token inline hook of this organization"),
+            );
+        }
         token_json["inlineHook"] = json!({ "id": hook });
     }
     Ok(RuleBody {

@@ -1,9 +1,9 @@
-//! `tessera keys rewrap`: re-seals every signing key and client secret sealed under the
-//! previous master key with the current one. Run it with both keys configured
+//! `tessera keys rewrap`: re-seals every signing key, client secret and inline-hook credential
+//! sealed under the previous master key with the current one. Run it with both keys configured
 //! (`TESSERA_MASTER_KEY` = the new key, `TESSERA_PREVIOUS_MASTER_KEY` = the old one); servers
 //! started with both keep working during the switch, since they open rows by their key id.
 
-use tessera_store::entities::{app_secret, signing_key};
+use tessera_store::entities::{app_secret, inline_hook, signing_key};
 use tessera_store::sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use tessera_store::{TransactionTrait as _, repo};
 use tessera_web::{ApiError, AppState};
@@ -13,6 +13,7 @@ use tessera_web::{ApiError, AppState};
 pub struct Rewrapped {
     pub signing_keys: usize,
     pub client_secrets: usize,
+    pub hook_credentials: usize,
 }
 
 /// Re-seals every row sealed under the previous master key. Idempotent: rows already under the
@@ -76,6 +77,31 @@ pub async fn run(state: &AppState) -> Result<Rewrapped, ApiError> {
         )
         .await?;
         done.client_secrets += 1;
+    }
+    let hooks = inline_hook::Entity::find()
+        .filter(inline_hook::Column::MasterKeyId.eq(previous.id()))
+        .all(&txn)
+        .await
+        .map_err(ApiError::internal)?;
+    for h in hooks {
+        let Some(old) = h.auth_value_sealed.clone() else {
+            continue;
+        };
+        let context = tessera_jose::inline_hook_context(&h.tenant_id, &h.id);
+        let plain = previous.open(&old, &context).map_err(ApiError::internal)?;
+        let sealed = current
+            .seal(&plain, &context, state.random.as_ref())
+            .map_err(ApiError::internal)?;
+        repo::update::<inline_hook::Entity>(
+            &txn,
+            inline_hook::Model {
+                auth_value_sealed: Some(sealed),
+                master_key_id: Some(current.id().to_owned()),
+                ..h
+            },
+        )
+        .await?;
+        done.hook_credentials += 1;
     }
     txn.commit().await.map_err(ApiError::internal)?;
     Ok(done)

@@ -94,9 +94,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.causes.first().unwrap_or(&e.summary)))?;
             println!(
-                "re-sealed {} signing keys and {} client secrets under master key {}",
+                "re-sealed {} signing keys, {} client secrets and {} inline-hook credentials under master key {}",
                 done.signing_keys,
                 done.client_secrets,
+                done.hook_credentials,
                 state.master_key.id()
             );
         }

@@ -39,6 +39,14 @@ pub struct CodeGrant {
     pub access_token_minutes: i64,
     pub refresh_token_minutes: i64,
     pub refresh_window_minutes: i64,
+    /// The matched policy and rule, and the rule's token inline hook, which runs again when
+    /// the code is exchanged.
+    #[serde(default)]
+    pub policy_id: String,
+    #[serde(default)]
+    pub rule_id: String,
+    #[serde(default)]
+    pub inline_hook: Option<String>,
 }
 
 impl CodeGrant {
@@ -46,15 +54,15 @@ impl CodeGrant {
     /// gave when the code was issued.
     pub fn grant(&self) -> policy::Grant {
         policy::Grant {
-            policy_id: String::new(),
-            rule_id: String::new(),
+            policy_id: self.policy_id.clone(),
+            rule_id: self.rule_id.clone(),
             scopes: self.scopes.clone(),
             lifetimes: policy::Lifetimes {
                 access_token_minutes: self.access_token_minutes,
                 refresh_token_minutes: self.refresh_token_minutes,
                 refresh_window_minutes: self.refresh_window_minutes,
             },
-            inline_hook: None,
+            inline_hook: self.inline_hook.clone(),
         }
     }
 }
@@ -366,6 +374,9 @@ pub async fn authorize(
         access_token_minutes: grant.lifetimes.access_token_minutes,
         refresh_token_minutes: grant.lifetimes.refresh_token_minutes,
         refresh_window_minutes: grant.lifetimes.refresh_window_minutes,
+        policy_id: grant.policy_id.clone(),
+        rule_id: grant.rule_id.clone(),
+        inline_hook: grant.inline_hook.clone(),
     };
     let back = ReplyTo {
         redirect_uri: redirect_uri.to_owned(),
@@ -441,45 +452,50 @@ pub async fn respond(
         };
         let info = crate::claims::UserInfo::load(&state.db, t, client, &u).await?;
         let grant = bound.grant();
-        let random = state.random.as_ref();
-        let at = if types.contains(&"token") {
-            let at = crate::mint::access_token(
-                tenant,
-                server,
-                client,
-                &grant,
-                Some(&info),
-                now,
-                random,
-            )?;
-            out.push(("access_token".into(), at.jwt.clone()));
+        let scope = grant.scopes.join(" ");
+        let request = Form::from_pairs([
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", back.redirect_uri.as_str()),
+            ("response_type", back.response_type.as_str()),
+            ("response_mode", back.mode.as_str()),
+            ("scope", scope.as_str()),
+            ("state", back.state.as_deref().unwrap_or_default()),
+        ]);
+        let issue = crate::issue::Issue {
+            state,
+            tenant,
+            server,
+            client,
+            grant: &grant,
+            user: Some(&info),
+            now,
+            origin: crate::issue::Origin {
+                endpoint: "authorize",
+                grant_type: "implicit",
+                params: &request,
+                refresh_token_id: None,
+            },
+        };
+        let want = crate::issue::Want {
+            access: types.contains(&"token"),
+            id: types
+                .contains(&"id_token")
+                .then(|| crate::mint::IdTokenFor {
+                    nonce: bound.nonce.as_deref(),
+                    auth_time: bound.auth_time,
+                    fat: (types == ["id_token"])
+                        .then(|| crate::claims::standard_claims(&u, &info.profile, &grant.scopes)),
+                }),
+            code: code.as_deref(),
+        };
+        let issued = crate::issue::tokens(&issue, want).await?;
+        if let Some(at) = issued.access {
+            out.push(("access_token".into(), at.jwt));
             out.push(("token_type".into(), "Bearer".into()));
             out.push(("expires_in".into(), at.expires_in.to_string()));
-            out.push(("scope".into(), grant.scopes.join(" ")));
-            Some(at)
-        } else {
-            None
-        };
-        if types.contains(&"id_token") {
-            let fat = (types == ["id_token"])
-                .then(|| crate::claims::standard_claims(&u, &info.profile, &grant.scopes));
-            let opts = crate::mint::IdTokenFor {
-                at: at.as_ref(),
-                code: code.as_deref(),
-                nonce: bound.nonce.as_deref(),
-                auth_time: bound.auth_time,
-                fat,
-            };
-            let id_token = crate::mint::id_token_with(
-                tenant,
-                server,
-                client,
-                &info,
-                &grant.scopes,
-                now,
-                opts,
-                random,
-            )?;
+            out.push(("scope".into(), scope.clone()));
+        }
+        if let Some(id_token) = issued.id_token {
             out.push(("id_token".into(), id_token));
         }
     }

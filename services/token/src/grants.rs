@@ -15,7 +15,8 @@ use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::AppState;
 
 use crate::claims::UserInfo;
-use crate::mint;
+use crate::issue::Want;
+use crate::mint::{self, IdTokenFor};
 
 /// Everything a grant handler needs.
 pub struct GrantRequest<'a> {
@@ -62,36 +63,55 @@ fn response(access_token: String, expires_in: i64, scopes: &[String]) -> Map<Str
     body
 }
 
+/// The issuance of `grant` to this request (the hook context names the token endpoint).
+fn issue<'a>(
+    r: &'a GrantRequest<'_>,
+    grant: &'a Grant,
+    user: Option<&'a UserInfo>,
+    refresh_token_id: Option<&'a str>,
+) -> crate::issue::Issue<'a> {
+    crate::issue::Issue {
+        state: r.state,
+        tenant: r.tenant,
+        server: r.server,
+        client: r.client,
+        grant,
+        user,
+        now: r.now,
+        origin: crate::issue::Origin {
+            endpoint: "token",
+            grant_type: r.form.get("grant_type").unwrap_or_default(),
+            params: r.form,
+            refresh_token_id,
+        },
+    }
+}
+
 /// The response of a user-bound grant: the access token for `user` and, when `openid` was
-/// granted, an ID token beside it. The access token is returned too, for the refresh token
-/// that may be bound to it.
-fn user_tokens(
+/// granted, an ID token beside it (signed in at `auth_time`, echoing `nonce`). The access token
+/// is returned too, for the refresh token that may be bound to it.
+async fn user_tokens(
     r: &GrantRequest<'_>,
     grant: &Grant,
     user: &UserInfo,
+    session: IdTokenFor<'_>,
+    refresh_token_id: Option<&str>,
 ) -> Result<(Map<String, Value>, mint::AccessToken), OAuthError> {
-    let random = r.state.random.as_ref();
-    let at = mint::access_token(
-        r.tenant,
-        r.server,
-        r.client,
-        grant,
-        Some(user),
-        r.now,
-        random,
-    )?;
+    let want = Want {
+        access: true,
+        id: grant
+            .scopes
+            .iter()
+            .any(|s| s == "openid")
+            .then_some(session),
+        code: None,
+    };
+    let issued = crate::issue::tokens(&issue(r, grant, Some(user), refresh_token_id), want).await?;
+    let at = issued
+        .access
+        .ok_or_else(|| OAuthError::server_error("no access token was minted"))?;
     let mut body = response(at.jwt.clone(), at.expires_in, &grant.scopes);
-    if grant.scopes.iter().any(|s| s == "openid") {
-        let id_token = mint::id_token(
-            r.tenant,
-            r.server,
-            r.client,
-            user,
-            &grant.scopes,
-            &at,
-            r.now,
-            random,
-        )?;
+    if let Some(id_token) = issued.id_token {
         body.insert("id_token".into(), json!(id_token));
     }
     Ok((body, at))
@@ -127,15 +147,14 @@ pub async fn client_credentials(r: &GrantRequest<'_>) -> Result<Map<String, Valu
             ),
         ));
     }
-    let at = mint::access_token(
-        r.tenant,
-        r.server,
-        r.client,
-        &grant,
-        None,
-        r.now,
-        r.state.random.as_ref(),
-    )?;
+    let want = Want {
+        access: true,
+        ..Want::default()
+    };
+    let issued = crate::issue::tokens(&issue(r, &grant, None, None), want).await?;
+    let at = issued
+        .access
+        .ok_or_else(|| OAuthError::server_error("no access token was minted"))?;
     Ok(response(at.jwt, at.expires_in, &grant.scopes))
 }
 
@@ -206,7 +225,11 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
             ),
         ));
     }
-    let (mut body, at) = user_tokens(r, &grant, &info)?;
+    let signed_in = IdTokenFor {
+        auth_time: r.now,
+        ..IdTokenFor::default()
+    };
+    let (mut body, at) = user_tokens(r, &grant, &info, signed_in, None).await?;
     if grant.scopes.iter().any(|s| s == "offline_access")
         && r.client.grant_types.iter().any(|g| g == "refresh_token")
     {
@@ -412,7 +435,11 @@ pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthEr
             .unwrap_or(grant.lifetimes.refresh_window_minutes),
     };
     grant.lifetimes.access_token_minutes = origin.access_token_minutes;
-    let (mut body, at) = user_tokens(r, &grant, &info)?;
+    let refreshed = IdTokenFor {
+        auth_time: r.now,
+        ..IdTokenFor::default()
+    };
+    let (mut body, at) = user_tokens(r, &grant, &info, refreshed, Some(&row.id)).await?;
     let refresh_token = if r.client.refresh_rotation == "STATIC" {
         let window = Some(now_ms + origin.window_minutes * 60_000);
         repo::update::<refresh_token::Entity>(
@@ -544,32 +571,12 @@ pub async fn authorization_code(r: &GrantRequest<'_>) -> Result<Map<String, Valu
         .await?
         .ok_or_else(|| OAuthError::invalid_grant(INVALID_CODE))?;
     let grant = bound.grant();
-    let random = r.state.random.as_ref();
-    let at = mint::access_token(
-        r.tenant,
-        r.server,
-        r.client,
-        &grant,
-        Some(&info),
-        r.now,
-        random,
-    )?;
-    let mut body = response(at.jwt.clone(), at.expires_in, &grant.scopes);
-    if grant.scopes.iter().any(|s| s == "openid") {
-        let id_token = mint::id_token_for_session(
-            r.tenant,
-            r.server,
-            r.client,
-            &info,
-            &grant.scopes,
-            &at,
-            r.now,
-            bound.auth_time,
-            bound.nonce.as_deref(),
-            random,
-        )?;
-        body.insert("id_token".into(), json!(id_token));
-    }
+    let signed_in = IdTokenFor {
+        nonce: bound.nonce.as_deref(),
+        auth_time: bound.auth_time,
+        fat: None,
+    };
+    let (mut body, at) = user_tokens(r, &grant, &info, signed_in, None).await?;
     let mut family = None;
     if grant.scopes.iter().any(|s| s == "offline_access")
         && r.client.grant_types.iter().any(|g| g == "refresh_token")

@@ -9,6 +9,7 @@ mod authorize;
 mod claims;
 mod consent;
 mod grants;
+mod issue;
 mod login;
 mod logout;
 mod metadata;

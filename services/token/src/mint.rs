@@ -1,10 +1,12 @@
-//! Token minting: access tokens exactly as OKTA-REFERENCE §3.1, thin ID tokens (§3.2, SPEC §4),
-//! and opaque refresh tokens stored as hashes.
+//! Token minting: access tokens exactly as OKTA-REFERENCE §3.1, thin and fat ID tokens (§3.2,
+//! SPEC §4), and opaque refresh tokens stored as hashes. Claims are drafted first and signed
+//! after the rule's token inline hook (if any) has seen them; see `issue`.
 
 use serde_json::{Map, Value, json};
 use tessera_domain::Random;
 use tessera_domain::policy::Grant;
 use tessera_domain::secrets::random_token;
+use tessera_domain::token_hook::TokenDraft;
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::OAuthError;
 
@@ -31,8 +33,10 @@ pub struct AccessToken {
     pub exp: i64,
 }
 
-/// An access token: the reserved claims, then the server's RESOURCE claims.
-pub fn access_token(
+/// An access token's claims before signing (OKTA-REFERENCE §3.1): the reserved claims, then the
+/// server's RESOURCE claims. `exp` is set when it is signed, from the draft's lifetime (which a
+/// token inline hook may change).
+pub fn access_claims(
     tenant: &TenantSnapshot,
     server: &ServerSnapshot,
     client: &ClientSnapshot,
@@ -40,9 +44,7 @@ pub fn access_token(
     user: Option<&UserInfo>,
     now: i64,
     random: &dyn Random,
-) -> Result<AccessToken, OAuthError> {
-    let lifetime = grant.lifetimes.access_token_minutes * 60;
-    let exp = now + lifetime;
+) -> Result<TokenDraft, OAuthError> {
     let ctx = claims::context(tenant, client, user, &grant.scopes, now);
     let mut custom = claims::evaluate(server, "RESOURCE", &ctx, &grant.scopes, false)?;
     let sub = custom
@@ -50,12 +52,10 @@ pub fn access_token(
         .unwrap_or_else(|| json!(client.client_id));
     let mut payload = Map::new();
     payload.insert("ver".into(), json!(1));
-    let jti = access_token_id(random);
-    payload.insert("jti".into(), json!(jti));
+    payload.insert("jti".into(), json!(access_token_id(random)));
     payload.insert("iss".into(), json!(server.issuer));
     payload.insert("aud".into(), json!(server.audience));
     payload.insert("iat".into(), json!(now));
-    payload.insert("exp".into(), json!(exp));
     payload.insert("cid".into(), json!(client.client_id));
     if let Some(u) = user {
         payload.insert("uid".into(), json!(u.id));
@@ -68,41 +68,36 @@ pub fn access_token(
     for (k, v) in custom {
         payload.entry(k).or_insert(v);
     }
+    Ok(TokenDraft {
+        claims: payload,
+        lifetime_secs: grant.lifetimes.access_token_minutes * 60,
+    })
+}
+
+/// Signs an access token, its `exp` `lifetime_secs` after `now`.
+pub fn sign_access(
+    server: &ServerSnapshot,
+    draft: TokenDraft,
+    now: i64,
+) -> Result<AccessToken, OAuthError> {
+    let TokenDraft {
+        mut claims,
+        lifetime_secs,
+    } = draft;
+    let exp = now + lifetime_secs;
+    claims.insert("exp".into(), json!(exp));
+    let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
     Ok(AccessToken {
-        jwt: sign(server, &Value::Object(payload))?,
+        jwt: sign(server, &Value::Object(claims))?,
         jti,
-        expires_in: lifetime,
+        expires_in: lifetime_secs,
         exp,
     })
 }
 
-/// A thin ID token (issued beside an access token): base claims and the IDENTITY claims that
-/// are `alwaysIncludeInToken`.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each is a distinct input of the ID token"
-)]
-pub fn id_token(
-    tenant: &TenantSnapshot,
-    server: &ServerSnapshot,
-    client: &ClientSnapshot,
-    user: &UserInfo,
-    scopes: &[String],
-    at: &AccessToken,
-    now: i64,
-    random: &dyn Random,
-) -> Result<String, OAuthError> {
-    id_token_for_session(
-        tenant, server, client, user, scopes, at, now, now, None, random,
-    )
-}
-
 /// What an ID token is issued with, beyond the user and scopes.
+#[derive(Default)]
 pub struct IdTokenFor<'a> {
-    /// The access token issued in the same response (gives `at_hash`).
-    pub at: Option<&'a AccessToken>,
-    /// The code issued in the same response (hybrid flow; gives `c_hash`).
-    pub code: Option<&'a str>,
     pub nonce: Option<&'a str>,
     pub auth_time: i64,
     /// For a *fat* ID token (`response_type=id_token` alone, SPEC §4): the standard claims of
@@ -120,39 +115,13 @@ fn half_hash(value: &str) -> String {
     )
 }
 
-/// [`id_token`] for a sign-in that happened at `auth_time`, echoing the request's `nonce`.
+/// An ID token's claims before signing (OKTA-REFERENCE §3.2): thin unless `opts.fat` is given.
+/// `exp`, `at_hash` and `c_hash` are added when it is signed.
 #[expect(
     clippy::too_many_arguments,
     reason = "each is a distinct input of the ID token"
 )]
-pub fn id_token_for_session(
-    tenant: &TenantSnapshot,
-    server: &ServerSnapshot,
-    client: &ClientSnapshot,
-    user: &UserInfo,
-    scopes: &[String],
-    at: &AccessToken,
-    now: i64,
-    auth_time: i64,
-    nonce: Option<&str>,
-    random: &dyn Random,
-) -> Result<String, OAuthError> {
-    let opts = IdTokenFor {
-        at: Some(at),
-        code: None,
-        nonce,
-        auth_time,
-        fat: None,
-    };
-    id_token_with(tenant, server, client, user, scopes, now, opts, random)
-}
-
-/// An ID token (OKTA-REFERENCE §3.2): thin unless `opts.fat` is given.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each is a distinct input of the ID token"
-)]
-pub fn id_token_with(
+pub fn id_claims(
     tenant: &TenantSnapshot,
     server: &ServerSnapshot,
     client: &ClientSnapshot,
@@ -161,7 +130,7 @@ pub fn id_token_with(
     now: i64,
     opts: IdTokenFor<'_>,
     random: &dyn Random,
-) -> Result<String, OAuthError> {
+) -> Result<TokenDraft, OAuthError> {
     let ctx = claims::context(tenant, client, Some(user), scopes, now);
     let custom = claims::evaluate(server, "IDENTITY", &ctx, scopes, opts.fat.is_none())?;
     let mut payload = Map::new();
@@ -171,7 +140,6 @@ pub fn id_token_with(
         ("iss", json!(server.issuer)),
         ("aud", json!(client.client_id)),
         ("iat", json!(now)),
-        ("exp", json!(now + 3600)),
         ("jti", json!(format!("ID.{}", random_token(random, 32)))),
         ("amr", json!(["pwd"])),
         ("idp", json!(tenant.tenant_id)),
@@ -182,16 +150,39 @@ pub fn id_token_with(
     if let Some(n) = opts.nonce {
         payload.insert("nonce".into(), json!(n));
     }
-    if let Some(at) = opts.at {
-        payload.insert("at_hash".into(), json!(half_hash(&at.jwt)));
-    }
-    if let Some(code) = opts.code {
-        payload.insert("c_hash".into(), json!(half_hash(code)));
-    }
     for (k, v) in opts.fat.into_iter().flatten().chain(custom) {
         payload.entry(k).or_insert(v);
     }
-    sign(server, &Value::Object(payload))
+    Ok(TokenDraft {
+        claims: payload,
+        lifetime_secs: ID_TOKEN_LIFETIME_SECS,
+    })
+}
+
+/// ID tokens live an hour (OKTA-REFERENCE §3.3), unless a token inline hook says otherwise.
+pub const ID_TOKEN_LIFETIME_SECS: i64 = 3600;
+
+/// Signs an ID token with `at_hash` for the access token and `c_hash` for the code issued beside
+/// it.
+pub fn sign_id(
+    server: &ServerSnapshot,
+    draft: TokenDraft,
+    now: i64,
+    at: Option<&AccessToken>,
+    code: Option<&str>,
+) -> Result<String, OAuthError> {
+    let TokenDraft {
+        mut claims,
+        lifetime_secs,
+    } = draft;
+    claims.insert("exp".into(), json!(now + lifetime_secs));
+    if let Some(at) = at {
+        claims.insert("at_hash".into(), json!(half_hash(&at.jwt)));
+    }
+    if let Some(code) = code {
+        claims.insert("c_hash".into(), json!(half_hash(code)));
+    }
+    sign(server, &Value::Object(claims))
 }
 
 /// A new opaque refresh token: a type prefix (so introspection can route it without I/O and

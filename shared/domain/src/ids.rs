@@ -25,6 +25,7 @@ pub enum IdKind {
     Consent,
     LogEvent,
     RoleAssignment,
+    InlineHook,
     ErrorId,
 }
 
@@ -48,6 +49,7 @@ impl IdKind {
             Self::Consent => "oag",
             Self::LogEvent => "evt",
             Self::RoleAssignment => "ra1",
+            Self::InlineHook => "cal",
             Self::ErrorId => "oae",
         }
     }

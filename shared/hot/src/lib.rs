@@ -19,8 +19,8 @@ mod snapshot;
 pub use bytes::Bytes;
 pub use registry::{Registry, RegistryConfig};
 pub use snapshot::{
-    ClaimValue, ClientSnapshot, CompiledClaim, PublishedKey, ServerSnapshot, TenantSnapshot,
-    VerifyKey,
+    ClaimValue, ClientSnapshot, CompiledClaim, HookSnapshot, PublishedKey, ServerSnapshot,
+    TenantSnapshot, VerifyKey,
 };
 
 /// A failure to build a snapshot.

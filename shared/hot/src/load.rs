@@ -12,7 +12,7 @@ use tessera_domain::secrets::SecretHash;
 use tessera_jose::{Alg, KeyRing, SigningKey};
 use tessera_store::entities::{
     app, app_group, app_jwk, app_secret, app_user, authorization_server as srv, claim, group,
-    policy, policy_rule, scope, signing_key, tenant,
+    inline_hook, policy, policy_rule, scope, signing_key, tenant,
 };
 use tessera_store::{ColumnTrait as _, Condition, DatabaseConnection, repo};
 
@@ -21,8 +21,8 @@ use crate::registry::RegistryConfig;
 use bytes::Bytes;
 
 use crate::snapshot::{
-    ClaimValue, ClientSnapshot, CompiledClaim, PublishedKey, ServerSnapshot, TenantSnapshot,
-    VerifyKey,
+    ClaimValue, ClientSnapshot, CompiledClaim, HookSnapshot, PublishedKey, ServerSnapshot,
+    TenantSnapshot, VerifyKey,
 };
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
@@ -166,8 +166,52 @@ pub async fn tenant(
             })
             .collect(),
         default_server_id,
+        hooks: hooks(db, master, id).await?,
         version: t.config_version,
     })
+}
+
+/// A tenant's inline hooks, their authentication values unsealed.
+async fn hooks(
+    db: &DatabaseConnection,
+    master: &KeyRing,
+    tenant_id: &str,
+) -> Result<HashMap<String, Arc<HookSnapshot>>, LoadError> {
+    let mut out = HashMap::new();
+    for h in repo::all::<inline_hook::Entity>(db, tenant_id, Condition::all()).await? {
+        let headers: Vec<Value> = parse(&h.headers)?;
+        let auth = match (&h.auth_key, &h.auth_value_sealed, &h.master_key_id) {
+            (Some(key), Some(sealed), Some(key_id)) => {
+                let context = tessera_jose::inline_hook_context(tenant_id, &h.id);
+                let plain = master
+                    .open(key_id, sealed, &context)
+                    .map_err(|e| LoadError::Corrupt(format!("inline hook {}: {e}", h.id)))?;
+                let value = String::from_utf8(plain)
+                    .map_err(|e| LoadError::Corrupt(format!("inline hook {}: {e}", h.id)))?;
+                Some((key.clone(), value))
+            }
+            _ => None,
+        };
+        let hook = HookSnapshot {
+            id: h.id.clone(),
+            name: h.name,
+            active: h.status == "ACTIVE",
+            uri: h.uri,
+            method: h.method,
+            headers: headers
+                .iter()
+                .filter_map(|v| {
+                    Some((
+                        v["key"].as_str()?.to_owned(),
+                        v["value"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect(),
+            auth,
+        };
+        out.insert(h.id, Arc::new(hook));
+    }
+    Ok(out)
 }
 
 /// Loads one authorization server.

@@ -139,5 +139,32 @@ pub struct TenantSnapshot {
     pub groups: HashMap<String, GroupRef>,
     /// The default server's id, for the literal `default` in paths.
     pub default_server_id: Option<String>,
+    /// The tenant's inline hooks by id, their credentials unsealed.
+    pub hooks: HashMap<String, Arc<HookSnapshot>>,
     pub version: i64,
+}
+
+/// An inline hook as the token path calls it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HookSnapshot {
+    pub id: String,
+    pub name: String,
+    pub active: bool,
+    pub uri: String,
+    pub method: String,
+    /// Extra headers sent with every call.
+    pub headers: Vec<(String, String)>,
+    /// The authentication header (`authScheme` of type `HEADER`): name and value.
+    pub auth: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for HookSnapshot {
+    /// Leaves the credential out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookSnapshot")
+            .field("id", &self.id)
+            .field("active", &self.active)
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
+    }
 }

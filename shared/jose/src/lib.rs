@@ -269,6 +269,11 @@ pub fn client_secret_context(tenant: &str, app_id: &str, secret_id: &str) -> Str
     format!("client-secret/{tenant}/{app_id}/{secret_id}")
 }
 
+/// The sealing context of an inline hook's authentication header value.
+pub fn inline_hook_context(tenant: &str, hook_id: &str) -> String {
+    format!("inline-hook/{tenant}/{hook_id}")
+}
+
 /// The AES-256-GCM key that seals private keys at rest.
 pub struct MasterKey {
     id: String,

@@ -35,6 +35,16 @@ impl Form {
         Ok(Self { values })
     }
 
+    /// A form from name/value pairs (empty values count as absent).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let values = pairs
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Self { values }
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(RefreshTokenAccessTokens),
             Box::new(RefreshTokenGrant),
             Box::new(RoleAssignments),
+            Box::new(InlineHooks),
         ]
     }
 }
@@ -984,6 +985,56 @@ impl MigrationTrait for RoleAssignments {
         m.drop_table(
             Table::drop()
                 .table(Alias::new("role_assignments"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Token inline hooks (OKTA-REFERENCE §8): the endpoint a policy rule calls before tokens are
+/// signed. The authentication header's value is sealed under the master key, like client secrets.
+struct InlineHooks;
+
+impl MigrationName for InlineHooks {
+    fn name(&self) -> &str {
+        "m20261126_000007_inline_hooks"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for InlineHooks {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(table(
+            "inline_hooks",
+            true,
+            vec![
+                text("name"),
+                text("hook_type"),
+                text("version"),
+                text("status"),
+                text("uri"),
+                text("method"),
+                text("headers"),
+                text_null("auth_key"),
+                text_null("auth_value_sealed"),
+                text_null("master_key_id"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_inline_hooks_id",
+            "inline_hooks",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("inline_hooks"))
                 .if_exists()
                 .to_owned(),
         )

@@ -53,6 +53,9 @@ pub struct Config {
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `tessera=debug,info`.
     pub log_level: String,
+    /// Development only: let inline hooks use `http://` to a loopback address
+    /// (`TESSERA_HOOKS_ALLOW_HTTP_LOOPBACK`). Otherwise a hook's URI must be `https://`.
+    pub hooks_allow_http_loopback: bool,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             instance_id: None,
             log_format: "json".into(),
             log_level: "info".into(),
+            hooks_allow_http_loopback: false,
         }
     }
 }

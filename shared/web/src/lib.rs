@@ -13,6 +13,7 @@
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod hooks;
 pub mod metrics;
 pub mod paging;
 pub mod revoke;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub hot: tessera_hot::Registry,
     /// This process's identity among replicas (the holder name of leases it takes).
     pub instance_id: Arc<str>,
+    /// Outbound calls to inline hooks (one pooled client per process).
+    pub hooks: crate::hooks::HookClient,
 }
 
 /// A failure to start: the message says what to fix.
@@ -136,6 +138,7 @@ impl AppState {
             master_keys: ring,
             hot,
             instance_id: instance_id.into(),
+            hooks: crate::hooks::HookClient::new(),
         };
         Ok((state, generated))
     }

@@ -17,6 +17,7 @@ pub mod claim;
 pub mod consent;
 pub mod group;
 pub mod group_member;
+pub mod inline_hook;
 pub mod log_event;
 pub mod policy;
 pub mod policy_rule;

@@ -1,0 +1,437 @@
+//! Inline hooks (`/api/v1/inlineHooks`, OKTA-REFERENCE §8.1): Tessera runs the token inline hook
+//! (`com.okta.oauth2.tokens.transform`) that a policy rule names in `actions.token.inlineHook`.
+//! The URI must be `https://` (`http://` to loopback only with `hooks_allow_http_loopback`); the
+//! authentication header's value is sealed under the master key and never shown again.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_domain::ids::IdKind;
+use tessera_store::entities::{inline_hook, policy_rule};
+use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::paging::ListParams;
+use tessera_web::tenant::Admin;
+use tessera_web::{ApiError, AppState};
+
+use crate::support::{Causes, hinted, href, page_response, stored, to_text, ts};
+
+/// The one hook type Tessera runs.
+pub const TOKEN_HOOK_TYPE: &str = "com.okta.oauth2.tokens.transform";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/inlineHooks", web::get().to(list))
+        .route("/inlineHooks", web::post().to(create))
+        .route("/inlineHooks/{id}", web::get().to(get))
+        .route("/inlineHooks/{id}", web::put().to(replace))
+        .route("/inlineHooks/{id}", web::delete().to(delete))
+        .route(
+            "/inlineHooks/{id}/lifecycle/{action}",
+            web::post().to(lifecycle),
+        )
+        .route("/inlineHooks/{id}/execute", web::post().to(execute));
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthScheme {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Header {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelConfig {
+    uri: Option<String>,
+    method: Option<String>,
+    #[serde(default)]
+    headers: Vec<Header>,
+    auth_scheme: Option<AuthScheme>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Channel {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    version: Option<String>,
+    config: Option<ChannelConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HookInput {
+    name: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    version: Option<String>,
+    channel: Option<Channel>,
+}
+
+/// A validated hook body: everything but the sealed credential.
+struct Valid {
+    name: String,
+    version: String,
+    uri: String,
+    method: String,
+    headers: Vec<(String, String)>,
+    auth: Option<(String, Option<String>)>,
+}
+
+fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
+    let mut c = Causes::new();
+    let name = c
+        .require("name", input.name.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if !name.is_empty() {
+        c.check("name", tessera_domain::validate::length(&name, 1, 255));
+    }
+    match input.kind.as_deref() {
+        Some(TOKEN_HOOK_TYPE) => {}
+        None => c.add("type", "The field cannot be left blank"),
+        Some(other) => c.add(
+            "type",
+            format!("'{other}' is not supported: Tessera runs '{TOKEN_HOOK_TYPE}' hooks"),
+        ),
+    }
+    let channel = input.channel.unwrap_or_default();
+    if channel.kind.as_deref().unwrap_or("HTTP") != "HTTP" {
+        c.add("channel.type", "must be HTTP");
+    }
+    let _ = channel.version;
+    let config = channel.config.unwrap_or_default();
+    let uri = c
+        .require("channel.config.uri", config.uri.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if !uri.is_empty() {
+        c.check(
+            "channel.config.uri",
+            tessera_web::hooks::check_uri(&uri, state.config.hooks_allow_http_loopback),
+        );
+    }
+    let method = config.method.unwrap_or_else(|| "POST".into());
+    if method != "POST" {
+        c.add("channel.config.method", "must be POST");
+    }
+    let mut headers = Vec::new();
+    for h in config.headers {
+        match (h.key, h.value) {
+            (Some(k), Some(v)) if !k.is_empty() => headers.push((k, v)),
+            _ => c.add(
+                "channel.config.headers",
+                "each header needs a key and a value",
+            ),
+        }
+    }
+    let auth = match config.auth_scheme {
+        None => None,
+        Some(a) => {
+            if a.kind.as_deref() != Some("HEADER") {
+                c.add("channel.config.authScheme.type", "must be HEADER");
+            }
+            let key = c
+                .require("channel.config.authScheme.key", a.key.as_deref())
+                .unwrap_or_default()
+                .to_owned();
+            Some((key, a.value))
+        }
+    };
+    c.finish()?;
+    Ok(Valid {
+        name,
+        version: input.version.unwrap_or_else(|| "1.0.0".into()),
+        uri,
+        method,
+        headers,
+        auth,
+    })
+}
+
+fn render(org: &str, h: &inline_hook::Model) -> Result<Value, ApiError> {
+    let headers: Value = stored(&h.headers)?;
+    let mut config = json!({ "uri": h.uri, "method": h.method, "headers": headers });
+    if let Some(key) = &h.auth_key {
+        // The value is write-only, as in Okta.
+        config["authScheme"] = json!({ "type": "HEADER", "key": key });
+    }
+    let me = format!("{org}/api/v1/inlineHooks/{}", h.id);
+    let lifecycle = if h.status == "ACTIVE" {
+        "deactivate"
+    } else {
+        "activate"
+    };
+    Ok(json!({
+        "id": h.id,
+        "status": h.status,
+        "name": h.name,
+        "type": h.hook_type,
+        "version": h.version,
+        "channel": { "type": "HTTP", "version": "1.0.0", "config": config },
+        "created": ts(h.created),
+        "lastUpdated": ts(h.last_updated),
+        "_links": {
+            "self": hinted(me.clone(), &["GET", "PUT", "DELETE"]),
+            lifecycle: hinted(format!("{me}/lifecycle/{lifecycle}"), &["POST"]),
+            "execute": hinted(format!("{me}/execute"), &["POST"]),
+        },
+    }))
+}
+
+async fn find(state: &AppState, admin: &Admin, id: &str) -> Result<inline_hook::Model, ApiError> {
+    repo::find::<inline_hook::Entity>(&state.db, &admin.tenant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(id, "InlineHook"))
+}
+
+fn headers_text(headers: &[(String, String)]) -> String {
+    to_text(
+        &headers
+            .iter()
+            .map(|(k, v)| json!({ "key": k, "value": v }))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The sealed credential: `(key, sealed value, master key id)`.
+fn seal(
+    state: &AppState,
+    tenant: &str,
+    hook_id: &str,
+    value: &str,
+) -> Result<(String, String), ApiError> {
+    let sealed = state
+        .master_key
+        .seal(
+            value.as_bytes(),
+            &tessera_jose::inline_hook_context(tenant, hook_id),
+            state.random.as_ref(),
+        )
+        .map_err(ApiError::internal)?;
+    Ok((sealed, state.master_key.id().to_owned()))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    q: web::Query<ListParams>,
+    kind: web::Query<TypeFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let mut cond = Condition::all();
+    if let Some(t) = &kind.kind {
+        cond = cond.add(inline_hook::Column::HookType.eq(t));
+    }
+    let page = repo::page::<inline_hook::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        cond,
+        q.after()?,
+        q.limit()?,
+    )
+    .await?;
+    let org = admin.tenant.org_url.clone();
+    page_response(&admin, &req, page, |h| render(&org, h))
+}
+
+#[derive(Debug, Deserialize)]
+struct TypeFilter {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<HookInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = validate(&state, body.into_inner())?;
+    let t = &admin.tenant.id;
+    let id = state.new_id(IdKind::InlineHook);
+    let (auth_key, sealed) = match &v.auth {
+        Some((key, Some(value))) => (Some(key.clone()), Some(seal(&state, t, &id, value)?)),
+        Some((key, None)) => {
+            return Err(ApiError::invalid(
+                "channel.config.authScheme.value",
+                format!("The field cannot be left blank (header '{key}')"),
+            ));
+        }
+        None => (None, None),
+    };
+    let now = state.now_ms();
+    let txn = state.begin().await?;
+    let row = repo::insert::<inline_hook::Entity>(
+        &txn,
+        inline_hook::Model {
+            seq: 0,
+            tenant_id: t.clone(),
+            id: id.clone(),
+            name: v.name,
+            hook_type: TOKEN_HOOK_TYPE.into(),
+            version: v.version,
+            status: "ACTIVE".into(),
+            uri: v.uri,
+            method: v.method,
+            headers: headers_text(&v.headers),
+            auth_key,
+            auth_value_sealed: sealed.as_ref().map(|(s, _)| s.clone()),
+            master_key_id: sealed.map(|(_, k)| k),
+            created: now,
+            last_updated: now,
+        },
+    )
+    .await?;
+    state.commit(txn, t, "inlineHook", &id).await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let h = find(&state, &admin, &path.1).await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &h)?))
+}
+
+/// `PUT`: replaces the hook. Without `authScheme.value` the stored credential is kept when the
+/// header name is unchanged.
+async fn replace(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    body: web::Json<HookInput>,
+) -> Result<HttpResponse, ApiError> {
+    let h = find(&state, &admin, &path.1).await?;
+    let v = validate(&state, body.into_inner())?;
+    let t = &admin.tenant.id;
+    let (auth_key, sealed, key_id) = match &v.auth {
+        Some((key, Some(value))) => {
+            let (s, k) = seal(&state, t, &h.id, value)?;
+            (Some(key.clone()), Some(s), Some(k))
+        }
+        Some((key, None)) if h.auth_key.as_deref() == Some(key) => (
+            Some(key.clone()),
+            h.auth_value_sealed.clone(),
+            h.master_key_id.clone(),
+        ),
+        Some((key, None)) => {
+            return Err(ApiError::invalid(
+                "channel.config.authScheme.value",
+                format!("The field cannot be left blank (header '{key}')"),
+            ));
+        }
+        None => (None, None, None),
+    };
+    let txn = state.begin().await?;
+    let row = repo::update::<inline_hook::Entity>(
+        &txn,
+        inline_hook::Model {
+            name: v.name,
+            version: v.version,
+            uri: v.uri,
+            method: v.method,
+            headers: headers_text(&v.headers),
+            auth_key,
+            auth_value_sealed: sealed,
+            master_key_id: key_id,
+            last_updated: state.now_ms(),
+            ..h
+        },
+    )
+    .await?;
+    state.commit(txn, t, "inlineHook", &row.id).await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
+}
+
+async fn lifecycle(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let status = match path.2.as_str() {
+        "activate" => "ACTIVE",
+        "deactivate" => "INACTIVE",
+        _ => return Err(ApiError::not_found(&path.2, "Lifecycle")),
+    };
+    let h = find(&state, &admin, &path.1).await?;
+    let txn = state.begin().await?;
+    let row = repo::update::<inline_hook::Entity>(
+        &txn,
+        inline_hook::Model {
+            status: status.into(),
+            last_updated: state.now_ms(),
+            ..h
+        },
+    )
+    .await?;
+    state
+        .commit(txn, &admin.tenant.id, "inlineHook", &row.id)
+        .await?;
+    Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
+}
+
+/// `DELETE`: only an INACTIVE hook that no policy rule names.
+async fn delete(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let h = find(&state, &admin, &path.1).await?;
+    if h.status == "ACTIVE" {
+        return Err(ApiError::invalid(
+            "status",
+            "An ACTIVE inline hook cannot be deleted; deactivate it first.",
+        ));
+    }
+    let t = &admin.tenant.id;
+    let rules = repo::all::<policy_rule::Entity>(&state.db, t, Condition::all()).await?;
+    let used_by = rules.iter().find(|r| {
+        serde_json::from_str::<Value>(&r.actions)
+            .is_ok_and(|a| a["token"]["inlineHook"]["id"].as_str() == Some(h.id.as_str()))
+    });
+    if let Some(rule) = used_by {
+        return Err(ApiError::invalid(
+            "id",
+            format!(
+                "The inline hook is used by policy rule '{}'; remove it from the rule first.",
+                rule.id
+            ),
+        ));
+    }
+    let txn = state.begin().await?;
+    repo::delete_where::<inline_hook::Entity>(&txn, t, inline_hook::Column::Id.eq(&h.id)).await?;
+    state.commit(txn, t, "inlineHook", &h.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST …/execute`: calls the hook with the request body and returns its answer, so an admin
+/// can check a hook before a rule uses it.
+async fn execute(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let h = find(&state, &admin, &path.1).await?;
+    let snapshot = state
+        .hot
+        .tenant(&admin.tenant.name)
+        .await
+        .map_err(ApiError::internal)?
+        .and_then(|t| t.hooks.get(&h.id).cloned())
+        .ok_or_else(|| ApiError::not_found(&h.id, "InlineHook"))?;
+    match state.hooks.call(&snapshot, &body).await {
+        Ok(answer) => Ok(HttpResponse::Ok().json(answer)),
+        Err(e) => Err(ApiError::invalid(
+            "channel.config.uri",
+            format!("The inline hook call failed: {e}"),
+        )),
+    }
+}

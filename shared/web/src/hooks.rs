@@ -1,0 +1,144 @@
+//! Outbound calls to inline hooks (OKTA-REFERENCE §8): one HTTP client per process, with
+//! pooled connections, shared by every tenant. A call is bounded by a 3-second timeout and a
+//! 256 KB response, and runs on the async workers without holding anything else, so a slow hook
+//! delays only the requests that wait for it.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// How long Tessera waits for a hook (Okta's default; the token hook is never retried).
+pub const TIMEOUT: Duration = Duration::from_secs(3);
+/// The largest response Tessera reads from a hook.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+pub use tessera_hot::HookSnapshot as Target;
+
+/// Why a hook call produced no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("the hook did not answer within {} s", TIMEOUT.as_secs())]
+    Timeout,
+    #[error("the hook could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the hook answered HTTP {0}")]
+    Status(u16),
+    #[error("the hook's response is larger than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge,
+    #[error("the hook's response is not a JSON object")]
+    NotJson,
+}
+
+/// The process's client for hook calls.
+#[derive(Clone)]
+pub struct HookClient {
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for HookClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HookClient")
+    }
+}
+
+impl HookClient {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { http }
+    }
+
+    /// POSTs `body` to the hook and returns its JSON answer (`{}` for 204 No Content).
+    pub async fn call(&self, target: &Target, body: &Value) -> Result<Value, CallError> {
+        let method =
+            reqwest::Method::from_bytes(target.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let mut req = self
+            .http
+            .request(method, &target.uri)
+            .header("Accept", "application/json")
+            .json(body);
+        for (k, v) in &target.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some((k, v)) = &target.auth {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let mut res = req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                CallError::Timeout
+            } else {
+                CallError::Unreachable(e.without_url().to_string())
+            }
+        })?;
+        let status = res.status().as_u16();
+        if status == 204 {
+            return Ok(Value::Object(serde_json::Map::new()));
+        }
+        if status != 200 {
+            return Err(CallError::Status(status));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| {
+            if e.is_timeout() {
+                CallError::Timeout
+            } else {
+                CallError::Unreachable(e.without_url().to_string())
+            }
+        })? {
+            if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(CallError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or(CallError::NotJson)
+    }
+}
+
+impl Default for HookClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Checks a hook URI: `https://`, or `http://` to a loopback address when the development flag
+/// allows it.
+pub fn check_uri(uri: &str, allow_http_loopback: bool) -> Result<(), String> {
+    let parsed = url::Url::parse(uri).map_err(|_| format!("'{uri}' is not a valid URI"))?;
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(()),
+        "http" if allow_http_loopback => match parsed.host() {
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            _ => Err("An http:// hook URI must point to a loopback address.".into()),
+        },
+        _ => Err("The hook URI must use https.".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_uris_must_be_https_unless_loopback_http_is_allowed() {
+        assert!(check_uri("https://hooks.example.com/token", false).is_ok());
+        assert!(check_uri("http://hooks.example.com/token", false).is_err());
+        assert!(check_uri("http://127.0.0.1:8080/token", false).is_err());
+        assert!(check_uri("http://127.0.0.1:8080/token", true).is_ok());
+        assert!(check_uri("http://[::1]:8080/token", true).is_ok());
+        assert!(check_uri("http://localhost/token", true).is_ok());
+        assert!(check_uri("http://10.0.0.1/token", true).is_err());
+        assert!(check_uri("ftp://hooks.example.com", true).is_err());
+        assert!(check_uri("not a uri", true).is_err());
+    }
+}
