@@ -13,7 +13,7 @@ use tessera_web::paging::ListParams;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
-use crate::support::{Causes, hinted, href, page_response, stored, to_text, ts};
+use crate::support::{Causes, hinted, page_response, stored, to_text, ts};
 
 /// The one hook type Tessera runs.
 pub const TOKEN_HOOK_TYPE: &str = "com.okta.oauth2.tokens.transform";
@@ -60,7 +60,6 @@ struct ChannelConfig {
 struct Channel {
     #[serde(rename = "type")]
     kind: Option<String>,
-    version: Option<String>,
     config: Option<ChannelConfig>,
 }
 
@@ -104,7 +103,6 @@ fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
     if channel.kind.as_deref().unwrap_or("HTTP") != "HTTP" {
         c.add("channel.type", "must be HTTP");
     }
-    let _ = channel.version;
     let config = channel.config.unwrap_or_default();
     let uri = c
         .require("channel.config.uri", config.uri.as_deref())

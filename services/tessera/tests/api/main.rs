@@ -7,6 +7,7 @@
 mod authorize;
 mod cli;
 mod helpers;
+mod hooks;
 mod introspection;
 mod isolation;
 mod management;
