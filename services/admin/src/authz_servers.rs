@@ -278,7 +278,7 @@ pub async fn insert_server(
     state: &AppState,
     tenant_id: &str,
     fields: ServerFieldsOwned,
-    is_default: bool,
+    kind: ServerKind,
     keys: Vec<tessera_jose::GeneratedKey>,
 ) -> Result<srv::Model, ApiError> {
     let now = state.now_ms();
@@ -293,7 +293,8 @@ pub async fn insert_server(
             audiences: to_text(&vec![fields.audience]),
             issuer_mode: fields.issuer_mode,
             status: "ACTIVE".into(),
-            is_default,
+            is_default: kind == ServerKind::Default,
+            org: kind == ServerKind::Org,
             rotation_mode: fields.rotation_mode,
             signing_alg: fields.alg,
             rotation_interval_minutes: fields.rotation_interval_minutes,
@@ -360,6 +361,16 @@ pub async fn insert_server(
 }
 
 /// Owned fields for [`insert_server`] (also used by tenant provisioning).
+/// Which server [`insert_server`] creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    Custom,
+    /// The tenant's `default` custom server.
+    Default,
+    /// The tenant's org authorization server (hidden from the management API).
+    Org,
+}
+
 pub struct ServerFieldsOwned {
     pub name: String,
     pub description: String,
@@ -376,7 +387,8 @@ async fn list(
     req: HttpRequest,
     q: web::Query<tessera_web::paging::ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut cond = Condition::all();
+    // The org authorization server is not a custom server: Okta does not list it here.
+    let mut cond = Condition::all().add(srv::Column::Org.eq(false));
     if let Some(term) = q.q.as_deref().filter(|t| !t.is_empty()) {
         cond = cond.add(
             Condition::any()
@@ -417,7 +429,15 @@ async fn create(
         alg: f.alg,
         rotation_interval_minutes: f.rotation_interval_minutes,
     };
-    let server = insert_server(&txn, &state, &admin.tenant.id, fields, false, keys).await?;
+    let server = insert_server(
+        &txn,
+        &state,
+        &admin.tenant.id,
+        fields,
+        ServerKind::Custom,
+        keys,
+    )
+    .await?;
     state
         .commit(txn, &admin.tenant.id, "authorizationServer", &server.id)
         .await?;

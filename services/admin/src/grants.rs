@@ -231,3 +231,205 @@ async fn revoke_for_client(
     let u = user(&state, &admin, &path.1).await?;
     revoke(&state, &admin, user_client(&u.id, &path.2)).await
 }
+
+// --- App grants: the `okta.*` scopes an app may ask the org authorization server for. ---
+
+/// The org authorization server's row (the app grants are stored against it).
+async fn org_server(state: &AppState, admin: &Admin) -> Result<srv::Model, ApiError> {
+    repo::find_by::<srv::Entity>(&state.db, &admin.tenant.id, srv::Column::Org.eq(true))
+        .await?
+        .ok_or_else(|| ApiError::internal("the tenant has no org authorization server"))
+}
+
+fn render_app_grant(admin: &Admin, app_id: &str, c: &consent::Model, expand: bool) -> Value {
+    let org = &admin.tenant.org_url;
+    let me = format!("{org}/api/v1/apps/{app_id}/grants/{}", c.id);
+    let mut v = json!({
+        "id": c.id,
+        "status": c.status,
+        "created": ts(c.created),
+        "createdBy": { "id": c.client_id, "type": "API_TOKEN" },
+        "lastUpdated": ts(c.last_updated),
+        "issuer": org,
+        "clientId": c.client_id,
+        "scopeId": c.scope_name,
+        "source": "ADMIN",
+        "_links": {
+            "self": hinted(me, &["GET", "DELETE"]),
+            "app": href(format!("{org}/api/v1/apps/{app_id}")),
+            "client": href(format!("{org}/oauth2/v1/clients/{}", c.client_id)),
+        },
+    });
+    if expand {
+        v["_embedded"] = json!({ "scope": { "id": c.scope_name } });
+    }
+    v
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AppGrantInput {
+    issuer: Option<String>,
+    scope_id: Option<String>,
+}
+
+pub fn app_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/apps/{appId}/grants", web::get().to(list_app_grants))
+        .route("/apps/{appId}/grants", web::post().to(grant_to_app))
+        .route(
+            "/apps/{appId}/grants/{grantId}",
+            web::get().to(get_app_grant),
+        )
+        .route(
+            "/apps/{appId}/grants/{grantId}",
+            web::delete().to(revoke_app_grant),
+        );
+}
+
+fn app_grants(org_server: &str, client_id: &str) -> Condition {
+    Condition::all()
+        .add(consent::Column::ServerId.eq(org_server))
+        .add(consent::Column::UserId.eq(""))
+        .add(consent::Column::ClientId.eq(client_id))
+        .add(consent::Column::Status.eq("ACTIVE"))
+}
+
+async fn grant_to_app(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    body: web::Json<AppGrantInput>,
+) -> Result<HttpResponse, ApiError> {
+    let a = crate::support::app(&state, &admin, &path.1).await?;
+    let mut c = crate::support::Causes::new();
+    let issuer = c
+        .require("issuer", body.issuer.as_deref())
+        .unwrap_or_default();
+    if !issuer.is_empty() && issuer != admin.tenant.org_url {
+        c.add(
+            "issuer",
+            format!(
+                "must be the org authorization server's issuer, {}",
+                admin.tenant.org_url
+            ),
+        );
+    }
+    let scope = c
+        .require("scopeId", body.scope_id.as_deref())
+        .unwrap_or_default()
+        .to_owned();
+    if !scope.is_empty() && !tessera_domain::org_scopes::is_org_scope(&scope) {
+        c.add(
+            "scopeId",
+            format!("'{scope}' is not an okta.* scope Tessera grants"),
+        );
+    }
+    c.finish()?;
+    let org = org_server(&state, &admin).await?;
+    let t = &admin.tenant.id;
+    let existing = repo::find_by::<consent::Entity>(
+        &state.db,
+        t,
+        app_grants(&org.id, &a.client_id).add(consent::Column::ScopeName.eq(&scope)),
+    )
+    .await?;
+    let row = match existing {
+        Some(row) => row,
+        None => {
+            let now = state.now_ms();
+            let txn = state.begin().await?;
+            let row = repo::insert::<consent::Entity>(
+                &txn,
+                consent::Model {
+                    seq: 0,
+                    tenant_id: t.clone(),
+                    id: state.new_id(tessera_domain::ids::IdKind::Consent),
+                    server_id: org.id.clone(),
+                    user_id: String::new(),
+                    client_id: a.client_id.clone(),
+                    scope_name: scope,
+                    status: "ACTIVE".into(),
+                    created: now,
+                    last_updated: now,
+                },
+            )
+            .await?;
+            state.commit(txn, t, "appGrant", &row.id).await?;
+            row
+        }
+    };
+    Ok(HttpResponse::Created().json(render_app_grant(&admin, &a.id, &row, false)))
+}
+
+async fn list_app_grants(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let a = crate::support::app(&state, &admin, &path.1).await?;
+    let org = org_server(&state, &admin).await?;
+    let rows = repo::all::<consent::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        app_grants(&org.id, &a.client_id),
+    )
+    .await?;
+    let expand = q.expand.as_deref() == Some("scope");
+    Ok(HttpResponse::Ok().json(
+        rows.iter()
+            .map(|c| render_app_grant(&admin, &a.id, c, expand))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+async fn app_grant(
+    state: &AppState,
+    admin: &Admin,
+    app_id: &str,
+    grant_id: &str,
+) -> Result<(String, consent::Model), ApiError> {
+    let a = crate::support::app(state, admin, app_id).await?;
+    let org = org_server(state, admin).await?;
+    let row = repo::find_by::<consent::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        app_grants(&org.id, &a.client_id).add(consent::Column::Id.eq(grant_id)),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found(grant_id, "OAuth2ScopeConsentGrant"))?;
+    Ok((a.id, row))
+}
+
+async fn get_app_grant(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (app_id, row) = app_grant(&state, &admin, &path.1, &path.2).await?;
+    let expand = q.expand.as_deref() == Some("scope");
+    Ok(HttpResponse::Ok().json(render_app_grant(&admin, &app_id, &row, expand)))
+}
+
+/// Revokes the grant: the app cannot ask for the scope any more (tokens already issued keep it
+/// until they expire, within the hour).
+async fn revoke_app_grant(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, row) = app_grant(&state, &admin, &path.1, &path.2).await?;
+    let txn = state.begin().await?;
+    tessera_store::tokens::revoke_consents(
+        &txn,
+        &admin.tenant.id,
+        Condition::all().add(consent::Column::Id.eq(&row.id)),
+        state.now_ms(),
+    )
+    .await?;
+    state
+        .commit(txn, &admin.tenant.id, "appGrant", &row.id)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

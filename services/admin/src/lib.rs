@@ -24,6 +24,7 @@ use actix_web::web;
 /// Mounts the operator and management APIs.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/operator/v1").configure(operator::routes))
+        .service(web::scope("/t/{tenant}/oauth2/v1/clients").configure(roles::client_routes))
         .service(
             web::scope("/t/{tenant}/api/v1")
                 .configure(authz_servers::routes)
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(api_tokens::routes)
                 .configure(tokens::routes)
                 .configure(grants::routes)
+                .configure(grants::app_routes)
                 .configure(roles::routes)
                 .configure(hooks::routes),
         );

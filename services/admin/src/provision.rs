@@ -4,11 +4,11 @@
 
 use tessera_domain::admin_roles::Role;
 use tessera_domain::ids::IdKind;
-use tessera_store::entities::{policy, policy_rule, tenant};
-use tessera_store::{TransactionTrait as _, repo};
+use tessera_store::entities::{authorization_server as srv, policy, policy_rule, tenant};
+use tessera_store::{ColumnTrait as _, ConnectionTrait, TransactionTrait as _, repo};
 use tessera_web::{ApiError, AppState};
 
-use crate::authz_servers::{ServerFieldsOwned, insert_server};
+use crate::authz_servers::{ServerFieldsOwned, ServerKind, insert_server};
 use crate::policies::default_rule_body;
 use crate::support::to_text;
 
@@ -30,7 +30,8 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
             format!("name: A tenant named '{name}' already exists"),
         ));
     }
-    let keys = tessera_keys::lifecycle::generate(tessera_jose::Alg::RS256, 2).await?;
+    let mut keys = tessera_keys::lifecycle::generate(tessera_jose::Alg::RS256, 4).await?;
+    let org_keys = keys.split_off(2);
     let now = state.now_ms();
     let txn = state.db.begin().await.map_err(ApiError::internal)?;
     let t = tessera_store::tenants::insert(
@@ -75,10 +76,11 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
             alg: "RS256".into(),
             rotation_interval_minutes: None,
         },
-        true,
+        ServerKind::Default,
         keys,
     )
     .await?;
+    insert_org_server(&txn, state, &t.id, org_keys).await?;
     let p = repo::insert::<policy::Entity>(
         &txn,
         policy::Model {
@@ -122,4 +124,44 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
         tenant: t,
         api_token,
     })
+}
+
+/// The tenant's org authorization server (OKTA-REFERENCE §1): issuer `{org}`, access tokens for
+/// the management API with `okta.*` scopes, RS256 keys rotated automatically.
+async fn insert_org_server(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    tenant_id: &str,
+    keys: Vec<tessera_jose::GeneratedKey>,
+) -> Result<srv::Model, ApiError> {
+    let fields = ServerFieldsOwned {
+        name: "Org Authorization Server".into(),
+        description: "Issues access tokens for the management API".into(),
+        audience: String::new(),
+        issuer_mode: "ORG_URL".into(),
+        rotation_mode: "AUTO".into(),
+        alg: "RS256".into(),
+        rotation_interval_minutes: None,
+    };
+    insert_server(db, state, tenant_id, fields, ServerKind::Org, keys).await
+}
+
+/// Gives every tenant provisioned before org authorization servers existed its own (run at
+/// start-up; idempotent).
+pub async fn ensure_org_servers(state: &AppState) -> Result<usize, ApiError> {
+    let mut created = 0;
+    for t in tessera_store::tenants::all(&state.db).await? {
+        let has = repo::find_by::<srv::Entity>(&state.db, &t.id, srv::Column::Org.eq(true))
+            .await?
+            .is_some();
+        if has {
+            continue;
+        }
+        let keys = tessera_keys::lifecycle::generate(tessera_jose::Alg::RS256, 2).await?;
+        let txn = state.db.begin().await.map_err(ApiError::internal)?;
+        insert_org_server(&txn, state, &t.id, keys).await?;
+        state.commit(txn, &t.id, "tenant", &t.id).await?;
+        created += 1;
+    }
+    Ok(created)
 }

@@ -14,6 +14,15 @@ use tessera_web::{ApiError, AppState};
 
 use crate::support::{href, ts};
 
+/// Roles of client apps (service apps calling the management API with org-server tokens), at
+/// Okta's `/oauth2/v1/clients/{clientId}/roles`.
+pub fn client_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/{id}/roles", web::get().to(list))
+        .route("/{id}/roles", web::post().to(assign))
+        .route("/{id}/roles/{roleId}", web::get().to(get))
+        .route("/{id}/roles/{roleId}", web::delete().to(unassign));
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     for kind in ["users", "groups"] {
         cfg.route(&format!("/{kind}/{{id}}/roles"), web::get().to(list))
@@ -36,6 +45,16 @@ async fn principal(
     req: &actix_web::HttpRequest,
     id: &str,
 ) -> Result<(&'static str, String), ApiError> {
+    if req.path().contains("/oauth2/v1/clients/") {
+        let found = repo::find_by::<tessera_store::entities::app::Entity>(
+            &state.db,
+            &admin.tenant.id,
+            tessera_store::entities::app::Column::ClientId.eq(id),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found(id, "OAuth2Client"))?;
+        return Ok(("CLIENT", found.client_id));
+    }
     if req.path().contains("/api/v1/groups/") {
         let g = crate::support::group(state, admin, id).await?;
         if g.group_type == "BUILT_IN" {
@@ -59,10 +78,10 @@ fn held_by(principal_type: &str, principal_id: &str) -> Condition {
 fn render(admin: &Admin, r: &role_assignment::Model) -> Value {
     let org = &admin.tenant.org_url;
     let label = r.role_type.parse::<Role>().map_or("", Role::label);
-    let assignee = if r.principal_type == "GROUP" {
-        format!("{org}/api/v1/groups/{}", r.principal_id)
-    } else {
-        format!("{org}/api/v1/users/{}", r.principal_id)
+    let assignee = match r.principal_type.as_str() {
+        "GROUP" => format!("{org}/api/v1/groups/{}", r.principal_id),
+        "CLIENT" => format!("{org}/oauth2/v1/clients/{}", r.principal_id),
+        _ => format!("{org}/api/v1/users/{}", r.principal_id),
     };
     json!({
         "id": r.id,

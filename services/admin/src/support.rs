@@ -126,7 +126,9 @@ pub async fn server(
     } else {
         repo::find::<authorization_server::Entity>(&state.db, t, id).await?
     };
-    found.ok_or_else(|| ApiError::not_found(id, "AuthorizationServer"))
+    found
+        .filter(|s| !s.org)
+        .ok_or_else(|| ApiError::not_found(id, "AuthorizationServer"))
 }
 
 pub async fn app(

@@ -158,6 +158,64 @@ pub async fn client_credentials(r: &GrantRequest<'_>) -> Result<Map<String, Valu
     Ok(response(at.jwt, at.expires_in, &grant.scopes))
 }
 
+/// `client_credentials` at the org authorization server (OKTA-REFERENCE §1, §10): service apps
+/// authenticated with `private_key_jwt`, for `okta.*` scopes an admin granted the app; access
+/// tokens live an hour and are only for the management API (`aud` is the org).
+pub async fn org_client_credentials(
+    r: &GrantRequest<'_>,
+) -> Result<Map<String, Value>, OAuthError> {
+    if r.client.token_endpoint_auth_method != "private_key_jwt" {
+        return Err(OAuthError::invalid_client(
+            "Client Credentials requests to the Org Authorization Server must use the private_key_jwt token_endpoint_auth_method",
+        ));
+    }
+    let requested = r.form.scopes().unwrap_or_default();
+    if requested.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "The authorization server resource does not have any configured default scopes, 'scope' must be provided.",
+        ));
+    }
+    if !requested
+        .iter()
+        .all(|s| tessera_domain::org_scopes::is_org_scope(s))
+    {
+        return Err(OAuthError::invalid_scope(
+            "Custom scopes are not allowed for this request",
+        ));
+    }
+    let missing: Vec<&str> = requested
+        .iter()
+        .filter(|s| !r.client.org_scopes.contains(s))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(OAuthError::invalid_scope(format!(
+            "The following scopes are not granted to the client: [{}]",
+            missing.join(", ")
+        )));
+    }
+    let grant = Grant {
+        policy_id: String::new(),
+        rule_id: String::new(),
+        scopes: requested,
+        lifetimes: policy::Lifetimes {
+            access_token_minutes: 60,
+            refresh_token_minutes: 0,
+            refresh_window_minutes: 0,
+        },
+        inline_hook: None,
+    };
+    let want = Want {
+        access: true,
+        ..Want::default()
+    };
+    let issued = crate::issue::tokens(&issue(r, &grant, None, None), want).await?;
+    let at = issued
+        .access
+        .ok_or_else(|| OAuthError::server_error("no access token was minted"))?;
+    Ok(response(at.jwt, at.expires_in, &grant.scopes))
+}
+
 /// Requests per second a username may make to the password grant (OKTA-REFERENCE §11).
 const PASSWORD_RATE_PER_SECOND: u64 = 4;
 const BAD_CREDENTIALS: &str = "The credentials provided were invalid.";

@@ -71,6 +71,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         &format!("{org}/oauth2/{{as}}/v1/logout"),
         web::post().to(logout::logout),
     )
+    // The org authorization server (OKTA-REFERENCE §1): issuer `{org}`, access tokens for the
+    // management API.
+    .route(
+        &format!("{org}/.well-known/openid-configuration"),
+        web::get().to(metadata::openid_configuration),
+    )
+    .route(
+        &format!("{org}/.well-known/oauth-authorization-server"),
+        web::get().to(metadata::oauth_metadata),
+    )
+    .route(
+        &format!("{org}/oauth2/v1/keys"),
+        web::get().to(metadata::keys),
+    )
+    .route(
+        &format!("{org}/oauth2/v1/token"),
+        web::post().to(token::token),
+    )
     .route(&format!("{org}/consent"), web::post().to(consent::decide))
     .route(&format!("{org}/login"), web::get().to(login::show))
     .route(&format!("{org}/login"), web::post().to(login::submit));

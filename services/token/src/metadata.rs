@@ -6,21 +6,31 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
 use tessera_hot::{Bytes, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::OAuthError;
 use tessera_web::AppState;
 
-/// Resolves `{tenant}` and `{as}` to live snapshots. An unknown or inactive server is Okta's
+/// The server a protocol route names: `{org}/oauth2/{as}/…` a custom server (`default` or an
+/// id), `{org}/oauth2/v1/…` and `{org}/.well-known/…` the org authorization server.
+#[derive(Debug, Deserialize)]
+pub struct ServerPath {
+    pub tenant: String,
+    #[serde(rename = "as")]
+    pub server: Option<String>,
+}
+
+/// Resolves the path to live snapshots. An unknown or inactive server is Okta's
 /// "The authorization server id is invalid." (404); a suspended tenant is `access_denied` (403).
 pub async fn resolve(
     state: &AppState,
-    tenant: &str,
-    server: &str,
+    path: &ServerPath,
 ) -> Result<(Arc<TenantSnapshot>, Arc<ServerSnapshot>), OAuthError> {
-    let (t, s) = state
-        .hot
-        .server(tenant, server)
-        .await
+    let found = match &path.server {
+        Some(server) => state.hot.server(&path.tenant, server).await,
+        None => state.hot.org_server(&path.tenant).await,
+    };
+    let (t, s) = found
         .map_err(OAuthError::server_error)?
         .ok_or_else(OAuthError::unknown_server)?;
     if !t.active {
@@ -45,17 +55,17 @@ fn document(bytes: &Bytes, max_age: u64) -> HttpResponse {
 
 pub async fn openid_configuration(
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (_, s) = resolve(&state, &path.0, &path.1).await?;
+    let (_, s) = resolve(&state, &path).await?;
     Ok(document(&s.openid_configuration, 3600))
 }
 
 pub async fn oauth_metadata(
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (_, s) = resolve(&state, &path.0, &path.1).await?;
+    let (_, s) = resolve(&state, &path).await?;
     Ok(document(&s.oauth_metadata, 3600))
 }
 
@@ -64,9 +74,9 @@ pub async fn oauth_metadata(
 /// on an admin's request and publish the key that signs next at the previous rotation.
 pub async fn keys(
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (_, s) = resolve(&state, &path.0, &path.1).await?;
+    let (_, s) = resolve(&state, &path).await?;
     let now_ms = tessera_domain::timefmt::to_millis(state.clock.now());
     let max_age = match s.jwks_fresh_until {
         Some(until) => u64::try_from((until - now_ms) / 1000)

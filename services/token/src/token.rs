@@ -10,7 +10,7 @@ use tessera_oauth::{Form, OAuthError};
 use tessera_web::AppState;
 
 use crate::grants::{self, GrantRequest};
-use crate::metadata::resolve;
+use crate::metadata::{ServerPath, resolve};
 
 /// The grants this endpoint implements; anything else is `unsupported_grant_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub async fn token(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
     let is_form = req
         .headers()
@@ -71,7 +71,7 @@ pub async fn token(
         ));
     }
     let form = Form::parse(&body)?;
-    let (tenant, server) = resolve(&state, &path.0, &path.1).await?;
+    let (tenant, server) = resolve(&state, &path).await?;
     let instant = state.clock.now();
     let (now, now_ms) = (
         instant.unix_timestamp(),
@@ -108,6 +108,13 @@ pub async fn token(
             ),
         )
     })?;
+    if server.org && grant_type != GrantType::ClientCredentials {
+        return Err(OAuthError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "The authorization grant type is not supported by the authorization server. Configured grant types: [client_credentials]",
+        ));
+    }
     if !client.grant_types.iter().any(|g| g == grant_type.as_str()) {
         return Err(OAuthError::unauthorized_client(format!(
             "The client is not authorized to use the provided grant type. Configured grant types: [{}]",
@@ -124,6 +131,7 @@ pub async fn token(
         now_ms,
     };
     let result = match grant_type {
+        GrantType::ClientCredentials if server.org => grants::org_client_credentials(&r).await,
         GrantType::AuthorizationCode => grants::authorization_code(&r).await,
         GrantType::ClientCredentials => grants::client_credentials(&r).await,
         GrantType::Password => grants::password(&r).await,

@@ -14,7 +14,7 @@ use tessera_store::repo;
 use tessera_web::AppState;
 
 use crate::claims::{self, UserInfo};
-use crate::metadata::resolve;
+use crate::metadata::{ServerPath, resolve};
 
 fn bearer_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
     HttpResponse::build(status)
@@ -38,7 +38,7 @@ pub async fn userinfo(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
     if url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == "access_token")
     {
@@ -78,7 +78,7 @@ pub async fn userinfo(
             ));
         }
     };
-    let (tenant, server) = resolve(&state, &path.0, &path.1).await?;
+    let (tenant, server) = resolve(&state, &path).await?;
     let now = state.clock.now().unix_timestamp();
     let Some(Active::Access(at)) = examine(&state, &tenant, &server, &token, now).await? else {
         return Ok(invalid_token());

@@ -8,6 +8,7 @@
 //! * [`validate`]: field rules shared by the management API (names, URIs, lifetimes).
 //! * [`timefmt`]: RFC 3339 UTC timestamps as Okta prints them.
 //! * [`token_hook`]: the JSON-Patch commands of token inline hooks, applied all or nothing.
+//! * [`org_scopes`]: the `okta.*` scopes of the org authorization server.
 //! * [`admin_roles`]: the admin roles and which resources of the management API each may touch.
 
 pub mod admin_roles;
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod el;
 pub mod el_eval;
 pub mod ids;
+pub mod org_scopes;
 pub mod policy;
 pub mod random;
 pub mod rotation;

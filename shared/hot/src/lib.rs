@@ -17,7 +17,7 @@ mod registry;
 mod snapshot;
 
 pub use bytes::Bytes;
-pub use registry::{Registry, RegistryConfig};
+pub use registry::{ORG_SERVER, Registry, RegistryConfig};
 pub use snapshot::{
     ClaimValue, ClientSnapshot, CompiledClaim, HookSnapshot, PublishedKey, ServerSnapshot,
     TenantSnapshot, VerifyKey,

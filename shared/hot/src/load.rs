@@ -11,8 +11,8 @@ use tessera_domain::policy::{Clients, Lifetimes, Policy, Rule, ScopeInfo};
 use tessera_domain::secrets::SecretHash;
 use tessera_jose::{Alg, KeyRing, SigningKey};
 use tessera_store::entities::{
-    app, app_group, app_jwk, app_secret, app_user, authorization_server as srv, claim, group,
-    inline_hook, policy, policy_rule, scope, signing_key, tenant,
+    app, app_group, app_jwk, app_secret, app_user, authorization_server as srv, claim, consent,
+    group, inline_hook, policy, policy_rule, scope, signing_key, tenant,
 };
 use tessera_store::{ColumnTrait as _, Condition, DatabaseConnection, repo};
 
@@ -58,6 +58,24 @@ pub async fn tenant(
     let keys = repo::all::<app_jwk::Entity>(db, id, app_jwk::Column::Status.eq("ACTIVE")).await?;
     let users = repo::all::<app_user::Entity>(db, id, Condition::all()).await?;
     let app_groups = repo::all::<app_group::Entity>(db, id, Condition::all()).await?;
+    let org_server_id = repo::find_by::<srv::Entity>(db, id, srv::Column::Org.eq(true))
+        .await?
+        .map(|s| s.id);
+    // `okta.*` scopes granted to apps for the org server (`/api/v1/apps/{id}/grants`).
+    let org_grants = match &org_server_id {
+        Some(org) => {
+            repo::all::<consent::Entity>(
+                db,
+                id,
+                Condition::all()
+                    .add(consent::Column::ServerId.eq(org))
+                    .add(consent::Column::UserId.eq(""))
+                    .add(consent::Column::Status.eq("ACTIVE")),
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
     let mut clients = HashMap::new();
     for a in repo::all::<app::Entity>(db, id, Condition::all()).await? {
         let creds: Value = parse(&a.credentials)?;
@@ -123,6 +141,11 @@ pub async fn tenant(
                 .map(|k| parse(&k.jwk))
                 .collect::<Result<_, _>>()?,
             jwks_uri: settings["jwks_uri"].as_str().map(str::to_owned),
+            org_scopes: org_grants
+                .iter()
+                .filter(|g| g.client_id == a.client_id)
+                .map(|g| g.scope_name.clone())
+                .collect(),
             profile: parse(&a.profile)?,
             assigned_users: users
                 .iter()
@@ -166,6 +189,7 @@ pub async fn tenant(
             })
             .collect(),
         default_server_id,
+        org_server_id,
         hooks: hooks(db, master, id).await?,
         version: t.config_version,
     })
@@ -225,11 +249,24 @@ pub async fn server(
 ) -> Result<ServerSnapshot, LoadError> {
     let id = t.id.as_str();
     let org = tessera_domain::urls::org_url(&cfg.public_url, cfg.base_domain.as_deref(), &t.name);
-    let issuer = tessera_domain::urls::issuer(&org, &s.id, s.is_default);
-    let audience = parse::<Vec<String>>(&s.audiences)?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
+    // The org server's issuer and audience are the org itself (OKTA-REFERENCE §1).
+    let (issuer, audience) = if s.org {
+        (org.clone(), org.clone())
+    } else {
+        let audience = parse::<Vec<String>>(&s.audiences)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        (
+            tessera_domain::urls::issuer(&org, &s.id, s.is_default),
+            audience,
+        )
+    };
+    let endpoints = if s.org {
+        format!("{org}/oauth2")
+    } else {
+        issuer.clone()
+    };
     let scope_rows = repo::all::<scope::Entity>(db, id, scope::Column::ServerId.eq(&s.id)).await?;
     let scopes = scope_rows
         .iter()
@@ -396,11 +433,23 @@ pub async fn server(
         .filter(|x| x.system || x.metadata_publish == "ALL_CLIENTS")
         .map(|x| x.name.as_str())
         .collect();
-    let (oidc, oauth) = discovery(&org, &issuer, &published_scopes, cfg, &s.signing_alg);
+    let mut published_scopes: Vec<&str> = published_scopes;
+    if s.org {
+        published_scopes.extend(tessera_domain::org_scopes::ALL);
+    }
+    let (oidc, oauth) = discovery(
+        &org,
+        &issuer,
+        &endpoints,
+        &published_scopes,
+        cfg,
+        &s.signing_alg,
+    );
     Ok(ServerSnapshot {
         tenant_id: t.id.clone(),
         server_id: s.id.clone(),
         is_default: s.is_default,
+        org: s.org,
         active: s.status == "ACTIVE",
         issuer,
         audience,
@@ -439,11 +488,12 @@ fn jwks_fresh_until(s: &srv::Model, cfg: &RegistryConfig) -> Option<i64> {
 fn discovery(
     org: &str,
     issuer: &str,
+    endpoints: &str,
     scopes: &[&str],
     cfg: &RegistryConfig,
     alg: &str,
 ) -> (Value, Value) {
-    let endpoint = |name: &str| format!("{issuer}/v1/{name}");
+    let endpoint = |name: &str| format!("{endpoints}/v1/{name}");
     let auth_methods = [
         "client_secret_basic",
         "client_secret_post",

@@ -11,6 +11,9 @@ use tessera_domain::Clock;
 use tessera_ephemeral::ConfigBus;
 use tessera_jose::KeyRing;
 use tessera_store::entities::authorization_server as srv;
+
+/// How metrics and logs name the org authorization server (its routes are `{org}/oauth2/v1/…`).
+pub const ORG_SERVER: &str = "org";
 use tessera_store::{DatabaseConnection, repo};
 
 use crate::LoadError;
@@ -297,23 +300,45 @@ impl Registry {
             .map(|s| s.slot.cell.load_full()))
     }
 
-    /// A server's current snapshot (`default` names the default server), loading it on first use.
+    /// A custom server's current snapshot (`default` names the default server), loading it on
+    /// first use. The org authorization server is not a custom server: see [`Self::org_server`].
     pub async fn server(
         &self,
         tenant_name: &str,
         server: &str,
     ) -> Result<Option<(Arc<TenantSnapshot>, Arc<ServerSnapshot>)>, LoadError> {
+        self.server_named(tenant_name, server, false).await
+    }
+
+    /// The tenant's org authorization server (OKTA-REFERENCE §1), loading it on first use.
+    pub async fn org_server(
+        &self,
+        tenant_name: &str,
+    ) -> Result<Option<(Arc<TenantSnapshot>, Arc<ServerSnapshot>)>, LoadError> {
+        self.server_named(tenant_name, ORG_SERVER, true).await
+    }
+
+    async fn server_named(
+        &self,
+        tenant_name: &str,
+        server: &str,
+        org: bool,
+    ) -> Result<Option<(Arc<TenantSnapshot>, Arc<ServerSnapshot>)>, LoadError> {
         let Some(tslot) = self.tenant_slot(tenant_name).await? else {
             return Ok(None);
         };
         let tenant = tslot.slot.cell.load_full();
-        let server_id = if server == "default" {
-            match &tenant.default_server_id {
-                Some(id) => id.clone(),
-                None => return Ok(None),
-            }
+        let named = if org {
+            tenant.org_server_id.clone()
+        } else if server == "default" {
+            tenant.default_server_id.clone()
         } else {
-            server.to_owned()
+            Some(server.to_owned())
+        };
+        // The org server answers only at its own routes, never by id among the custom ones.
+        let Some(server_id) = named.filter(|id| org || tenant.org_server_id.as_ref() != Some(id))
+        else {
+            return Ok(None);
         };
         let loaded = read(&tslot.servers).get(&server_id).cloned();
         if let Some(slot) = loaded {

@@ -64,6 +64,8 @@ pub struct ServerSnapshot {
     pub tenant_id: String,
     pub server_id: String,
     pub is_default: bool,
+    /// The org authorization server (issuer `{org}`, `okta.*` scopes for the management API).
+    pub org: bool,
     pub active: bool,
     pub issuer: String,
     pub audience: String,
@@ -120,6 +122,8 @@ pub struct ClientSnapshot {
     /// ACTIVE public signing keys (`use` sig or absent).
     pub jwks: Vec<Value>,
     pub jwks_uri: Option<String>,
+    /// The `okta.*` scopes an admin granted this app on the org authorization server.
+    pub org_scopes: Vec<String>,
     pub profile: Value,
     /// Users assigned directly, with their app user name.
     pub assigned_users: HashMap<String, String>,
@@ -139,6 +143,8 @@ pub struct TenantSnapshot {
     pub groups: HashMap<String, GroupRef>,
     /// The default server's id, for the literal `default` in paths.
     pub default_server_id: Option<String>,
+    /// The org authorization server's id (the routes `{org}/oauth2/v1/…` name it `org`).
+    pub org_server_id: Option<String>,
     /// The tenant's inline hooks by id, their credentials unsealed.
     pub hooks: HashMap<String, Arc<HookSnapshot>>,
     pub version: i64,

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(RefreshTokenGrant),
             Box::new(RoleAssignments),
             Box::new(InlineHooks),
+            Box::new(OrgAuthorizationServer),
         ]
     }
 }
@@ -1036,6 +1037,39 @@ impl MigrationTrait for InlineHooks {
             Table::drop()
                 .table(Alias::new("inline_hooks"))
                 .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The org authorization server (OKTA-REFERENCE §1): one row per tenant, flagged, hidden from
+/// the management API, with its own signing keys that the keys service rotates like any other.
+struct OrgAuthorizationServer;
+
+impl MigrationName for OrgAuthorizationServer {
+    fn name(&self) -> &str {
+        "m20261126_000008_org_authorization_server"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OrgAuthorizationServer {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("authorization_servers"))
+                .add_column(col("org").boolean().not_null().default(false).to_owned())
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("authorization_servers"))
+                .drop_column(Alias::new("org"))
                 .to_owned(),
         )
         .await

@@ -121,3 +121,8 @@ pub async fn by_ids(
         .all(db)
         .await?)
 }
+
+/// Every tenant (start-up maintenance).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<tenant::Model>, StoreError> {
+    Ok(tenant::Entity::find().all(db).await?)
+}

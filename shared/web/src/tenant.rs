@@ -11,8 +11,10 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use tessera_domain::admin_roles::{self, Resource, Role};
+use tessera_domain::org_scopes;
 use tessera_domain::secrets::{constant_time_eq, lookup_digest};
-use tessera_store::entities::{api_token, group_member, role_assignment, tenant, user};
+use tessera_ephemeral::revocation::Subject;
+use tessera_store::entities::{api_token, app, group_member, role_assignment, tenant, user};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 
 use crate::error::ApiError;
@@ -139,35 +141,40 @@ impl FromRequest for Admin {
                 .get("tenant")
                 .unwrap_or_default()
                 .to_owned();
-            let token = authorization(&req, "SSWS").ok_or_else(ApiError::invalid_token)?;
             let Some(tenant) = find_tenant(&state, &name).await? else {
                 // Same answer as a wrong token: do not reveal which tenants exist.
                 return Err(ApiError::invalid_token());
             };
-            let row = tessera_store::tenants::api_token_by_digest(&state.db, &lookup_digest(token))
-                .await?
-                .filter(|t| t.tenant_id == tenant.id)
-                .filter(|t| t.expires_at.is_none_or(|exp| exp > state.now_ms()))
-                .ok_or_else(ApiError::invalid_token)?;
+            let caller = if let Some(token) = authorization(&req, "SSWS") {
+                api_token_caller(&state, &tenant.id, token).await?
+            } else if let Some(token) = authorization(&req, "Bearer") {
+                org_token_caller(&state, &tenant, token).await?
+            } else {
+                return Err(ApiError::invalid_token());
+            };
             if tenant.status != "ACTIVE" {
                 return Err(ApiError::forbidden());
             }
-            let roles = token_roles(&state, &row).await?;
             let resource = Resource::of(
                 req.path()
                     .split_once("/api/v1/")
                     .map_or("", |(_, rest)| rest),
             );
             let write = !matches!(*req.method(), Method::GET | Method::HEAD);
-            if !admin_roles::allows(&roles, resource, write) {
+            let scoped = caller
+                .scopes
+                .as_ref()
+                .is_none_or(|scopes| org_scopes::allows(scopes, resource, write));
+            if !scoped || !admin_roles::allows(&caller.roles, resource, write) {
                 tracing::warn!(
                     tenant = %tenant.id,
-                    token = %row.id,
-                    user = row.user_id.as_deref().unwrap_or("-"),
+                    token = %caller.token_id,
+                    principal = %caller.principal,
                     method = %req.method(),
                     path = %req.path(),
                     ?resource,
-                    "management call denied: no role allows it"
+                    reason = if scoped { "no role allows it" } else { "the token lacks the okta.* scope" },
+                    "management call denied"
                 );
                 return Err(ApiError::forbidden());
             }
@@ -179,12 +186,133 @@ impl FromRequest for Admin {
             };
             Ok(Self {
                 tenant: ctx,
-                token_id: row.id,
-                user_id: row.user_id,
-                roles,
+                token_id: caller.token_id,
+                user_id: caller.user_id,
+                roles: caller.roles,
             })
         })
     }
+}
+
+/// Who is calling the management API, before the permission check.
+struct Caller {
+    token_id: String,
+    /// For logs: the user, the client, or `-` for the provisioning token.
+    principal: String,
+    user_id: Option<String>,
+    roles: Vec<Role>,
+    /// The `okta.*` scopes of an org-server access token; `None` for API tokens.
+    scopes: Option<Vec<String>>,
+}
+
+/// `Authorization: SSWS {api token}`.
+async fn api_token_caller(
+    state: &AppState,
+    tenant_id: &str,
+    token: &str,
+) -> Result<Caller, ApiError> {
+    let row = tessera_store::tenants::api_token_by_digest(&state.db, &lookup_digest(token))
+        .await?
+        .filter(|t| t.tenant_id == tenant_id)
+        .filter(|t| t.expires_at.is_none_or(|exp| exp > state.now_ms()))
+        .ok_or_else(ApiError::invalid_token)?;
+    Ok(Caller {
+        roles: token_roles(state, &row).await?,
+        principal: row.user_id.clone().unwrap_or_else(|| "-".into()),
+        token_id: row.id,
+        user_id: row.user_id,
+        scopes: None,
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct OrgClaims {
+    iss: String,
+    aud: String,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    cid: String,
+    #[serde(default)]
+    scp: Vec<String>,
+}
+
+/// `Authorization: Bearer {access token of the org authorization server}` (OKTA-REFERENCE §1,
+/// §10): verified against the org server's keys, issuer and audience (both the org), expiry and
+/// revocation; the caller acts with the roles assigned to its client, within its scopes.
+async fn org_token_caller(
+    state: &AppState,
+    tenant: &tenant::Model,
+    token: &str,
+) -> Result<Caller, ApiError> {
+    let (_, server) = state
+        .hot
+        .org_server(&tenant.name)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(ApiError::invalid_token)?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::invalid_token())?;
+    let key = server
+        .verify_keys
+        .iter()
+        .find(|k| Some(&k.kid) == header.kid.as_ref() && k.alg == header.alg)
+        .ok_or_else(ApiError::invalid_token)?;
+    let mut validation = jsonwebtoken::Validation::new(key.alg);
+    validation.validate_exp = false; // against the injected clock, below
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<OrgClaims>(token, &key.key, &validation)
+        .map_err(|_| ApiError::invalid_token())?
+        .claims;
+    let now = state.clock.now().unix_timestamp();
+    if claims.iss != server.issuer || claims.aud != server.audience || claims.exp <= now {
+        return Err(ApiError::invalid_token());
+    }
+    let revoked = tessera_ephemeral::revocation::is_revoked(
+        state.short.as_ref(),
+        &tenant.id,
+        Some(&claims.jti),
+        claims.iat,
+        &[
+            Subject::Tenant,
+            Subject::Server(&server.server_id),
+            Subject::Client(&claims.cid),
+        ],
+    )
+    .await?;
+    let client_active =
+        repo::find_by::<app::Entity>(&state.db, &tenant.id, app::Column::ClientId.eq(&claims.cid))
+            .await?
+            .is_some_and(|a| a.status == "ACTIVE");
+    if revoked || !client_active {
+        return Err(ApiError::invalid_token());
+    }
+    Ok(Caller {
+        roles: principal_roles(state, &tenant.id, "CLIENT", &claims.cid).await?,
+        principal: claims.cid,
+        token_id: claims.jti,
+        user_id: None,
+        scopes: Some(claims.scp),
+    })
+}
+
+/// The roles assigned directly to a principal (`USER`, `GROUP` or `CLIENT`).
+async fn principal_roles(
+    state: &AppState,
+    tenant_id: &str,
+    principal_type: &str,
+    principal_id: &str,
+) -> Result<Vec<Role>, ApiError> {
+    let held = Condition::all()
+        .add(role_assignment::Column::PrincipalType.eq(principal_type))
+        .add(role_assignment::Column::PrincipalId.eq(principal_id));
+    Ok(
+        repo::all::<role_assignment::Entity>(&state.db, tenant_id, held)
+            .await?
+            .iter()
+            .filter_map(|r| r.role_type.parse().ok())
+            .collect(),
+    )
 }
 
 /// The platform operator (`Authorization: Bearer {operator token}`).

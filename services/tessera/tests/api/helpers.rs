@@ -208,7 +208,7 @@ impl TestApp {
             .await
     }
 
-    async fn send(
+    pub async fn send(
         &self,
         url: &str,
         authorization: &str,

@@ -61,6 +61,22 @@ async fn okta_management_sdk_creates_and_reads_back_every_resource() {
 }
 
 #[actix_web::test]
+async fn okta_sdk_in_private_key_mode_manages_servers_with_an_org_server_token() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    run_node(
+        "okta-sdk-private-key.test.mjs",
+        vec![
+            ("TESSERA_ORG_URL", t.org.clone()),
+            ("TESSERA_API_TOKEN", t.token.clone()),
+        ],
+        7,
+    )
+    .await;
+    app.stop().await;
+}
+
+#[actix_web::test]
 async fn openid_client_gets_introspects_and_revokes_a_token_that_okta_jwt_verifier_accepts() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;

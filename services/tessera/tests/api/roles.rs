@@ -361,3 +361,135 @@ async fn roles_are_assigned_like_oktas_and_a_token_loses_its_rights_with_its_adm
         .expect(404);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn the_org_authorization_server_is_hidden_and_its_tokens_follow_the_client() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    // Not a custom server: not listed among them; its keys are at {org}/oauth2/v1/keys.
+    let listed = app
+        .api(&t, Method::GET, "/authorizationServers", None)
+        .await
+        .expect(200);
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "only default: {listed}"
+    );
+    let jwks: Value = app
+        .client
+        .get(format!("{}/oauth2/v1/keys", t.org))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!jwks["keys"].as_array().unwrap().is_empty());
+
+    // A service app with an ES256 key, granted a scope and a role.
+    let key = tessera_jose::generate(tessera_jose::Alg::ES256).unwrap();
+    let created = app.api(&t, Method::POST, "/apps", Some(json!({
+        "name": "oidc_client", "label": "automation", "signOnMode": "OPENID_CONNECT",
+        "credentials": {"oauthClient": {"token_endpoint_auth_method": "private_key_jwt"}},
+        "settings": {"oauthClient": {"application_type": "service", "grant_types": ["client_credentials"],
+            "jwks": {"keys": [key.public_jwk.clone()]}}}}))).await.expect(200);
+    let app_id = created["id"].as_str().unwrap().to_owned();
+    let client_id = created["credentials"]["oauthClient"]["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{app_id}/grants"),
+        Some(json!({"issuer": t.org, "scopeId": "okta.apps.read"})),
+    )
+    .await
+    .expect(201);
+    let bad_issuer = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/apps/{app_id}/grants"),
+            Some(
+                json!({"issuer": format!("{}/oauth2/default", t.org), "scopeId": "okta.apps.read"}),
+            ),
+        )
+        .await
+        .expect(400);
+    assert_eq!(bad_issuer["errorCode"], "E0000001");
+    let token_url = format!("{}/oauth2/v1/token", t.org);
+    let encoding = jsonwebtoken::EncodingKey::from_ec_der(&key.pkcs8);
+    let get_token = |jti: &'static str| {
+        let (app, token_url, client_id, encoding) = (&app, &token_url, &client_id, &encoding);
+        async move {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let assertion = jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+                &json!({"iss": client_id, "sub": client_id, "aud": token_url, "iat": now,
+                    "exp": now + 60, "jti": jti}),
+                encoding,
+            )
+            .unwrap();
+            app.client
+                .post(token_url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "okta.apps.read"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", &assertion),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let body = get_token("j-1").await;
+    let bearer = format!("Bearer {}", body["access_token"].as_str().unwrap());
+    let as_client = |path: &'static str| {
+        let (app, org, bearer) = (&app, &t.org, &bearer);
+        async move { app.api_as(org, bearer, Method::GET, path, None).await }
+    };
+    // The scope is there but no role yet: 403.
+    assert_eq!(as_client("/apps").await.status, 403);
+    app.send(
+        &format!("{}/oauth2/v1/clients/{client_id}/roles", t.org),
+        &format!("SSWS {}", t.token),
+        Method::POST,
+        Some(json!({"type": "READ_ONLY_ADMIN"})),
+    )
+    .await
+    .expect(201);
+    assert_eq!(as_client("/apps").await.status, 200);
+    // Reading users needs okta.users.read, which this token lacks, whatever the role.
+    assert_eq!(as_client("/users").await.status, 403);
+    // A forged or foreign token is a 401.
+    let forged = app
+        .api_as(
+            &t.org,
+            "Bearer eyJhbGciOiJub25lIn0.e30.",
+            Method::GET,
+            "/apps",
+            None,
+        )
+        .await;
+    assert_eq!(forged.status, 401);
+    // Deactivating the app ends its tokens at once.
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{app_id}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(as_client("/apps").await.status, 401);
+    app.stop().await;
+}

@@ -308,7 +308,8 @@ async fn the_database_holds_no_private_key_in_clear_text() {
     let rows = repo::all::<signing_key::Entity>(&app.state.db, &tid, Condition::all())
         .await
         .unwrap();
-    assert_eq!(rows.len(), 4);
+    // ACTIVE and NEXT of the default, the org and the ES256 server.
+    assert_eq!(rows.len(), 6);
     app.stop().await;
 
     let mut dump = Vec::new();
@@ -401,7 +402,8 @@ async fn the_master_key_rotates_with_rewrap_while_tokens_keep_being_issued() {
     };
     assert_eq!(token(&app, &t).await, 200);
     let done = tessera_keys::rewrap::run(&app.state).await.unwrap();
-    assert_eq!((done.signing_keys, done.client_secrets), (2, 2));
+    // The default and the org server's ACTIVE and NEXT keys.
+    assert_eq!((done.signing_keys, done.client_secrets), (4, 2));
     assert_eq!(
         tessera_keys::rewrap::run(&app.state).await.unwrap(),
         tessera_keys::rewrap::Rewrapped::default(),

@@ -21,6 +21,9 @@ pub struct Model {
     pub signing_alg: String,
     /// Tessera extension: this server's AUTO rotation interval, overriding the default.
     pub rotation_interval_minutes: Option<i64>,
+    /// The tenant's org authorization server (issuer `{org}`, `okta.*` scopes only); hidden from
+    /// the management API.
+    pub org: bool,
     pub created: i64,
     pub last_updated: i64,
 }
