@@ -19,6 +19,7 @@ use tessera_store::repo;
 use tessera_web::AppState;
 
 use crate::login::pending_key;
+use crate::metadata::ServerPath;
 use crate::pages::{error_page, form_post};
 use crate::session;
 
@@ -111,18 +112,11 @@ impl Reply<'_> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct PathParams {
-    tenant: String,
-    #[serde(rename = "as")]
-    server: String,
-}
-
 pub async fn authorize(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
-    path: web::Path<PathParams>,
+    path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
     let raw: &[u8] = if req.method() == actix_web::http::Method::POST {
         &body
@@ -139,11 +133,11 @@ pub async fn authorize(
             ));
         }
     };
-    let resolved = state
-        .hot
-        .server(&path.tenant, &path.server)
-        .await
-        .map_err(OAuthError::server_error)?;
+    let resolved = match &path.server {
+        Some(server) => state.hot.server(&path.tenant, server).await,
+        None => state.hot.org_server(&path.tenant).await,
+    }
+    .map_err(OAuthError::server_error)?;
     let Some((tenant, server)) = resolved.filter(|(t, s)| t.active && s.active) else {
         return Ok(error_page(
             StatusCode::NOT_FOUND,
@@ -346,9 +340,15 @@ pub async fn authorize(
         scopes: Some(&scopes),
         everyone_group_id: &tenant.everyone_group_id,
     };
-    let grant = match policy::evaluate(&server.policies, &server.scopes, &request) {
+    let decided = if server.org {
+        crate::grants::org_sign_in_grant(&client, &scopes)
+    } else {
+        policy::evaluate(&server.policies, &server.scopes, &request)
+            .map_err(|d| (d.error(), d.description().to_string()))
+    };
+    let grant = match decided {
         Ok(g) => g,
-        Err(d) => return Ok(reply.error(d.error(), d.description())),
+        Err((error, description)) => return Ok(reply.error(error, &description)),
     };
     let to_ask = consent_to_ask(&client, &server, &grant.scopes, prompt);
     let missing: Vec<String> = if to_ask.is_empty() {

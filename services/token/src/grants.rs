@@ -216,6 +216,54 @@ pub async fn org_client_credentials(
     Ok(response(at.jwt, at.expires_in, &grant.scopes))
 }
 
+/// The scopes a user may be granted at the org authorization server when signing in to the
+/// tenant itself: the OpenID Connect ones.
+const ORG_SIGN_IN_SCOPES: [&str; 6] = ["openid", "profile", "email", "address", "phone", "groups"];
+
+/// The org authorization server's decision for a user's sign-in (OKTA-REFERENCE §1): the OpenID
+/// scopes, and `okta.*` scopes the app was granted; fixed lifetimes (access and ID tokens an
+/// hour). It has no custom scopes and no access policies; refresh tokens are not issued there.
+pub fn org_sign_in_grant(
+    client: &ClientSnapshot,
+    requested: &[String],
+) -> Result<Grant, (&'static str, String)> {
+    if let Some(custom) = requested.iter().find(|s| {
+        !ORG_SIGN_IN_SCOPES.contains(&s.as_str()) && !tessera_domain::org_scopes::is_org_scope(s)
+    }) {
+        let text = if custom == "offline_access" {
+            "The org authorization server does not issue refresh tokens in Tessera.".to_owned()
+        } else {
+            "Custom scopes are not allowed for this request".to_owned()
+        };
+        return Err(("invalid_scope", text));
+    }
+    let missing: Vec<&str> = requested
+        .iter()
+        .filter(|s| tessera_domain::org_scopes::is_org_scope(s) && !client.org_scopes.contains(s))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err((
+            "invalid_scope",
+            format!(
+                "The following scopes are not granted to the client: [{}]",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(Grant {
+        policy_id: String::new(),
+        rule_id: String::new(),
+        scopes: requested.to_vec(),
+        lifetimes: policy::Lifetimes {
+            access_token_minutes: 60,
+            refresh_token_minutes: 0,
+            refresh_window_minutes: 0,
+        },
+        inline_hook: None,
+    })
+}
+
 /// Requests per second a username may make to the password grant (OKTA-REFERENCE §11).
 const PASSWORD_RATE_PER_SECOND: u64 = 4;
 const BAD_CREDENTIALS: &str = "The credentials provided were invalid.";

@@ -89,6 +89,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         &format!("{org}/oauth2/v1/token"),
         web::post().to(token::token),
     )
+    .route(
+        &format!("{org}/oauth2/v1/authorize"),
+        web::get().to(authorize::authorize),
+    )
+    .route(
+        &format!("{org}/oauth2/v1/authorize"),
+        web::post().to(authorize::authorize),
+    )
+    .route(
+        &format!("{org}/oauth2/v1/userinfo"),
+        web::get().to(userinfo::userinfo),
+    )
+    .route(
+        &format!("{org}/oauth2/v1/userinfo"),
+        web::post().to(userinfo::userinfo),
+    )
     .route(&format!("{org}/consent"), web::post().to(consent::decide))
     .route(&format!("{org}/login"), web::get().to(login::show))
     .route(&format!("{org}/login"), web::post().to(login::submit));

@@ -108,11 +108,16 @@ pub async fn token(
             ),
         )
     })?;
-    if server.org && grant_type != GrantType::ClientCredentials {
+    if server.org
+        && !matches!(
+            grant_type,
+            GrantType::ClientCredentials | GrantType::AuthorizationCode
+        )
+    {
         return Err(OAuthError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "The authorization grant type is not supported by the authorization server. Configured grant types: [client_credentials]",
+            "The authorization grant type is not supported by the authorization server. Configured grant types: [authorization_code, client_credentials]",
         ));
     }
     if !client.grant_types.iter().any(|g| g == grant_type.as_str()) {

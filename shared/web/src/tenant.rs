@@ -233,6 +233,8 @@ struct OrgClaims {
     iat: i64,
     jti: String,
     cid: String,
+    /// Present when a user signed in (authorization code): the token acts as that user.
+    uid: Option<String>,
     #[serde(default)]
     scp: Vec<String>,
 }
@@ -268,16 +270,20 @@ async fn org_token_caller(
     if claims.iss != server.issuer || claims.aud != server.audience || claims.exp <= now {
         return Err(ApiError::invalid_token());
     }
+    let mut subjects = vec![
+        Subject::Tenant,
+        Subject::Server(&server.server_id),
+        Subject::Client(&claims.cid),
+    ];
+    if let Some(uid) = &claims.uid {
+        subjects.push(Subject::User(uid));
+    }
     let revoked = tessera_ephemeral::revocation::is_revoked(
         state.short.as_ref(),
         &tenant.id,
         Some(&claims.jti),
         claims.iat,
-        &[
-            Subject::Tenant,
-            Subject::Server(&server.server_id),
-            Subject::Client(&claims.cid),
-        ],
+        &subjects,
     )
     .await?;
     let client_active =
@@ -287,11 +293,25 @@ async fn org_token_caller(
     if revoked || !client_active {
         return Err(ApiError::invalid_token());
     }
+    // A user's token acts with the user's roles (while the user is active); a service app's
+    // with the roles assigned to its client.
+    let roles = match &claims.uid {
+        Some(uid) => {
+            let active = repo::find::<user::Entity>(&state.db, &tenant.id, uid)
+                .await?
+                .is_some_and(|u| u.status == "ACTIVE");
+            if !active {
+                return Err(ApiError::invalid_token());
+            }
+            user_roles(state, &tenant.id, uid).await?
+        }
+        None => principal_roles(state, &tenant.id, "CLIENT", &claims.cid).await?,
+    };
     Ok(Caller {
-        roles: principal_roles(state, &tenant.id, "CLIENT", &claims.cid).await?,
-        principal: claims.cid,
+        roles,
+        principal: claims.uid.clone().unwrap_or_else(|| claims.cid.clone()),
         token_id: claims.jti,
-        user_id: None,
+        user_id: claims.uid,
         scopes: Some(claims.scp),
     })
 }

@@ -1390,3 +1390,123 @@ async fn signed_request_objects_carry_the_parameters_and_are_verified() {
     assert_eq!(meta["request_uri_parameter_supported"], false);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn users_sign_in_to_the_tenant_itself_through_the_org_authorization_server() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    let org_authorize = |extra: &[(&str, &str)]| {
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("client_id", s.web_id.as_str()),
+            ("redirect_uri", "https://portal.example/callback"),
+            ("response_type", "code"),
+            ("state", "o1"),
+            ("nonce", "n-org"),
+        ];
+        pairs.extend_from_slice(extra);
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        format!("{}/oauth2/v1/authorize?{q}", s.t.org)
+    };
+    // okta.* scopes must have been granted to the app; custom scopes are not allowed.
+    let mut browser = Browser::new(&app);
+    let refused = browser
+        .sign_in_through(
+            &org_authorize(&[("scope", "openid okta.users.read")]),
+            "flow@example.com",
+            "Analytical1Engine",
+        )
+        .await;
+    assert_eq!(
+        query_param(&location(&refused), "error").as_deref(),
+        Some("invalid_scope")
+    );
+    let custom = browser
+        .get(&org_authorize(&[("scope", "openid reports:read")]))
+        .await;
+    assert_eq!(
+        query_param(&location(&custom), "error_description").as_deref(),
+        Some("Custom scopes are not allowed for this request")
+    );
+    app.api(
+        &s.t,
+        Method::POST,
+        &format!("/apps/{}/grants", s.web_id),
+        Some(json!({"issuer": s.t.org, "scopeId": "okta.users.read"})),
+    )
+    .await
+    .expect(201);
+
+    let back = browser
+        .get(&org_authorize(&[(
+            "scope",
+            "openid profile okta.users.read",
+        )]))
+        .await;
+    let code = query_param(&location(&back), "code").expect("a code");
+    let res = app
+        .client
+        .post(format!("{}/oauth2/v1/token", s.t.org))
+        .basic_auth(&s.web_id, Some(&s.web_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "https://portal.example/callback"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let id = jwt_claims(body["id_token"].as_str().unwrap());
+    assert_eq!(id["iss"], s.t.org.as_str());
+    assert_eq!(id["aud"], s.web_id.as_str());
+    assert_eq!(id["sub"], s.uid.as_str());
+    assert_eq!(id["nonce"], "n-org");
+    let at = jwt_claims(body["access_token"].as_str().unwrap());
+    assert_eq!(at["aud"], s.t.org.as_str());
+    assert_eq!(at["uid"], s.uid.as_str());
+    assert_eq!(body["expires_in"], 3600);
+    let access = format!("Bearer {}", body["access_token"].as_str().unwrap());
+
+    // /userinfo at the org server.
+    let info: Value = app
+        .client
+        .get(format!("{}/oauth2/v1/userinfo", s.t.org))
+        .header("Authorization", &access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sub"], s.uid.as_str());
+
+    // The access token calls the management API as the user: within its scope, with the
+    // user's roles.
+    let users = |bearer: String| {
+        let app = &app;
+        let org = s.t.org.clone();
+        async move {
+            app.api_as(&org, &bearer, Method::GET, "/users", None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(users(access.clone()).await, 403, "no admin role yet");
+    app.api(
+        &s.t,
+        Method::POST,
+        &format!("/users/{}/roles", s.uid),
+        Some(json!({"type": "READ_ONLY_ADMIN"})),
+    )
+    .await
+    .expect(201);
+    assert_eq!(users(access.clone()).await, 200);
+    let groups = app
+        .api_as(&s.t.org, &access, Method::GET, "/groups", None)
+        .await;
+    assert_eq!(groups.status, 403, "okta.groups.read was not granted");
+    app.stop().await;
+}
