@@ -1,10 +1,12 @@
 //! Inline hooks (`/api/v1/inlineHooks`, OKTA-REFERENCE §8.1): Tessera runs the token inline hook
 //! (`com.okta.oauth2.tokens.transform`) that a policy rule names in `actions.token.inlineHook`.
-//! The URI must be `https://` (`http://` to loopback only with `hooks_allow_http_loopback`); the
-//! authentication header's value is sealed under the master key and never shown again.
+//! The URI must be `https://` (`http://` to loopback only with `hooks_allow_http_loopback`).
+//! Tessera authenticates with a header (`authScheme` HEADER) or through the OAUTH channel
+//! (`client_secret_post` to the hook's token URL); the header value or client secret is sealed
+//! under the master key and never shown again.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::{inline_hook, policy_rule};
@@ -54,6 +56,38 @@ struct ChannelConfig {
     #[serde(default)]
     headers: Vec<Header>,
     auth_scheme: Option<AuthScheme>,
+    // The OAUTH channel.
+    auth_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    token_url: Option<String>,
+    scope: Option<String>,
+}
+
+/// The non-secret part of an OAUTH channel, stored as JSON in `inline_hooks.oauth`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthConfig {
+    pub auth_type: String,
+    pub client_id: String,
+    pub token_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// How Tessera authenticates to a hook; secrets are write-only (`None` keeps the stored one).
+enum Credential {
+    None,
+    /// `authScheme` of type HEADER.
+    Header {
+        key: String,
+        value: Option<String>,
+    },
+    /// The OAUTH channel: a `client_secret_post` token request to `tokenUrl` first.
+    OAuth {
+        config: OAuthConfig,
+        secret: Option<String>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,7 +113,7 @@ struct Valid {
     uri: String,
     method: String,
     headers: Vec<(String, String)>,
-    auth: Option<(String, Option<String>)>,
+    credential: Credential,
 }
 
 fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
@@ -100,20 +134,21 @@ fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
         ),
     }
     let channel = input.channel.unwrap_or_default();
-    if channel.kind.as_deref().unwrap_or("HTTP") != "HTTP" {
-        c.add("channel.type", "must be HTTP");
+    let kind = channel.kind.unwrap_or_else(|| "HTTP".into());
+    if !matches!(kind.as_str(), "HTTP" | "OAUTH") {
+        c.add("channel.type", "must be HTTP or OAUTH");
     }
     let config = channel.config.unwrap_or_default();
-    let uri = c
-        .require("channel.config.uri", config.uri.as_deref())
-        .unwrap_or_default()
-        .to_owned();
-    if !uri.is_empty() {
-        c.check(
-            "channel.config.uri",
-            tessera_web::hooks::check_uri(&uri, state.config.hooks_allow_http_loopback),
-        );
-    }
+    let allow_http = state.config.hooks_allow_http_loopback;
+    // The hook's URI and an OAUTH channel's token URL: required, https (or loopback http).
+    let endpoint = |c: &mut Causes, field: &str, value: Option<&str>| {
+        let uri = c.require(field, value).unwrap_or_default().to_owned();
+        if !uri.is_empty() {
+            c.check(field, tessera_web::hooks::check_uri(&uri, allow_http));
+        }
+        uri
+    };
+    let uri = endpoint(&mut c, "channel.config.uri", config.uri.as_deref());
     let method = config.method.unwrap_or_else(|| "POST".into());
     if method != "POST" {
         c.add("channel.config.method", "must be POST");
@@ -128,17 +163,49 @@ fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
             ),
         }
     }
-    let auth = match config.auth_scheme {
-        None => None,
-        Some(a) => {
-            if a.kind.as_deref() != Some("HEADER") {
-                c.add("channel.config.authScheme.type", "must be HEADER");
+    let credential = if kind == "OAUTH" {
+        match config.auth_type.as_deref() {
+            Some("client_secret_post") => {}
+            Some("private_key_jwt") => c.add(
+                "channel.config.authType",
+                "private_key_jwt is not supported; use client_secret_post",
+            ),
+            _ => c.add("channel.config.authType", "must be client_secret_post"),
+        }
+        let client_id = c
+            .require("channel.config.clientId", config.client_id.as_deref())
+            .unwrap_or_default()
+            .to_owned();
+        let token_url = endpoint(
+            &mut c,
+            "channel.config.tokenUrl",
+            config.token_url.as_deref(),
+        );
+        Credential::OAuth {
+            config: OAuthConfig {
+                auth_type: "client_secret_post".into(),
+                client_id,
+                token_url,
+                scope: config.scope.filter(|s| !s.is_empty()),
+            },
+            secret: config.client_secret,
+        }
+    } else {
+        match config.auth_scheme {
+            None => Credential::None,
+            Some(a) => {
+                if a.kind.as_deref() != Some("HEADER") {
+                    c.add("channel.config.authScheme.type", "must be HEADER");
+                }
+                let key = c
+                    .require("channel.config.authScheme.key", a.key.as_deref())
+                    .unwrap_or_default()
+                    .to_owned();
+                Credential::Header {
+                    key,
+                    value: a.value,
+                }
             }
-            let key = c
-                .require("channel.config.authScheme.key", a.key.as_deref())
-                .unwrap_or_default()
-                .to_owned();
-            Some((key, a.value))
         }
     };
     c.finish()?;
@@ -148,16 +215,24 @@ fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
         uri,
         method,
         headers,
-        auth,
+        credential,
     })
 }
 
 fn render(org: &str, h: &inline_hook::Model) -> Result<Value, ApiError> {
     let headers: Value = stored(&h.headers)?;
     let mut config = json!({ "uri": h.uri, "method": h.method, "headers": headers });
+    // Secrets are write-only, as in Okta.
     if let Some(key) = &h.auth_key {
-        // The value is write-only, as in Okta.
         config["authScheme"] = json!({ "type": "HEADER", "key": key });
+    }
+    let mut channel_type = "HTTP";
+    if let Some(oauth) = &h.oauth {
+        let oauth: Value = stored(oauth)?;
+        for (k, v) in oauth.as_object().into_iter().flatten() {
+            config[k] = v.clone();
+        }
+        channel_type = "OAUTH";
     }
     let me = format!("{org}/api/v1/inlineHooks/{}", h.id);
     let lifecycle = if h.status == "ACTIVE" {
@@ -171,7 +246,7 @@ fn render(org: &str, h: &inline_hook::Model) -> Result<Value, ApiError> {
         "name": h.name,
         "type": h.hook_type,
         "version": h.version,
-        "channel": { "type": "HTTP", "version": "1.0.0", "config": config },
+        "channel": { "type": channel_type, "version": "1.0.0", "config": config },
         "created": ts(h.created),
         "lastUpdated": ts(h.last_updated),
         "_links": {
@@ -215,6 +290,73 @@ fn seal(
     Ok((sealed, state.master_key.id().to_owned()))
 }
 
+/// The credential columns of a hook row.
+struct StoredCredential {
+    auth_key: Option<String>,
+    oauth: Option<String>,
+    sealed: Option<String>,
+    master_key_id: Option<String>,
+}
+
+/// Seals a new secret, or keeps `previous`'s when none is given for the same header or client.
+fn store_credential(
+    state: &AppState,
+    tenant: &str,
+    hook_id: &str,
+    credential: Credential,
+    previous: Option<&inline_hook::Model>,
+) -> Result<StoredCredential, ApiError> {
+    let (auth_key, oauth, secret, same, field) = match credential {
+        Credential::None => {
+            return Ok(StoredCredential {
+                auth_key: None,
+                oauth: None,
+                sealed: None,
+                master_key_id: None,
+            });
+        }
+        Credential::Header { key, value } => {
+            let same = previous.is_some_and(|p| p.auth_key.as_deref() == Some(key.as_str()));
+            (
+                Some(key),
+                None,
+                value,
+                same,
+                "channel.config.authScheme.value",
+            )
+        }
+        Credential::OAuth { config, secret } => {
+            let same = previous
+                .and_then(|p| p.oauth.as_deref())
+                .and_then(|o| serde_json::from_str::<OAuthConfig>(o).ok())
+                .is_some_and(|o| o.client_id == config.client_id);
+            (
+                None,
+                Some(to_text(&config)),
+                secret,
+                same,
+                "channel.config.clientSecret",
+            )
+        }
+    };
+    let (sealed, master_key_id) = match (secret, previous) {
+        (Some(value), _) => {
+            let (s, k) = seal(state, tenant, hook_id, &value)?;
+            (Some(s), Some(k))
+        }
+        (None, Some(p)) if same => (p.auth_value_sealed.clone(), p.master_key_id.clone()),
+        (None, _) => {
+            return Err(ApiError::invalid(field, "The field cannot be left blank"));
+        }
+    };
+    Ok(StoredCredential {
+        auth_key,
+        oauth,
+        sealed,
+        master_key_id,
+    })
+}
+
 async fn list(
     state: web::Data<AppState>,
     admin: Admin,
@@ -252,16 +394,7 @@ async fn create(
     let v = validate(&state, body.into_inner())?;
     let t = &admin.tenant.id;
     let id = state.new_id(IdKind::InlineHook);
-    let (auth_key, sealed) = match &v.auth {
-        Some((key, Some(value))) => (Some(key.clone()), Some(seal(&state, t, &id, value)?)),
-        Some((key, None)) => {
-            return Err(ApiError::invalid(
-                "channel.config.authScheme.value",
-                format!("The field cannot be left blank (header '{key}')"),
-            ));
-        }
-        None => (None, None),
-    };
+    let stored = store_credential(&state, t, &id, v.credential, None)?;
     let now = state.now_ms();
     let txn = state.begin().await?;
     let row = repo::insert::<inline_hook::Entity>(
@@ -277,9 +410,10 @@ async fn create(
             uri: v.uri,
             method: v.method,
             headers: headers_text(&v.headers),
-            auth_key,
-            auth_value_sealed: sealed.as_ref().map(|(s, _)| s.clone()),
-            master_key_id: sealed.map(|(_, k)| k),
+            auth_key: stored.auth_key,
+            oauth: stored.oauth,
+            auth_value_sealed: stored.sealed,
+            master_key_id: stored.master_key_id,
             created: now,
             last_updated: now,
         },
@@ -298,8 +432,8 @@ async fn get(
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &h)?))
 }
 
-/// `PUT`: replaces the hook. Without `authScheme.value` the stored credential is kept when the
-/// header name is unchanged.
+/// `PUT`: replaces the hook. Without `authScheme.value` (or `clientSecret`) the stored secret is
+/// kept when the header name (or client id) is unchanged.
 async fn replace(
     state: web::Data<AppState>,
     admin: Admin,
@@ -309,24 +443,7 @@ async fn replace(
     let h = find(&state, &admin, &path.1).await?;
     let v = validate(&state, body.into_inner())?;
     let t = &admin.tenant.id;
-    let (auth_key, sealed, key_id) = match &v.auth {
-        Some((key, Some(value))) => {
-            let (s, k) = seal(&state, t, &h.id, value)?;
-            (Some(key.clone()), Some(s), Some(k))
-        }
-        Some((key, None)) if h.auth_key.as_deref() == Some(key) => (
-            Some(key.clone()),
-            h.auth_value_sealed.clone(),
-            h.master_key_id.clone(),
-        ),
-        Some((key, None)) => {
-            return Err(ApiError::invalid(
-                "channel.config.authScheme.value",
-                format!("The field cannot be left blank (header '{key}')"),
-            ));
-        }
-        None => (None, None, None),
-    };
+    let stored = store_credential(&state, t, &h.id, v.credential, Some(&h))?;
     let txn = state.begin().await?;
     let row = repo::update::<inline_hook::Entity>(
         &txn,
@@ -336,9 +453,10 @@ async fn replace(
             uri: v.uri,
             method: v.method,
             headers: headers_text(&v.headers),
-            auth_key,
-            auth_value_sealed: sealed,
-            master_key_id: key_id,
+            auth_key: stored.auth_key,
+            oauth: stored.oauth,
+            auth_value_sealed: stored.sealed,
+            master_key_id: stored.master_key_id,
             last_updated: state.now_ms(),
             ..h
         },

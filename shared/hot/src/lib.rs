@@ -19,8 +19,8 @@ mod snapshot;
 pub use bytes::Bytes;
 pub use registry::{ORG_SERVER, Registry, RegistryConfig};
 pub use snapshot::{
-    ClaimValue, ClientSnapshot, CompiledClaim, HookSnapshot, PublishedKey, ServerSnapshot,
-    TenantSnapshot, VerifyKey,
+    ClaimValue, ClientSnapshot, CompiledClaim, HookOAuth, HookSnapshot, PublishedKey,
+    ServerSnapshot, TenantSnapshot, VerifyKey,
 };
 
 /// A failure to build a snapshot.

@@ -21,8 +21,8 @@ use crate::registry::RegistryConfig;
 use bytes::Bytes;
 
 use crate::snapshot::{
-    ClaimValue, ClientSnapshot, CompiledClaim, HookSnapshot, PublishedKey, ServerSnapshot,
-    TenantSnapshot, VerifyKey,
+    ClaimValue, ClientSnapshot, CompiledClaim, HookOAuth, HookSnapshot, PublishedKey,
+    ServerSnapshot, TenantSnapshot, VerifyKey,
 };
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
@@ -204,15 +204,29 @@ async fn hooks(
     let mut out = HashMap::new();
     for h in repo::all::<inline_hook::Entity>(db, tenant_id, Condition::all()).await? {
         let headers: Vec<Value> = parse(&h.headers)?;
-        let auth = match (&h.auth_key, &h.auth_value_sealed, &h.master_key_id) {
-            (Some(key), Some(sealed), Some(key_id)) => {
+        let secret = match (&h.auth_value_sealed, &h.master_key_id) {
+            (Some(sealed), Some(key_id)) => {
                 let context = tessera_jose::inline_hook_context(tenant_id, &h.id);
                 let plain = master
                     .open(key_id, sealed, &context)
                     .map_err(|e| LoadError::Corrupt(format!("inline hook {}: {e}", h.id)))?;
-                let value = String::from_utf8(plain)
-                    .map_err(|e| LoadError::Corrupt(format!("inline hook {}: {e}", h.id)))?;
-                Some((key.clone(), value))
+                Some(
+                    String::from_utf8(plain)
+                        .map_err(|e| LoadError::Corrupt(format!("inline hook {}: {e}", h.id)))?,
+                )
+            }
+            _ => None,
+        };
+        let auth = h.auth_key.clone().zip(secret.clone());
+        let oauth = match (&h.oauth, secret) {
+            (Some(text), Some(client_secret)) => {
+                let o: Value = parse(text)?;
+                Some(HookOAuth {
+                    token_url: o["tokenUrl"].as_str().unwrap_or_default().to_owned(),
+                    client_id: o["clientId"].as_str().unwrap_or_default().to_owned(),
+                    client_secret,
+                    scope: o["scope"].as_str().map(str::to_owned),
+                })
             }
             _ => None,
         };
@@ -232,6 +246,7 @@ async fn hooks(
                 })
                 .collect(),
             auth,
+            oauth,
         };
         out.insert(h.id, Arc::new(hook));
     }

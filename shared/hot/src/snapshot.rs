@@ -162,6 +162,17 @@ pub struct HookSnapshot {
     pub headers: Vec<(String, String)>,
     /// The authentication header (`authScheme` of type `HEADER`): name and value.
     pub auth: Option<(String, String)>,
+    /// The OAUTH channel: a client-credentials token from the hook's own token endpoint.
+    pub oauth: Option<HookOAuth>,
+}
+
+/// How Tessera gets an access token for an OAUTH-channel hook (`client_secret_post`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HookOAuth {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scope: Option<String>,
 }
 
 impl std::fmt::Debug for HookSnapshot {

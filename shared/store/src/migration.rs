@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(RoleAssignments),
             Box::new(InlineHooks),
             Box::new(OrgAuthorizationServer),
+            Box::new(InlineHookOAuth),
         ]
     }
 }
@@ -1070,6 +1071,39 @@ impl MigrationTrait for OrgAuthorizationServer {
             Table::alter()
                 .table(Alias::new("authorization_servers"))
                 .drop_column(Alias::new("org"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The OAUTH channel of inline hooks: its non-secret settings (the secret goes to the sealed
+/// column the header value uses).
+struct InlineHookOAuth;
+
+impl MigrationName for InlineHookOAuth {
+    fn name(&self) -> &str {
+        "m20261126_000009_inline_hook_oauth"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for InlineHookOAuth {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("inline_hooks"))
+                .add_column(text_null("oauth"))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("inline_hooks"))
+                .drop_column(Alias::new("oauth"))
                 .to_owned(),
         )
         .await

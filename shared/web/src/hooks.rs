@@ -3,9 +3,12 @@
 //! 256 KB response, and runs on the async workers without holding anything else, so a slow hook
 //! delays only the requests that wait for it.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tessera_hot::HookOAuth;
 
 /// How long Tessera waits for a hook (Okta's default; the token hook is never retried).
 pub const TIMEOUT: Duration = Duration::from_secs(3);
@@ -27,13 +30,20 @@ pub enum CallError {
     TooLarge,
     #[error("the hook's response is not a JSON object")]
     NotJson,
+    #[error("the hook's token endpoint answered HTTP {0}")]
+    TokenRefused(u16),
 }
 
 /// The process's client for hook calls.
 #[derive(Clone)]
 pub struct HookClient {
     http: reqwest::Client,
+    /// Access tokens of OAUTH-channel hooks until shortly before they expire.
+    tokens: Arc<Mutex<HashMap<TokenKey, (String, Instant)>>>,
 }
+
+/// Whose token: the token URL and the client id.
+type TokenKey = (String, String);
 
 impl std::fmt::Debug for HookClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,7 +61,64 @@ impl HookClient {
             .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self { http }
+        Self {
+            http,
+            tokens: Arc::default(),
+        }
+    }
+
+    /// An access token for an OAUTH-channel hook: cached, or requested with
+    /// `client_secret_post` (`grant_type=client_credentials`).
+    async fn oauth_token(&self, oauth: &HookOAuth) -> Result<String, CallError> {
+        let key = (oauth.token_url.clone(), oauth.client_id.clone());
+        if let Some((token, until)) = self.cached(&key)
+            && Instant::now() < until
+        {
+            return Ok(token);
+        }
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", oauth.client_id.as_str()),
+            ("client_secret", oauth.client_secret.as_str()),
+        ];
+        if let Some(scope) = &oauth.scope {
+            form.push(("scope", scope.as_str()));
+        }
+        let res = self
+            .http
+            .post(&oauth.token_url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    CallError::Timeout
+                } else {
+                    CallError::Unreachable(format!("token request: {}", e.without_url()))
+                }
+            })?;
+        if !res.status().is_success() {
+            return Err(CallError::TokenRefused(res.status().as_u16()));
+        }
+        let body: Value = res.json().await.map_err(|_| CallError::NotJson)?;
+        let token = body["access_token"]
+            .as_str()
+            .ok_or(CallError::NotJson)?
+            .to_owned();
+        // Renew a minute early, so a token never expires on the way.
+        let lifetime = body["expires_in"]
+            .as_u64()
+            .unwrap_or(300)
+            .saturating_sub(60);
+        let until = Instant::now() + Duration::from_secs(lifetime);
+        if let Ok(mut cache) = self.tokens.lock() {
+            cache.insert(key, (token.clone(), until));
+        }
+        Ok(token)
+    }
+
+    fn cached(&self, key: &TokenKey) -> Option<(String, Instant)> {
+        self.tokens.lock().ok()?.get(key).cloned()
     }
 
     /// POSTs `body` to the hook and returns its JSON answer (`{}` for 204 No Content).
@@ -68,6 +135,10 @@ impl HookClient {
         }
         if let Some((k, v)) = &target.auth {
             req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(oauth) = &target.oauth {
+            let token = self.oauth_token(oauth).await?;
+            req = req.header("Authorization", format!("Bearer {token}"));
         }
         let mut res = req.send().await.map_err(|e| {
             if e.is_timeout() {

@@ -29,15 +29,17 @@ struct Seen {
     body: Value,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Mock {
-    answer: Arc<Mutex<Answer>>,
+    answer: Arc<Mutex<Option<Answer>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// The forms posted to the mock's token endpoint (OAUTH-channel hooks).
+    token_requests: Arc<Mutex<Vec<Vec<(String, String)>>>>,
 }
 
 impl Mock {
     fn answer(&self, a: Answer) {
-        *self.answer.lock().unwrap() = a;
+        *self.answer.lock().unwrap() = Some(a);
     }
     fn calls(&self) -> usize {
         self.seen.lock().unwrap().len()
@@ -58,7 +60,12 @@ async fn hook(mock: web::Data<Mock>, req: HttpRequest, body: web::Json<Value>) -
         custom: header("x-tenant"),
         body: body.into_inner(),
     });
-    let answer = mock.answer.lock().unwrap().clone();
+    let answer = mock
+        .answer
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or(Answer::Status(204));
     match answer {
         Answer::Json(v) => HttpResponse::Ok().json(v),
         Answer::Status(s) => {
@@ -71,6 +78,16 @@ async fn hook(mock: web::Data<Mock>, req: HttpRequest, body: web::Json<Value>) -
     }
 }
 
+/// The hook's own OAuth token endpoint (for the OAUTH channel).
+async fn token_endpoint(
+    mock: web::Data<Mock>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    mock.token_requests.lock().unwrap().push(form.into_inner());
+    HttpResponse::Ok()
+        .json(json!({"access_token": "hook-at", "token_type": "Bearer", "expires_in": 3600}))
+}
+
 /// Starts the hook on a loopback port; returns its URL.
 fn start_hook(mock: &Mock) -> String {
     let data = web::Data::new(mock.clone());
@@ -78,6 +95,7 @@ fn start_hook(mock: &Mock) -> String {
         App::new()
             .app_data(data.clone())
             .route("/token-hook", web::post().to(hook))
+            .route("/token", web::post().to(token_endpoint))
     })
     .workers(1)
     .bind("127.0.0.1:0")
@@ -100,26 +118,46 @@ struct World {
     service: (String, String),
 }
 
-async fn world(mock: &Mock) -> World {
+/// How the hook in [`world`] is authenticated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    Header,
+    OAuth,
+}
+
+async fn world(mock: &Mock, auth: Auth) -> World {
     let mut cfg = config(Backend::Embedded).await;
     cfg.hooks_allow_http_loopback = true;
     let app = spawn_with(cfg).await;
     let t = app.provision().await;
     let uri = start_hook(mock);
+    let channel = match auth {
+        Auth::Header => json!({"type": "HTTP", "version": "1.0.0", "config": {"uri": uri,
+            "headers": [{"key": "X-Tenant", "value": "acme"}],
+            "authScheme": {"type": "HEADER", "key": "Authorization", "value": "Bearer hook-secret"}}}),
+        Auth::OAuth => json!({"type": "OAUTH", "version": "1.0.0", "config": {"uri": uri,
+            "authType": "client_secret_post", "clientId": "tessera", "clientSecret": "s3cret",
+            "tokenUrl": uri.replace("/token-hook", "/token"), "scope": "hooks"}}),
+    };
     let created = app
-        .api(&t, Method::POST, "/inlineHooks", Some(json!({
+        .api(
+            &t,
+            Method::POST,
+            "/inlineHooks",
+            Some(json!({
             "name": "Patient ids", "type": "com.okta.oauth2.tokens.transform", "version": "1.0.0",
-            "channel": {"type": "HTTP", "version": "1.0.0", "config": {"uri": uri,
-                "headers": [{"key": "X-Tenant", "value": "acme"}],
-                "authScheme": {"type": "HEADER", "key": "Authorization", "value": "Bearer hook-secret"}}}})))
+            "channel": channel})),
+        )
         .await
         .expect(200);
     assert_eq!(created["status"], "ACTIVE");
-    assert_eq!(
-        created["channel"]["config"]["authScheme"],
-        json!({"type": "HEADER", "key": "Authorization"}),
-        "the credential is never shown"
-    );
+    if auth == Auth::Header {
+        assert_eq!(
+            created["channel"]["config"]["authScheme"],
+            json!({"type": "HEADER", "key": "Authorization"}),
+            "the credential is never shown"
+        );
+    }
     let hook_id = created["id"].as_str().unwrap().to_owned();
     app.api(
         &t,
@@ -258,11 +296,8 @@ fn unmodified(r: &Reply) {
 
 #[actix_web::test]
 async fn a_token_hook_patches_both_tokens_and_its_failures_are_contained() {
-    let mock = Mock {
-        answer: Arc::new(Mutex::new(Answer::Status(204))),
-        seen: Arc::new(Mutex::new(Vec::new())),
-    };
-    let w = world(&mock).await;
+    let mock = Mock::default();
+    let w = world(&mock, Auth::Header).await;
 
     // Added, replaced and removed claims in both tokens, and a shorter access token.
     mock.answer(Answer::Json(json!({"commands": [
@@ -450,11 +485,9 @@ async fn a_token_hook_patches_both_tokens_and_its_failures_are_contained() {
 
 #[actix_web::test]
 async fn inline_hooks_are_managed_like_oktas() {
-    let mock = Mock {
-        answer: Arc::new(Mutex::new(Answer::Json(json!({"commands": []})))),
-        seen: Arc::new(Mutex::new(Vec::new())),
-    };
-    let w = world(&mock).await;
+    let mock = Mock::default();
+    mock.answer(Answer::Json(json!({"commands": []})));
+    let w = world(&mock, Auth::Header).await;
     let (app, t, id) = (&w.app, &w.t, w.hook_id.as_str());
     let hook = |uri: &str, kind: &str| {
         json!({"name": "h", "type": kind, "version": "1.0.0",
@@ -578,5 +611,61 @@ async fn inline_hooks_are_managed_like_oktas() {
     app.api(&stranger, Method::GET, &format!("/inlineHooks/{id}"), None)
         .await
         .expect(404);
+    w.app.stop().await;
+}
+
+#[actix_web::test]
+async fn an_oauth_channel_hook_is_called_with_a_token_from_its_own_token_endpoint() {
+    let mock = Mock::default();
+    let w = world(&mock, Auth::OAuth).await;
+    let shown = w
+        .app
+        .api(
+            &w.t,
+            Method::GET,
+            &format!("/inlineHooks/{}", w.hook_id),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(shown["channel"]["type"], "OAUTH");
+    assert_eq!(shown["channel"]["config"]["clientId"], "tessera");
+    assert_eq!(shown["channel"]["config"]["authType"], "client_secret_post");
+    assert!(
+        shown["channel"]["config"].get("clientSecret").is_none(),
+        "the secret is never shown"
+    );
+    mock.answer(Answer::Json(json!({"commands": [
+        {"type": "com.okta.access.patch", "value": [{"op": "add", "path": "/claims/tier", "value": "gold"}]}]})));
+    for _ in 0..2 {
+        let r = w.client_credentials().await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            claims(r.body["access_token"].as_str().unwrap())["tier"],
+            "gold"
+        );
+        assert_eq!(mock.last().authorization.as_deref(), Some("Bearer hook-at"));
+    }
+    let forms = mock.token_requests.lock().unwrap().clone();
+    assert_eq!(
+        forms.len(),
+        1,
+        "the hook's token is reused until it expires"
+    );
+    let form: std::collections::HashMap<_, _> = forms[0].iter().cloned().collect();
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["client_id"], "tessera");
+    assert_eq!(form["client_secret"], "s3cret");
+    assert_eq!(form["scope"], "hooks");
+    // private_key_jwt is Okta's other OAUTH option; Tessera refuses it rather than ignore it.
+    let refused = w
+        .app
+        .api(&w.t, Method::POST, "/inlineHooks", Some(json!({
+            "name": "pkjwt", "type": "com.okta.oauth2.tokens.transform", "version": "1.0.0",
+            "channel": {"type": "OAUTH", "version": "1.0.0", "config": {"uri": "https://hooks.example.com/x",
+                "authType": "private_key_jwt", "clientId": "c", "tokenUrl": "https://hooks.example.com/token"}}})))
+        .await
+        .expect(400);
+    assert_eq!(refused["errorCode"], "E0000001");
     w.app.stop().await;
 }

@@ -22,7 +22,10 @@ pub struct Model {
     pub headers: String,
     /// The authentication header's name (`authScheme.key`), if any.
     pub auth_key: Option<String>,
-    /// The authentication header's value, sealed under the master key `master_key_id`.
+    /// The OAUTH channel's non-secret settings (JSON `{authType, clientId, tokenUrl, scope}`).
+    pub oauth: Option<String>,
+    /// The authentication header's value or the OAUTH client secret, sealed under the master
+    /// key `master_key_id`.
     pub auth_value_sealed: Option<String>,
     pub master_key_id: Option<String>,
     pub created: i64,
