@@ -178,6 +178,21 @@ async fn world(mock: &Mock, auth: Auth) -> World {
     )
     .await
     .expect(201);
+    // Two IDENTITY claims for the hook to replace and remove in the ID token.
+    for (name, value) in [("region", "\"emea\""), ("tier", "\"free\"")] {
+        app.api(
+            &t,
+            Method::POST,
+            "/authorizationServers/default/claims",
+            Some(
+                json!({"name": name, "status": "ACTIVE", "claimType": "IDENTITY",
+                "valueType": "EXPRESSION", "value": value, "alwaysIncludeInToken": true,
+                "conditions": {"scopes": []}}),
+            ),
+        )
+        .await
+        .expect(201);
+    }
     let policies = app
         .api(
             &t,
@@ -302,7 +317,9 @@ async fn a_token_hook_patches_both_tokens_and_its_failures_are_contained() {
     // Added, replaced and removed claims in both tokens, and a shorter access token.
     mock.answer(Answer::Json(json!({"commands": [
         {"type": "com.okta.identity.patch", "value": [
-            {"op": "add", "path": "/claims/extPatientId", "value": "1234"}]},
+            {"op": "add", "path": "/claims/extPatientId", "value": "1234"},
+            {"op": "replace", "path": "/claims/region", "value": "apac"},
+            {"op": "remove", "path": "/claims/tier"}]},
         {"type": "com.okta.access.patch", "value": [
             {"op": "add", "path": "/claims/tier", "value": "gold"},
             {"op": "replace", "path": "/claims/sub", "value": "patient-1234"},
@@ -321,6 +338,8 @@ async fn a_token_hook_patches_both_tokens_and_its_failures_are_contained() {
     );
     let id = claims(r.body["id_token"].as_str().unwrap());
     assert_eq!(id["extPatientId"], "1234");
+    assert_eq!(id["region"], "apac");
+    assert!(id.get("tier").is_none(), "{id}");
     // The ID token's at_hash is that of the access token as finally signed.
     assert!(id["at_hash"].is_string());
 
@@ -347,6 +366,7 @@ async fn a_token_hook_patches_both_tokens_and_its_failures_are_contained() {
     assert_eq!(b["data"]["access"]["token"]["lifetime"]["expiration"], 3600);
     assert_eq!(b["data"]["access"]["scopes"]["openid"]["action"], "GRANT");
     assert!(b["data"]["identity"]["claims"]["sub"].is_string());
+    assert_eq!(b["data"]["identity"]["claims"]["region"], "emea");
 
     // Client credentials: only the access token exists, so an identity patch voids the answer.
     mock.answer(Answer::Json(json!({"commands": [
