@@ -17,11 +17,20 @@ use tessera_oauth::tokens::{Active, examine};
 
 /// The common start of both endpoints: form, tenant and server (inactive ones are allowed:
 /// their tokens are simply inactive), client authentication.
+/// `{org}/oauth2/{as}/v1/…` names a custom server; `{org}/oauth2/v1/…` the org authorization
+/// server.
+#[derive(Debug, serde::Deserialize)]
+pub struct ServerPath {
+    tenant: String,
+    #[serde(rename = "as")]
+    server: Option<String>,
+}
+
 async fn begin(
     req: &HttpRequest,
     body: &[u8],
     state: &AppState,
-    path: &(String, String),
+    path: &ServerPath,
 ) -> Result<
     (
         Form,
@@ -48,10 +57,11 @@ async fn begin(
         ));
     }
     let form = Form::parse(body)?;
-    let (tenant, server) = state
-        .hot
-        .server(&path.0, &path.1)
-        .await
+    let found = match &path.server {
+        Some(server) => state.hot.server(&path.tenant, server).await,
+        None => state.hot.org_server(&path.tenant).await,
+    };
+    let (tenant, server) = found
         .map_err(OAuthError::server_error)?
         .ok_or_else(OAuthError::unknown_server)?;
     let now = state.clock.now().unix_timestamp();
@@ -91,7 +101,7 @@ pub async fn introspect(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
     let (form, tenant, server, _client, now) = begin(&req, &body, &state, &path).await?;
     let token = form.get("token").unwrap_or_default();
@@ -177,7 +187,7 @@ pub async fn revoke(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
     let (form, tenant, server, client, now) = begin(&req, &body, &state, &path).await?;
     let token = form.get("token").unwrap_or_default();

@@ -1,6 +1,7 @@
 //! The introspection service (DESIGN "Four services"): RFC 7662 introspection and RFC 7009
 //! revocation with Okta's semantics (OKTA-REFERENCE §2.5, §2.6, §3.4), under
-//! `{org}/oauth2/{as}/v1/introspect|revoke`.
+//! `{org}/oauth2/{as}/v1/introspect|revoke`, and the org authorization server's under
+//! `{org}/oauth2/v1/introspect|revoke`.
 //!
 //! Access and ID tokens are checked locally against the server's published keys (hot state),
 //! then against the revocation markers in the short-lived store (a denylisted `jti`, or an
@@ -20,6 +21,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/t/{tenant}/oauth2/{as}/v1/revoke",
+        web::post().to(handlers::revoke),
+    )
+    // The org authorization server's.
+    .route(
+        "/t/{tenant}/oauth2/v1/introspect",
+        web::post().to(handlers::introspect),
+    )
+    .route(
+        "/t/{tenant}/oauth2/v1/revoke",
         web::post().to(handlers::revoke),
     );
 }

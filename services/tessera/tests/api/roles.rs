@@ -419,46 +419,53 @@ async fn the_org_authorization_server_is_hidden_and_its_tokens_follow_the_client
         .await
         .expect(400);
     assert_eq!(bad_issuer["errorCode"], "E0000001");
-    let token_url = format!("{}/oauth2/v1/token", t.org);
     let encoding = jsonwebtoken::EncodingKey::from_ec_der(&key.pkcs8);
-    let get_token = |jti: &'static str| {
-        let (app, token_url, client_id, encoding) = (&app, &token_url, &client_id, &encoding);
-        async move {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let assertion = jsonwebtoken::encode(
-                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
-                &json!({"iss": client_id, "sub": client_id, "aud": token_url, "iat": now,
+    // A POST to the org server's `endpoint`, authenticated with a fresh client assertion.
+    let org_post =
+        |endpoint: &'static str, jti: &'static str, extra: Vec<(&'static str, String)>| {
+            let (app, org, client_id, encoding) = (&app, &t.org, &client_id, &encoding);
+            async move {
+                let url = format!("{org}/oauth2/v1/{endpoint}");
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let assertion = jsonwebtoken::encode(
+                    &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+                    &json!({"iss": client_id, "sub": client_id, "aud": url, "iat": now,
                     "exp": now + 60, "jti": jti}),
-                encoding,
-            )
-            .unwrap();
-            app.client
-                .post(token_url)
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("scope", "okta.apps.read"),
+                    encoding,
+                )
+                .unwrap();
+                let mut form = vec![
                     (
                         "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
                     ),
-                    ("client_assertion", &assertion),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
+                    ("client_assertion", assertion),
+                ];
+                form.extend(extra);
+                let res = app.client.post(url).form(&form).send().await.unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+    let get_token = |jti: &'static str| {
+        let org_post = &org_post;
+        async move {
+            let extra = vec![
+                ("grant_type", "client_credentials".to_owned()),
+                ("scope", "okta.apps.read".to_owned()),
+            ];
+            let (status, body) = org_post("token", jti, extra).await;
+            assert_eq!(status, 200, "{body}");
+            format!("Bearer {}", body["access_token"].as_str().unwrap())
         }
     };
-    let body = get_token("j-1").await;
-    let bearer = format!("Bearer {}", body["access_token"].as_str().unwrap());
-    let as_client = |path: &'static str| {
-        let (app, org, bearer) = (&app, &t.org, &bearer);
-        async move { app.api_as(org, bearer, Method::GET, path, None).await }
+    let bearer = get_token("j-1").await;
+    let as_client = |bearer: &str, path: &'static str| {
+        let (app, org, bearer) = (&app, &t.org, bearer.to_owned());
+        async move { app.api_as(org, &bearer, Method::GET, path, None).await }
     };
     // The scope is there but no role yet: 403.
-    assert_eq!(as_client("/apps").await.status, 403);
+    assert_eq!(as_client(&bearer, "/apps").await.status, 403);
     app.send(
         &format!("{}/oauth2/v1/clients/{client_id}/roles", t.org),
         &format!("SSWS {}", t.token),
@@ -467,9 +474,21 @@ async fn the_org_authorization_server_is_hidden_and_its_tokens_follow_the_client
     )
     .await
     .expect(201);
-    assert_eq!(as_client("/apps").await.status, 200);
+    assert_eq!(as_client(&bearer, "/apps").await.status, 200);
     // Reading users needs okta.users.read, which this token lacks, whatever the role.
-    assert_eq!(as_client("/users").await.status, 403);
+    assert_eq!(as_client(&bearer, "/users").await.status, 403);
+    // The org server introspects and revokes its own tokens.
+    let token = bearer.trim_start_matches("Bearer ").to_owned();
+    let (status, intro) = org_post("introspect", "j-2", vec![("token", token.clone())]).await;
+    assert_eq!(status, 200);
+    assert_eq!(intro["active"], true, "{intro}");
+    assert_eq!(intro["scope"], "okta.apps.read");
+    assert_eq!(intro["client_id"], client_id.as_str());
+    let (status, _) = org_post("revoke", "j-3", vec![("token", token)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(as_client(&bearer, "/apps").await.status, 401);
+    let bearer = get_token("j-4").await;
+    assert_eq!(as_client(&bearer, "/apps").await.status, 200);
     // A forged or foreign token is a 401.
     let forged = app
         .api_as(
@@ -490,6 +509,6 @@ async fn the_org_authorization_server_is_hidden_and_its_tokens_follow_the_client
     )
     .await
     .expect(200);
-    assert_eq!(as_client("/apps").await.status, 401);
+    assert_eq!(as_client(&bearer, "/apps").await.status, 401);
     app.stop().await;
 }
