@@ -969,6 +969,20 @@ async fn consent_grants_are_listed_and_revoked_through_the_user_grants_api() {
     .expect(204);
     assert!(asks_consent(&browser, &url).await);
 
+    // Revoking all of the user's grants at once.
+    let html = browser.get(&url).await.text().await.unwrap();
+    decide(&browser, &s.t, &consent_id(&html), "allow").await;
+    assert!(!asks_consent(&browser, &url).await);
+    app.api(
+        &s.t,
+        Method::DELETE,
+        &format!("/users/{}/grants", s.uid),
+        None,
+    )
+    .await
+    .expect(204);
+    assert!(asks_consent(&browser, &url).await);
+
     // Implicit revocation: deactivating the app ends its consents.
     let html = browser.get(&url).await.text().await.unwrap();
     decide(&browser, &s.t, &consent_id(&html), "allow").await;

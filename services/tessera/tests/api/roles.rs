@@ -489,6 +489,65 @@ async fn the_org_authorization_server_is_hidden_and_its_tokens_follow_the_client
     assert_eq!(as_client(&bearer, "/apps").await.status, 401);
     let bearer = get_token("j-4").await;
     assert_eq!(as_client(&bearer, "/apps").await.status, 200);
+    // The client's roles are listed and removed like a user's; without one the token is refused.
+    let ssws = format!("SSWS {}", t.token);
+    let roles_url = format!("{}/oauth2/v1/clients/{client_id}/roles", t.org);
+    let roles = app
+        .send(&roles_url, &ssws, Method::GET, None)
+        .await
+        .expect(200);
+    assert_eq!(roles[0]["type"], "READ_ONLY_ADMIN");
+    assert_eq!(roles[0]["assignmentType"], "CLIENT");
+    let role_id = roles[0]["id"].as_str().unwrap().to_owned();
+    app.send(
+        &format!("{roles_url}/{role_id}"),
+        &ssws,
+        Method::DELETE,
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(as_client(&bearer, "/apps").await.status, 403);
+    app.send(
+        &roles_url,
+        &ssws,
+        Method::POST,
+        Some(json!({"type": "READ_ONLY_ADMIN"})),
+    )
+    .await
+    .expect(201);
+    assert_eq!(as_client(&bearer, "/apps").await.status, 200);
+    // App grants are listed and revoked; a revoked scope cannot be asked for any more.
+    let grants = app
+        .api(&t, Method::GET, &format!("/apps/{app_id}/grants"), None)
+        .await
+        .expect(200);
+    assert_eq!(grants.as_array().unwrap().len(), 1);
+    assert_eq!(grants[0]["scopeId"], "okta.apps.read");
+    assert_eq!(grants[0]["issuer"], t.org.as_str());
+    let grant_id = grants[0]["id"].as_str().unwrap().to_owned();
+    app.api(
+        &t,
+        Method::GET,
+        &format!("/apps/{app_id}/grants/{grant_id}"),
+        None,
+    )
+    .await
+    .expect(200);
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!("/apps/{app_id}/grants/{grant_id}"),
+        None,
+    )
+    .await
+    .expect(204);
+    let extra = vec![
+        ("grant_type", "client_credentials".to_owned()),
+        ("scope", "okta.apps.read".to_owned()),
+    ];
+    let (status, refused) = org_post("token", "j-5", extra).await;
+    assert_eq!((status, &refused["error"]), (400, &json!("invalid_scope")));
     // A forged or foreign token is a 401.
     let forged = app
         .api_as(
