@@ -10,6 +10,7 @@ mod grants;
 mod groups;
 mod hooks;
 pub mod keys;
+mod logs;
 mod operator;
 mod policies;
 pub mod provision;
@@ -19,14 +20,21 @@ mod support;
 mod tokens;
 mod users;
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
 
 /// Mounts the operator and management APIs.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/operator/v1").configure(operator::routes))
-        .service(web::scope("/t/{tenant}/oauth2/v1/clients").configure(roles::client_routes))
+        .service(
+            web::scope("/t/{tenant}/oauth2/v1/clients")
+                .wrap(from_fn(logs::record_changes))
+                .configure(roles::client_routes),
+        )
         .service(
             web::scope("/t/{tenant}/api/v1")
+                .wrap(from_fn(logs::record_changes))
+                .configure(logs::routes)
                 .configure(authz_servers::routes)
                 .configure(keys::routes)
                 .configure(scopes::routes)

@@ -12,6 +12,7 @@ use tessera_oauth::{Form, OAuthError};
 use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::AppState;
+use tessera_web::syslog::{Event, Origin, Party};
 
 use tessera_oauth::tokens::{Active, examine};
 
@@ -209,6 +210,13 @@ pub async fn revoke(
             )
             .await?;
             tracing::info!(tenant = t, client = %client.client_id, "access token revoked");
+            record_revoke(
+                &state,
+                &req,
+                &server,
+                &client,
+                Party::new("access_token", jti),
+            );
         }
         Some(Active::Refresh(row)) if row.client_id == client.client_id => {
             let family = repo::all::<refresh_token::Entity>(
@@ -225,6 +233,13 @@ pub async fn revoke(
                     tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
                 })?;
             tracing::info!(tenant = t, client = %client.client_id, "refresh token family revoked");
+            record_revoke(
+                &state,
+                &req,
+                &server,
+                &client,
+                Party::new("refresh_token", &row.family_id),
+            );
         }
         _ => {}
     }
@@ -233,4 +248,31 @@ pub async fn revoke(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+/// `app.oauth2.as.token.revoke` (`app.oauth2.token.revoke` on the org server): a client revoked
+/// one of its tokens. The token is named by its `jti` (or refresh-token family), never shown.
+fn record_revoke(
+    state: &AppState,
+    req: &HttpRequest,
+    server: &ServerSnapshot,
+    client: &ClientSnapshot,
+    token: Party,
+) {
+    let event_type = if server.org {
+        "app.oauth2.token.revoke"
+    } else {
+        "app.oauth2.as.token.revoke"
+    };
+    state.syslog.record(
+        Event::new(
+            &server.tenant_id,
+            event_type,
+            "OAuth2 token revocation request",
+            Party::new("PublicClientApp", &client.client_id).named(&client.label),
+        )
+        .origin(Origin::of(req))
+        .target(Party::new("AuthorizationServer", &server.server_id).alternate(&server.issuer))
+        .target(token),
+    );
 }

@@ -107,6 +107,7 @@ pub async fn apply(
         .count();
     let mut fresh = generate(alg, needed).await?.into_iter();
     let (t, sid) = (server.tenant_id.as_str(), server.id.as_str());
+    let scheduled = fence.is_some();
     let now = state.now_ms();
     let txn = state.begin().await?;
     if let Some(f) = &fence
@@ -204,6 +205,25 @@ pub async fn apply(
             server = sid,
             event = "app.oauth2.as.key.rollover",
             "signing keys rotated"
+        );
+    }
+    // A scheduled rotation is recorded here; a manual one (`keyRotate`) by the management
+    // API's change log, with the admin as its actor.
+    if rotated && scheduled {
+        let org = server.org;
+        state.syslog.record(
+            tessera_web::syslog::Event::new(
+                t,
+                if org {
+                    "app.oauth2.key.rollover"
+                } else {
+                    "app.oauth2.as.key.rollover"
+                },
+                "Authorization server signing keys rolled over",
+                tessera_web::syslog::Party::new("SystemPrincipal", "tessera-keys")
+                    .named("Key rotation"),
+            )
+            .target(tessera_web::syslog::Party::new("AuthorizationServer", sid)),
         );
     }
     Ok(true)

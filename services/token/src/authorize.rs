@@ -499,6 +499,7 @@ pub async fn respond(
             out.push(("id_token".into(), id_token));
         }
     }
+    crate::events::authorized(state, server, client, &bound, &types);
     let params: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     Ok(reply.send(&params))
 }

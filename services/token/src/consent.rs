@@ -178,6 +178,17 @@ pub async fn decide(
     let (Some((_, server)), Some(client)) = (resolved, client) else {
         return Ok(expired());
     };
+    state.syslog.record(
+        tessera_web::syslog::Event::new(
+            t,
+            format!("{}.consent.grant", crate::events::prefix(&server)),
+            "User granted consent to an application",
+            tessera_web::syslog::Party::new("User", &pending.grant.user_id),
+        )
+        .origin(tessera_web::syslog::Origin::of(&req))
+        .target(crate::events::client_party(&client))
+        .debug("grantedScopes", pending.scopes.join(" ")),
+    );
     respond(
         &state,
         &tenant,

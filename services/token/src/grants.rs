@@ -478,6 +478,20 @@ pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthEr
                     tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
                 })?;
             tracing::warn!(tenant = t, client = %r.client.client_id, family = %row.family_id, event = "app.oauth2.as.token.detect_reuse", "refresh token reuse detected; family revoked");
+            r.state.syslog.record(
+                tessera_web::syslog::Event::new(
+                    t,
+                    format!("{}.token.detect_reuse", crate::events::prefix(r.server)),
+                    "Refresh token reuse detected; the token family is revoked",
+                    crate::events::client_party(r.client),
+                )
+                .target(tessera_web::syslog::Party::new(
+                    "refresh_token",
+                    &row.family_id,
+                ))
+                .outcome(tessera_web::syslog::Outcome::failure("refresh_token_reuse"))
+                .debug("familyId", row.family_id.clone()),
+            );
             return Err(OAuthError::invalid_grant(INVALID_REFRESH));
         }
         _ => return Err(OAuthError::invalid_grant(INVALID_REFRESH)),

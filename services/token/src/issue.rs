@@ -13,6 +13,7 @@ use tessera_domain::token_hook::{self, Draft};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
 use tessera_web::AppState;
+use tessera_web::syslog::{Event, Outcome, Party};
 
 use crate::claims::UserInfo;
 use crate::mint::{self, AccessToken, IdTokenFor};
@@ -98,6 +99,21 @@ pub async fn tokens(i: &Issue<'_>, want: Want<'_>) -> Result<Issued, OAuthError>
     Ok(Issued { access, id_token })
 }
 
+/// Records a hook outcome in the System Log (`inline_hook.executed` when the call itself
+/// failed, `inline_hook.response.processed` for what was done with an answer).
+fn record_hook(i: &Issue<'_>, hook_id: &str, event_type: &str, outcome: Outcome) {
+    i.state.syslog.record(
+        Event::new(
+            &i.tenant.tenant_id,
+            event_type,
+            "Token inline hook",
+            crate::events::client_party(i.client),
+        )
+        .target(Party::new("InlineHook", hook_id))
+        .outcome(outcome),
+    );
+}
+
 /// Calls the hook and applies its commands to `draft`.
 async fn transform(i: &Issue<'_>, hook_id: &str, draft: &mut Draft) -> Result<(), OAuthError> {
     let Some(hook) = i.tenant.hooks.get(hook_id).filter(|h| h.active) else {
@@ -117,6 +133,12 @@ async fn transform(i: &Issue<'_>, hook_id: &str, draft: &mut Draft) -> Result<()
                 elapsed_ms = started.elapsed().as_millis(), event = "inline_hook.executed",
                 "token inline hook failed; tokens issued unmodified"
             );
+            record_hook(
+                i,
+                &hook.id,
+                "inline_hook.executed",
+                Outcome::failure(e.to_string()),
+            );
             return Ok(());
         }
     };
@@ -130,6 +152,12 @@ async fn transform(i: &Issue<'_>, hook_id: &str, draft: &mut Draft) -> Result<()
             tenant = %i.tenant.tenant_id, hook = %hook.id, outcome = "DENY",
             event = "inline_hook.response.processed", "token inline hook answered with an error"
         );
+        record_hook(
+            i,
+            &hook.id,
+            "inline_hook.response.processed",
+            Outcome::failure(summary.clone()),
+        );
         return Err(OAuthError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
             "server_error",
@@ -138,16 +166,32 @@ async fn transform(i: &Issue<'_>, hook_id: &str, draft: &mut Draft) -> Result<()
     }
     let commands = answer.get("commands").cloned().unwrap_or(json!([]));
     match token_hook::apply(&commands, draft) {
-        Ok(()) => tracing::info!(
-            tenant = %i.tenant.tenant_id, hook = %hook.id, outcome = "SUCCESS",
-            elapsed_ms = started.elapsed().as_millis(), event = "inline_hook.response.processed",
-            "token inline hook applied"
-        ),
-        Err(e) => tracing::warn!(
-            tenant = %i.tenant.tenant_id, hook = %hook.id, outcome = "FAILURE", reason = %e,
-            event = "inline_hook.response.processed",
-            "token inline hook commands ignored; tokens issued unmodified"
-        ),
+        Ok(()) => {
+            tracing::info!(
+                tenant = %i.tenant.tenant_id, hook = %hook.id, outcome = "SUCCESS",
+                elapsed_ms = started.elapsed().as_millis(), event = "inline_hook.response.processed",
+                "token inline hook applied"
+            );
+            record_hook(
+                i,
+                &hook.id,
+                "inline_hook.response.processed",
+                Outcome::success(),
+            );
+        }
+        Err(e) => {
+            tracing::warn!(
+                tenant = %i.tenant.tenant_id, hook = %hook.id, outcome = "FAILURE", reason = %e,
+                event = "inline_hook.response.processed",
+                "token inline hook commands ignored; tokens issued unmodified"
+            );
+            record_hook(
+                i,
+                &hook.id,
+                "inline_hook.response.processed",
+                Outcome::failure(e.to_string()),
+            );
+        }
     }
     Ok(())
 }

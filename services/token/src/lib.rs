@@ -8,6 +8,7 @@
 mod authorize;
 mod claims;
 mod consent;
+mod events;
 mod grants;
 mod issue;
 mod login;

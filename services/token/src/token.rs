@@ -14,7 +14,7 @@ use crate::metadata::{ServerPath, resolve};
 
 /// The grants this endpoint implements; anything else is `unsupported_grant_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GrantType {
+pub(crate) enum GrantType {
     AuthorizationCode,
     ClientCredentials,
     Password,
@@ -39,7 +39,7 @@ impl GrantType {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
@@ -72,15 +72,64 @@ pub async fn token(
     }
     let form = Form::parse(&body)?;
     let (tenant, server) = resolve(&state, &path).await?;
-    let instant = state.clock.now();
-    let (now, now_ms) = (
-        instant.unix_timestamp(),
-        tessera_domain::timefmt::to_millis(instant),
-    );
     let endpoint_url = format!(
         "{}{}",
         tenant.org_url,
         tessera_web::paging::relative_path(&req)
+    );
+    let mut seen = Seen::default();
+    let result = grant(
+        &req,
+        &state,
+        &tenant,
+        &server,
+        &form,
+        &endpoint_url,
+        &mut seen,
+    )
+    .await;
+    let outcome = match &result {
+        Ok(_) => "issued",
+        Err(e) => e.error,
+    };
+    tessera_web::metrics::metrics()
+        .tokens
+        .with_label_values(&[
+            tenant.name.as_str(),
+            server.server_id.as_str(),
+            seen.grant.map_or("unknown", GrantType::as_str),
+            outcome,
+        ])
+        .inc();
+    crate::events::token_grant(&state, &req, &tenant, &server, &seen, &result);
+    let body = result?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(Value::Object(body)))
+}
+
+/// What the token request revealed before it succeeded or failed, for its System Log event.
+#[derive(Default)]
+pub(crate) struct Seen {
+    pub client: Option<std::sync::Arc<tessera_hot::ClientSnapshot>>,
+    pub grant: Option<GrantType>,
+}
+
+/// Authenticates the client and runs the grant.
+async fn grant(
+    req: &HttpRequest,
+    state: &AppState,
+    tenant: &tessera_hot::TenantSnapshot,
+    server: &tessera_hot::ServerSnapshot,
+    form: &Form,
+    endpoint_url: &str,
+    seen: &mut Seen,
+) -> Result<serde_json::Map<String, Value>, OAuthError> {
+    let instant = state.clock.now();
+    let (now, now_ms) = (
+        instant.unix_timestamp(),
+        tessera_domain::timefmt::to_millis(instant),
     );
     let creds = Credentials {
         authorization: req
@@ -88,10 +137,11 @@ pub async fn token(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok()),
         query: req.query_string(),
-        form: &form,
-        endpoint_url: &endpoint_url,
+        form,
+        endpoint_url,
     };
-    let client = client_auth::authenticate(&creds, &tenant, state.short.as_ref(), now).await?;
+    let client = client_auth::authenticate(&creds, tenant, state.short.as_ref(), now).await?;
+    seen.client = Some(client.clone());
     let raw = form.get("grant_type").ok_or_else(|| {
         OAuthError::invalid_request(format!(
             "The token request must specify a 'grant_type'. Valid values: [{}]",
@@ -108,6 +158,7 @@ pub async fn token(
             ),
         )
     })?;
+    seen.grant = Some(grant_type);
     if server.org
         && !matches!(
             grant_type,
@@ -127,37 +178,19 @@ pub async fn token(
         )));
     }
     let r = GrantRequest {
-        state: &state,
-        tenant: &tenant,
-        server: &server,
+        state,
+        tenant,
+        server,
         client: &client,
-        form: &form,
+        form,
         now,
         now_ms,
     };
-    let result = match grant_type {
+    match grant_type {
         GrantType::ClientCredentials if server.org => grants::org_client_credentials(&r).await,
         GrantType::AuthorizationCode => grants::authorization_code(&r).await,
         GrantType::ClientCredentials => grants::client_credentials(&r).await,
         GrantType::Password => grants::password(&r).await,
         GrantType::RefreshToken => grants::refresh(&r).await,
-    };
-    let outcome = match &result {
-        Ok(_) => "issued",
-        Err(e) => e.error,
-    };
-    tessera_web::metrics::metrics()
-        .tokens
-        .with_label_values(&[
-            tenant.name.as_str(),
-            server.server_id.as_str(),
-            grant_type.as_str(),
-            outcome,
-        ])
-        .inc();
-    let body = result?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(Value::Object(body)))
+    }
 }

@@ -21,6 +21,7 @@ pub mod policy;
 pub mod random;
 pub mod rotation;
 pub mod secrets;
+pub mod syslog;
 pub mod timefmt;
 pub mod token_hook;
 pub mod urls;

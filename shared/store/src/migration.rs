@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(InlineHooks),
             Box::new(OrgAuthorizationServer),
             Box::new(InlineHookOAuth),
+            Box::new(SystemLogDetails),
         ]
     }
 }
@@ -1104,6 +1105,53 @@ impl MigrationTrait for InlineHookOAuth {
             Table::alter()
                 .table(Alias::new("inline_hooks"))
                 .drop_column(Alias::new("oauth"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The System Log: the parts of an event without a column of their own (transaction, debug
+/// context, request), and the index its queries walk (tenant, then insertion order).
+struct SystemLogDetails;
+
+impl MigrationName for SystemLogDetails {
+    fn name(&self) -> &str {
+        "m20261126_000010_system_log_details"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SystemLogDetails {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("log_events"))
+                .add_column(col("details").text().not_null().default("{}").to_owned())
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_log_events_tenant_seq",
+            "log_events",
+            &["tenant_id", "seq"],
+            false,
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("ix_log_events_tenant_seq")
+                .table(Alias::new("log_events"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("log_events"))
+                .drop_column(Alias::new("details"))
                 .to_owned(),
         )
         .await

@@ -19,6 +19,7 @@ pub mod paging;
 pub mod revoke;
 pub mod server;
 pub mod state;
+pub mod syslog;
 pub mod telemetry;
 pub mod tenant;
 

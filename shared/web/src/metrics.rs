@@ -5,7 +5,8 @@
 use std::sync::OnceLock;
 
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// The process's metrics.
@@ -15,6 +16,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub tokens: IntCounterVec,
     pub loaded_tenants: IntGauge,
+    pub system_log_events: IntCounter,
+    pub system_log_dropped: IntCounter,
 }
 
 /// The metrics of this process.
@@ -54,11 +57,23 @@ pub fn metrics() -> &'static Metrics {
             "Tenants whose hot-state actors are loaded",
         )
         .unwrap_or_else(|_| unreachable_metric());
+        let system_log_events = IntCounter::new(
+            "system_log_events_total",
+            "System Log events stored by this process",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let system_log_dropped = IntCounter::new(
+            "system_log_dropped_total",
+            "System Log events this process could not store (queue full or database refused)",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(tokens.clone()),
             Box::new(loaded_tenants.clone()),
+            Box::new(system_log_events.clone()),
+            Box::new(system_log_dropped.clone()),
         ] {
             let _ = registry.register(c);
         }
@@ -68,6 +83,8 @@ pub fn metrics() -> &'static Metrics {
             http_duration,
             tokens,
             loaded_tenants,
+            system_log_events,
+            system_log_dropped,
         }
     })
 }

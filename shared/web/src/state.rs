@@ -37,6 +37,8 @@ pub struct AppState {
     pub instance_id: Arc<str>,
     /// Outbound calls to inline hooks (one pooled client per process).
     pub hooks: crate::hooks::HookClient,
+    /// This process's System Log writer.
+    pub syslog: crate::syslog::SystemLog,
 }
 
 /// A failure to start: the message says what to fix.
@@ -125,6 +127,8 @@ impl AppState {
                 tessera_domain::ids::base62(random_for_id.as_ref(), 12)
             )
         });
+        let (db_for_log, clock_for_log, random_for_log) =
+            (db.clone(), clock.clone(), random.clone());
         let state = Self {
             config: Arc::new(config),
             public_url: public_url.into(),
@@ -139,6 +143,7 @@ impl AppState {
             hot,
             instance_id: instance_id.into(),
             hooks: crate::hooks::HookClient::new(),
+            syslog: crate::syslog::SystemLog::start(db_for_log, clock_for_log, random_for_log),
         };
         Ok((state, generated))
     }

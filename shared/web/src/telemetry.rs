@@ -18,3 +18,15 @@ pub fn init(config: &Config) {
         builder.json().flatten_event(true).try_init()
     };
 }
+
+/// The W3C trace id of a request's `traceparent` header (`00-{trace id}-{span id}-{flags}`),
+/// when it carries a valid one.
+pub fn trace_id_of(req: &actix_web::HttpRequest) -> Option<String> {
+    let value = req.headers().get("traceparent")?.to_str().ok()?;
+    let mut parts = value.split('-');
+    let (_version, trace) = (parts.next()?, parts.next()?);
+    let valid = trace.len() == 32
+        && trace.bytes().all(|b| b.is_ascii_hexdigit())
+        && trace.bytes().any(|b| b != b'0');
+    valid.then(|| trace.to_ascii_lowercase())
+}

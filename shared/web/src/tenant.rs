@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use tessera_domain::admin_roles::{self, Resource, Role};
 use tessera_domain::org_scopes;
@@ -178,6 +178,16 @@ impl FromRequest for Admin {
                 );
                 return Err(ApiError::forbidden());
             }
+            let actor = match (&caller.user_id, caller.scopes.is_some()) {
+                (Some(uid), _) => crate::syslog::Party::new("User", uid),
+                (None, true) => crate::syslog::Party::new("PublicClientApp", &caller.principal),
+                (None, false) => crate::syslog::Party::new("ApiToken", &caller.token_id)
+                    .named("Provisioning token"),
+            };
+            req.extensions_mut().insert(AdminCaller {
+                tenant_id: tenant.id.clone(),
+                actor,
+            });
             let ctx = TenantCtx {
                 org_url: state.org_url(&tenant.name),
                 id: tenant.id,
@@ -192,6 +202,14 @@ impl FromRequest for Admin {
             })
         })
     }
+}
+
+/// Who made an authorized management call, left in the request's extensions for the System
+/// Log's change record (`tessera_admin`'s change log reads it after the handler ran).
+#[derive(Debug, Clone)]
+pub struct AdminCaller {
+    pub tenant_id: String,
+    pub actor: crate::syslog::Party,
 }
 
 /// Who is calling the management API, before the permission check.

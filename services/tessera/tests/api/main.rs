@@ -17,4 +17,5 @@ mod persistence;
 mod roles;
 mod rotation;
 mod routing;
+mod system_log;
 mod token;

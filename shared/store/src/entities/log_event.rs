@@ -17,6 +17,8 @@ pub struct Model {
     pub target: String,
     pub outcome: String,
     pub client: String,
+    /// `transaction`, `debugContext` and `request`, as one JSON object.
+    pub details: String,
     pub created: i64,
     pub last_updated: i64,
 }

@@ -1,0 +1,296 @@
+//! The System Log API (`GET {org}/api/v1/logs`, OKTA-REFERENCE §12) and the change log that
+//! records every successful management-API change as an event.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::Value;
+use tessera_domain::syslog::{self, Filter};
+use tessera_domain::timefmt;
+use tessera_store::ColumnTrait as _;
+use tessera_store::entities::log_event;
+use tessera_store::sea_orm::{
+    EntityTrait as _, Order, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
+use tessera_web::syslog::{Event, Origin, Party, to_json};
+use tessera_web::tenant::{Admin, AdminCaller};
+use tessera_web::{ApiError, AppState};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/logs", web::get().to(list));
+}
+
+/// Okta's defaults: 100 events, at most 1000; a bounded query reaches back 7 days.
+const DEFAULT_LIMIT: u64 = 100;
+const MAX_LIMIT: u64 = 1000;
+const DEFAULT_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Rows read from the database per step while filtering, and steps per request: a filter that
+/// matches rarely answers a partial page with a `next` link rather than scanning the whole log.
+const SCAN_CHUNK: u64 = 500;
+const SCAN_STEPS: usize = 20;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogParams {
+    since: Option<String>,
+    until: Option<String>,
+    filter: Option<String>,
+    q: Option<String>,
+    limit: Option<String>,
+    after: Option<String>,
+    sort_order: Option<String>,
+}
+
+struct Query {
+    since: i64,
+    until: i64,
+    filter: Option<Filter>,
+    q: Option<String>,
+    limit: u64,
+    after: Option<i64>,
+    descending: bool,
+}
+
+fn instant(field: &str, raw: &str) -> Result<i64, ApiError> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(timefmt::to_millis)
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                "must be an ISO 8601 date-time such as 2026-11-26T10:00:00Z",
+            )
+        })
+}
+
+impl LogParams {
+    fn parse(&self, now_ms: i64) -> Result<Query, ApiError> {
+        let since = self
+            .since
+            .as_deref()
+            .map(|s| instant("since", s))
+            .transpose()?;
+        let until = match self.until.as_deref() {
+            Some(u) => instant("until", u)?,
+            // Open-ended: up to now (or to `since`, when that is in the future: nothing).
+            None => (now_ms + 1).max(since.unwrap_or(0)),
+        };
+        let since = since.unwrap_or(until - DEFAULT_WINDOW_MS);
+        if since > until {
+            return Err(ApiError::invalid("since", "must not be later than until"));
+        }
+        let limit = match &self.limit {
+            None => DEFAULT_LIMIT,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::invalid(
+                        "limit",
+                        format!("must be an integer between 1 and {MAX_LIMIT}"),
+                    ));
+                }
+            },
+        };
+        let filter = match self.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            Some(f) => Some(
+                syslog::parse_filter(f)
+                    .map_err(|e| ApiError::invalid("filter", format!("Invalid filter: {e}")))?,
+            ),
+            None => None,
+        };
+        let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
+            Some(a) => Some(
+                a.parse::<i64>()
+                    .map_err(|_| ApiError::invalid("after", "is not a valid cursor"))?,
+            ),
+            None => None,
+        };
+        let descending = match self.sort_order.as_deref() {
+            None | Some("ASCENDING") => false,
+            Some("DESCENDING") => true,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "sortOrder",
+                    "must be ASCENDING or DESCENDING",
+                ));
+            }
+        };
+        Ok(Query {
+            since,
+            until,
+            filter,
+            q: self.q.clone().filter(|q| !q.trim().is_empty()),
+            limit,
+            after,
+            descending,
+        })
+    }
+}
+
+/// `GET /api/v1/logs`: events of this tenant published in `[since, until)`, matching `filter`
+/// and every keyword of `q`, in insertion order (`sortOrder=DESCENDING` for newest first), at
+/// most `limit`, continued through `Link: …; rel="next"`.
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+    params: web::Query<LogParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params.parse(state.now_ms())?;
+    // This process's own recent events are in the database before it is read.
+    state.syslog.flush().await;
+    let mut events = Vec::new();
+    let mut cursor = query.after;
+    let mut exhausted = false;
+    for _ in 0..SCAN_STEPS {
+        let mut select = log_event::Entity::find()
+            .filter(log_event::Column::TenantId.eq(&admin.tenant.id))
+            .filter(log_event::Column::Created.gte(query.since))
+            .filter(log_event::Column::Created.lt(query.until));
+        if let Some(c) = cursor {
+            select = select.filter(if query.descending {
+                log_event::Column::Seq.lt(c)
+            } else {
+                log_event::Column::Seq.gt(c)
+            });
+        }
+        let rows = select
+            .order_by(
+                log_event::Column::Seq,
+                if query.descending {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                },
+            )
+            .limit(SCAN_CHUNK)
+            .all(&state.db)
+            .await
+            .map_err(ApiError::internal)?;
+        let fetched = rows.len() as u64;
+        for row in rows {
+            cursor = Some(row.seq);
+            let event = to_json(&row);
+            let keep = query.filter.as_ref().is_none_or(|f| f.matches(&event))
+                && query
+                    .q
+                    .as_deref()
+                    .is_none_or(|q| syslog::matches_keywords(&event, q));
+            if keep {
+                events.push(event);
+                if events.len() as u64 == query.limit {
+                    break;
+                }
+            }
+        }
+        if fetched < SCAN_CHUNK && (events.len() as u64) < query.limit {
+            exhausted = true;
+            break;
+        }
+        if events.len() as u64 == query.limit {
+            break;
+        }
+    }
+    let next = if exhausted { None } else { cursor };
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "Link",
+            tessera_web::paging::link_header(&admin.tenant.org_url, &req, next),
+        ))
+        .json(Value::Array(events)))
+}
+
+/// Middleware on the management API: after a change succeeded (2xx), records its event with
+/// the caller as actor and the object as target. A create's target id comes from the
+/// response body, which is small JSON.
+pub async fn record_changes(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let method = req.method().as_str().to_owned();
+    let relative = relative_management_path(req.path());
+    let change = relative
+        .as_deref()
+        .and_then(|p| syslog::admin_event(&method, p));
+    let res = next.call(req).await?;
+    let Some(change) = change else {
+        return Ok(res);
+    };
+    let caller = res.request().extensions().get::<AdminCaller>().cloned();
+    let (Some(caller), true) = (caller, res.status().is_success()) else {
+        return Ok(res);
+    };
+    let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(res);
+    };
+    let origin = Origin::of(res.request());
+    let (target_id, res) = match change.target_id.clone() {
+        Some(id) => (id, res),
+        None => {
+            // A create: read the new object's id from the body and put the body back.
+            let (http_req, http_res) = res.into_parts();
+            let (head, body) = http_res.into_parts();
+            let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+            let id = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_else(|| "unknown".into());
+            let rebuilt = head.set_body(bytes.boxed());
+            (id, ServiceResponse::new(http_req, rebuilt))
+        }
+    };
+    let verb = change
+        .event_type
+        .rsplit('.')
+        .next()
+        .unwrap_or("change")
+        .replace('_', " ");
+    state.syslog.record(
+        Event::new(
+            caller.tenant_id,
+            &change.event_type,
+            format!("{} {}", capitalized(&verb), change.target_type),
+            caller.actor,
+        )
+        .origin(origin)
+        .target(Party::new(change.target_type, target_id))
+        .debug("method", method),
+    );
+    Ok(res)
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// `/t/acme/api/v1/apps/0oa1` → `/apps/0oa1`; `/t/acme/oauth2/v1/clients/x/roles` →
+/// `/clients/x/roles`.
+fn relative_management_path(path: &str) -> Option<String> {
+    if let Some((_, rest)) = path.split_once("/api/v1") {
+        return Some(rest.to_owned());
+    }
+    path.split_once("/oauth2/v1/clients")
+        .map(|(_, rest)| format!("/clients{rest}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn management_paths_are_made_relative() {
+        assert_eq!(
+            relative_management_path("/t/acme/api/v1/apps/0oa1").as_deref(),
+            Some("/apps/0oa1")
+        );
+        assert_eq!(
+            relative_management_path("/t/acme/oauth2/v1/clients/c1/roles").as_deref(),
+            Some("/clients/c1/roles")
+        );
+        assert_eq!(relative_management_path("/operator/v1/tenants"), None);
+    }
+}

@@ -1,0 +1,370 @@
+//! The System Log (OKTA-REFERENCE §12): what happened in a tenant, stored durably and served
+//! by `GET /api/v1/logs`.
+//!
+//! Recording never delays the request that caused the event: [`SystemLog::record`] hands the
+//! event to a writer task that inserts whatever has queued up in one statement. A reader calls
+//! [`SystemLog::flush`] first, so a process always reads its own events. When the database
+//! refuses a batch, it is retried once; if the queue (10 000 events) is full, the event is
+//! dropped and counted in `tessera_system_log_dropped_total`, never blocking a token request.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tessera_store::DatabaseConnection;
+use tessera_store::entities::log_event;
+use tessera_store::sea_orm::ActiveValue::{NotSet, Set};
+use tessera_store::sea_orm::EntityTrait as _;
+use tokio::sync::{mpsc, oneshot};
+
+const QUEUE: usize = 10_000;
+const BATCH: usize = 500;
+
+/// `SUCCESS`, `FAILURE`, or another of Okta's outcome results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub result: &'static str,
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    pub fn success() -> Self {
+        Self {
+            result: "SUCCESS",
+            reason: None,
+        }
+    }
+
+    pub fn failure(reason: impl Into<String>) -> Self {
+        Self {
+            result: "FAILURE",
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// An actor or a target: Okta's `{id, type, alternateId, displayName, detailEntry}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Party {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub alternate_id: Option<String>,
+    pub display_name: Option<String>,
+    pub detail_entry: Option<Value>,
+}
+
+impl Party {
+    pub fn new(kind: &str, id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            kind: kind.to_owned(),
+            alternate_id: None,
+            display_name: None,
+            detail_entry: None,
+        }
+    }
+
+    pub fn named(mut self, display_name: impl Into<String>) -> Self {
+        self.display_name = Some(display_name.into());
+        self
+    }
+
+    pub fn alternate(mut self, alternate_id: impl Into<String>) -> Self {
+        self.alternate_id = Some(alternate_id.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: Value) -> Self {
+        self.detail_entry = Some(detail);
+        self
+    }
+}
+
+/// Where a request came from. The IP address is the connection's, or the one a proxy put in
+/// `Forwarded` / `X-Forwarded-For` (Tessera is meant to run behind one that sets it).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The request's path, never its query (which may carry codes or tokens).
+    pub path: Option<String>,
+    /// The W3C trace id of the request, when one is known: the event's transaction id.
+    pub transaction: Option<String>,
+}
+
+impl Origin {
+    pub fn of(req: &actix_web::HttpRequest) -> Self {
+        Self {
+            ip: req.connection_info().realip_remote_addr().map(|ip| {
+                // `host:port` from the peer address; keep the host.
+                ip.parse::<std::net::SocketAddr>()
+                    .map_or_else(|_| ip.to_owned(), |a| a.ip().to_string())
+            }),
+            user_agent: req
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(512).collect()),
+            path: Some(req.path().to_owned()),
+            transaction: crate::telemetry::trace_id_of(req),
+        }
+    }
+}
+
+/// One event, before it is stored.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub tenant_id: String,
+    pub event_type: String,
+    pub severity: &'static str,
+    pub display_message: String,
+    pub actor: Party,
+    pub targets: Vec<Party>,
+    pub outcome: Outcome,
+    pub origin: Origin,
+    /// Extra `debugContext.debugData` entries (grant type, scopes, …; never a secret).
+    pub debug: serde_json::Map<String, Value>,
+}
+
+impl Event {
+    pub fn new(
+        tenant_id: impl Into<String>,
+        event_type: impl Into<String>,
+        display_message: impl Into<String>,
+        actor: Party,
+    ) -> Self {
+        Self {
+            tenant_id: tenant_id.into(),
+            event_type: event_type.into(),
+            severity: "INFO",
+            display_message: display_message.into(),
+            actor,
+            targets: Vec::new(),
+            outcome: Outcome::success(),
+            origin: Origin::default(),
+            debug: serde_json::Map::new(),
+        }
+    }
+
+    pub fn target(mut self, target: Party) -> Self {
+        self.targets.push(target);
+        self
+    }
+
+    /// Sets the outcome; a failure raises the severity to `WARN`.
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        if outcome.result == "FAILURE" {
+            self.severity = "WARN";
+        }
+        self.outcome = outcome;
+        self
+    }
+
+    pub fn origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    pub fn debug(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.debug.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+enum Message {
+    Event(Box<log_event::Model>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The process's System Log writer.
+#[derive(Clone)]
+pub struct SystemLog {
+    tx: mpsc::Sender<Message>,
+    clock: std::sync::Arc<dyn tessera_domain::Clock>,
+    random: std::sync::Arc<dyn tessera_domain::Random>,
+}
+
+impl SystemLog {
+    /// Starts the writer task. Call inside a tokio runtime.
+    pub fn start(
+        db: DatabaseConnection,
+        clock: std::sync::Arc<dyn tessera_domain::Clock>,
+        random: std::sync::Arc<dyn tessera_domain::Random>,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_batches(db, rx));
+        Self { tx, clock, random }
+    }
+
+    /// Queues `event` for storage; never waits.
+    pub fn record(&self, event: Event) {
+        let now_ms = tessera_domain::timefmt::to_millis(self.clock.now());
+        let row = to_row(&event, self.uuid(), now_ms);
+        tracing::info!(
+            target: "tessera::system_log",
+            tenant = %event.tenant_id,
+            event_type = %event.event_type,
+            outcome = event.outcome.result,
+            reason = event.outcome.reason.as_deref().unwrap_or(""),
+            "{}", event.display_message
+        );
+        if self.tx.try_send(Message::Event(Box::new(row))).is_err() {
+            crate::metrics::metrics().system_log_dropped.inc();
+            tracing::warn!(event_type = %event.event_type, "System Log queue full; event dropped");
+        }
+    }
+
+    /// Waits until every event queued before this call is stored (or given up on).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// An RFC 4122 version-4 UUID, Okta's event id.
+    fn uuid(&self) -> String {
+        let mut b = [0u8; 16];
+        self.random.fill(&mut b);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+}
+
+fn to_row(e: &Event, uuid: String, now_ms: i64) -> log_event::Model {
+    let mut debug_data = e.debug.clone();
+    if let Some(path) = &e.origin.path {
+        debug_data.insert("requestUri".into(), Value::String(path.clone()));
+    }
+    let details = json!({
+        "transaction": {
+            "type": "WEB",
+            "id": e.origin.transaction,
+            "detail": {},
+        },
+        "debugContext": { "debugData": debug_data },
+        "request": {
+            "ipChain": e.origin.ip.as_ref().map(|ip| vec![json!({ "ip": ip })]).unwrap_or_default(),
+        },
+    });
+    let client = json!({
+        "ipAddress": e.origin.ip,
+        "userAgent": e.origin.user_agent.as_ref().map(|ua| json!({ "rawUserAgent": ua })),
+        "zone": "null",
+        "device": if e.origin.user_agent.is_some() { "Unknown" } else { "Computer" },
+    });
+    log_event::Model {
+        seq: 0,
+        tenant_id: e.tenant_id.clone(),
+        id: uuid,
+        event_type: e.event_type.clone(),
+        severity: e.severity.to_owned(),
+        display_message: e.display_message.clone(),
+        actor: serde_json::to_string(&e.actor).unwrap_or_else(|_| "{}".into()),
+        target: serde_json::to_string(&e.targets).unwrap_or_else(|_| "[]".into()),
+        outcome: serde_json::to_string(&e.outcome).unwrap_or_else(|_| "{}".into()),
+        client: client.to_string(),
+        details: details.to_string(),
+        created: now_ms,
+        last_updated: now_ms,
+    }
+}
+
+/// A stored row as Okta's `LogEvent`.
+pub fn to_json(row: &log_event::Model) -> Value {
+    let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+    let details = parse(&row.details);
+    json!({
+        "uuid": row.id,
+        "published": tessera_domain::timefmt::millis_rfc3339(row.created),
+        "eventType": row.event_type,
+        "version": "0",
+        "severity": row.severity,
+        "legacyEventType": Value::Null,
+        "displayMessage": row.display_message,
+        "actor": parse(&row.actor),
+        "client": parse(&row.client),
+        "outcome": parse(&row.outcome),
+        "target": parse(&row.target),
+        "transaction": details.get("transaction").cloned().unwrap_or(Value::Null),
+        "debugContext": details.get("debugContext").cloned().unwrap_or(Value::Null),
+        "request": details.get("request").cloned().unwrap_or(Value::Null),
+        "authenticationContext": { "authenticationStep": 0, "externalSessionId": Value::Null },
+        "securityContext": {},
+    })
+}
+
+async fn write_batches(db: DatabaseConnection, mut rx: mpsc::Receiver<Message>) {
+    while let Some(first) = rx.recv().await {
+        let mut rows = Vec::new();
+        let mut waiters = Vec::new();
+        let mut pending = Some(first);
+        while let Some(m) = pending.take() {
+            match m {
+                Message::Event(row) => rows.push(*row),
+                Message::Flush(done) => waiters.push(done),
+            }
+            if rows.len() < BATCH {
+                pending = rx.try_recv().ok();
+            }
+        }
+        if !rows.is_empty() {
+            store(&db, rows).await;
+        }
+        for w in waiters {
+            let _ = w.send(());
+        }
+    }
+}
+
+async fn store(db: &DatabaseConnection, rows: Vec<log_event::Model>) {
+    let count = rows.len();
+    let active = |rows: &[log_event::Model]| -> Vec<log_event::ActiveModel> {
+        rows.iter()
+            .map(|r| log_event::ActiveModel {
+                seq: NotSet,
+                tenant_id: Set(r.tenant_id.clone()),
+                id: Set(r.id.clone()),
+                event_type: Set(r.event_type.clone()),
+                severity: Set(r.severity.clone()),
+                display_message: Set(r.display_message.clone()),
+                actor: Set(r.actor.clone()),
+                target: Set(r.target.clone()),
+                outcome: Set(r.outcome.clone()),
+                client: Set(r.client.clone()),
+                details: Set(r.details.clone()),
+                created: Set(r.created),
+                last_updated: Set(r.last_updated),
+            })
+            .collect()
+    };
+    for attempt in 1..=2 {
+        match log_event::Entity::insert_many(active(&rows)).exec(db).await {
+            Ok(_) => {
+                crate::metrics::metrics()
+                    .system_log_events
+                    .inc_by(count as u64);
+                return;
+            }
+            Err(e) if attempt == 1 => {
+                tracing::warn!(error = %e, count, "storing System Log events failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                crate::metrics::metrics()
+                    .system_log_dropped
+                    .inc_by(count as u64);
+                tracing::error!(error = %e, count, "System Log events could not be stored");
+            }
+        }
+    }
+}
