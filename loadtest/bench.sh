@@ -52,7 +52,7 @@ echo "$SIGN" >&2
 
 # --- Tessera -------------------------------------------------------------------------------
 OP=bench-operator-token-0123456789abcdef
-TESSERA_LISTEN=127.0.0.1:$PORT TESSERA_DATA_DIR="$WORK/data" TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn \
+TESSERA_LISTEN=127.0.0.1:$PORT TESSERA_DATA_DIR="$WORK/data" TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn TESSERA_RATE_LIMITS__ENABLED=false \
   ./target/release/tessera serve >"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
@@ -90,7 +90,7 @@ T_INTRO=$(run_case "tessera introspection, JWT, in-process denylist" "$SERVER_PI
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 # The same data, now with the short-lived store (denylist, revocation epochs) in Redis.
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379} TESSERA_LISTEN=127.0.0.1:$PORT TESSERA_DATA_DIR="$WORK/data" \
-  TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn ./target/release/tessera serve >>"$WORK/tessera.log" 2>&1 &
+  TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn TESSERA_RATE_LIMITS__ENABLED=false ./target/release/tessera serve >>"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf -XPOST "$BASE/default/v1/introspect" -H "Authorization: $AUTH" -d "token=$AT" >/dev/null

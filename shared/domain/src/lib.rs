@@ -19,6 +19,7 @@ pub mod ids;
 pub mod org_scopes;
 pub mod policy;
 pub mod random;
+pub mod ratelimit;
 pub mod rotation;
 pub mod secrets;
 pub mod syslog;

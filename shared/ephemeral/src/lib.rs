@@ -80,6 +80,14 @@ impl Key {
     }
 }
 
+/// A counter after an increment: its count in the current window, and the time the window
+/// has left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub count: u64,
+    pub resets_in: Duration,
+}
+
 /// The short-lived store.
 #[async_trait::async_trait]
 pub trait ShortLived: Send + Sync + 'static {
@@ -94,6 +102,8 @@ pub trait ShortLived: Send + Sync + 'static {
     async fn delete(&self, key: &Key) -> Result<bool>;
     /// Increments a counter whose window starts at its first increment; returns the new count.
     async fn incr(&self, key: &Key, window: Duration) -> Result<u64>;
+    /// [`ShortLived::incr`], also telling how long the window has left (rate-limit headers).
+    async fn hit(&self, key: &Key, window: Duration) -> Result<Hit>;
     /// Takes (or, for the same holder, keeps) the lease; returns its fencing token, which grows
     /// with every change of holder, or `None` when another holder has it.
     async fn acquire_lease(&self, key: &Key, holder: &str, ttl: Duration) -> Result<Option<u64>>;

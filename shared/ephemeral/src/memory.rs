@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::{Key, Result, ShortLived};
+use crate::{Hit, Key, Result, ShortLived};
 
 #[derive(Debug)]
 struct Entry {
@@ -111,6 +111,24 @@ impl ShortLived for MemoryStore {
         }
         inner.insert(key.as_str(), b"1".to_vec(), now + window, now);
         Ok(1)
+    }
+
+    async fn hit(&self, key: &Key, window: Duration) -> Result<Hit> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if let Some(e) = inner.live(key.as_str(), now) {
+            let count = parse_count(&e.value) + 1;
+            e.value = count.to_string().into_bytes();
+            return Ok(Hit {
+                count,
+                resets_in: e.expires.saturating_duration_since(now),
+            });
+        }
+        inner.insert(key.as_str(), b"1".to_vec(), now + window, now);
+        Ok(Hit {
+            count: 1,
+            resets_in: window,
+        })
     }
 
     async fn acquire_lease(&self, key: &Key, holder: &str, ttl: Duration) -> Result<Option<u64>> {

@@ -6,12 +6,22 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands as _, Script};
 
-use crate::{Key, Result, ShortLived, millis};
+use crate::{Hit, Key, Result, ShortLived, millis};
 
 const INCR: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n";
+
+const HIT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}";
 
 const ACQUIRE: &str = r"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -36,6 +46,7 @@ return 0";
 pub struct RedisStore {
     conn: ConnectionManager,
     incr: Script,
+    hit: Script,
     acquire: Script,
     renew: Script,
     release: Script,
@@ -55,6 +66,7 @@ impl RedisStore {
         Ok(Self {
             conn,
             incr: Script::new(INCR),
+            hit: Script::new(HIT),
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
@@ -116,6 +128,20 @@ impl ShortLived for RedisStore {
             .arg(millis(window))
             .invoke_async(&mut c)
             .await?)
+    }
+
+    async fn hit(&self, key: &Key, window: Duration) -> Result<Hit> {
+        let mut c = self.conn.clone();
+        let (count, ttl_ms): (u64, u64) = self
+            .hit
+            .key(key.as_str())
+            .arg(millis(window))
+            .invoke_async(&mut c)
+            .await?;
+        Ok(Hit {
+            count,
+            resets_in: Duration::from_millis(ttl_ms),
+        })
     }
 
     async fn acquire_lease(&self, key: &Key, holder: &str, ttl: Duration) -> Result<Option<u64>> {

@@ -121,6 +121,14 @@ async fn counters_count_within_their_window(store: Arc<dyn ShortLived>) {
         1,
         "a new window starts at 1"
     );
+    let key = Key::tenant(&tenant(), Kind::RateLimit, "authorize");
+    let first = store.hit(&key, Duration::from_secs(60)).await.unwrap();
+    let second = store.hit(&key, Duration::from_secs(60)).await.unwrap();
+    assert_eq!((first.count, second.count), (1, 2));
+    assert!(
+        second.resets_in <= first.resets_in && second.resets_in > Duration::from_secs(58),
+        "the window is not restarted by later hits: {first:?} {second:?}"
+    );
 }
 
 async fn leases_have_one_holder_and_growing_fences(store: Arc<dyn ShortLived>) {

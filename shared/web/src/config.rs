@@ -56,6 +56,58 @@ pub struct Config {
     /// Development only: let inline hooks use `http://` to a loopback address
     /// (`TESSERA_HOOKS_ALLOW_HTTP_LOOPBACK`). Otherwise a hook's URI must be `https://`.
     pub hooks_allow_http_loopback: bool,
+    /// Per-tenant request quotas per minute (`[rate_limits]`, or `TESSERA_RATE_LIMITS__TOKEN=…`).
+    pub rate_limits: RateLimits,
+    /// How long start-up keeps trying to reach the database and Redis before giving up
+    /// (seconds; `TESSERA_STARTUP_WAIT_SECS`).
+    pub startup_wait_secs: u64,
+}
+
+/// Requests per minute per tenant and bucket (OKTA-REFERENCE §11; defaults are Okta's
+/// Enterprise quotas). `0` lifts a bucket's limit; `enabled = false` lifts them all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub enabled: bool,
+    pub authorize: u64,
+    pub token: u64,
+    pub oauth2: u64,
+    pub clients: u64,
+    pub apps: u64,
+    pub app: u64,
+    pub management: u64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            authorize: 1200,
+            token: 1200,
+            oauth2: 1200,
+            clients: 100,
+            apps: 100,
+            app: 600,
+            management: 600,
+        }
+    }
+}
+
+impl RateLimits {
+    /// The quota of `bucket`, or `None` when it is not limited.
+    pub fn quota(&self, bucket: tessera_domain::ratelimit::Bucket) -> Option<u64> {
+        use tessera_domain::ratelimit::Bucket as B;
+        let q = match bucket {
+            B::Authorize => self.authorize,
+            B::Token => self.token,
+            B::OAuth2 => self.oauth2,
+            B::Clients => self.clients,
+            B::Apps => self.apps,
+            B::App => self.app,
+            B::Management => self.management,
+        };
+        (self.enabled && q > 0).then_some(q)
+    }
 }
 
 impl Default for Config {
@@ -78,6 +130,8 @@ impl Default for Config {
             log_format: "json".into(),
             log_level: "info".into(),
             hooks_allow_http_loopback: false,
+            rate_limits: RateLimits::default(),
+            startup_wait_secs: 60,
         }
     }
 }
@@ -120,7 +174,7 @@ impl Config {
                     .only(&["DATABASE_URL", "REDIS_URL"])
                     .map(|k| k.as_str().to_ascii_lowercase().into()),
             )
-            .merge(Env::prefixed("TESSERA_").ignore(&["CONFIG"]));
+            .merge(Env::prefixed("TESSERA_").ignore(&["CONFIG"]).split("__"));
         let config: Self = fig
             .extract()
             .map_err(|e| ConfigError::Load(e.to_string()))?;

@@ -16,6 +16,7 @@ pub mod health;
 pub mod hooks;
 pub mod metrics;
 pub mod paging;
+pub mod ratelimit;
 pub mod revoke;
 pub mod server;
 pub mod state;

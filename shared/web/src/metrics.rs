@@ -18,6 +18,7 @@ pub struct Metrics {
     pub loaded_tenants: IntGauge,
     pub system_log_events: IntCounter,
     pub system_log_dropped: IntCounter,
+    pub rate_limited: IntCounterVec,
 }
 
 /// The metrics of this process.
@@ -67,6 +68,14 @@ pub fn metrics() -> &'static Metrics {
             "System Log events this process could not store (queue full or database refused)",
         )
         .unwrap_or_else(|_| unreachable_metric());
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "rate_limited_total",
+                "Requests refused with 429 by the rate limiter, by bucket",
+            ),
+            &["bucket"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -74,6 +83,7 @@ pub fn metrics() -> &'static Metrics {
             Box::new(loaded_tenants.clone()),
             Box::new(system_log_events.clone()),
             Box::new(system_log_dropped.clone()),
+            Box::new(rate_limited.clone()),
         ] {
             let _ = registry.register(c);
         }
@@ -85,6 +95,7 @@ pub fn metrics() -> &'static Metrics {
             loaded_tenants,
             system_log_events,
             system_log_dropped,
+            rate_limited,
         }
     })
 }

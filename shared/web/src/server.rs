@@ -66,6 +66,7 @@ pub async fn start_with_clock(
             .app_data(data.clone())
             .app_data(json_config())
             .app_data(query_config())
+            .wrap(from_fn(crate::ratelimit::enforce))
             .wrap(from_fn(crate::tenant::host_routing))
             .wrap(from_fn(access_log))
             .configure(crate::health::configure);

@@ -14,6 +14,7 @@ mod management;
 mod okta_sdk;
 mod operator;
 mod persistence;
+mod rate_limits;
 mod roles;
 mod rotation;
 mod routing;
