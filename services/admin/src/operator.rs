@@ -156,6 +156,7 @@ async fn delete(
         what: "tenant".into(),
         id: t.id.clone(),
         version: i64::MAX,
+        published_ms: state.now_ms(),
     };
     if let Err(e) = state.bus.publish(&event).await {
         tracing::warn!(error = %e, "tenant deletion committed but not announced");

@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
             tessera_web::server::start(config, vec![tessera_introspection::configure], None)
                 .await?;
         tracing::info!(addr = %started.addr, service = "introspection", "listening");
-        started.server.await?;
+        started.serve().await?;
         Ok(())
     })
 }

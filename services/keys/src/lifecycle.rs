@@ -200,6 +200,10 @@ pub async fn apply(
     }
     state.commit(txn, t, "signingKeys", sid).await?;
     if rotated {
+        tessera_web::metrics::metrics()
+            .key_rotations
+            .with_label_values(&[if scheduled { "scheduled" } else { "manual" }])
+            .inc();
         tracing::info!(
             tenant = t,
             server = sid,

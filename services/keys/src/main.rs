@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
             tessera_web::server::start(config, vec![tessera_keys::configure], None).await?;
         tessera_keys::scheduler::spawn(started.state.clone());
         tracing::info!(addr = %started.addr, service = "keys", "listening");
-        started.server.await?;
+        started.serve().await?;
         Ok(())
     })
 }

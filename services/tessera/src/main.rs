@@ -78,7 +78,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 );
             }
             tracing::info!(addr = %started.addr, public_url = %started.state.public_url, ?services, "tessera listening");
-            started.server.await.context("server failed")?;
+            started.serve().await.context("server failed")?;
         }
         Command::Migrate => {
             let db = tessera_store::connect(&config.effective_database_url()).await?;

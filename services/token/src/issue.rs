@@ -61,6 +61,7 @@ pub struct Issue<'a> {
 }
 
 /// Drafts, transforms (through the rule's hook) and signs the tokens `want` asks for.
+#[tracing::instrument(name = "token.issue", skip_all)]
 pub async fn tokens(i: &Issue<'_>, want: Want<'_>) -> Result<Issued, OAuthError> {
     let random = i.state.random.as_ref();
     let mut draft = Draft {

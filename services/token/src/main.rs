@@ -11,7 +11,7 @@ fn main() -> anyhow::Result<()> {
         let started =
             tessera_web::server::start(config, vec![tessera_token::configure], None).await?;
         tracing::info!(addr = %started.addr, service = "token", "listening");
-        started.server.await?;
+        started.serve().await?;
         Ok(())
     })
 }

@@ -22,6 +22,7 @@ pub struct ServerPath {
 
 /// Resolves the path to live snapshots. An unknown or inactive server is Okta's
 /// "The authorization server id is invalid." (404); a suspended tenant is `access_denied` (403).
+#[tracing::instrument(name = "hot.resolve", skip_all)]
 pub async fn resolve(
     state: &AppState,
     path: &ServerPath,

@@ -75,6 +75,7 @@ pub fn access_claims(
 }
 
 /// Signs an access token, its `exp` `lifetime_secs` after `now`.
+#[tracing::instrument(name = "jose.sign", skip_all, fields(token = "access_token"))]
 pub fn sign_access(
     server: &ServerSnapshot,
     draft: TokenDraft,
@@ -164,6 +165,7 @@ pub const ID_TOKEN_LIFETIME_SECS: i64 = 3600;
 
 /// Signs an ID token with `at_hash` for the access token and `c_hash` for the code issued beside
 /// it.
+#[tracing::instrument(name = "jose.sign", skip_all, fields(token = "id_token"))]
 pub fn sign_id(
     server: &ServerSnapshot,
     draft: TokenDraft,

@@ -117,6 +117,7 @@ pub(crate) struct Seen {
 }
 
 /// Authenticates the client and runs the grant.
+#[tracing::instrument(name = "oauth.token.grant", skip_all)]
 async fn grant(
     req: &HttpRequest,
     state: &AppState,

@@ -24,6 +24,10 @@ pub struct ConfigEvent {
     pub id: String,
     /// The tenant's config version after the change.
     pub version: i64,
+    /// When the change was committed (Unix milliseconds; 0 when unknown): receivers measure
+    /// the bus's lag from it.
+    #[serde(default)]
+    pub published_ms: i64,
 }
 
 /// Publishes and delivers [`ConfigEvent`]s.

@@ -225,6 +225,7 @@ async fn a_published_change_reaches_every_subscriber(a: Arc<dyn ConfigBus>, b: A
         what: "scope".into(),
         id: "scp1".into(),
         version: 7,
+        published_ms: 0,
     };
     a.publish(&event).await.unwrap();
     for rx in [&mut rx_a, &mut rx_b] {

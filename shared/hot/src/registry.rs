@@ -1,7 +1,7 @@
 //! The per-process registry of hot-state actors.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -178,6 +178,7 @@ impl Shared {
 #[derive(Clone)]
 pub struct Registry {
     shared: Arc<Shared>,
+    stats: Arc<Counters>,
     results: Arc<ResultCache>,
     /// Loaded tenants by name (the path segment), and names by id (the bus's key).
     tenants: Arc<RwLock<HashMap<String, Arc<TenantSlot>>>>,
@@ -202,7 +203,45 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// What the registry has counted since the process started (for `/metrics`).
+#[derive(Debug, Default)]
+struct Counters {
+    tenant_hits: AtomicU64,
+    tenant_loads: AtomicU64,
+    result_hits: AtomicU64,
+    result_misses: AtomicU64,
+    bus_events: AtomicU64,
+    bus_lag_ms: AtomicI64,
+}
+
+/// A reading of the registry's counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    /// Requests for a tenant answered from its loaded snapshot, and loads from the database.
+    pub tenant_hits: u64,
+    pub tenant_loads: u64,
+    /// Introspection answers served from the result cache, and lookups that missed it.
+    pub result_hits: u64,
+    pub result_misses: u64,
+    /// Config-bus messages received, and the lag of the latest (commit to receipt).
+    pub bus_events: u64,
+    pub bus_lag_ms: i64,
+}
+
 impl Registry {
+    /// The counters' current values.
+    pub fn stats(&self) -> Stats {
+        let s = &self.stats;
+        Stats {
+            tenant_hits: s.tenant_hits.load(Ordering::Relaxed),
+            tenant_loads: s.tenant_loads.load(Ordering::Relaxed),
+            result_hits: s.result_hits.load(Ordering::Relaxed),
+            result_misses: s.result_misses.load(Ordering::Relaxed),
+            bus_events: s.bus_events.load(Ordering::Relaxed),
+            bus_lag_ms: s.bus_lag_ms.load(Ordering::Relaxed),
+        }
+    }
+
     pub fn new(
         db: DatabaseConnection,
         master: Arc<KeyRing>,
@@ -210,6 +249,7 @@ impl Registry {
         config: RegistryConfig,
     ) -> Self {
         Self {
+            stats: Arc::default(),
             results: Arc::default(),
             shared: Arc::new(Shared {
                 db,
@@ -250,6 +290,7 @@ impl Registry {
     async fn tenant_slot(&self, name: &str) -> Result<Option<Arc<TenantSlot>>, LoadError> {
         let loaded = read(&self.tenants).get(name).cloned();
         if let Some(slot) = loaded {
+            self.stats.tenant_hits.fetch_add(1, Ordering::Relaxed);
             self.touch(&slot.slot);
             if slot.slot.cell.load().version < slot.wanted.load(Ordering::Acquire) {
                 let _ = slot.slot.actor.send(Reload).await;
@@ -259,6 +300,7 @@ impl Registry {
         let Some(t) = tessera_store::tenants::by_name(&self.shared.db, name).await? else {
             return Ok(None);
         };
+        self.stats.tenant_loads.fetch_add(1, Ordering::Relaxed);
         let snapshot = load::tenant(
             &self.shared.db,
             &self.shared.config,
@@ -405,11 +447,19 @@ impl Registry {
         if !self.shared.config.cache_introspection {
             return None;
         }
-        self.results
+        let found = self
+            .results
             .lock()
             .get(key)
             .filter(|(_, exp, _)| *exp > now)
-            .map(|(_, _, body)| body.clone())
+            .map(|(_, _, body)| body.clone());
+        let counter = if found.is_some() {
+            &self.stats.result_hits
+        } else {
+            &self.stats.result_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
     }
 
     /// Caches an active token's introspection response until its `exp`.
@@ -461,7 +511,15 @@ impl Registry {
                     Ok(event) if event.what == "tenant" && event.version == i64::MAX => {
                         me.forget(&event.tenant)
                     }
-                    Ok(event) => me.announce(&event.tenant, event.version),
+                    Ok(event) => {
+                        me.stats.bus_events.fetch_add(1, Ordering::Relaxed);
+                        if event.published_ms > 0 {
+                            me.stats
+                                .bus_lag_ms
+                                .store(me.shared.now_ms() - event.published_ms, Ordering::Relaxed);
+                        }
+                        me.announce(&event.tenant, event.version)
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(
                             missed = n,

@@ -40,6 +40,7 @@ pub struct Credentials<'a> {
 }
 
 /// Authenticates the client of a request against the tenant's hot state.
+#[tracing::instrument(name = "oauth.client_auth", skip_all)]
 pub async fn authenticate(
     creds: &Credentials<'_>,
     tenant: &TenantSnapshot,

@@ -34,8 +34,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus text exposition of this process's metrics.
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = crate::metrics::metrics();
-    m.loaded_tenants
-        .set(i64::try_from(state.hot.loaded_tenants()).unwrap_or(i64::MAX));
+    m.observe_registry(&state.hot);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(m.render())

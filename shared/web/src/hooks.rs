@@ -122,6 +122,7 @@ impl HookClient {
     }
 
     /// POSTs `body` to the hook and returns its JSON answer (`{}` for 204 No Content).
+    #[tracing::instrument(name = "inline_hook.call", skip_all)]
     pub async fn call(&self, target: &Target, body: &Value) -> Result<Value, CallError> {
         let method =
             reqwest::Method::from_bytes(target.method.as_bytes()).unwrap_or(reqwest::Method::POST);

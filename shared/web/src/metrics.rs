@@ -19,6 +19,11 @@ pub struct Metrics {
     pub system_log_events: IntCounter,
     pub system_log_dropped: IntCounter,
     pub rate_limited: IntCounterVec,
+    pub hot_tenant_lookups: IntCounterVec,
+    pub introspection_cache: IntCounterVec,
+    pub bus_events: IntCounter,
+    pub bus_lag: prometheus::Gauge,
+    pub key_rotations: IntCounterVec,
 }
 
 /// The metrics of this process.
@@ -76,6 +81,40 @@ pub fn metrics() -> &'static Metrics {
             &["bucket"],
         )
         .unwrap_or_else(|_| unreachable_metric());
+        let hot_tenant_lookups = IntCounterVec::new(
+            Opts::new(
+                "hot_tenant_lookups_total",
+                "Tenant lookups by result: hit (served from the loaded actor) or load (read from the database)",
+            ),
+            &["result"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let introspection_cache = IntCounterVec::new(
+            Opts::new(
+                "introspection_cache_lookups_total",
+                "Introspection result-cache lookups by result (hit or miss)",
+            ),
+            &["result"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let bus_events = IntCounter::new(
+            "config_bus_events_total",
+            "Configuration changes received on the config bus",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let bus_lag = prometheus::Gauge::new(
+            "config_bus_lag_seconds",
+            "Delay between a configuration commit and its receipt here, for the latest change",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let key_rotations = IntCounterVec::new(
+            Opts::new(
+                "key_rotations_total",
+                "Signing-key rollovers this process made, by trigger (scheduled or manual)",
+            ),
+            &["trigger"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -84,6 +123,11 @@ pub fn metrics() -> &'static Metrics {
             Box::new(system_log_events.clone()),
             Box::new(system_log_dropped.clone()),
             Box::new(rate_limited.clone()),
+            Box::new(hot_tenant_lookups.clone()),
+            Box::new(introspection_cache.clone()),
+            Box::new(bus_events.clone()),
+            Box::new(bus_lag.clone()),
+            Box::new(key_rotations.clone()),
         ] {
             let _ = registry.register(c);
         }
@@ -96,6 +140,11 @@ pub fn metrics() -> &'static Metrics {
             system_log_events,
             system_log_dropped,
             rate_limited,
+            hot_tenant_lookups,
+            introspection_cache,
+            bus_events,
+            bus_lag,
+            key_rotations,
         }
     })
 }
@@ -108,7 +157,44 @@ fn unreachable_metric<T>() -> T {
     }
 }
 
+/// Raises a counter to `total` (a count kept elsewhere, e.g. by the hot registry).
+fn catch_up(counter: &prometheus::IntCounter, total: u64) {
+    let current = counter.get();
+    if total > current {
+        counter.inc_by(total - current);
+    }
+}
+
 impl Metrics {
+    /// Copies the hot registry's own counts into the exported metrics.
+    pub fn observe_registry(&self, hot: &tessera_hot::Registry) {
+        let s = hot.stats();
+        self.loaded_tenants
+            .set(i64::try_from(hot.loaded_tenants()).unwrap_or(i64::MAX));
+        catch_up(
+            &self.hot_tenant_lookups.with_label_values(&["hit"]),
+            s.tenant_hits,
+        );
+        catch_up(
+            &self.hot_tenant_lookups.with_label_values(&["load"]),
+            s.tenant_loads,
+        );
+        catch_up(
+            &self.introspection_cache.with_label_values(&["hit"]),
+            s.result_hits,
+        );
+        catch_up(
+            &self.introspection_cache.with_label_values(&["miss"]),
+            s.result_misses,
+        );
+        catch_up(&self.bus_events, s.bus_events);
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "a lag in milliseconds fits an f64"
+        )]
+        self.bus_lag.set(s.bus_lag_ms.max(0) as f64 / 1000.0);
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

@@ -28,6 +28,17 @@ impl Started {
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stops accepting, lets
+    /// in-flight requests finish (up to 10 s), and stores the System Log events still queued.
+    pub async fn serve(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        tracing::info!("stopped accepting requests; in-flight requests drained");
+        self.state.syslog.flush().await;
+        crate::telemetry::shutdown();
+        tracing::info!("System Log and traces flushed; exiting");
+        result
+    }
 }
 
 /// Binds `config.listen`, opens the stores, and builds the server with `mounts`.
@@ -66,9 +77,12 @@ pub async fn start_with_clock(
             .app_data(data.clone())
             .app_data(json_config())
             .app_data(query_config())
+            // Outermost last: host routing first (so every later step sees `/t/{tenant}`),
+            // then the request's span, the access log, and rate limiting.
             .wrap(from_fn(crate::ratelimit::enforce))
-            .wrap(from_fn(crate::tenant::host_routing))
             .wrap(from_fn(access_log))
+            .wrap(from_fn(crate::telemetry::request_span))
+            .wrap(from_fn(crate::tenant::host_routing))
             .configure(crate::health::configure);
         for mount in &mounts {
             app = app.configure(*mount);

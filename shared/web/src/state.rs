@@ -83,11 +83,16 @@ impl AppState {
                 source,
             })?;
         }
-        let db = tessera_store::connect(&config.effective_database_url()).await?;
+        let wait = std::time::Duration::from_secs(config.startup_wait_secs);
+        let db_url = config.effective_database_url();
+        let db = patiently("database", &db_url, wait, || {
+            tessera_store::connect(&db_url)
+        })
+        .await?;
         tessera_store::migrate(&db).await?;
         let (short, bus): (Arc<dyn ShortLived>, Arc<dyn ConfigBus>) = match &config.redis_url {
             Some(url) => (
-                Arc::new(RedisStore::connect(url).await?),
+                Arc::new(patiently("Redis", url, wait, || RedisStore::connect(url)).await?),
                 Arc::new(RedisBus::connect(url).await?),
             ),
             None => (Arc::new(MemoryStore::new()), Arc::new(MemoryBus::new())),
@@ -185,6 +190,7 @@ impl AppState {
             what: what.to_owned(),
             id: id.to_owned(),
             version,
+            published_ms: self.now_ms(),
         };
         if let Err(e) = self.bus.publish(&event).await {
             tracing::warn!(error = %e, tenant = tenant_id, what, "config change committed but not announced");
@@ -195,6 +201,59 @@ impl AppState {
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<DatabaseTransaction, ApiError> {
         self.db.begin().await.map_err(ApiError::internal)
+    }
+}
+
+/// Calls `connect` until it succeeds or `wait` has passed, logging each failed attempt with
+/// the store's address (never its credentials). Replicas started before their stores (a
+/// compose file, a Kubernetes rollout) come up as soon as the stores do.
+async fn patiently<T, E, F, Fut>(
+    what: &str,
+    url: &str,
+    wait: std::time::Duration,
+    mut connect: F,
+) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let started = std::time::Instant::now();
+    let mut attempt = 1u32;
+    loop {
+        match connect().await {
+            Ok(v) => {
+                if attempt > 1 {
+                    tracing::info!(store = what, address = %redacted(url), attempt, "store reachable");
+                }
+                return Ok(v);
+            }
+            Err(e) if started.elapsed() < wait => {
+                tracing::warn!(
+                    store = what,
+                    address = %redacted(url),
+                    attempt,
+                    error = %e,
+                    waited_secs = started.elapsed().as_secs(),
+                    "waiting for the {what} before starting"
+                );
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A store URL without its user and password: `postgres://db:5432/tessera`.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.has_host() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.split('?').next().unwrap_or_default().to_owned(),
     }
 }
 

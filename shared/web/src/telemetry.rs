@@ -1,27 +1,169 @@
-//! Structured logging: JSON lines by default (one object per event, with span fields), or a
-//! human-readable format for local work. sqlx's per-query logs are kept at `warn`.
+//! Observability plumbing: structured logs, and OpenTelemetry traces over OTLP.
+//!
+//! * Logs are JSON lines by default (one object per event), or human-readable for local work.
+//!   Span fields are not copied into log lines, and no line carries a query string, a token
+//!   or a secret. sqlx's per-query logs are kept at `warn`.
+//! * When `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set,
+//!   spans are exported over OTLP/HTTP with JSON bodies, in batches; `OTEL_SERVICE_NAME` names
+//!   the service (default `tessera`). A request's span continues the trace of its W3C
+//!   `traceparent` header.
 
+use std::sync::OnceLock;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::Config;
+
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+fn otlp_configured() -> bool {
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
+}
 
 /// Installs the global subscriber once; later calls (tests start several servers) are no-ops.
 pub fn init(config: &Config) {
     let filter = EnvFilter::try_new(format!("{},sqlx=warn,sea_orm=warn", config.log_level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if config.log_format == "pretty" {
-        builder.try_init()
+    let fmt = if config.log_format == "pretty" {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed()
     } else {
-        builder.json().flatten_event(true).try_init()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed()
     };
+    let otel = if otlp_configured() {
+        match exporter() {
+            Ok(provider) => {
+                let tracer = provider.tracer("tessera");
+                let _ = PROVIDER.set(provider);
+                opentelemetry::global::set_text_map_propagator(
+                    opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+                );
+                // Spans are exported at `info` whatever the log level: a quiet log must not
+                // blind the traces.
+                Some(
+                    tracing_opentelemetry::layer()
+                        .with_tracer(tracer)
+                        .with_filter(EnvFilter::new(
+                            "info,sqlx=warn,sea_orm=warn,hyper=warn,reqwest=warn,h2=warn",
+                        )),
+                )
+            }
+            Err(e) => {
+                eprintln!("OpenTelemetry export disabled: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otel)
+        .try_init();
 }
 
-/// The W3C trace id of a request's `traceparent` header (`00-{trace id}-{span id}-{flags}`),
-/// when it carries a valid one.
+fn exporter() -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
+    use opentelemetry_otlp::{Protocol, WithExportConfig as _};
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpJson)
+        .build()?;
+    let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "tessera".into());
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service)
+                .build(),
+        )
+        .build())
+}
+
+/// Exports the spans still buffered (at shutdown).
+pub fn shutdown() {
+    if let Some(p) = PROVIDER.get() {
+        if let Err(e) = p.force_flush() {
+            tracing::warn!(error = %e, "flushing traces failed");
+        }
+        let _ = p.shutdown();
+    }
+}
+
+struct Headers<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .map(actix_web::http::header::HeaderName::as_str)
+            .collect()
+    }
+}
+
+/// The request's span (`otel.kind = server`), continuing the caller's `traceparent`, named
+/// `{method} {route pattern}`. Its fields are the method, the route pattern and the status:
+/// never the path's values or the query.
+pub async fn request_span(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!(
+        "HTTP request",
+        otel.name = %format!("{} {route}", req.method()),
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if PROVIDER.get().is_some() {
+        let parent =
+            opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(req.headers())));
+        let _ = span.set_parent(parent);
+    }
+    let res = next.call(req).instrument(span.clone()).await?;
+    span.record("http.response.status_code", res.status().as_u16());
+    Ok(res)
+}
+
+/// The trace id of the current request: the exported trace's when traces are exported, else
+/// the one in the request's `traceparent` header, if valid.
 pub fn trace_id_of(req: &actix_web::HttpRequest) -> Option<String> {
+    if PROVIDER.get().is_some() {
+        use opentelemetry::trace::TraceContextExt as _;
+        let cx = tracing::Span::current().context();
+        let id = cx.span().span_context().trace_id();
+        if id != opentelemetry::trace::TraceId::INVALID {
+            return Some(id.to_string());
+        }
+    }
     let value = req.headers().get("traceparent")?.to_str().ok()?;
     let mut parts = value.split('-');
     let (_version, trace) = (parts.next()?, parts.next()?);

@@ -398,3 +398,41 @@ pub fn service_process(
     }
     ServiceProcess(child)
 }
+
+/// The Python interpreter of the test tools' virtual environment (`scripts/test` creates it at
+/// `.venv` with prometheus-client, helm-python-sdk and kubernetes-validate).
+pub fn python() -> PathBuf {
+    std::env::var_os("TESSERA_TEST_PYTHON")
+        .map_or_else(|| repo_root().join(".venv/bin/python"), PathBuf::from)
+}
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Prometheus text parsed by the official Python client's parser: every sample as
+/// `{name, labels, value, type}`. Panics when the text does not parse.
+pub fn prometheus_samples(text: &str) -> Vec<Value> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(python())
+        .arg(repo_root().join("tests/python/metrics_samples.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test venv's python (run scripts/test once to create .venv)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write the exposition");
+    let out = child.wait_with_output().expect("parser finished");
+    assert!(
+        out.status.success(),
+        "the exposition does not parse: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("parser output is JSON")
+}

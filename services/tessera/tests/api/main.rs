@@ -11,6 +11,7 @@ mod hooks;
 mod introspection;
 mod isolation;
 mod management;
+mod observability;
 mod okta_sdk;
 mod operator;
 mod persistence;
