@@ -40,7 +40,7 @@ pub fn tenant_name() -> String {
     unique("t-")
 }
 
-async fn fresh_postgres() -> String {
+pub async fn fresh_postgres() -> String {
     let admin_url = std::env::var("TESSERA_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let name = unique("tessera_t_");

@@ -6,6 +6,7 @@
 
 mod authorize;
 mod cli;
+mod cluster;
 mod helpers;
 mod hooks;
 mod introspection;
