@@ -7,6 +7,7 @@
 mod authorize;
 mod cli;
 mod cluster;
+mod deploy_artifacts;
 mod helpers;
 mod hooks;
 mod introspection;
