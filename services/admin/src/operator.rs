@@ -10,7 +10,7 @@ use tessera_store::entities::{
     group, group_member, inline_hook, log_event, policy, policy_rule, refresh_token,
     role_assignment, scope, signing_key, tenant, user,
 };
-use tessera_store::{TransactionTrait as _, repo};
+use tessera_store::repo;
 use tessera_web::paging::{ListParams, link_header};
 use tessera_web::tenant::Operator;
 use tessera_web::{ApiError, AppState};
@@ -127,7 +127,9 @@ async fn delete(
             "Only a SUSPENDED tenant can be deleted; suspend it first.",
         ));
     }
-    let txn = state.db.begin().await.map_err(ApiError::internal)?;
+    let txn = tessera_store::begin_write(&state.db)
+        .await
+        .map_err(ApiError::internal)?;
     let id = t.id.as_str();
     repo::purge_tenant::<api_token::Entity>(&txn, id).await?;
     repo::purge_tenant::<authorization_server::Entity>(&txn, id).await?;

@@ -5,7 +5,7 @@
 use tessera_domain::admin_roles::Role;
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::{authorization_server as srv, policy, policy_rule, tenant};
-use tessera_store::{ColumnTrait as _, ConnectionTrait, TransactionTrait as _, repo};
+use tessera_store::{ColumnTrait as _, ConnectionTrait, repo};
 use tessera_web::{ApiError, AppState};
 
 use crate::authz_servers::{ServerFieldsOwned, ServerKind, insert_server};
@@ -33,7 +33,9 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
     let mut keys = tessera_keys::lifecycle::generate(tessera_jose::Alg::RS256, 4).await?;
     let org_keys = keys.split_off(2);
     let now = state.now_ms();
-    let txn = state.db.begin().await.map_err(ApiError::internal)?;
+    let txn = tessera_store::begin_write(&state.db)
+        .await
+        .map_err(ApiError::internal)?;
     let t = tessera_store::tenants::insert(
         &txn,
         tenant::Model {
@@ -158,7 +160,9 @@ pub async fn ensure_org_servers(state: &AppState) -> Result<usize, ApiError> {
             continue;
         }
         let keys = tessera_keys::lifecycle::generate(tessera_jose::Alg::RS256, 2).await?;
-        let txn = state.db.begin().await.map_err(ApiError::internal)?;
+        let txn = tessera_store::begin_write(&state.db)
+            .await
+            .map_err(ApiError::internal)?;
         insert_org_server(&txn, state, &t.id, keys).await?;
         state.commit(txn, &t.id, "tenant", &t.id).await?;
         created += 1;

@@ -4,8 +4,8 @@
 //! started with both keep working during the switch, since they open rows by their key id.
 
 use tessera_store::entities::{app_secret, inline_hook, signing_key};
+use tessera_store::repo;
 use tessera_store::sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
-use tessera_store::{TransactionTrait as _, repo};
 use tessera_web::{ApiError, AppState};
 
 /// How many rows were re-sealed.
@@ -28,7 +28,9 @@ pub async fn run(state: &AppState) -> Result<Rewrapped, ApiError> {
     };
     let current = &ring.current;
     let mut done = Rewrapped::default();
-    let txn = state.db.begin().await.map_err(ApiError::internal)?;
+    let txn = tessera_store::begin_write(&state.db)
+        .await
+        .map_err(ApiError::internal)?;
     let keys = signing_key::Entity::find()
         .filter(signing_key::Column::MasterKeyId.eq(previous.id()))
         .all(&txn)

@@ -578,8 +578,9 @@ pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthEr
     } else {
         // The old token is retired and its successor stored in one transaction; of two
         // concurrent refreshes of one ACTIVE token, only one can retire it.
-        use tessera_store::TransactionTrait as _;
-        let txn = db.begin().await.map_err(OAuthError::server_error)?;
+        let txn = tessera_store::begin_write(db)
+            .await
+            .map_err(OAuthError::server_error)?;
         if row.status == "ACTIVE"
             && !tessera_store::tokens::mark_rotated(&txn, t, &row.id, now_ms)
                 .await

@@ -21,6 +21,18 @@ pub use sea_orm::{
 use sea_orm::{ConnectOptions, Database};
 use sea_orm_migration::MigratorTrait as _;
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a deferred transaction that reads and
+/// then writes fails at once with "database is locked" when another connection (the System
+/// Log's writer, say) wrote in between. On PostgreSQL it is a plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
     let mut options = ConnectOptions::new(url.to_owned());

@@ -9,7 +9,7 @@ use tessera_domain::{Clock, Random, SystemClock, SystemRandom};
 use tessera_ephemeral::{
     ConfigBus, ConfigEvent, MemoryBus, MemoryStore, RedisBus, RedisStore, ShortLived,
 };
-use tessera_store::{DatabaseConnection, DatabaseTransaction, TransactionTrait as _};
+use tessera_store::{DatabaseConnection, DatabaseTransaction};
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -200,7 +200,9 @@ impl AppState {
 
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<DatabaseTransaction, ApiError> {
-        self.db.begin().await.map_err(ApiError::internal)
+        tessera_store::begin_write(&self.db)
+            .await
+            .map_err(ApiError::internal)
     }
 }
 
