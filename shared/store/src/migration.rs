@@ -1112,7 +1112,10 @@ impl MigrationTrait for InlineHookOAuth {
 }
 
 /// The System Log: the parts of an event without a column of their own (transaction, debug
-/// context, request), and the index its queries walk (tenant, then insertion order).
+/// context, request), and the one index its queries walk (tenant, then insertion order). The
+/// first schema's two other indexes (unique id, creation time) go: nothing looks an event up by
+/// id, the time bounds are checked along the walk, and each index is one more B-tree write per
+/// event on the busiest insert path there is.
 struct SystemLogDetails;
 
 impl MigrationName for SystemLogDetails {
@@ -1137,10 +1140,35 @@ impl MigrationTrait for SystemLogDetails {
             &["tenant_id", "seq"],
             false,
         ))
-        .await
+        .await?;
+        for name in ["ux_log_events_id", "ix_log_events_created"] {
+            m.drop_index(
+                Index::drop()
+                    .name(name)
+                    .table(Alias::new("log_events"))
+                    .if_exists()
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_index(index(
+            "ux_log_events_id",
+            "log_events",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_log_events_created",
+            "log_events",
+            &["tenant_id", "created"],
+            false,
+        ))
+        .await?;
         m.drop_index(
             Index::drop()
                 .name("ix_log_events_tenant_seq")

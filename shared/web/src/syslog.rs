@@ -11,8 +11,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tessera_store::DatabaseConnection;
 use tessera_store::entities::log_event;
-use tessera_store::sea_orm::ActiveValue::{NotSet, Set};
-use tessera_store::sea_orm::EntityTrait as _;
 use tokio::sync::{mpsc, oneshot};
 
 const QUEUE: usize = 10_000;
@@ -200,7 +198,7 @@ impl SystemLog {
     pub fn record(&self, event: Event) {
         let now_ms = tessera_domain::timefmt::to_millis(self.clock.now());
         let row = to_row(&event, self.uuid(), now_ms);
-        tracing::info!(
+        tracing::debug!(
             target: "tessera::system_log",
             tenant = %event.tenant_id,
             event_type = %event.event_type,
@@ -209,8 +207,16 @@ impl SystemLog {
             "{}", event.display_message
         );
         if self.tx.try_send(Message::Event(Box::new(row))).is_err() {
-            crate::metrics::metrics().system_log_dropped.inc();
-            tracing::warn!(event_type = %event.event_type, "System Log queue full; event dropped");
+            let m = crate::metrics::metrics();
+            m.system_log_dropped.inc();
+            // One warning per 10 000 drops, not one per drop: under overload the log must not
+            // become the next bottleneck.
+            if m.system_log_dropped.get() % 10_000 == 1 {
+                tracing::warn!(
+                    dropped_total = m.system_log_dropped.get(),
+                    "System Log queue full; events dropped (see tessera_system_log_dropped_total)"
+                );
+            }
         }
     }
 
@@ -326,29 +332,50 @@ async fn write_batches(db: DatabaseConnection, mut rx: mpsc::Receiver<Message>) 
     }
 }
 
+/// One `INSERT … SELECT` per batch with the rows as a single JSON parameter: the statement's
+/// text never changes, so it is prepared once per connection, and a batch of 500 events is one
+/// round trip (a multi-row `VALUES` would be re-planned for each batch size and bind 6,500
+/// parameters).
+const INSERT_SQLITE: &str = "INSERT INTO log_events (tenant_id, id, event_type, severity, \
+    display_message, actor, target, outcome, client, details, created, last_updated) \
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
+    value->>7, value->>8, value->>9, value->>10, value->>10 FROM json_each(?)";
+const INSERT_POSTGRES: &str = "INSERT INTO log_events (tenant_id, id, event_type, severity, \
+    display_message, actor, target, outcome, client, details, created, last_updated) \
+    SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, \
+    (r->>10)::bigint, (r->>10)::bigint FROM json_array_elements($1::json) AS r";
+
 async fn store(db: &DatabaseConnection, rows: Vec<log_event::Model>) {
+    use tessera_store::ConnectionTrait as _;
+    use tessera_store::sea_orm::{DbBackend, Statement};
     let count = rows.len();
-    let active = |rows: &[log_event::Model]| -> Vec<log_event::ActiveModel> {
-        rows.iter()
-            .map(|r| log_event::ActiveModel {
-                seq: NotSet,
-                tenant_id: Set(r.tenant_id.clone()),
-                id: Set(r.id.clone()),
-                event_type: Set(r.event_type.clone()),
-                severity: Set(r.severity.clone()),
-                display_message: Set(r.display_message.clone()),
-                actor: Set(r.actor.clone()),
-                target: Set(r.target.clone()),
-                outcome: Set(r.outcome.clone()),
-                client: Set(r.client.clone()),
-                details: Set(r.details.clone()),
-                created: Set(r.created),
-                last_updated: Set(r.last_updated),
-            })
-            .collect()
+    let batch: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!([
+                r.tenant_id,
+                r.id,
+                r.event_type,
+                r.severity,
+                r.display_message,
+                r.actor,
+                r.target,
+                r.outcome,
+                r.client,
+                r.details,
+                r.created
+            ])
+        })
+        .collect();
+    let batch = Value::Array(batch).to_string();
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => INSERT_POSTGRES,
+        _ => INSERT_SQLITE,
     };
     for attempt in 1..=2 {
-        match log_event::Entity::insert_many(active(&rows)).exec(db).await {
+        let stmt = Statement::from_sql_and_values(backend, sql, [batch.clone().into()]);
+        match db.execute_raw(stmt).await {
             Ok(_) => {
                 crate::metrics::metrics()
                     .system_log_events

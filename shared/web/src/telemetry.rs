@@ -20,6 +20,7 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -79,10 +80,17 @@ pub fn init(config: &Config) {
     } else {
         None
     };
-    let _ = tracing_subscriber::registry()
-        .with(fmt.with_filter(filter))
-        .with(otel)
-        .try_init();
+    // Log lines are events: the fmt layer takes no spans, so without an exporter a request's
+    // spans cost nothing. (An absent `Option` layer would enable every span, so the two cases
+    // are built apart.)
+    let fmt = fmt.with_filter(filter.and(tracing_subscriber::filter::filter_fn(|m| m.is_event())));
+    let _ = match otel {
+        Some(otel) => tracing_subscriber::registry()
+            .with(fmt)
+            .with(otel)
+            .try_init(),
+        None => tracing_subscriber::registry().with(fmt).try_init(),
+    };
 }
 
 fn exporter() -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {

@@ -329,3 +329,41 @@ async fn system_log_records_a_scripted_run_and_filters_it() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn the_embedded_default_stores_events_too() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let created = app
+        .api(&t, Method::POST, "/apps", Some(service_app("on sqlite")))
+        .await
+        .expect(200);
+    let id = created["id"].as_str().unwrap();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{id}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    let events = logs(
+        &app,
+        &t,
+        &[("filter", r#"target.id eq "ID""#.replace("ID", id).as_str())],
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        types(&events),
+        [
+            "app.oauth2.client.lifecycle.create",
+            "app.oauth2.client.lifecycle.deactivate"
+        ]
+    );
+    assert_eq!(
+        events[1]["actor"]["type"], "ApiToken",
+        "the provisioning token acted"
+    );
+    app.stop().await;
+}
