@@ -14,7 +14,7 @@ use tessera_store::entities::log_event;
 use tessera_store::sea_orm::{
     EntityTrait as _, Order, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
-use tessera_web::syslog::{Event, Origin, Party, to_json};
+use tessera_web::syslog::{Event, Origin, Party, Position, to_json};
 use tessera_web::tenant::{Admin, AdminCaller};
 use tessera_web::{ApiError, AppState};
 
@@ -49,7 +49,7 @@ struct Query {
     filter: Option<Filter>,
     q: Option<String>,
     limit: u64,
-    after: Option<i64>,
+    after: Option<Position>,
     descending: bool,
 }
 
@@ -99,13 +99,6 @@ impl LogParams {
             ),
             None => None,
         };
-        let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
-            Some(a) => Some(
-                a.parse::<i64>()
-                    .map_err(|_| ApiError::invalid("after", "is not a valid cursor"))?,
-            ),
-            None => None,
-        };
         let descending = match self.sort_order.as_deref() {
             None | Some("ASCENDING") => false,
             Some("DESCENDING") => true,
@@ -116,6 +109,13 @@ impl LogParams {
                 ));
             }
         };
+        let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
+            Some(a) => Some(
+                cursor(a, descending)
+                    .ok_or_else(|| ApiError::invalid("after", "is not a valid cursor"))?,
+            ),
+            None => None,
+        };
         Ok(Query {
             since,
             until,
@@ -125,6 +125,15 @@ impl LogParams {
             after,
             descending,
         })
+    }
+}
+
+/// `{seq}.{n}` (after that event) or `{seq}` (after that whole row, in the direction of the
+/// listing).
+fn cursor(text: &str, descending: bool) -> Option<Position> {
+    match text.split_once('.') {
+        Some((seq, n)) => Some((seq.parse().ok()?, n.parse().ok()?)),
+        None => Some((text.parse().ok()?, if descending { 0 } else { usize::MAX })),
     }
 }
 
@@ -141,18 +150,24 @@ async fn list(
     // This process's own recent events are in the database before it is read.
     state.syslog.flush().await;
     let mut events = Vec::new();
-    let mut cursor = query.after;
+    // The position of the last event looked at, and of the last row read.
+    let mut last: Option<Position> = None;
+    let mut last_row = query.after.map(|(seq, _)| seq);
     let mut exhausted = false;
-    for _ in 0..SCAN_STEPS {
+    let full = |events: &Vec<Value>| events.len() as u64 == query.limit;
+    'scan: for _ in 0..SCAN_STEPS {
         let mut select = log_event::Entity::find()
             .filter(log_event::Column::TenantId.eq(&admin.tenant.id))
             .filter(log_event::Column::Created.gte(query.since))
             .filter(log_event::Column::Created.lt(query.until));
-        if let Some(c) = cursor {
-            select = select.filter(if query.descending {
-                log_event::Column::Seq.lt(c)
-            } else {
-                log_event::Column::Seq.gt(c)
+        if let Some(seq) = last_row {
+            // The cursor's own row again on the first step: it may have events left.
+            let first_step = last.is_none() && query.after.is_some();
+            select = select.filter(match (query.descending, first_step) {
+                (false, true) => log_event::Column::Seq.gte(seq),
+                (false, false) => log_event::Column::Seq.gt(seq),
+                (true, true) => log_event::Column::Seq.lte(seq),
+                (true, false) => log_event::Column::Seq.lt(seq),
             });
         }
         let rows = select
@@ -170,33 +185,53 @@ async fn list(
             .map_err(ApiError::internal)?;
         let fetched = rows.len() as u64;
         for row in rows {
-            cursor = Some(row.seq);
-            let event = to_json(&row);
-            let keep = query.filter.as_ref().is_none_or(|f| f.matches(&event))
-                && query
-                    .q
-                    .as_deref()
-                    .is_none_or(|q| syslog::matches_keywords(&event, q));
-            if keep {
-                events.push(event);
-                if events.len() as u64 == query.limit {
-                    break;
+            last_row = Some(row.seq);
+            let mut expanded = to_json(&row);
+            if query.descending {
+                expanded.reverse();
+            }
+            for (position, event) in expanded {
+                let seen_already = query.after.is_some_and(|a| {
+                    if query.descending {
+                        position >= a
+                    } else {
+                        position <= a
+                    }
+                });
+                if seen_already {
+                    continue;
+                }
+                last = Some(position);
+                let keep = query.filter.as_ref().is_none_or(|f| f.matches(&event))
+                    && query
+                        .q
+                        .as_deref()
+                        .is_none_or(|q| syslog::matches_keywords(&event, q));
+                if keep {
+                    events.push(event);
+                    if full(&events) {
+                        break 'scan;
+                    }
                 }
             }
+            // The whole row is looked at.
+            last = Some((row.seq, if query.descending { 0 } else { usize::MAX }));
         }
-        if fetched < SCAN_CHUNK && (events.len() as u64) < query.limit {
+        if fetched < SCAN_CHUNK {
             exhausted = true;
             break;
         }
-        if events.len() as u64 == query.limit {
-            break;
-        }
     }
-    let next = if exhausted { None } else { cursor };
+    let next = match last {
+        _ if exhausted && !full(&events) => None,
+        None => None,
+        Some((seq, n)) if n == usize::MAX || (query.descending && n == 0) => Some(seq.to_string()),
+        Some((seq, n)) => Some(format!("{seq}.{n}")),
+    };
     Ok(HttpResponse::Ok()
         .insert_header((
             "Link",
-            tessera_web::paging::link_header(&admin.tenant.org_url, &req, next),
+            tessera_web::paging::link_header_with(&admin.tenant.org_url, &req, next),
         ))
         .json(Value::Array(events)))
 }

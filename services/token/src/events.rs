@@ -63,25 +63,22 @@ pub fn token_grant(
         ),
         Ok(body) => {
             let scope = body.get("scope").and_then(Value::as_str).unwrap_or("");
-            state.syslog.record(
-                base(format!("{prefix}.token.grant"), "OAuth2 token request")
-                    .debug("grantedScopes", scope),
-            );
+            let mut event = base(format!("{prefix}.token.grant"), "OAuth2 token request")
+                .debug("grantedScopes", scope);
             for (kind, message) in [
                 ("access_token", "OAuth2 access token is granted"),
                 ("id_token", "OAuth2 id token is granted"),
                 ("refresh_token", "OAuth2 refresh token is granted"),
             ] {
-                let Some(token) = body.get(kind).and_then(Value::as_str) else {
-                    continue;
-                };
-                let target = token_party(kind, token, body);
-                state.syslog.record(
-                    base(format!("{prefix}.token.grant.{kind}"), message)
-                        .target(target)
-                        .debug("grantedScopes", scope),
-                );
+                if let Some(token) = body.get(kind).and_then(Value::as_str) {
+                    event = event.follow_up(
+                        format!("{prefix}.token.grant.{kind}"),
+                        message,
+                        token_party(kind, token, body),
+                    );
+                }
             }
+            state.syslog.record(event);
         }
     }
 }
@@ -121,27 +118,28 @@ pub fn authorized(
     response_types: &[&str],
 ) {
     let prefix = prefix(server);
-    let user = Party::new("User", &bound.user_id);
-    let event = |event_type: String| {
-        Event::new(
-            &server.tenant_id,
-            event_type,
-            "OAuth2 authorization request",
-            user.clone(),
-        )
-        .target(client_party(client))
-        .target(server_party(server))
-        .debug("responseTypes", response_types.join(" "))
-        .debug("grantedScopes", bound.grant().scopes.join(" "))
-    };
-    state.syslog.record(event(format!("{prefix}.authorize")));
-    for (kind, suffix) in [
-        ("code", "authorize.code"),
-        ("token", "authorize.implicit.access_token"),
-        ("id_token", "authorize.implicit.id_token"),
+    let mut event = Event::new(
+        &server.tenant_id,
+        format!("{prefix}.authorize"),
+        "OAuth2 authorization request",
+        Party::new("User", &bound.user_id),
+    )
+    .target(client_party(client))
+    .target(server_party(server))
+    .debug("responseTypes", response_types.join(" "))
+    .debug("grantedScopes", bound.grant().scopes.join(" "));
+    for (kind, suffix, target) in [
+        ("code", "authorize.code", "authorization_code"),
+        ("token", "authorize.implicit.access_token", "access_token"),
+        ("id_token", "authorize.implicit.id_token", "id_token"),
     ] {
         if response_types.contains(&kind) {
-            state.syslog.record(event(format!("{prefix}.{suffix}")));
+            event = event.follow_up(
+                format!("{prefix}.{suffix}"),
+                "OAuth2 authorization request",
+                Party::new(target, "issued"),
+            );
         }
     }
+    state.syslog.record(event);
 }

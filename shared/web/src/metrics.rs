@@ -65,7 +65,7 @@ pub fn metrics() -> &'static Metrics {
         .unwrap_or_else(|_| unreachable_metric());
         let system_log_events = IntCounter::new(
             "system_log_events_total",
-            "System Log events stored by this process",
+            "System Log records stored by this process (an event stored with its follow-ups is one)",
         )
         .unwrap_or_else(|_| unreachable_metric());
         let system_log_dropped = IntCounter::new(

@@ -49,6 +49,11 @@ impl ListParams {
 
 /// The `Link` header for a page of `path` (the request's own path under the org URL).
 pub fn link_header(org_url: &str, req: &HttpRequest, next_after: Option<i64>) -> String {
+    link_header_with(org_url, req, next_after.map(|a| a.to_string()))
+}
+
+/// [`link_header`] with any cursor text.
+pub fn link_header_with(org_url: &str, req: &HttpRequest, next_after: Option<String>) -> String {
     let tenant_relative = relative_path(req);
     let query = req.query_string();
     let self_url = if query.is_empty() {
@@ -62,7 +67,7 @@ pub fn link_header(org_url: &str, req: &HttpRequest, next_after: Option<i64>) ->
             .filter(|(k, _)| k != "after")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        pairs.push(("after".into(), after.to_string()));
+        pairs.push(("after".into(), after));
         let next_query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();

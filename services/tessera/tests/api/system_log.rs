@@ -290,6 +290,29 @@ async fn system_log_records_a_scripted_run_and_filters_it() {
         .map(|e| e["uuid"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(seen, all_ids);
+    let mut unique = all_ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), all_ids.len(), "every event has its own uuid");
+    // Newest first, two at a time, through events stored together (a grant and its tokens).
+    let mut backwards = Vec::new();
+    let mut page = logs(&app, &t, &[("limit", "2"), ("sortOrder", "DESCENDING")]).await;
+    loop {
+        let next = page.next_link();
+        let body = page.expect(200);
+        backwards.extend(
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["uuid"].as_str().unwrap().to_owned()),
+        );
+        match next {
+            Some(url) => page = app.get_url(&t, &url).await,
+            None => break,
+        }
+    }
+    backwards.reverse();
+    assert_eq!(backwards, all_ids);
 
     // sortOrder=DESCENDING: newest first.
     let newest = logs(&app, &t, &[("sortOrder", "DESCENDING"), ("limit", "1")])
