@@ -58,7 +58,11 @@ pub async fn enforce(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(state) = req
+        .app_data::<web::Data<AppState>>()
+        .filter(|s| s.config.rate_limits.enabled)
+        .cloned()
+    else {
         return next.call(req).await;
     };
     let Some((tenant, b)) = req

@@ -78,10 +78,9 @@ pub async fn start_with_clock(
             .app_data(json_config())
             .app_data(query_config())
             // Outermost last: host routing first (so every later step sees `/t/{tenant}`),
-            // then the request's span, the access log, and rate limiting.
+            // then the access log with the request's span, then rate limiting.
             .wrap(from_fn(crate::ratelimit::enforce))
             .wrap(from_fn(access_log))
-            .wrap(from_fn(crate::telemetry::request_span))
             .wrap(from_fn(crate::tenant::host_routing))
             .configure(crate::health::configure);
         for mount in &mounts {
@@ -108,14 +107,23 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 /// One structured line per request: method, route pattern, status, latency. The query string
-/// is never logged (it may carry codes or tokens).
+/// is never logged (it may carry codes or tokens). When traces are exported, the request runs
+/// inside its span ([`crate::telemetry::request_span`]).
 async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use tracing::Instrument as _;
     let started = std::time::Instant::now();
     let method = req.method().to_string();
-    let res = next.call(req).await?;
+    let res = match crate::telemetry::request_span(&req) {
+        Some(span) => {
+            let res = next.call(req).instrument(span.clone()).await?;
+            span.record("http.response.status_code", res.status().as_u16());
+            res
+        }
+        None => next.call(req).await?,
+    };
     let route = res
         .request()
         .match_pattern()

@@ -10,13 +10,10 @@
 
 use std::sync::OnceLock;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::ServiceRequest;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
@@ -135,13 +132,12 @@ impl Extractor for Headers<'_> {
     }
 }
 
-/// The request's span (`otel.kind = server`), continuing the caller's `traceparent`, named
-/// `{method} {route pattern}`. Its fields are the method, the route pattern and the status:
-/// never the path's values or the query.
-pub async fn request_span(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+/// The request's span (`otel.kind = server`) when traces are exported, continuing the
+/// caller's `traceparent`, named `{method} {route pattern}`. Its fields are the method, the
+/// route pattern and (recorded by the caller) the status: never a path value or the query.
+/// `None` without an exporter: a request then pays nothing for tracing.
+pub fn request_span(req: &ServiceRequest) -> Option<tracing::Span> {
+    PROVIDER.get()?;
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!(
         "HTTP request",
@@ -151,14 +147,10 @@ pub async fn request_span(
         http.route = %route,
         http.response.status_code = tracing::field::Empty,
     );
-    if PROVIDER.get().is_some() {
-        let parent =
-            opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(req.headers())));
-        let _ = span.set_parent(parent);
-    }
-    let res = next.call(req).instrument(span.clone()).await?;
-    span.record("http.response.status_code", res.status().as_u16());
-    Ok(res)
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(req.headers())));
+    let _ = span.set_parent(parent);
+    Some(span)
 }
 
 /// The trace id of the current request: the exported trace's when traces are exported, else
