@@ -4,7 +4,7 @@
 //! Recording never delays the request that caused the event: [`SystemLog::record`] hands the
 //! event to a writer task that inserts whatever has queued up in one statement. A reader calls
 //! [`SystemLog::flush`] first, so a process always reads its own events. When the database
-//! refuses a batch, it is retried once; if the queue (20 000 events) is full, the event is
+//! refuses a batch, it is retried once; if the queue (10 000 events) is full, the event is
 //! dropped and counted in `tessera_system_log_dropped_total`, never blocking a token request.
 
 use serde::Serialize;
@@ -13,8 +13,8 @@ use tessera_store::DatabaseConnection;
 use tessera_store::entities::log_event;
 use tokio::sync::{mpsc, oneshot};
 
-const QUEUE: usize = 20_000;
-const BATCH: usize = 5_000;
+const QUEUE: usize = 10_000;
+const BATCH: usize = 2_000;
 const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// `SUCCESS`, `FAILURE`, or another of Okta's outcome results.
