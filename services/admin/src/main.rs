@@ -10,6 +10,11 @@ fn main() -> anyhow::Result<()> {
     actix_rt::System::new().block_on(async move {
         let started =
             tessera_web::server::start(config, vec![tessera_admin::configure], None).await?;
+        // As `tessera serve` does: tenants provisioned before the org authorization server
+        // existed get theirs.
+        tessera_admin::provision::ensure_org_servers(&started.state)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating org authorization servers: {}", e.summary))?;
         tracing::info!(addr = %started.addr, service = "admin", "listening");
         started.serve().await?;
         Ok(())

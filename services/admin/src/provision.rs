@@ -167,5 +167,11 @@ pub async fn ensure_org_servers(state: &AppState) -> Result<usize, ApiError> {
         state.commit(txn, &t.id, "tenant", &t.id).await?;
         created += 1;
     }
+    if created > 0 {
+        tracing::info!(
+            created,
+            "org authorization servers created for existing tenants"
+        );
+    }
     Ok(created)
 }

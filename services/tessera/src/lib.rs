@@ -62,15 +62,9 @@ pub async fn start_services_with_clock(
     )
     .await?;
     if services.contains(&Service::Admin) {
-        let created = tessera_admin::provision::ensure_org_servers(&started.state)
+        tessera_admin::provision::ensure_org_servers(&started.state)
             .await
             .map_err(|e| anyhow::anyhow!("creating org authorization servers: {}", e.summary))?;
-        if created > 0 {
-            tracing::info!(
-                created,
-                "org authorization servers created for existing tenants"
-            );
-        }
     }
     let keys_job = services.contains(&Service::Keys).then(|| {
         tracing::info!(holder = %started.state.instance_id, "key-rotation job started");
