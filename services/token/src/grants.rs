@@ -281,8 +281,9 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
     );
     if r.state
         .short
-        .incr(&throttle, Duration::from_secs(1))
+        .hit(&throttle, Duration::from_secs(1))
         .await?
+        .count
         > PASSWORD_RATE_PER_SECOND
     {
         return Err(OAuthError::new(

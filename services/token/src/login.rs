@@ -145,7 +145,13 @@ pub async fn submit(
         Kind::Throttle,
         &format!("login:{}", lookup_digest(&username.to_lowercase())),
     );
-    if state.short.incr(&throttle, Duration::from_secs(60)).await? > 10 {
+    if state
+        .short
+        .hit(&throttle, Duration::from_secs(60))
+        .await?
+        .count
+        > 10
+    {
         return render(
             &state,
             t,

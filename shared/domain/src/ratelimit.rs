@@ -22,16 +22,6 @@ pub enum Bucket {
 }
 
 impl Bucket {
-    pub const ALL: [Self; 7] = [
-        Self::Authorize,
-        Self::Token,
-        Self::OAuth2,
-        Self::Clients,
-        Self::Apps,
-        Self::App,
-        Self::Management,
-    ];
-
     /// The bucket's name in keys, settings and metrics.
     pub const fn name(self) -> &'static str {
         match self {
@@ -43,12 +33,6 @@ impl Bucket {
             Self::App => "app",
             Self::Management => "management",
         }
-    }
-
-    /// Whether a refusal is answered as an OAuth endpoint would be (the protocol endpoints) or
-    /// as the management API (`E0000047` either way; the header differs only in content).
-    pub const fn is_management(self) -> bool {
-        matches!(self, Self::Apps | Self::App | Self::Management)
     }
 }
 

@@ -100,9 +100,8 @@ pub trait ShortLived: Send + Sync + 'static {
     async fn take(&self, key: &Key) -> Result<Option<Vec<u8>>>;
     /// Removes `key`; `true` when it existed.
     async fn delete(&self, key: &Key) -> Result<bool>;
-    /// Increments a counter whose window starts at its first increment; returns the new count.
-    async fn incr(&self, key: &Key, window: Duration) -> Result<u64>;
-    /// [`ShortLived::incr`], also telling how long the window has left (rate-limit headers).
+    /// Increments a counter whose window starts at its first increment; returns the new count
+    /// and how long the window has left (throttles and rate limits).
     async fn hit(&self, key: &Key, window: Duration) -> Result<Hit>;
     /// Takes (or, for the same holder, keeps) the lease; returns its fencing token, which grows
     /// with every change of holder, or `None` when another holder has it.

@@ -101,18 +101,6 @@ impl ShortLived for MemoryStore {
         Ok(found)
     }
 
-    async fn incr(&self, key: &Key, window: Duration) -> Result<u64> {
-        let now = Instant::now();
-        let mut inner = self.lock();
-        if let Some(e) = inner.live(key.as_str(), now) {
-            let n = parse_count(&e.value) + 1;
-            e.value = n.to_string().into_bytes();
-            return Ok(n);
-        }
-        inner.insert(key.as_str(), b"1".to_vec(), now + window, now);
-        Ok(1)
-    }
-
     async fn hit(&self, key: &Key, window: Duration) -> Result<Hit> {
         let now = Instant::now();
         let mut inner = self.lock();

@@ -8,11 +8,6 @@ use redis::{AsyncCommands as _, Script};
 
 use crate::{Hit, Key, Result, ShortLived, millis};
 
-const INCR: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n";
-
 const HIT: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -45,7 +40,6 @@ return 0";
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
-    incr: Script,
     hit: Script,
     acquire: Script,
     renew: Script,
@@ -65,7 +59,6 @@ impl RedisStore {
         let conn = ConnectionManager::new(client).await?;
         Ok(Self {
             conn,
-            incr: Script::new(INCR),
             hit: Script::new(HIT),
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
@@ -118,16 +111,6 @@ impl ShortLived for RedisStore {
         let mut c = self.conn.clone();
         let n: u64 = c.del(key.as_str()).await?;
         Ok(n > 0)
-    }
-
-    async fn incr(&self, key: &Key, window: Duration) -> Result<u64> {
-        let mut c = self.conn.clone();
-        Ok(self
-            .incr
-            .key(key.as_str())
-            .arg(millis(window))
-            .invoke_async(&mut c)
-            .await?)
     }
 
     async fn hit(&self, key: &Key, window: Duration) -> Result<Hit> {

@@ -111,13 +111,21 @@ async fn counters_count_within_their_window(store: Arc<dyn ShortLived>) {
     let key = Key::tenant(&tenant(), Kind::RateLimit, "token");
     for expected in 1..=5 {
         assert_eq!(
-            store.incr(&key, Duration::from_millis(300)).await.unwrap(),
+            store
+                .hit(&key, Duration::from_millis(300))
+                .await
+                .unwrap()
+                .count,
             expected
         );
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        store.incr(&key, Duration::from_millis(300)).await.unwrap(),
+        store
+            .hit(&key, Duration::from_millis(300))
+            .await
+            .unwrap()
+            .count,
         1,
         "a new window starts at 1"
     );

@@ -53,6 +53,14 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "the {store} at {address} did not answer within {waited_secs} s (setting `startup_wait_secs`)"
+    )]
+    Unreachable {
+        store: &'static str,
+        address: String,
+        waited_secs: u64,
+    },
     #[error("the master key in {0} is not 32 bytes of base64url")]
     MasterKey(String),
 }
@@ -85,14 +93,19 @@ impl AppState {
         }
         let wait = std::time::Duration::from_secs(config.startup_wait_secs);
         let db_url = config.effective_database_url();
-        let db = patiently("database", &db_url, wait, || {
+        let db = patiently("database", &db_url, wait, StartError::Database, || {
             tessera_store::connect(&db_url)
         })
         .await?;
         tessera_store::migrate(&db).await?;
         let (short, bus): (Arc<dyn ShortLived>, Arc<dyn ConfigBus>) = match &config.redis_url {
             Some(url) => (
-                Arc::new(patiently("Redis", url, wait, || RedisStore::connect(url)).await?),
+                Arc::new(
+                    patiently("Redis", url, wait, StartError::Redis, || {
+                        RedisStore::connect(url)
+                    })
+                    .await?,
+                ),
                 Arc::new(RedisBus::connect(url).await?),
             ),
             None => (Arc::new(MemoryStore::new()), Arc::new(MemoryBus::new())),
@@ -207,43 +220,67 @@ impl AppState {
 }
 
 /// Calls `connect` until it succeeds or `wait` has passed, logging each failed attempt with
-/// the store's address (never its credentials). Replicas started before their stores (a
-/// compose file, a Kubernetes rollout) come up as soon as the stores do.
+/// the store's address (never its credentials). Each attempt is cut off at 5 s or the time
+/// left, whichever is shorter (a driver's own connect timeout can be 30 s), so `wait` bounds
+/// the whole. Replicas started before their stores (a compose file, a Kubernetes rollout) come
+/// up as soon as the stores do.
 async fn patiently<T, E, F, Fut>(
-    what: &str,
+    what: &'static str,
     url: &str,
     wait: std::time::Duration,
+    failed: fn(E) -> StartError,
     mut connect: F,
-) -> Result<T, E>
+) -> Result<T, StartError>
 where
     E: std::fmt::Display,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
 {
+    const ATTEMPT: std::time::Duration = std::time::Duration::from_secs(5);
     let started = std::time::Instant::now();
     let mut attempt = 1u32;
     loop {
-        match connect().await {
-            Ok(v) => {
+        let left = wait.saturating_sub(started.elapsed());
+        let per_attempt = left.clamp(std::time::Duration::from_millis(200), ATTEMPT);
+        let failure = match tokio::time::timeout(per_attempt, connect()).await {
+            Ok(Ok(v)) => {
                 if attempt > 1 {
                     tracing::info!(store = what, address = %redacted(url), attempt, "store reachable");
                 }
                 return Ok(v);
             }
-            Err(e) if started.elapsed() < wait => {
-                tracing::warn!(
-                    store = what,
-                    address = %redacted(url),
-                    attempt,
-                    error = %e,
-                    waited_secs = started.elapsed().as_secs(),
-                    "waiting for the {what} before starting"
-                );
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            Ok(Err(e)) => {
+                let text = e.to_string();
+                (text, Some(e))
             }
-            Err(e) => return Err(e),
+            Err(_) => (
+                format!("no answer within {}s", per_attempt.as_secs_f32()),
+                None,
+            ),
+        };
+        tracing::warn!(
+            store = what,
+            address = %redacted(url),
+            attempt,
+            error = %failure.0,
+            waited_secs = started.elapsed().as_secs(),
+            "waiting for the {what} before starting"
+        );
+        if started.elapsed() >= wait {
+            return Err(match failure.1 {
+                Some(e) => failed(e),
+                None => StartError::Unreachable {
+                    store: what,
+                    address: redacted(url),
+                    waited_secs: started.elapsed().as_secs(),
+                },
+            });
         }
+        attempt += 1;
+        tokio::time::sleep(
+            std::time::Duration::from_secs(1).min(wait.saturating_sub(started.elapsed())),
+        )
+        .await;
     }
 }
 

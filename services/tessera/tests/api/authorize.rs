@@ -830,6 +830,40 @@ async fn consent_is_asked_stored_and_respected_for_apps_that_require_it() {
         &[extra.as_slice(), &[("prompt", "consent")]].concat(),
     );
     assert_eq!(browser.get(&again).await.status(), 200);
+    // The System Log has the consent (once) and the two codes, with the user as actor.
+    let events = app
+        .api(
+            &s.t,
+            Method::GET,
+            "/logs?filter=eventType%20sw%20%22app.oauth2.as.%22",
+            None,
+        )
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["eventType"] != "app.oauth2.as.token.grant")
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "app.oauth2.as.consent.grant",
+            "app.oauth2.as.authorize",
+            "app.oauth2.as.authorize.code",
+            "app.oauth2.as.authorize",
+            "app.oauth2.as.authorize.code",
+        ]
+    );
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"]["type"] == "User")
+    );
     app.stop().await;
 }
 

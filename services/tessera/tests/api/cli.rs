@@ -150,3 +150,39 @@ mod http {
             .unwrap_or(0))
     }
 }
+
+#[test]
+fn serve_waits_for_its_database_then_gives_up_naming_it_without_credentials() {
+    // Nothing listens on port 9 of loopback: the database never answers.
+    let started = std::time::Instant::now();
+    let out = tessera()
+        .args(["serve", "--service", "token"])
+        .env(
+            "DATABASE_URL",
+            "postgres://tessera:s3cret-pw@127.0.0.1:9/tessera",
+        )
+        .env("TESSERA_STARTUP_WAIT_SECS", "2")
+        .env("TESSERA_DATA_DIR", temp_dir())
+        .env("TESSERA_OPERATOR_TOKEN", "operator-token-for-the-wait-test")
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(!out.status.success());
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(20),
+        "kept trying for the configured 2 s: {waited:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("waiting for the database before starting"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("postgres://127.0.0.1:9/tessera"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("s3cret-pw"),
+        "a password in the log: {stderr}"
+    );
+}

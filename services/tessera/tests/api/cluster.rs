@@ -7,11 +7,10 @@
 //! requests through nginx keep succeeding. Finally no log line of the whole run contains an
 //! issued token or a secret.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -19,7 +18,6 @@ use crate::helpers::{fresh_postgres, repo_root, service_app};
 
 /// The cluster: its directory, nginx's port, and the script's environment.
 struct Cluster {
-    dir: PathBuf,
     port: u16,
     env: Vec<(String, String)>,
 }
@@ -83,20 +81,12 @@ async fn form(
 }
 
 fn claims(jwt: &str, jwks: &Value, issuer: &str) -> Value {
-    let header = jsonwebtoken::decode_header(jwt).unwrap();
-    let jwk = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == header.kid.clone().unwrap())
-        .expect("the signing key is published");
-    let key = DecodingKey::from_jwk(&serde_json::from_value(jwk.clone()).unwrap()).unwrap();
-    let mut v = Validation::new(header.alg);
-    v.set_issuer(&[issuer]);
-    v.set_audience(&["api://default"]);
-    jsonwebtoken::decode::<Value>(jwt, &key, &v)
-        .expect("verifies against the JWKS served through nginx")
-        .claims
+    crate::helpers::verify_jwt(jwks, jwt, issuer, "api://default")
+}
+
+/// Sends `req` and reads its JSON body.
+async fn json_of(req: reqwest::RequestBuilder) -> Value {
+    req.send().await.unwrap().json().await.unwrap()
 }
 
 fn logs_of(dir: &Path) -> String {
@@ -114,7 +104,6 @@ async fn replicas_behind_nginx_share_tokens_policy_revocation_and_survive_a_cras
     let operator = "cluster-operator-token-0123456789abcdef".to_owned();
     let port = free_range();
     let cluster = Cluster {
-        dir: dir.clone(),
         port,
         env: vec![
             ("TESSERA_BIN".into(), env!("CARGO_BIN_EXE_tessera").into()),
@@ -159,27 +148,14 @@ async fn replicas_behind_nginx_share_tokens_policy_revocation_and_survive_a_cras
             .request(method, format!("{org}/api/v1{path}"))
             .header("Authorization", format!("SSWS {api_token}"))
     };
-    let app: Value = admin(reqwest::Method::POST, "/apps")
-        .json(&service_app("clustered"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let app: Value =
+        json_of(admin(reqwest::Method::POST, "/apps").json(&service_app("clustered"))).await;
     let id = app["id"].as_str().unwrap().to_owned();
     let secret = app["credentials"]["oauthClient"]["client_secret"]
         .as_str()
         .unwrap()
         .to_owned();
-    let jwks: Value = client
-        .get(format!("{org}/oauth2/default/v1/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = json_of(client.get(format!("{org}/oauth2/default/v1/keys"))).await;
     let issuer = format!("{org}/oauth2/default");
 
     // Tokens alternately from token-1 and token-2; each verifies, and both introspection
@@ -220,25 +196,14 @@ async fn replicas_behind_nginx_share_tokens_policy_revocation_and_survive_a_cras
     }
 
     // A rule change (access tokens for 5 minutes) is honoured by both token replicas.
-    let policies: Value = admin(
+    let policies: Value = json_of(admin(
         reqwest::Method::GET,
         "/authorizationServers/default/policies",
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    ))
+    .await;
     let pid = policies[0]["id"].as_str().unwrap();
     let rules_path = format!("/authorizationServers/default/policies/{pid}/rules");
-    let rules: Value = admin(reqwest::Method::GET, &rules_path)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rules: Value = json_of(admin(reqwest::Method::GET, &rules_path)).await;
     let rule = &rules[0];
     let mut actions = rule["actions"].clone();
     actions["token"]["accessTokenLifetimeMinutes"] = json!(5);
@@ -342,22 +307,23 @@ async fn replicas_behind_nginx_share_tokens_policy_revocation_and_survive_a_cras
     );
 
     // The System Log, read through nginx, has the revocation.
-    let events: Value = admin(
+    let events: Value = json_of(admin(
         reqwest::Method::GET,
         "/logs?filter=eventType%20eq%20%22app.oauth2.as.token.revoke%22",
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    ))
+    .await;
     assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
 
     // A graceful stop, then: no log line of the run carries a token or a secret.
     let out = cluster.script(&["stop"]);
     assert!(out.status.success());
     let logs = logs_of(&dir);
+    assert_eq!(
+        logs.matches("System Log and traces flushed; exiting")
+            .count(),
+        5,
+        "every replica but the killed one drained and flushed on SIGTERM"
+    );
     assert!(
         logs.contains("tessera::http") && logs.contains("/t/{tenant}/oauth2/{as}/v1/token"),
         "the replicas logged their requests"

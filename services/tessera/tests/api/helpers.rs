@@ -436,3 +436,25 @@ pub fn prometheus_samples(text: &str) -> Vec<Value> {
     );
     serde_json::from_slice(&out.stdout).expect("parser output is JSON")
 }
+
+/// The claims of `jwt`, verified with the key its header names in `jwks`, against `issuer` and
+/// `audience`. Panics when the key is not published or the token does not verify.
+pub fn verify_jwt(jwks: &Value, jwt: &str, issuer: &str, audience: &str) -> Value {
+    let header = jsonwebtoken::decode_header(jwt).expect("a JWS header");
+    let kid = header.kid.clone().expect("kid in header");
+    let jwk = jwks["keys"]
+        .as_array()
+        .expect("a JWKS")
+        .iter()
+        .find(|k| k["kid"] == kid)
+        .expect("kid published in JWKS");
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(&serde_json::from_value(jwk.clone()).expect("a JWK"))
+            .expect("a usable JWK");
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[issuer]);
+    jsonwebtoken::decode::<Value>(jwt, &key, &validation)
+        .expect("token verifies against the JWKS")
+        .claims
+}

@@ -487,6 +487,45 @@ async fn a_token_hook_patches_both_tokens_and_its_failures_are_contained() {
         "another tenant's token took {longest:?} while a hook was slow"
     );
 
+    // Every outcome is in the System Log, against the hook.
+    let events = w
+        .app
+        .api(
+            &w.t,
+            Method::GET,
+            &format!(
+                "/logs?limit=1000&filter=target.id%20eq%20%22{}%22",
+                w.hook_id
+            ),
+            None,
+        )
+        .await
+        .expect(200);
+    let outcomes: Vec<(String, String)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap().to_owned(),
+                e["outcome"]["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for wanted in [
+        ("inline_hook.created", "SUCCESS"),
+        ("inline_hook.response.processed", "SUCCESS"),
+        ("inline_hook.response.processed", "FAILURE"),
+        ("inline_hook.executed", "FAILURE"),
+    ] {
+        assert!(
+            outcomes
+                .iter()
+                .any(|(t, r)| (t.as_str(), r.as_str()) == wanted),
+            "{wanted:?} missing from {outcomes:?}"
+        );
+    }
+
     // A deactivated hook is not called.
     let calls = mock.calls();
     w.app

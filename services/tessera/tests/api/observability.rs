@@ -80,6 +80,8 @@ async fn a_token_request_is_traced_from_http_down_to_signing() {
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
             ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
             ("OTEL_SERVICE_NAME", "tessera-token".into()),
+            // A nested setting through the environment (`[rate_limits] token`).
+            ("TESSERA_RATE_LIMITS__TOKEN", "1000".into()),
         ],
     );
     let t = app.provision().await;
@@ -106,6 +108,7 @@ async fn a_token_request_is_traced_from_http_down_to_signing() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-rate-limit-limit"], "1000");
 
     let wanted = [
         "post /t/{tenant}/oauth2/{as}/v1/token",

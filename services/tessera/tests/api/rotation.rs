@@ -297,6 +297,43 @@ async fn tokens_issued_across_several_rotations_all_verify_with_a_cache_control_
     assert!(issued > 100, "{issued}");
     assert_eq!(failed, 0, "not one issued token failed verification");
     assert_eq!(verified, issued);
+    // Each scheduled rollover of the default server is in the System Log, by the keys service.
+    let server = repo::find_by::<authorization_server::Entity>(
+        &app.state.db,
+        &tid,
+        authorization_server::Column::IsDefault.eq(true),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .id;
+    // The log holds every token too, so a filtered query answers page by page (each page
+    // scans a bounded number of events): follow the `next` links.
+    let mut rollovers = Vec::new();
+    let mut page = app
+        .api(
+            &t,
+            Method::GET,
+            &format!(
+                "/logs?limit=1000&filter=eventType%20eq%20%22app.oauth2.as.key.rollover%22%20and%20target.id%20eq%20%22{server}%22"
+            ),
+            None,
+        )
+        .await;
+    loop {
+        let next = page.next_link();
+        rollovers.extend(page.expect(200).as_array().unwrap().iter().cloned());
+        match next {
+            Some(url) => page = app.get_url(&t, &url).await,
+            None => break,
+        }
+    }
+    assert!(
+        rollovers.len() >= rotations,
+        "{} rollover events for {rotations} rotations",
+        rollovers.len()
+    );
+    assert!(rollovers.iter().all(|e| e["actor"]["id"] == "tessera-keys"));
     app.stop().await;
 }
 

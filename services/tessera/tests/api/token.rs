@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -103,21 +103,7 @@ async fn verify(app: &TestApp, t: &Tenant, server: &str, jwt: &str, audience: &s
         .json()
         .await
         .unwrap();
-    let header = jsonwebtoken::decode_header(jwt).unwrap();
-    let kid = header.kid.clone().expect("kid in header");
-    let jwk = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid)
-        .expect("kid published in JWKS");
-    let key = DecodingKey::from_jwk(&serde_json::from_value(jwk.clone()).unwrap()).unwrap();
-    let mut validation = Validation::new(header.alg);
-    validation.set_audience(&[audience]);
-    validation.set_issuer(&[format!("{}/oauth2/{server}", t.org)]);
-    jsonwebtoken::decode::<Value>(jwt, &key, &validation)
-        .expect("token verifies against the JWKS")
-        .claims
+    crate::helpers::verify_jwt(&jwks, jwt, &format!("{}/oauth2/{server}", t.org), audience)
 }
 
 #[actix_web::test]
