@@ -146,6 +146,15 @@ impl ApiError {
         }
     }
 
+    /// `E0000047`: a rate limit refused the request (429).
+    pub fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "E0000047",
+            "You exceeded the maximum number of requests. Try again in a while.",
+        )
+    }
+
     /// `E0000009`, for faults the caller cannot fix. The cause is logged, not returned.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

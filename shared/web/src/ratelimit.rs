@@ -13,14 +13,13 @@
 
 use std::time::Duration;
 
+use actix_web::ResponseError as _;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde_json::json;
-use tessera_domain::ids::{IdKind, new_id};
 use tessera_domain::ratelimit::{Bucket, bucket};
 use tessera_ephemeral::{Key, Kind};
 
@@ -99,13 +98,7 @@ pub async fn enforce(
             .rate_limited
             .with_label_values(&[b.name()])
             .inc();
-        let mut res = HttpResponse::build(StatusCode::TOO_MANY_REQUESTS).json(json!({
-            "errorCode": "E0000047",
-            "errorSummary": "You exceeded the maximum number of requests. Try again in a while.",
-            "errorLink": "E0000047",
-            "errorId": new_id(IdKind::ErrorId, state.random.as_ref()),
-            "errorCauses": [],
-        }));
+        let mut res = crate::error::ApiError::rate_limited().error_response();
         limit.apply(res.headers_mut());
         return Ok(req.into_response(res));
     }
