@@ -5,23 +5,26 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_domain::admin_roles::Role;
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{lookup_digest, new_api_token};
 use tessera_domain::validate;
 use tessera_store::entities::api_token;
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
 use tessera_web::paging::ListParams;
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, href, opt_ts, page_response, ts};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api-tokens", web::get().to(list))
-        .route("/api-tokens", web::post().to(create))
-        .route("/api-tokens/current", web::delete().to(revoke_current))
-        .route("/api-tokens/{id}", web::get().to(get))
-        .route("/api-tokens/{id}", web::delete().to(revoke));
+pub fn routes(api: &mut Api) {
+    let tokens = Guard::of(Resource::ApiTokens);
+    api.get("/api-tokens", tokens, list)
+        .post("/api-tokens", tokens, create)
+        .delete("/api-tokens/current", tokens, revoke_current)
+        .get("/api-tokens/{id}", tokens, get)
+        .delete("/api-tokens/{id}", tokens.on_api_token("id"), revoke);
 }
 
 fn render(org: &str, t: &api_token::Model) -> Value {

@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{SecretHash, lookup_digest, new_client_secret};
 use tessera_domain::validate;
@@ -13,61 +14,57 @@ use tessera_store::entities::{
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
 use tessera_web::paging::ListParams;
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, href, page_response, stored, to_text, ts};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/apps", web::get().to(list))
-        .route("/apps", web::post().to(create))
-        .route("/apps/{id}", web::get().to(get))
-        .route("/apps/{id}", web::put().to(replace))
-        .route("/apps/{id}", web::delete().to(delete))
-        .route("/apps/{id}/lifecycle/{action}", web::post().to(lifecycle))
-        .route(
-            "/apps/{id}/credentials/secrets",
-            web::get().to(list_secrets),
-        )
-        .route(
-            "/apps/{id}/credentials/secrets",
-            web::post().to(create_secret),
-        )
-        .route(
-            "/apps/{id}/credentials/secrets/{sid}",
-            web::get().to(get_secret),
-        )
-        .route(
-            "/apps/{id}/credentials/secrets/{sid}",
-            web::delete().to(delete_secret),
-        )
-        .route(
+pub fn routes(api: &mut Api) {
+    let apps = Guard::of(Resource::Apps);
+    let app = apps.on_app("id");
+    let assignments = Guard::of(Resource::AppAssignments).on_app("id");
+    api.get("/apps", apps, list)
+        .post("/apps", apps, create)
+        .get("/apps/{id}", apps, get)
+        .put("/apps/{id}", app, replace)
+        .delete("/apps/{id}", app, delete)
+        .post("/apps/{id}/lifecycle/{action}", app, lifecycle)
+        .get("/apps/{id}/credentials/secrets", apps, list_secrets)
+        .post("/apps/{id}/credentials/secrets", app, create_secret)
+        .get("/apps/{id}/credentials/secrets/{sid}", apps, get_secret)
+        .delete("/apps/{id}/credentials/secrets/{sid}", app, delete_secret)
+        .post(
             "/apps/{id}/credentials/secrets/{sid}/lifecycle/{action}",
-            web::post().to(secret_lifecycle),
+            app,
+            secret_lifecycle,
         )
-        .route("/apps/{id}/credentials/jwks", web::get().to(list_jwks))
-        .route("/apps/{id}/credentials/jwks", web::post().to(create_jwk))
-        .route("/apps/{id}/credentials/jwks/{kid}", web::get().to(get_jwk))
-        .route(
-            "/apps/{id}/credentials/jwks/{kid}",
-            web::delete().to(delete_jwk),
-        )
-        .route(
+        .get("/apps/{id}/credentials/jwks", apps, list_jwks)
+        .post("/apps/{id}/credentials/jwks", app, create_jwk)
+        .get("/apps/{id}/credentials/jwks/{kid}", apps, get_jwk)
+        .delete("/apps/{id}/credentials/jwks/{kid}", app, delete_jwk)
+        .post(
             "/apps/{id}/credentials/jwks/{kid}/lifecycle/{action}",
-            web::post().to(jwk_lifecycle),
+            app,
+            jwk_lifecycle,
         )
-        .route("/apps/{id}/users", web::get().to(list_users))
-        .route("/apps/{id}/users", web::post().to(assign_user))
-        .route("/apps/{id}/users/{userId}", web::get().to(get_user))
-        .route("/apps/{id}/users/{userId}", web::post().to(update_user))
-        .route("/apps/{id}/users/{userId}", web::delete().to(unassign_user))
-        .route("/apps/{id}/groups", web::get().to(list_groups))
-        .route("/apps/{id}/groups/{groupId}", web::get().to(get_group))
-        .route("/apps/{id}/groups/{groupId}", web::put().to(assign_group))
-        .route(
-            "/apps/{id}/groups/{groupId}",
-            web::delete().to(unassign_group),
-        );
+        .get("/apps/{id}/users", assignments, list_users)
+        .post("/apps/{id}/users", assignments, assign_user)
+        .get("/apps/{id}/users/{userId}", assignments, get_user)
+        .post(
+            "/apps/{id}/users/{userId}",
+            assignments.on_user("userId"),
+            update_user,
+        )
+        .delete(
+            "/apps/{id}/users/{userId}",
+            assignments.on_user("userId"),
+            unassign_user,
+        )
+        .get("/apps/{id}/groups", assignments, list_groups)
+        .get("/apps/{id}/groups/{groupId}", assignments, get_group)
+        .put("/apps/{id}/groups/{groupId}", assignments, assign_group)
+        .delete("/apps/{id}/groups/{groupId}", assignments, unassign_group);
 }
 
 const AUTH_METHODS: &[&str] = &[

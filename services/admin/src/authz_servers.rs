@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
 use tessera_ephemeral::revocation::Subject;
@@ -12,24 +13,28 @@ use tessera_store::entities::{
     signing_key,
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, href, server, to_text, ts};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/authorizationServers", web::get().to(list))
-        .route("/authorizationServers", web::post().to(create))
-        .route("/authorizationServers/{id}", web::get().to(get))
-        .route("/authorizationServers/{id}", web::put().to(replace))
-        .route("/authorizationServers/{id}", web::delete().to(delete))
-        .route(
+pub fn routes(api: &mut Api) {
+    let servers = Guard::of(Resource::AuthorizationServers);
+    api.get("/authorizationServers", servers, list)
+        .post("/authorizationServers", servers, create)
+        .get("/authorizationServers/{id}", servers, get)
+        .put("/authorizationServers/{id}", servers, replace)
+        .delete("/authorizationServers/{id}", servers, delete)
+        .post(
             "/authorizationServers/{id}/lifecycle/activate",
-            web::post().to(activate),
+            servers,
+            activate,
         )
-        .route(
+        .post(
             "/authorizationServers/{id}/lifecycle/deactivate",
-            web::post().to(deactivate),
+            servers,
+            deactivate,
         );
 }
 

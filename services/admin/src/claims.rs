@@ -4,29 +4,31 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::{el, validate};
 use tessera_store::entities::{authorization_server as srv, claim};
 use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, server, stored, to_text};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/authorizationServers/{id}/claims", web::get().to(list))
-        .route("/authorizationServers/{id}/claims", web::post().to(create))
-        .route(
+pub fn routes(api: &mut Api) {
+    let servers = Guard::of(Resource::AuthorizationServers);
+    api.get("/authorizationServers/{id}/claims", servers, list)
+        .post("/authorizationServers/{id}/claims", servers, create)
+        .get("/authorizationServers/{id}/claims/{claimId}", servers, get)
+        .put(
             "/authorizationServers/{id}/claims/{claimId}",
-            web::get().to(get),
+            servers,
+            replace,
         )
-        .route(
+        .delete(
             "/authorizationServers/{id}/claims/{claimId}",
-            web::put().to(replace),
-        )
-        .route(
-            "/authorizationServers/{id}/claims/{claimId}",
-            web::delete().to(delete),
+            servers,
+            delete,
         );
 }
 

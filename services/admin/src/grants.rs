@@ -6,25 +6,26 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_store::entities::{app, authorization_server as srv, consent, scope};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::paging::ListParams;
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{hinted, href, list_response, ts, user};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(api: &mut Api) {
     let per_client = "/users/{userId}/clients/{clientId}/grants";
-    cfg.route("/users/{userId}/grants", web::get().to(list_for_user))
-        .route("/users/{userId}/grants", web::delete().to(revoke_for_user))
-        .route("/users/{userId}/grants/{grantId}", web::get().to(get_one))
-        .route(
-            "/users/{userId}/grants/{grantId}",
-            web::delete().to(revoke_one),
-        )
-        .route(per_client, web::get().to(list_for_client))
-        .route(per_client, web::delete().to(revoke_for_client));
+    let users = Guard::of(Resource::Users);
+    let user = users.on_user("userId");
+    api.get("/users/{userId}/grants", users, list_for_user)
+        .delete("/users/{userId}/grants", user, revoke_for_user)
+        .get("/users/{userId}/grants/{grantId}", users, get_one)
+        .delete("/users/{userId}/grants/{grantId}", user, revoke_one)
+        .get(per_client, users, list_for_client)
+        .delete(per_client, user, revoke_for_client);
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,17 +274,13 @@ struct AppGrantInput {
     scope_id: Option<String>,
 }
 
-pub fn app_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/apps/{appId}/grants", web::get().to(list_app_grants))
-        .route("/apps/{appId}/grants", web::post().to(grant_to_app))
-        .route(
-            "/apps/{appId}/grants/{grantId}",
-            web::get().to(get_app_grant),
-        )
-        .route(
-            "/apps/{appId}/grants/{grantId}",
-            web::delete().to(revoke_app_grant),
-        );
+pub fn app_routes(api: &mut Api) {
+    let apps = Guard::of(Resource::Apps);
+    let app = apps.on_app("appId");
+    api.get("/apps/{appId}/grants", apps, list_app_grants)
+        .post("/apps/{appId}/grants", app, grant_to_app)
+        .get("/apps/{appId}/grants/{grantId}", apps, get_app_grant)
+        .delete("/apps/{appId}/grants/{grantId}", app, revoke_app_grant);
 }
 
 fn app_grants(org_server: &str, client_id: &str) -> Condition {

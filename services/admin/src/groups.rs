@@ -4,27 +4,36 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
 use tessera_store::entities::{app_group, group, group_member, user};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::paging::ListParams;
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, href, opt_ts, page_response, ts};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/groups", web::get().to(list))
-        .route("/groups", web::post().to(create))
-        .route("/groups/{id}", web::get().to(get))
-        .route("/groups/{id}", web::put().to(replace))
-        .route("/groups/{id}", web::delete().to(delete))
-        .route("/groups/{id}/users", web::get().to(members))
-        .route("/groups/{id}/users/{userId}", web::put().to(add_member))
-        .route(
+pub fn routes(api: &mut Api) {
+    let groups = Guard::of(Resource::Groups);
+    let membership = Guard::of(Resource::GroupMembership);
+    api.get("/groups", groups, list)
+        .post("/groups", groups, create)
+        .get("/groups/{id}", groups, get)
+        .put("/groups/{id}", groups.on_group("id"), replace)
+        .delete("/groups/{id}", groups.on_group("id"), delete)
+        .get("/groups/{id}/users", membership, members)
+        .put(
             "/groups/{id}/users/{userId}",
-            web::delete().to(remove_member),
+            membership.on_group("id").on_user("userId"),
+            add_member,
+        )
+        .delete(
+            "/groups/{id}/users/{userId}",
+            membership.on_group("id").on_user("userId"),
+            remove_member,
         );
 }
 

@@ -8,10 +8,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::{inline_hook, policy_rule};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::paging::ListParams;
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
@@ -20,17 +22,15 @@ use crate::support::{Causes, hinted, page_response, stored, to_text, ts};
 /// The one hook type Tessera runs.
 pub const TOKEN_HOOK_TYPE: &str = "com.okta.oauth2.tokens.transform";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/inlineHooks", web::get().to(list))
-        .route("/inlineHooks", web::post().to(create))
-        .route("/inlineHooks/{id}", web::get().to(get))
-        .route("/inlineHooks/{id}", web::put().to(replace))
-        .route("/inlineHooks/{id}", web::delete().to(delete))
-        .route(
-            "/inlineHooks/{id}/lifecycle/{action}",
-            web::post().to(lifecycle),
-        )
-        .route("/inlineHooks/{id}/execute", web::post().to(execute));
+pub fn routes(api: &mut Api) {
+    let hooks = Guard::of(Resource::InlineHooks);
+    api.get("/inlineHooks", hooks, list)
+        .post("/inlineHooks", hooks, create)
+        .get("/inlineHooks/{id}", hooks, get)
+        .put("/inlineHooks/{id}", hooks, replace)
+        .delete("/inlineHooks/{id}", hooks, delete)
+        .post("/inlineHooks/{id}/lifecycle/{action}", hooks, lifecycle)
+        .post("/inlineHooks/{id}/execute", hooks, execute);
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -7,27 +7,29 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_keys::lifecycle;
 use tessera_store::entities::{authorization_server as srv, signing_key};
 use tessera_store::{ColumnTrait as _, repo};
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{href, server, stored};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/authorizationServers/{id}/credentials/keys",
-        web::get().to(list),
-    )
-    .route(
-        "/authorizationServers/{id}/credentials/keys/{kid}",
-        web::get().to(get),
-    )
-    .route(
-        "/authorizationServers/{id}/credentials/lifecycle/keyRotate",
-        web::post().to(rotate),
-    );
+pub fn routes(api: &mut Api) {
+    let servers = Guard::of(Resource::AuthorizationServers);
+    api.get("/authorizationServers/{id}/credentials/keys", servers, list)
+        .get(
+            "/authorizationServers/{id}/credentials/keys/{kid}",
+            servers,
+            get,
+        )
+        .post(
+            "/authorizationServers/{id}/credentials/lifecycle/keyRotate",
+            servers,
+            rotate,
+        );
 }
 
 fn render(org: &str, s: &srv::Model, k: &signing_key::Model) -> Result<Value, ApiError> {

@@ -22,6 +22,26 @@ mod users;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
+use tessera_web::routes::{Api, RouteSpec};
+
+/// The management API below `{org}/api/v1`, each route with its permission guard.
+fn api_v1(api: &mut Api) {
+    logs::routes(api);
+    authz_servers::routes(api);
+    keys::routes(api);
+    scopes::routes(api);
+    claims::routes(api);
+    policies::routes(api);
+    apps::routes(api);
+    users::routes(api);
+    groups::routes(api);
+    api_tokens::routes(api);
+    tokens::routes(api);
+    grants::routes(api);
+    grants::app_routes(api);
+    roles::routes(api);
+    hooks::routes(api);
+}
 
 /// Mounts the operator and management APIs.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,25 +49,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/t/{tenant}/oauth2/v1/clients")
                 .wrap(from_fn(logs::record_changes))
-                .configure(roles::client_routes),
+                .configure(|c| roles::client_routes(&mut Api::new(c))),
         )
         .service(
             web::scope("/t/{tenant}/api/v1")
                 .wrap(from_fn(logs::record_changes))
-                .configure(logs::routes)
-                .configure(authz_servers::routes)
-                .configure(keys::routes)
-                .configure(scopes::routes)
-                .configure(claims::routes)
-                .configure(policies::routes)
-                .configure(apps::routes)
-                .configure(users::routes)
-                .configure(groups::routes)
-                .configure(api_tokens::routes)
-                .configure(tokens::routes)
-                .configure(grants::routes)
-                .configure(grants::app_routes)
-                .configure(roles::routes)
-                .configure(hooks::routes),
+                .configure(|c| api_v1(&mut Api::new(c))),
         );
+}
+
+/// Every management route with its guard, patterns relative to the org URL
+/// (`/api/v1/users/{id}/roles`): what the permission tests walk through.
+pub fn management_routes() -> Vec<RouteSpec> {
+    let mut v1 = Api::recording();
+    api_v1(&mut v1);
+    let mut clients = Api::recording();
+    roles::client_routes(&mut clients);
+    let prefixed = |prefix: &str, specs: Vec<RouteSpec>| {
+        specs.into_iter().map({
+            let prefix = prefix.to_owned();
+            move |r| RouteSpec {
+                pattern: format!("{prefix}{}", r.pattern),
+                ..r
+            }
+        })
+    };
+    prefixed("/api/v1", v1.into_specs())
+        .chain(prefixed("/oauth2/v1/clients", clients.into_specs()))
+        .collect()
 }

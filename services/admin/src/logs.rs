@@ -7,6 +7,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::syslog::{self, Filter};
 use tessera_domain::timefmt;
 use tessera_store::ColumnTrait as _;
@@ -14,12 +15,13 @@ use tessera_store::entities::log_event;
 use tessera_store::sea_orm::{
     EntityTrait as _, Order, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
+use tessera_web::routes::Api;
 use tessera_web::syslog::{Event, Origin, Party, Position, to_json};
 use tessera_web::tenant::{Admin, AdminCaller};
 use tessera_web::{ApiError, AppState};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/logs", web::get().to(list));
+pub fn routes(api: &mut Api) {
+    api.get("/logs", Guard::of(Resource::Logs), list);
 }
 
 /// Okta's defaults: 100 events, at most 1000; a bounded query reaches back 7 days.

@@ -5,53 +5,51 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
 use tessera_store::entities::{
     app, authorization_server as srv, group, inline_hook, policy, policy_rule, scope, user,
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, reorder, server, stored, to_text, ts};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(api: &mut Api) {
     let p = "/authorizationServers/{id}/policies";
-    cfg.route(p, web::get().to(list))
-        .route(p, web::post().to(create))
-        .route(&format!("{p}/{{pid}}"), web::get().to(get))
-        .route(&format!("{p}/{{pid}}"), web::put().to(replace))
-        .route(&format!("{p}/{{pid}}"), web::delete().to(delete))
-        .route(
+    let servers = Guard::of(Resource::AuthorizationServers);
+    api.get(p, servers, list)
+        .post(p, servers, create)
+        .get(&format!("{p}/{{pid}}"), servers, get)
+        .put(&format!("{p}/{{pid}}"), servers, replace)
+        .delete(&format!("{p}/{{pid}}"), servers, delete)
+        .post(
             &format!("{p}/{{pid}}/lifecycle/activate"),
-            web::post().to(activate),
+            servers,
+            activate,
         )
-        .route(
+        .post(
             &format!("{p}/{{pid}}/lifecycle/deactivate"),
-            web::post().to(deactivate),
+            servers,
+            deactivate,
         )
-        .route(&format!("{p}/{{pid}}/rules"), web::get().to(list_rules))
-        .route(&format!("{p}/{{pid}}/rules"), web::post().to(create_rule))
-        .route(
-            &format!("{p}/{{pid}}/rules/{{rid}}"),
-            web::get().to(get_rule),
-        )
-        .route(
-            &format!("{p}/{{pid}}/rules/{{rid}}"),
-            web::put().to(replace_rule),
-        )
-        .route(
-            &format!("{p}/{{pid}}/rules/{{rid}}"),
-            web::delete().to(delete_rule),
-        )
-        .route(
+        .get(&format!("{p}/{{pid}}/rules"), servers, list_rules)
+        .post(&format!("{p}/{{pid}}/rules"), servers, create_rule)
+        .get(&format!("{p}/{{pid}}/rules/{{rid}}"), servers, get_rule)
+        .put(&format!("{p}/{{pid}}/rules/{{rid}}"), servers, replace_rule)
+        .delete(&format!("{p}/{{pid}}/rules/{{rid}}"), servers, delete_rule)
+        .post(
             &format!("{p}/{{pid}}/rules/{{rid}}/lifecycle/activate"),
-            web::post().to(activate_rule),
+            servers,
+            activate_rule,
         )
-        .route(
+        .post(
             &format!("{p}/{{pid}}/rules/{{rid}}/lifecycle/deactivate"),
-            web::post().to(deactivate_rule),
+            servers,
+            deactivate_rule,
         );
 }
 

@@ -6,9 +6,11 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_domain::admin_roles::Role;
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::role_assignment;
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
@@ -16,25 +18,21 @@ use crate::support::{href, ts};
 
 /// Roles of client apps (service apps calling the management API with org-server tokens), at
 /// Okta's `/oauth2/v1/clients/{clientId}/roles`.
-pub fn client_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/{id}/roles", web::get().to(list))
-        .route("/{id}/roles", web::post().to(assign))
-        .route("/{id}/roles/{roleId}", web::get().to(get))
-        .route("/{id}/roles/{roleId}", web::delete().to(unassign));
+pub fn client_routes(api: &mut Api) {
+    let roles = Guard::of(Resource::Roles);
+    api.get("/{id}/roles", roles, list)
+        .post("/{id}/roles", roles, assign)
+        .get("/{id}/roles/{roleId}", roles, get)
+        .delete("/{id}/roles/{roleId}", roles, unassign);
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(api: &mut Api) {
+    let roles = Guard::of(Resource::Roles);
     for kind in ["users", "groups"] {
-        cfg.route(&format!("/{kind}/{{id}}/roles"), web::get().to(list))
-            .route(&format!("/{kind}/{{id}}/roles"), web::post().to(assign))
-            .route(
-                &format!("/{kind}/{{id}}/roles/{{roleId}}"),
-                web::get().to(get),
-            )
-            .route(
-                &format!("/{kind}/{{id}}/roles/{{roleId}}"),
-                web::delete().to(unassign),
-            );
+        api.get(&format!("/{kind}/{{id}}/roles"), roles, list)
+            .post(&format!("/{kind}/{{id}}/roles"), roles, assign)
+            .get(&format!("/{kind}/{{id}}/roles/{{roleId}}"), roles, get)
+            .delete(&format!("/{kind}/{{id}}/roles/{{roleId}}"), roles, unassign);
     }
 }
 
@@ -45,7 +43,9 @@ async fn principal(
     req: &actix_web::HttpRequest,
     id: &str,
 ) -> Result<(&'static str, String), ApiError> {
-    if req.path().contains("/oauth2/v1/clients/") {
+    // Which family of route matched (its pattern is code, not the request's spelling).
+    let pattern = req.match_pattern().unwrap_or_default();
+    if pattern.contains("/oauth2/v1/clients/") {
         let found = repo::find_by::<tessera_store::entities::app::Entity>(
             &state.db,
             &admin.tenant.id,
@@ -55,7 +55,7 @@ async fn principal(
         .ok_or_else(|| ApiError::not_found(id, "OAuth2Client"))?;
         return Ok(("CLIENT", found.client_id));
     }
-    if req.path().contains("/api/v1/groups/") {
+    if pattern.contains("/api/v1/groups/") {
         let g = crate::support::group(state, admin, id).await?;
         if g.group_type == "BUILT_IN" {
             return Err(ApiError::invalid(

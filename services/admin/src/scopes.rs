@@ -3,30 +3,32 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
 use tessera_store::entities::{authorization_server as srv, consent, scope};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::paging::ListParams;
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, page_response, server};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/authorizationServers/{id}/scopes", web::get().to(list))
-        .route("/authorizationServers/{id}/scopes", web::post().to(create))
-        .route(
+pub fn routes(api: &mut Api) {
+    let servers = Guard::of(Resource::AuthorizationServers);
+    api.get("/authorizationServers/{id}/scopes", servers, list)
+        .post("/authorizationServers/{id}/scopes", servers, create)
+        .get("/authorizationServers/{id}/scopes/{scopeId}", servers, get)
+        .put(
             "/authorizationServers/{id}/scopes/{scopeId}",
-            web::get().to(get),
+            servers,
+            replace,
         )
-        .route(
+        .delete(
             "/authorizationServers/{id}/scopes/{scopeId}",
-            web::put().to(replace),
-        )
-        .route(
-            "/authorizationServers/{id}/scopes/{scopeId}",
-            web::delete().to(delete),
+            servers,
+            delete,
         );
 }
 

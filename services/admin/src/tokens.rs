@@ -4,44 +4,50 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_store::entities::{app, authorization_server as srv, refresh_token};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::paging::ListParams;
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::support::{hinted, href, list_response, opt_ts, server, stored, ts};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(api: &mut Api) {
     let per_server = "/authorizationServers/{id}/clients/{clientId}/tokens";
     let per_user = "/users/{userId}/clients/{clientId}/tokens";
-    cfg.route("/authorizationServers/{id}/clients", web::get().to(clients))
-        .route(per_server, web::get().to(list_for_server))
-        .route(per_server, web::delete().to(revoke_for_server))
-        .route(
+    let servers = Guard::of(Resource::AuthorizationServers);
+    let users = Guard::of(Resource::Users);
+    let apps = Guard::of(Resource::Apps);
+    api.get("/authorizationServers/{id}/clients", servers, clients)
+        .get(per_server, servers, list_for_server)
+        .delete(per_server, servers, revoke_for_server)
+        .get(
             &format!("{per_server}/{{tokenId}}"),
-            web::get().to(get_for_server),
+            servers,
+            get_for_server,
         )
-        .route(
+        .delete(
             &format!("{per_server}/{{tokenId}}"),
-            web::delete().to(revoke_one_for_server),
+            servers,
+            revoke_one_for_server,
         )
-        .route(per_user, web::get().to(list_for_user))
-        .route(per_user, web::delete().to(revoke_for_user))
-        .route(
+        .get(per_user, users, list_for_user)
+        .delete(per_user, users.on_user("userId"), revoke_for_user)
+        .get(&format!("{per_user}/{{tokenId}}"), users, get_for_user)
+        .delete(
             &format!("{per_user}/{{tokenId}}"),
-            web::get().to(get_for_user),
+            users.on_user("userId"),
+            revoke_one_for_user,
         )
-        .route(
-            &format!("{per_user}/{{tokenId}}"),
-            web::delete().to(revoke_one_for_user),
-        )
-        .route("/apps/{appId}/tokens", web::get().to(list_for_app))
-        .route("/apps/{appId}/tokens", web::delete().to(revoke_for_app))
-        .route("/apps/{appId}/tokens/{tokenId}", web::get().to(get_for_app))
-        .route(
+        .get("/apps/{appId}/tokens", apps, list_for_app)
+        .delete("/apps/{appId}/tokens", apps.on_app("appId"), revoke_for_app)
+        .get("/apps/{appId}/tokens/{tokenId}", apps, get_for_app)
+        .delete(
             "/apps/{appId}/tokens/{tokenId}",
-            web::delete().to(revoke_one_for_app),
+            apps.on_app("appId"),
+            revoke_one_for_app,
         );
 }
 

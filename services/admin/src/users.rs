@@ -4,27 +4,31 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::{secrets, validate};
 use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{app_user, group, group_member, user};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::paging::ListParams;
+use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 use tessera_web::{ApiError, AppState};
 
 use crate::groups::render as render_group;
 use crate::support::{Causes, href, opt_ts, page_response, stored, to_text, ts};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::get().to(list))
-        .route("/users", web::post().to(create))
-        .route("/users/{id}", web::get().to(get))
-        .route("/users/{id}", web::post().to(update_partial))
-        .route("/users/{id}", web::put().to(update_full))
-        .route("/users/{id}", web::delete().to(delete))
-        .route("/users/{id}/groups", web::get().to(groups_of))
-        .route("/users/{id}/lifecycle/{action}", web::post().to(lifecycle));
+pub fn routes(api: &mut Api) {
+    let users = Guard::of(Resource::Users);
+    let user = users.on_user("id");
+    api.get("/users", users, list)
+        .post("/users", users, create)
+        .get("/users/{id}", users, get)
+        .post("/users/{id}", user, update_partial)
+        .put("/users/{id}", user, update_full)
+        .delete("/users/{id}", user, delete)
+        .get("/users/{id}/groups", users, groups_of)
+        .post("/users/{id}/lifecycle/{action}", user, lifecycle);
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -189,6 +193,20 @@ async fn create(
         }
     }
     c.finish()?;
+    // Membership carries the group's admin roles: the caller must already hold their rights.
+    for g in &groups {
+        let held = tessera_web::tenant::principal_held_roles(
+            &state,
+            t,
+            tessera_domain::admin_roles::PrincipalKind::Group,
+            &g.id,
+        )
+        .await?;
+        if !tessera_domain::admin_roles::covers(&admin.roles, &held) {
+            tracing::warn!(tenant = %t, group = %g.id, "user creation into a group with roles the caller lacks denied");
+            return Err(ApiError::forbidden());
+        }
+    }
     let activate = params.activate.unwrap_or(true);
     let now = state.now_ms();
     let status = match (activate, password.is_some()) {

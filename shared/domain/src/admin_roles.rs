@@ -1,6 +1,9 @@
-//! Admin roles on the management API (OKTA-REFERENCE §10): which standard role may read or change
-//! which kind of resource. Pure: the admin service classifies each request with [`Resource::of`]
-//! and asks [`allows`] whether any of the caller's roles permits it.
+//! Admin roles on the management API (Okta's standard administrator roles,
+//! <https://help.okta.com/en-us/content/topics/security/administrators-admin-comparison.htm>):
+//! which role may read or change which kind of resource, and on whom an admin may act. Pure:
+//! every management route declares a [`Guard`] where it is registered; the admin service asks
+//! [`allows`] whether any of the caller's roles permits the guarded resource, and, for a change,
+//! [`covers`] whether the caller may act on each principal the route names.
 
 use std::fmt;
 use std::str::FromStr;
@@ -98,22 +101,92 @@ pub enum Resource {
 }
 
 impl Resource {
-    /// Classifies a path below `/api/v1` (for example `apps/0oa1/users`), split on `/`.
-    pub fn of(path: &str) -> Self {
-        let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match seg.as_slice() {
-            ["authorizationServers", ..] => Self::AuthorizationServers,
-            ["apps", _, "users" | "groups", ..] => Self::AppAssignments,
-            ["apps", ..] => Self::Apps,
-            ["users", _, "roles", ..] | ["groups", _, "roles", ..] => Self::Roles,
-            ["users", ..] => Self::Users,
-            ["groups", _, "users", ..] => Self::GroupMembership,
-            ["groups", ..] => Self::Groups,
-            ["api-tokens", ..] => Self::ApiTokens,
-            ["inlineHooks", ..] => Self::InlineHooks,
-            ["logs", ..] => Self::Logs,
-            _ => Self::Other,
+    pub const ALL: [Self; 11] = [
+        Self::AuthorizationServers,
+        Self::Apps,
+        Self::AppAssignments,
+        Self::Users,
+        Self::Groups,
+        Self::GroupMembership,
+        Self::Roles,
+        Self::ApiTokens,
+        Self::InlineHooks,
+        Self::Logs,
+        Self::Other,
+    ];
+}
+
+/// The kinds of principal a management call can act on: each can hold admin roles (a user
+/// directly or through groups, a group for its members, an app through its client, an API token
+/// through its user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User,
+    Group,
+    App,
+    ApiToken,
+}
+
+/// A principal named by one of a route's path parameters (`{id}`, `{userId}`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    pub param: &'static str,
+}
+
+/// What a management route guards, declared where the route is registered: the resource it
+/// reads or changes, and the principals a change acts on. The permission check reads it from
+/// the route that matched, never from the request's path, so no spelling of a path can reach
+/// a handler with a weaker check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guard {
+    pub resource: Resource,
+    /// Up to two principals (a group and the member being added, for instance).
+    pub acts_on: [Option<Principal>; 2],
+}
+
+impl Guard {
+    pub const fn of(resource: Resource) -> Self {
+        Self {
+            resource,
+            acts_on: [None, None],
         }
+    }
+
+    const fn acting(self, kind: PrincipalKind, param: &'static str) -> Self {
+        let p = Some(Principal { kind, param });
+        match self.acts_on {
+            [None, _] => Self {
+                acts_on: [p, None],
+                ..self
+            },
+            [first, _] => Self {
+                acts_on: [first, p],
+                ..self
+            },
+        }
+    }
+
+    /// A change through this route acts on the user named by `param` (an id or a login).
+    pub const fn on_user(self, param: &'static str) -> Self {
+        self.acting(PrincipalKind::User, param)
+    }
+
+    pub const fn on_group(self, param: &'static str) -> Self {
+        self.acting(PrincipalKind::Group, param)
+    }
+
+    pub const fn on_app(self, param: &'static str) -> Self {
+        self.acting(PrincipalKind::App, param)
+    }
+
+    pub const fn on_api_token(self, param: &'static str) -> Self {
+        self.acting(PrincipalKind::ApiToken, param)
+    }
+
+    /// The principals a change acts on.
+    pub fn principals(&self) -> impl Iterator<Item = Principal> + '_ {
+        self.acts_on.iter().flatten().copied()
     }
 }
 
@@ -155,6 +228,22 @@ pub fn allows(roles: &[Role], resource: Resource, write: bool) -> bool {
     roles.iter().any(|r| role_allows(*r, resource, write))
 }
 
+/// Whether an admin holding `actor` may act on a principal holding `target` (change it, reset
+/// its credentials, deactivate it, revoke its tokens, add it to a group), or add `target` to a
+/// principal: only when every right each target role carries is a right the actor already has.
+/// Otherwise taking over the principal would be an escalation (set a super admin's password,
+/// then sign in as them). So only a super admin acts on super admins, and an org admin, who may
+/// not change authorization servers, may not act on an API Access Management admin.
+pub fn covers(actor: &[Role], target: &[Role]) -> bool {
+    target.iter().all(|t| {
+        Resource::ALL.into_iter().all(|resource| {
+            [false, true]
+                .into_iter()
+                .all(|write| !role_allows(*t, resource, write) || allows(actor, resource, write))
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::Resource as R;
@@ -162,39 +251,74 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_are_classified_by_what_they_touch() {
-        for (path, resource) in [
-            ("authorizationServers", R::AuthorizationServers),
+    fn guards_name_what_a_change_acts_on() {
+        let g = Guard::of(R::GroupMembership)
+            .on_group("id")
+            .on_user("userId");
+        let got: Vec<_> = g.principals().collect();
+        assert_eq!(
+            got,
+            vec![
+                Principal {
+                    kind: PrincipalKind::Group,
+                    param: "id"
+                },
+                Principal {
+                    kind: PrincipalKind::User,
+                    param: "userId"
+                },
+            ]
+        );
+        assert_eq!(Guard::of(R::Logs).principals().count(), 0);
+    }
+
+    /// Who may act on whom: the role boundaries, one row per (actor, target) pair that matters.
+    #[test]
+    fn admins_act_only_on_principals_whose_rights_they_hold() {
+        let cases: &[(&[Role], &[Role], bool)] = &[
+            // Everyone may act on a principal that holds no role.
+            (&[UserAdmin], &[], true),
+            (&[GroupMembershipAdmin], &[], true),
+            // Only a super admin acts on a super admin.
+            (&[SuperAdmin], &[SuperAdmin], true),
+            (&[OrgAdmin], &[SuperAdmin], false),
+            (&[UserAdmin], &[SuperAdmin], false),
+            (&[AppAdmin], &[SuperAdmin], false),
+            (&[OrgAdmin, AppAdmin, UserAdmin], &[SuperAdmin], false),
+            // The same role, or a role whose rights the actor's include.
+            (&[UserAdmin], &[UserAdmin], true),
+            (&[OrgAdmin], &[UserAdmin], true),
+            (&[OrgAdmin], &[AppAdmin], true),
+            (&[OrgAdmin], &[GroupMembershipAdmin], true),
+            (&[OrgAdmin], &[OrgAdmin], true),
+            (&[UserAdmin], &[GroupMembershipAdmin], true),
+            // An org admin may not change authorization servers, so it may not take over an
+            // API Access Management admin who may.
+            (&[OrgAdmin], &[ApiAccessManagementAdmin], false),
             (
-                "authorizationServers/aus1/policies/p1/rules",
-                R::AuthorizationServers,
+                &[OrgAdmin, ApiAccessManagementAdmin],
+                &[ApiAccessManagementAdmin],
+                true,
             ),
-            (
-                "authorizationServers/aus1/clients/c1/tokens",
-                R::AuthorizationServers,
-            ),
-            ("apps", R::Apps),
-            ("apps/0oa1/lifecycle/activate", R::Apps),
-            ("apps/0oa1/credentials/secrets", R::Apps),
-            ("apps/0oa1/tokens", R::Apps),
-            ("apps/0oa1/users", R::AppAssignments),
-            ("apps/0oa1/groups/00g1", R::AppAssignments),
-            ("users", R::Users),
-            ("users/00u1/lifecycle/deactivate", R::Users),
-            ("users/00u1/grants", R::Users),
-            ("users/00u1/clients/c1/tokens", R::Users),
-            ("users/00u1/roles", R::Roles),
-            ("users/00u1/roles/ra1", R::Roles),
-            ("groups", R::Groups),
-            ("groups/00g1", R::Groups),
-            ("groups/00g1/users/00u1", R::GroupMembership),
-            ("groups/00g1/roles", R::Roles),
-            ("api-tokens", R::ApiTokens),
-            ("inlineHooks/cal1/execute", R::InlineHooks),
-            ("logs", R::Logs),
-            ("orgs", R::Other),
-        ] {
-            assert_eq!(R::of(path), resource, "{path}");
+            // Narrower roles never act on wider ones.
+            (&[UserAdmin], &[OrgAdmin], false),
+            (&[AppAdmin], &[OrgAdmin], false),
+            (&[GroupMembershipAdmin], &[UserAdmin], false),
+            (&[AppAdmin], &[UserAdmin], false),
+            (&[ReadOnlyAdmin], &[UserAdmin], false),
+            // A read-only admin's reads of roles and API tokens it cannot see otherwise.
+            (&[OrgAdmin], &[ReadOnlyAdmin], true),
+            (&[UserAdmin], &[ReadOnlyAdmin], false),
+            // A principal with several roles: all must be covered.
+            (&[OrgAdmin], &[UserAdmin, ApiAccessManagementAdmin], false),
+            (&[SuperAdmin], &[UserAdmin, ApiAccessManagementAdmin], true),
+        ];
+        for (actor, target, expected) in cases {
+            assert_eq!(
+                covers(actor, target),
+                *expected,
+                "{actor:?} acting on {target:?}"
+            );
         }
     }
 

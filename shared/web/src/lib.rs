@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod paging;
 pub mod ratelimit;
 pub mod revoke;
+pub mod routes;
 pub mod server;
 pub mod state;
 pub mod syslog;

@@ -77,11 +77,13 @@ pub async fn start_with_clock(
             .app_data(data.clone())
             .app_data(json_config())
             .app_data(query_config())
-            // Outermost last: host routing first (so every later step sees `/t/{tenant}`),
-            // then the access log with the request's span, then rate limiting.
+            // Outermost last: the edge first (the path in normal form, security headers),
+            // host routing (so every later step sees `/t/{tenant}`), then the access log with
+            // the request's span, then rate limiting.
             .wrap(from_fn(crate::ratelimit::enforce))
             .wrap(from_fn(access_log))
             .wrap(from_fn(crate::tenant::host_routing))
+            .wrap(from_fn(edge))
             .configure(crate::health::configure);
         for mount in &mounts {
             app = app.configure(*mount);
@@ -99,6 +101,44 @@ pub async fn start_with_clock(
         server: server.run(),
         generated_operator_token: generated,
     })
+}
+
+/// The outermost middleware. It puts the request path in normal form (RFC 3986 §6.2.2: `%72oles`
+/// is `roles`), so that rate limiting, the System Log and everything else that reads the path
+/// see the segments the router matched; and it adds the headers every response carries:
+/// `X-Content-Type-Options: nosniff`, and `Strict-Transport-Security` when the public URL is
+/// https (RFC 6797; browsers ignore it over http).
+async fn edge(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::http::header::{self, HeaderValue};
+    if let Some(path) = tessera_domain::urls::normal_path(req.uri().path()) {
+        let rebuilt = match req.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        if let Ok(uri) = rebuilt.parse::<actix_web::http::Uri>() {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.public_url.starts_with("https://"));
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    Ok(res)
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

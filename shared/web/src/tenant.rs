@@ -10,7 +10,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use tessera_domain::admin_roles::{self, Resource, Role};
+use tessera_domain::admin_roles::{self, Guard, PrincipalKind, Role};
 use tessera_domain::org_scopes;
 use tessera_domain::secrets::{constant_time_eq, lookup_digest};
 use tessera_ephemeral::revocation::Subject;
@@ -18,6 +18,7 @@ use tessera_store::entities::{api_token, app, group_member, role_assignment, ten
 use tessera_store::{ColumnTrait as _, Condition, repo};
 
 use crate::error::ApiError;
+use crate::routes::RouteGuard;
 use crate::state::AppState;
 
 /// The resolved tenant of a request.
@@ -155,25 +156,39 @@ impl FromRequest for Admin {
             if tenant.status != "ACTIVE" {
                 return Err(ApiError::forbidden());
             }
-            let resource = Resource::of(
-                req.path()
-                    .split_once("/api/v1/")
-                    .map_or("", |(_, rest)| rest),
-            );
+            // The permission comes from the route that matched (its declared guard and its
+            // method), never from the path as the request spelled it.
+            let Some(RouteGuard(guard)) = req.app_data::<RouteGuard>().copied() else {
+                tracing::error!(
+                    route = req.match_pattern().as_deref().unwrap_or("unmatched"),
+                    "management route registered without a permission guard; refused"
+                );
+                return Err(ApiError::forbidden());
+            };
+            let resource = guard.resource;
             let write = !matches!(*req.method(), Method::GET | Method::HEAD);
             let scoped = caller
                 .scopes
                 .as_ref()
                 .is_none_or(|scopes| org_scopes::allows(scopes, resource, write));
-            if !scoped || !admin_roles::allows(&caller.roles, resource, write) {
+            let denied = if !scoped {
+                Some("the token lacks the okta.* scope")
+            } else if !admin_roles::allows(&caller.roles, resource, write) {
+                Some("no role allows it")
+            } else if write && !may_act_on(&state, &tenant.id, &req, &guard, &caller.roles).await? {
+                Some("the target holds a role the caller does not cover")
+            } else {
+                None
+            };
+            if let Some(reason) = denied {
                 tracing::warn!(
                     tenant = %tenant.id,
                     token = %caller.token_id,
                     principal = %caller.principal,
                     method = %req.method(),
-                    path = %req.path(),
+                    route = req.match_pattern().as_deref().unwrap_or("unmatched"),
                     ?resource,
-                    reason = if scoped { "no role allows it" } else { "the token lacks the okta.* scope" },
+                    reason,
                     "management call denied"
                 );
                 return Err(ApiError::forbidden());
@@ -201,6 +216,70 @@ impl FromRequest for Admin {
                 roles: caller.roles,
             })
         })
+    }
+}
+
+/// Whether a caller holding `roles` may change the principals `guard` names in this request's
+/// path (Okta: an admin never acts on someone who holds rights the admin lacks; only a super
+/// admin acts on super admins). A principal that does not exist holds nothing; the handler
+/// answers 404 for it.
+async fn may_act_on(
+    state: &AppState,
+    tenant_id: &str,
+    req: &HttpRequest,
+    guard: &Guard,
+    roles: &[Role],
+) -> Result<bool, ApiError> {
+    for principal in guard.principals() {
+        let Some(id) = req.match_info().get(principal.param) else {
+            continue;
+        };
+        let held = principal_held_roles(state, tenant_id, principal.kind, id).await?;
+        if !admin_roles::covers(roles, &held) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The admin roles a principal holds now: a user directly and through groups, a group's own,
+/// an app's client's, an API token's (its user's, or its own for the provisioning token).
+pub async fn principal_held_roles(
+    state: &AppState,
+    tenant_id: &str,
+    kind: PrincipalKind,
+    id: &str,
+) -> Result<Vec<Role>, ApiError> {
+    match kind {
+        PrincipalKind::User => {
+            let by_id = repo::find::<user::Entity>(&state.db, tenant_id, id).await?;
+            let found = match by_id {
+                Some(u) => Some(u),
+                None => {
+                    repo::find_by::<user::Entity>(&state.db, tenant_id, user::Column::Login.eq(id))
+                        .await?
+                }
+            };
+            match found {
+                Some(u) => user_roles(state, tenant_id, &u.id).await,
+                None => Ok(Vec::new()),
+            }
+        }
+        PrincipalKind::Group => principal_roles(state, tenant_id, "GROUP", id).await,
+        PrincipalKind::App => match repo::find::<app::Entity>(&state.db, tenant_id, id).await? {
+            Some(a) => principal_roles(state, tenant_id, "CLIENT", &a.client_id).await,
+            None => Ok(Vec::new()),
+        },
+        PrincipalKind::ApiToken => {
+            match repo::find::<api_token::Entity>(&state.db, tenant_id, id).await? {
+                // Whatever the token's user holds now, active or not: the token acts for them.
+                Some(t) => match &t.user_id {
+                    Some(uid) => user_roles(state, tenant_id, uid).await,
+                    None => token_roles(state, &t).await,
+                },
+                None => Ok(Vec::new()),
+            }
+        }
     }
 }
 
@@ -335,7 +414,7 @@ async fn org_token_caller(
 }
 
 /// The roles assigned directly to a principal (`USER`, `GROUP` or `CLIENT`).
-async fn principal_roles(
+pub async fn principal_roles(
     state: &AppState,
     tenant_id: &str,
     principal_type: &str,

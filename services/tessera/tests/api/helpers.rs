@@ -333,6 +333,122 @@ pub fn user(login: &str) -> Value {
     })
 }
 
+/// A user holding `role` and an API token acting as them: `(user id, the tenant as them)`.
+pub async fn admin_with(app: &TestApp, t: &Tenant, login: &str, role: &str) -> (String, Tenant) {
+    let u = app
+        .api(t, Method::POST, "/users", Some(user(login)))
+        .await
+        .expect(200);
+    let uid = u["id"].as_str().unwrap().to_owned();
+    app.api(
+        t,
+        Method::POST,
+        &format!("/users/{uid}/roles"),
+        Some(json!({"type": role})),
+    )
+    .await
+    .expect(201);
+    let token = app
+        .api(
+            t,
+            Method::POST,
+            "/api-tokens",
+            Some(json!({"name": login, "userId": uid})),
+        )
+        .await
+        .expect(201);
+    let as_admin = Tenant {
+        token: token["token"].as_str().unwrap().to_owned(),
+        name: t.name.clone(),
+        org: t.org.clone(),
+    };
+    (uid, as_admin)
+}
+
+/// A service app of the org authorization server (`private_key_jwt`, an ES256 key), granted
+/// `scopes` and holding `role`.
+pub struct OrgClient {
+    pub app_id: String,
+    pub client_id: String,
+    pub key: tessera_jose::GeneratedKey,
+}
+
+impl OrgClient {
+    pub async fn create(app: &TestApp, t: &Tenant, scopes: &[&str], role: Option<&str>) -> Self {
+        let key = tessera_jose::generate(tessera_jose::Alg::ES256).unwrap();
+        let created = app.api(t, Method::POST, "/apps", Some(json!({
+            "name": "oidc_client", "label": "automation", "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"token_endpoint_auth_method": "private_key_jwt"}},
+            "settings": {"oauthClient": {"application_type": "service", "grant_types": ["client_credentials"],
+                "jwks": {"keys": [key.public_jwk.clone()]}}}}))).await.expect(200);
+        let app_id = created["id"].as_str().unwrap().to_owned();
+        let client_id = created["credentials"]["oauthClient"]["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for scope in scopes {
+            app.api(
+                t,
+                Method::POST,
+                &format!("/apps/{app_id}/grants"),
+                Some(json!({"issuer": t.org, "scopeId": scope})),
+            )
+            .await
+            .expect(201);
+        }
+        if let Some(role) = role {
+            app.send(
+                &format!("{}/oauth2/v1/clients/{client_id}/roles", t.org),
+                &format!("SSWS {}", t.token),
+                Method::POST,
+                Some(json!({"type": role})),
+            )
+            .await
+            .expect(201);
+        }
+        Self {
+            app_id,
+            client_id,
+            key,
+        }
+    }
+
+    /// A client assertion for `aud` signed with this client's key.
+    pub fn assertion(&self, aud: &str) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+            &json!({"iss": self.client_id, "sub": self.client_id, "aud": aud, "iat": now,
+                "exp": now + 60, "jti": unique("jti-")}),
+            &jsonwebtoken::EncodingKey::from_ec_der(&self.key.pkcs8),
+        )
+        .unwrap()
+    }
+
+    /// `Authorization: Bearer …` with an org-server access token for `scopes`.
+    pub async fn bearer(&self, app: &TestApp, t: &Tenant, scopes: &str) -> String {
+        let url = format!("{}/oauth2/v1/token", t.org);
+        let res = app
+            .client
+            .post(&url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", scopes),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &self.assertion(&url)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        format!("Bearer {}", body["access_token"].as_str().unwrap())
+    }
+}
+
 /// A `tessera serve --service NAME` child process sharing `cfg`'s database, Redis, master key and
 /// public URL, listening on `port`, with `extra` settings. Killed on drop.
 pub struct ServiceProcess(pub std::process::Child);

@@ -21,5 +21,6 @@ mod rate_limits;
 mod roles;
 mod rotation;
 mod routing;
+mod security;
 mod system_log;
 mod token;

@@ -6,39 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_domain::admin_roles::{Resource, Role, role_allows};
 
-use crate::helpers::{Backend, Tenant, TestApp, spawn, user};
-
-/// A user holding `role` and an API token acting as them.
-async fn admin_with(app: &TestApp, t: &Tenant, login: &str, role: &str) -> (String, Tenant) {
-    let u = app
-        .api(t, Method::POST, "/users", Some(user(login)))
-        .await
-        .expect(200);
-    let uid = u["id"].as_str().unwrap().to_owned();
-    app.api(
-        t,
-        Method::POST,
-        &format!("/users/{uid}/roles"),
-        Some(json!({"type": role})),
-    )
-    .await
-    .expect(201);
-    let token = app
-        .api(
-            t,
-            Method::POST,
-            "/api-tokens",
-            Some(json!({"name": login, "userId": uid})),
-        )
-        .await
-        .expect(201);
-    let as_admin = Tenant {
-        token: token["token"].as_str().unwrap().to_owned(),
-        name: t.name.clone(),
-        org: t.org.clone(),
-    };
-    (uid, as_admin)
-}
+use crate::helpers::{Backend, Tenant, admin_with, spawn, user};
 
 #[actix_web::test]
 async fn each_admin_role_reaches_what_it_may_and_is_refused_the_rest() {

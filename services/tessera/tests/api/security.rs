@@ -1,0 +1,631 @@
+//! Attacks, performed as an attacker would, each named after what it proves: no spelling of a
+//! path reaches a handler with a weaker check, and no admin takes over a principal holding rights
+//! the admin lacks. See docs/security.md.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tessera_domain::admin_roles::{Role, allows};
+use tessera_domain::org_scopes;
+
+use crate::helpers::{
+    Backend, OrgClient, Tenant, TestApp, admin_with, config, spawn, spawn_with, user,
+};
+
+/// A caller of the management API: an `Authorization` value, its roles and, for an org-server
+/// token, its scopes.
+struct Caller {
+    name: String,
+    authorization: String,
+    roles: Vec<Role>,
+    scopes: Option<Vec<String>>,
+}
+
+impl Caller {
+    fn may(&self, resource: tessera_domain::admin_roles::Resource, write: bool) -> bool {
+        self.scopes
+            .as_ref()
+            .is_none_or(|s| org_scopes::allows(s, resource, write))
+            && allows(&self.roles, resource, write)
+    }
+}
+
+/// Spellings of `path` that a router might treat as the same route: percent-encoded letters,
+/// doubled and trailing slashes, dot segments, another case, an encoded slash, and the tenant's
+/// name encoded.
+fn spellings(path: &str) -> Vec<String> {
+    let (head, last) = path.rsplit_once('/').expect("a path with segments");
+    let enc = |c: char| format!("%{:02x}", c as u32);
+    let first_encoded = {
+        let mut it = last.chars();
+        let c = it.next().expect("segment");
+        format!("{head}/{}{}", enc(c), it.as_str())
+    };
+    let all_encoded = format!(
+        "{head}/{}",
+        last.chars()
+            .map(|c| format!("%{:02X}", c as u32))
+            .collect::<String>()
+    );
+    let tenant_encoded = match path.strip_prefix("/t/") {
+        Some(rest) => {
+            let mut it = rest.chars();
+            let c = it.next().expect("tenant");
+            format!("/t/{}{}", enc(c), it.as_str())
+        }
+        None => path.to_owned(),
+    };
+    vec![
+        path.to_owned(),
+        first_encoded,
+        all_encoded,
+        format!("{head}//{last}"),
+        format!("{path}/"),
+        format!("{head}/./{last}"),
+        format!("{head}/zz/../{last}"),
+        format!("{head}/{}", last.to_uppercase()),
+        format!("{head}%2F{last}"),
+        tenant_encoded,
+    ]
+}
+
+/// Fills a route pattern's `{params}` with `ids`, falling back to a plausible id.
+fn fill(pattern: &str, ids: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closing brace") + start;
+        let name = &rest[start + 1..end];
+        let value = ids
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("x0000000000000000001", |(_, v)| *v);
+        out.push_str(value);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn callers(app: &TestApp, t: &Tenant) -> (Vec<Caller>, String) {
+    let mut out = Vec::new();
+    let mut user_admin_id = String::new();
+    for (i, role) in [
+        Role::OrgAdmin,
+        Role::AppAdmin,
+        Role::ApiAccessManagementAdmin,
+        Role::ReadOnlyAdmin,
+        Role::UserAdmin,
+        Role::GroupMembershipAdmin,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (uid, as_admin) =
+            admin_with(app, t, &format!("admin{i}@example.com"), role.as_str()).await;
+        if role == Role::UserAdmin {
+            user_admin_id = uid;
+        }
+        out.push(Caller {
+            name: role.as_str().to_owned(),
+            authorization: format!("SSWS {}", as_admin.token),
+            roles: vec![role],
+            scopes: None,
+        });
+    }
+    // A super admin's service app whose token was granted only okta.users.manage.
+    let client = OrgClient::create(app, t, &["okta.users.manage"], Some("SUPER_ADMIN")).await;
+    out.push(Caller {
+        name: "org token with okta.users.manage".into(),
+        authorization: client.bearer(app, t, "okta.users.manage").await,
+        roles: vec![Role::SuperAdmin],
+        scopes: Some(vec!["okta.users.manage".into()]),
+    });
+    (out, user_admin_id)
+}
+
+/// Every management route, every caller whose role (or token scope) does not allow it, every
+/// spelling of its path: never a 2xx; the plain spelling is a 403.
+#[actix_web::test]
+async fn permission_comes_from_the_matched_route_whatever_the_path_spelling() {
+    // Thousands of calls: past the management rate limit, which is not what this test is about.
+    let mut cfg = config(Backend::Embedded).await;
+    cfg.rate_limits.enabled = false;
+    let app = spawn_with(cfg).await;
+    let t = app.provision().await;
+    let (callers, user_admin_id) = callers(&app, &t).await;
+    let victim = app
+        .api(&t, Method::POST, "/users", Some(user("victim@example.com")))
+        .await
+        .expect(200);
+    let victim = victim["id"].as_str().unwrap().to_owned();
+    let ids = [("id", victim.as_str()), ("userId", user_admin_id.as_str())];
+    let org_path = t.org.strip_prefix(&app.base).expect("path-routed org URL");
+    let routes = tessera_admin::management_routes();
+    assert!(routes.len() > 100, "{} routes", routes.len());
+    let (mut denied, mut tried) = (0, 0);
+    for route in &routes {
+        let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
+        let write = method != Method::GET;
+        let path = format!("{org_path}{}", fill(&route.pattern, &ids));
+        let body = if route.pattern.contains("/roles") {
+            Some(json!({"type": "SUPER_ADMIN"}))
+        } else if write {
+            Some(json!({}))
+        } else {
+            None
+        };
+        for caller in callers
+            .iter()
+            .filter(|c| !c.may(route.guard.resource, write))
+        {
+            for (i, spelled) in spellings(&path).into_iter().enumerate() {
+                let reply = app
+                    .send(
+                        &format!("{}{spelled}", app.base),
+                        &caller.authorization,
+                        method.clone(),
+                        body.clone(),
+                    )
+                    .await;
+                tried += 1;
+                let status = reply.status.as_u16();
+                assert!(
+                    !reply.status.is_success(),
+                    "{} {spelled} as {}: {status} {}",
+                    method,
+                    caller.name,
+                    reply.body
+                );
+                if i == 0 {
+                    assert_eq!(
+                        status, 403,
+                        "{} {spelled} as {}: {}",
+                        method, caller.name, reply.body
+                    );
+                    denied += 1;
+                } else {
+                    assert!(
+                        matches!(status, 403 | 404 | 405),
+                        "{} {spelled} as {}: {status} {}",
+                        method,
+                        caller.name,
+                        reply.body
+                    );
+                }
+            }
+        }
+    }
+    assert!(denied > 300, "{denied} denials of {tried} attempts");
+    // The victim holds no role, and the attackers still hold only theirs.
+    let roles = app
+        .api(&t, Method::GET, &format!("/users/{victim}/roles"), None)
+        .await
+        .expect(200);
+    assert_eq!(roles, json!([]));
+    let roles = app
+        .api(
+            &t,
+            Method::GET,
+            &format!("/users/{user_admin_id}/roles"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(roles.as_array().unwrap().len(), 1, "{roles}");
+    assert_eq!(roles[0]["type"], "USER_ADMIN");
+    app.stop().await;
+}
+
+/// The attack as it was reported: `POST /users/{self}/%72oles {"type":"SUPER_ADMIN"}` with a
+/// user admin's or org admin's API token, the group form, an org token with only
+/// `okta.users.manage`, and a read-only admin reading role assignments the same way.
+#[actix_web::test]
+async fn percent_encoded_roles_path_does_not_escalate_to_super_admin() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let group = app
+        .api(
+            &t,
+            Method::POST,
+            "/groups",
+            Some(json!({"profile": {"name": "Staff"}})),
+        )
+        .await
+        .expect(200);
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let super_admin = json!({"type": "SUPER_ADMIN"});
+    for role in ["USER_ADMIN", "ORG_ADMIN"] {
+        let (me, as_me) = admin_with(&app, &t, &format!("{role}@example.com"), role).await;
+        for path in [
+            format!("/users/{me}/%72oles"),
+            format!("/users/{me}/%72%6f%6c%65%73"),
+            format!("/groups/{gid}/%72oles"),
+        ] {
+            let reply = app
+                .api(&as_me, Method::POST, &path, Some(super_admin.clone()))
+                .await;
+            assert_eq!(reply.status, 403, "{role} POST {path}: {}", reply.body);
+        }
+        let mine = app
+            .api(&t, Method::GET, &format!("/users/{me}/roles"), None)
+            .await
+            .expect(200);
+        assert_eq!(mine.as_array().unwrap().len(), 1);
+        assert_eq!(mine[0]["type"], role);
+    }
+    let group_roles = app
+        .api(&t, Method::GET, &format!("/groups/{gid}/roles"), None)
+        .await
+        .expect(200);
+    assert_eq!(group_roles, json!([]));
+
+    let target = app
+        .api(&t, Method::POST, "/users", Some(user("target@example.com")))
+        .await
+        .expect(200);
+    let target = target["id"].as_str().unwrap().to_owned();
+    let client = OrgClient::create(&app, &t, &["okta.users.manage"], Some("SUPER_ADMIN")).await;
+    let bearer = client.bearer(&app, &t, "okta.users.manage").await;
+    let reply = app
+        .api_as(
+            &t.org,
+            &bearer,
+            Method::POST,
+            &format!("/users/{target}/%72oles"),
+            Some(super_admin.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    // The token does reach what its scope covers.
+    app.api_as(&t.org, &bearer, Method::GET, "/users", None)
+        .await
+        .expect(200);
+
+    let (_, reader) = admin_with(&app, &t, "reader@example.com", "READ_ONLY_ADMIN").await;
+    let reply = app
+        .api(
+            &reader,
+            Method::GET,
+            &format!("/users/{target}/%72oles"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    let reply = app
+        .api(
+            &reader,
+            Method::GET,
+            &format!("/users/{target}/roles"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    app.api(&t, Method::GET, &format!("/users/{target}/roles"), None)
+        .await
+        .expect(200);
+    app.stop().await;
+}
+
+/// The status of a password-grant sign-in on the default server, through a new native app.
+async fn password_sign_in(app: &TestApp, t: &Tenant, login: &str, password: &str) -> u16 {
+    let created = app
+        .api(
+            t,
+            Method::POST,
+            "/apps",
+            Some(json!({
+                "name": "oidc_client", "label": "cli", "signOnMode": "OPENID_CONNECT",
+                "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_post"}},
+                "settings": {"oauthClient": {"application_type": "native",
+                    "grant_types": ["password", "authorization_code"], "redirect_uris": ["com.example:/cb"],
+                    "response_types": ["code"]}}
+            })),
+        )
+        .await
+        .expect(200);
+    let (id, secret) = (
+        created["credentials"]["oauthClient"]["client_id"]
+            .as_str()
+            .unwrap(),
+        created["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap(),
+    );
+    app.api(
+        t,
+        Method::PUT,
+        &format!(
+            "/apps/{}/groups/{}",
+            created["id"].as_str().unwrap(),
+            everyone(app, t).await
+        ),
+        Some(json!({})),
+    )
+    .await
+    .expect(200);
+    let res = app
+        .client
+        .post(format!("{}/oauth2/default/v1/token", t.org))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", login),
+            ("password", password),
+            ("scope", "openid"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+async fn everyone(app: &TestApp, t: &Tenant) -> String {
+    let groups = app
+        .api(&t, Method::GET, "/groups?q=Everyone", None)
+        .await
+        .expect(200);
+    groups[0]["id"].as_str().unwrap().to_owned()
+}
+
+/// A user admin sets a super admin's password (then could sign in as them): refused, and the
+/// old password still works while the new one does not.
+#[actix_web::test]
+async fn user_admin_cannot_set_a_super_admins_password() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let (boss, _) = admin_with(&app, &t, "boss@example.com", "SUPER_ADMIN").await;
+    let (_, user_admin) = admin_with(&app, &t, "ua@example.com", "USER_ADMIN").await;
+    let new_password = json!({"credentials": {"password": {"value": "Taken0ver!Password"}}});
+    for method in [Method::POST, Method::PUT] {
+        let reply = app
+            .api(
+                &user_admin,
+                method.clone(),
+                &format!("/users/{boss}"),
+                Some(new_password.clone()),
+            )
+            .await;
+        assert_eq!(reply.status, 403, "{method}: {}", reply.body);
+    }
+    // Through the login as the id, too.
+    let reply = app
+        .api(
+            &user_admin,
+            Method::POST,
+            "/users/boss@example.com",
+            Some(new_password),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(
+        password_sign_in(&app, &t, "boss@example.com", "Taken0ver!Password").await,
+        400
+    );
+    assert_eq!(
+        password_sign_in(&app, &t, "boss@example.com", "Analytical1Engine").await,
+        200
+    );
+    // A user admin still manages users who hold no role.
+    let plain = app
+        .api(&t, Method::POST, "/users", Some(user("plain@example.com")))
+        .await
+        .expect(200);
+    app.api(
+        &user_admin,
+        Method::POST,
+        &format!("/users/{}", plain["id"].as_str().unwrap()),
+        Some(json!({"credentials": {"password": {"value": "Another1Password!"}}})),
+    )
+    .await
+    .expect(200);
+    app.stop().await;
+}
+
+/// An app admin adds its own key to a service app that holds SUPER_ADMIN (and would then get an
+/// org token and make itself super admin): refused; the app keeps only its own key.
+#[actix_web::test]
+async fn app_admin_cannot_add_a_key_to_a_super_admin_service_app() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let privileged = OrgClient::create(&app, &t, &["okta.roles.manage"], Some("SUPER_ADMIN")).await;
+    let (_, app_admin) = admin_with(&app, &t, "apps@example.com", "APP_ADMIN").await;
+    let mine = tessera_jose::generate(tessera_jose::Alg::ES256).unwrap();
+    let jwks = format!("/apps/{}/credentials/jwks", privileged.app_id);
+    let reply = app
+        .api(
+            &app_admin,
+            Method::POST,
+            &jwks,
+            Some(mine.public_jwk.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    // Nor may it replace the app, deactivate it, rotate its secrets or grant it scopes.
+    for (method, path, body) in [
+        (
+            Method::POST,
+            format!("/apps/{}/lifecycle/deactivate", privileged.app_id),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/apps/{}/credentials/secrets", privileged.app_id),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/apps/{}/grants", privileged.app_id),
+            Some(json!({"issuer": t.org, "scopeId": "okta.users.manage"})),
+        ),
+        (Method::DELETE, format!("/apps/{}", privileged.app_id), None),
+    ] {
+        let reply = app.api(&app_admin, method.clone(), &path, body).await;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.body);
+    }
+    let keys = app.api(&t, Method::GET, &jwks, None).await.expect(200);
+    let keys: Vec<Value> = keys
+        .as_array()
+        .cloned()
+        .or_else(|| keys["keys"].as_array().cloned())
+        .unwrap_or_default();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    // An app that holds no role is the app admin's to manage.
+    let plain = OrgClient::create(&app, &t, &[], None).await;
+    app.api(
+        &app_admin,
+        Method::POST,
+        &format!("/apps/{}/credentials/jwks", plain.app_id),
+        Some(mine.public_jwk.clone()),
+    )
+    .await
+    .expect(201);
+    app.stop().await;
+}
+
+/// An org admin deactivates a super admin, or revokes a super admin's API tokens: refused, and
+/// the super admin's token still works.
+#[actix_web::test]
+async fn org_admin_cannot_deactivate_a_super_admin_or_revoke_their_tokens() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let (boss, as_boss) = admin_with(&app, &t, "boss@example.com", "SUPER_ADMIN").await;
+    let (_, org_admin) = admin_with(&app, &t, "org@example.com", "ORG_ADMIN").await;
+    for action in ["deactivate", "suspend"] {
+        let reply = app
+            .api(
+                &org_admin,
+                Method::POST,
+                &format!("/users/{boss}/lifecycle/{action}"),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 403, "{action}: {}", reply.body);
+    }
+    let reply = app
+        .api(&org_admin, Method::DELETE, &format!("/users/{boss}"), None)
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    let tokens = app
+        .api(&org_admin, Method::GET, "/api-tokens", None)
+        .await
+        .expect(200);
+    let boss_tokens: Vec<String> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["userId"] == boss.as_str())
+        .map(|x| x["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(boss_tokens.len(), 1, "{tokens}");
+    let reply = app
+        .api(
+            &org_admin,
+            Method::DELETE,
+            &format!("/api-tokens/{}", boss_tokens[0]),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    // Nor the provisioning token, which carries SUPER_ADMIN itself.
+    let provisioning: Vec<String> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["userId"].is_null())
+        .map(|x| x["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in provisioning {
+        let reply = app
+            .api(
+                &org_admin,
+                Method::DELETE,
+                &format!("/api-tokens/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 403, "{}", reply.body);
+    }
+    app.api(&as_boss, Method::GET, "/users", None)
+        .await
+        .expect(200);
+    let me = app
+        .api(&t, Method::GET, &format!("/users/{boss}"), None)
+        .await
+        .expect(200);
+    assert_eq!(me["status"], "ACTIVE");
+    app.stop().await;
+}
+
+/// Membership carries a group's roles: a group membership admin adding itself to a super-admin
+/// group, or a user admin creating a user straight into it, is refused.
+#[actix_web::test]
+async fn group_membership_does_not_hand_out_roles_the_caller_lacks() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let group = app
+        .api(
+            &t,
+            Method::POST,
+            "/groups",
+            Some(json!({"profile": {"name": "Admins"}})),
+        )
+        .await
+        .expect(200);
+    let gid = group["id"].as_str().unwrap().to_owned();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/groups/{gid}/roles"),
+        Some(json!({"type": "SUPER_ADMIN"})),
+    )
+    .await
+    .expect(201);
+    let (me, as_me) = admin_with(&app, &t, "gm@example.com", "GROUP_MEMBERSHIP_ADMIN").await;
+    let reply = app
+        .api(
+            &as_me,
+            Method::PUT,
+            &format!("/groups/{gid}/users/{me}"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    let (_, user_admin) = admin_with(&app, &t, "ua@example.com", "USER_ADMIN").await;
+    let mut body = user("sleeper@example.com");
+    body["groupIds"] = json!([gid]);
+    let reply = app
+        .api(&user_admin, Method::POST, "/users", Some(body))
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    let members = app
+        .api(&t, Method::GET, &format!("/groups/{gid}/users"), None)
+        .await
+        .expect(200);
+    assert_eq!(members, json!([]));
+    // Nor may the user admin rename or delete the super admins' group.
+    let reply = app
+        .api(&user_admin, Method::DELETE, &format!("/groups/{gid}"), None)
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    // A group without roles is theirs to fill.
+    let plain = app
+        .api(
+            &t,
+            Method::POST,
+            "/groups",
+            Some(json!({"profile": {"name": "Plain"}})),
+        )
+        .await
+        .expect(200);
+    app.api(
+        &as_me,
+        Method::PUT,
+        &format!("/groups/{}/users/{me}", plain["id"].as_str().unwrap()),
+        None,
+    )
+    .await
+    .expect(204);
+    app.stop().await;
+}
