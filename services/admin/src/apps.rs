@@ -1020,8 +1020,8 @@ async fn list(
     if let Some(term) = q.q.as_deref().filter(|t| !t.is_empty()) {
         cond = cond.add(
             Condition::any()
-                .add(app::Column::Label.starts_with(term))
-                .add(app::Column::Name.starts_with(term)),
+                .add(tessera_store::text::starts_with(app::Column::Label, term))
+                .add(tessera_store::text::starts_with(app::Column::Name, term)),
         );
     }
     if let Some(filter) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {

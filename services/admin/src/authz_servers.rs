@@ -397,8 +397,8 @@ async fn list(
     if let Some(term) = q.q.as_deref().filter(|t| !t.is_empty()) {
         cond = cond.add(
             Condition::any()
-                .add(srv::Column::Name.contains(term))
-                .add(srv::Column::Audiences.contains(term)),
+                .add(tessera_store::text::contains(srv::Column::Name, term))
+                .add(tessera_store::text::contains(srv::Column::Audiences, term)),
         );
     }
     let page = repo::page::<srv::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)

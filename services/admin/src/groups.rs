@@ -138,7 +138,7 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let mut cond = Condition::all();
     if let Some(term) = q.q.as_deref().filter(|t| !t.is_empty()) {
-        cond = cond.add(group::Column::Name.starts_with(term));
+        cond = cond.add(tessera_store::text::starts_with(group::Column::Name, term));
     }
     if let Some(filter) = q
         .filter

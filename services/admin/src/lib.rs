@@ -45,17 +45,24 @@ fn api_v1(api: &mut Api) {
 
 /// Mounts the operator and management APIs.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/operator/v1").configure(operator::routes))
-        .service(
-            web::scope("/t/{tenant}/oauth2/v1/clients")
-                .wrap(from_fn(logs::record_changes))
-                .configure(|c| roles::client_routes(&mut Api::new(c))),
-        )
-        .service(
-            web::scope("/t/{tenant}/api/v1")
-                .wrap(from_fn(logs::record_changes))
-                .configure(|c| api_v1(&mut Api::new(c))),
-        );
+    let strict_json = || from_fn(tessera_web::error::strict_json);
+    cfg.service(
+        web::scope("/operator/v1")
+            .wrap(strict_json())
+            .configure(operator::routes),
+    )
+    .service(
+        web::scope("/t/{tenant}/oauth2/v1/clients")
+            .wrap(from_fn(logs::record_changes))
+            .wrap(strict_json())
+            .configure(|c| roles::client_routes(&mut Api::new(c))),
+    )
+    .service(
+        web::scope("/t/{tenant}/api/v1")
+            .wrap(from_fn(logs::record_changes))
+            .wrap(strict_json())
+            .configure(|c| api_v1(&mut Api::new(c))),
+    );
 }
 
 /// Every management route with its guard, patterns relative to the org URL

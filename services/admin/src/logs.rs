@@ -15,6 +15,7 @@ use tessera_store::entities::log_event;
 use tessera_store::sea_orm::{
     EntityTrait as _, Order, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
+use tessera_web::paging::QueryText;
 use tessera_web::routes::Api;
 use tessera_web::syslog::{Event, Origin, Party, Position, to_json};
 use tessera_web::tenant::{Admin, AdminCaller};
@@ -38,8 +39,8 @@ const SCAN_STEPS: usize = 20;
 struct LogParams {
     since: Option<String>,
     until: Option<String>,
-    filter: Option<String>,
-    q: Option<String>,
+    filter: Option<QueryText>,
+    q: Option<QueryText>,
     limit: Option<String>,
     after: Option<String>,
     sort_order: Option<String>,
@@ -122,7 +123,11 @@ impl LogParams {
             since,
             until,
             filter,
-            q: self.q.clone().filter(|q| !q.trim().is_empty()),
+            q: self
+                .q
+                .as_deref()
+                .filter(|q| !q.trim().is_empty())
+                .map(str::to_owned),
             limit,
             after,
             descending,

@@ -151,7 +151,7 @@ async fn list(
     let s = server(&state, &admin, &path.1).await?;
     let mut cond = Condition::all().add(scope::Column::ServerId.eq(&s.id));
     if let Some(term) = q.q.as_deref().filter(|t| !t.is_empty()) {
-        cond = cond.add(scope::Column::Name.contains(term));
+        cond = cond.add(tessera_store::text::contains(scope::Column::Name, term));
     }
     let page =
         repo::page::<scope::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)

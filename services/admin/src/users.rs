@@ -475,9 +475,13 @@ fn parse_filter(filter: &str) -> Result<Condition, ApiError> {
                 ("status", "eq") => user::Column::Status.eq(value),
                 ("id", "eq") => user::Column::Id.eq(value),
                 ("profile.login", "eq") => user::Column::Login.eq(value),
-                ("profile.login", "sw") => user::Column::Login.starts_with(value),
+                ("profile.login", "sw") => {
+                    tessera_store::text::starts_with(user::Column::Login, &value)
+                }
                 ("profile.email", "eq") => user::Column::Email.eq(value),
-                ("profile.email", "sw") => user::Column::Email.starts_with(value),
+                ("profile.email", "sw") => {
+                    tessera_store::text::starts_with(user::Column::Email, &value)
+                }
                 ("lastUpdated", "gt" | "ge" | "lt" | "le") => {
                     let t = time::OffsetDateTime::parse(
                         &value,
@@ -516,8 +520,8 @@ async fn list(
     if let Some(term) = term {
         cond = cond.add(
             Condition::any()
-                .add(user::Column::Login.starts_with(term))
-                .add(user::Column::Email.starts_with(term)),
+                .add(tessera_store::text::starts_with(user::Column::Login, term))
+                .add(tessera_store::text::starts_with(user::Column::Email, term)),
         );
     }
     for f in &filters {

@@ -113,6 +113,20 @@ pub fn context(
     }
 }
 
+/// The most one claim's value may take, serialized. Past it the request fails like any claim
+/// that cannot be evaluated (`server_error` naming the claim); the reason is logged.
+pub const MAX_CLAIM_BYTES: usize = 16 * 1024;
+
+fn too_large(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        // A string's JSON is at least as long as the string; escapes can only add.
+        Value::String(s) if s.len() > MAX_CLAIM_BYTES => true,
+        Value::String(s) if s.len() * 6 + 2 <= MAX_CLAIM_BYTES => false,
+        other => serde_json::to_string(other).map_or(true, |t| t.len() > MAX_CLAIM_BYTES),
+    }
+}
+
 fn failed(name: &str) -> OAuthError {
     OAuthError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -162,6 +176,10 @@ pub fn evaluate(
                 Value::Array(names.into_iter().map(Value::String).collect())
             }
         };
+        if too_large(&value) {
+            tracing::warn!(claim = %claim.name, limit = MAX_CLAIM_BYTES, "claim value too large");
+            return Err(failed(&claim.name));
+        }
         if !value.is_null() {
             out.insert(claim.name.clone(), value);
         }

@@ -2,17 +2,21 @@
 //!
 //! Expressions are parsed once, when a claim is saved, into an [`Expr`] tree; a syntax error
 //! is reported with its line and column so the management API can answer a precise 400. The
-//! evaluator (issue "token issuance core") walks the same tree per token.
-
-use pest::Parser as _;
-use pest::iterators::Pair;
+//! evaluator ([`crate::el_eval`]) walks the same tree per token.
+//!
+//! The parser is a hand-written precedence climber with bounded recursion: an expression is at
+//! most [`MAX_LEN`] characters, nests at most [`MAX_NESTING`] levels and parses into a tree at
+//! most [`MAX_DEPTH`] deep, so neither parsing nor evaluation can exhaust a thread's stack.
 
 /// The longest expression Okta accepts.
 pub const MAX_LEN: usize = 1024;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "el.pest"]
-struct ElParser;
+/// How deeply sub-expressions may nest: brackets, arguments, array and map elements and the
+/// branches of conditionals each go one level down. The parser descends once per level, so this
+/// bounds its stack whatever the input.
+pub const MAX_NESTING: usize = 32;
+/// How deep the parsed tree may be (a chain of `+`, `.member` or `!` deepens it by one per
+/// operator). Evaluation walks the tree recursively, so this bounds its stack.
+pub const MAX_DEPTH: usize = 64;
 
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +71,10 @@ pub enum BinOp {
 pub enum ElError {
     #[error("The expression is longer than {MAX_LEN} characters.")]
     TooLong,
+    #[error("The expression nests deeper than {MAX_NESTING} levels of brackets and conditionals.")]
+    TooNested,
+    #[error("The expression is too complex: its tree is deeper than {MAX_DEPTH} levels.")]
+    TooDeep,
     #[error("Invalid expression at line {line}, column {column}: {message}")]
     Syntax {
         line: usize,
@@ -124,37 +132,143 @@ pub fn parse(source: &str) -> Result<Expr, ElError> {
     if source.chars().count() > MAX_LEN {
         return Err(ElError::TooLong);
     }
-    let mut pairs = ElParser::parse(Rule::expression, source).map_err(|e| {
-        let (line, column) = match e.line_col {
-            pest::error::LineColLocation::Pos(p) | pest::error::LineColLocation::Span(p, _) => p,
-        };
-        let message = match &e.variant {
-            pest::error::ErrorVariant::ParsingError { .. } => "unexpected input".to_owned(),
-            pest::error::ErrorVariant::CustomError { message } => message.clone(),
-        };
-        ElError::Syntax {
-            line,
-            column,
-            message,
+    let tokens = lex(source)?;
+    let mut p = Parser {
+        source,
+        tokens,
+        pos: 0,
+        nesting: 0,
+    };
+    let expr = p.expr()?;
+    if p.pos < p.tokens.len() {
+        return Err(p.unexpected());
+    }
+    if depth_exceeds(&expr, MAX_DEPTH) {
+        return Err(ElError::TooDeep);
+    }
+    Ok(expr)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Number(f64),
+    Str(String),
+    /// An identifier or keyword; what it means depends on where it stands.
+    Word(String),
+    /// Punctuation and operators: `( ) [ ] { } , : ? ?: . .![ ! == != <= >= < > + - || &&`.
+    Punct(&'static str),
+}
+
+/// A token and the byte offset where it starts.
+type Spanned = (Tok, usize);
+
+const PUNCTUATION: [&str; 23] = [
+    ".![", "?:", "==", "!=", "<=", ">=", "||", "&&", "(", ")", "[", "]", "{", "}", ",", ":", "?",
+    ".", "!", "<", ">", "+", "-",
+];
+
+fn is_ident_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || c == '$'
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '$'
+}
+
+fn lex(source: &str) -> Result<Vec<Spanned>, ElError> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let bytes = source.as_bytes();
+    while let Some(c) = source[i..].chars().next() {
+        let start = i;
+        if matches!(c, ' ' | '\t' | '\r' | '\n') {
+            i += 1;
+            continue;
         }
-    })?;
-    let root = pairs
-        .next()
-        .and_then(|p| p.into_inner().next())
-        .ok_or_else(|| ElError::Syntax {
-            line: 1,
-            column: 1,
-            message: "empty expression".into(),
-        })?;
-    build_expr(root)
+        if c.is_ascii_digit() {
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            let n = source[start..i]
+                .parse()
+                .map_err(|_| syntax_at(source, start, "invalid number"))?;
+            out.push((Tok::Number(n), start));
+            continue;
+        }
+        if is_ident_start(c) {
+            while source[i..].chars().next().is_some_and(is_ident_char) {
+                i += 1;
+            }
+            out.push((Tok::Word(source[start..i].to_owned()), start));
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            let (text, end) = string(source, start)?;
+            out.push((Tok::Str(text), start));
+            i = end;
+            continue;
+        }
+        let Some(p) = PUNCTUATION
+            .iter()
+            .copied()
+            .find(|p| source[i..].starts_with(p))
+        else {
+            return Err(syntax_at(source, start, "unexpected input"));
+        };
+        out.push((Tok::Punct(p), start));
+        i += p.len();
+    }
+    Ok(out)
 }
 
-fn pos(pair: &Pair<'_, Rule>) -> (usize, usize) {
-    pair.as_span().start_pos().line_col()
+/// A string literal starting at `start`: `'it''s'` is `it's`; in double quotes `\"` and `\\`
+/// stand for `"` and `\`, any other backslash for itself. Returns the text and the offset after
+/// the closing quote.
+fn string(source: &str, start: usize) -> Result<(String, usize), ElError> {
+    let quote = source[start..].chars().next().unwrap_or('"');
+    let mut text = String::new();
+    let mut chars = source[start + 1..].char_indices().peekable();
+    while let Some((off, c)) = chars.next() {
+        let at = start + 1 + off;
+        match (quote, c) {
+            ('\'', '\'') => {
+                if chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                    chars.next();
+                    text.push('\'');
+                } else {
+                    return Ok((text, at + 1));
+                }
+            }
+            ('"', '"') => return Ok((text, at + 1)),
+            ('"', '\\') => match chars.peek() {
+                Some((_, e @ ('"' | '\\'))) => {
+                    text.push(*e);
+                    chars.next();
+                }
+                _ => text.push('\\'),
+            },
+            _ => text.push(c),
+        }
+    }
+    Err(syntax_at(source, source.len(), "unexpected input"))
 }
 
-fn syntax(pair: &Pair<'_, Rule>, message: &str) -> ElError {
-    let (line, column) = pos(pair);
+/// Line and column (1-based, in characters) of a byte offset.
+fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
+fn syntax_at(source: &str, offset: usize, message: &str) -> ElError {
+    let (line, column) = line_col(source, offset);
     ElError::Syntax {
         line,
         column,
@@ -162,229 +276,440 @@ fn syntax(pair: &Pair<'_, Rule>, message: &str) -> ElError {
     }
 }
 
-fn build_expr(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
-    match pair.as_rule() {
-        Rule::expr => {
-            let mut inner = pair.into_inner();
-            let head = next(&mut inner, "expression")?;
-            let base = build_expr(head)?;
-            match inner.next() {
-                None => Ok(base),
-                Some(tail) if tail.as_rule() == Rule::elvis_tail => {
-                    let fallback = build_expr(next(&mut tail.into_inner(), "fallback")?)?;
-                    Ok(Expr::Elvis(Box::new(base), Box::new(fallback)))
-                }
-                Some(tail) => {
-                    let mut parts = tail.into_inner();
-                    let then = build_expr(next(&mut parts, "then branch")?)?;
-                    let otherwise = build_expr(next(&mut parts, "else branch")?)?;
-                    Ok(Expr::Ternary(
-                        Box::new(base),
-                        Box::new(then),
-                        Box::new(otherwise),
-                    ))
-                }
-            }
-        }
-        Rule::or_expr | Rule::and_expr | Rule::add_expr => {
-            let mut inner = pair.into_inner();
-            let mut acc = build_expr(next(&mut inner, "operand")?)?;
-            while let Some(op) = inner.next() {
-                let rhs = build_expr(next(&mut inner, "operand")?)?;
-                acc = Expr::Binary(bin_op(op.as_str()), Box::new(acc), Box::new(rhs));
-            }
-            Ok(acc)
-        }
-        Rule::cmp_expr => {
-            let mut inner = pair.into_inner();
-            let lhs = build_expr(next(&mut inner, "operand")?)?;
-            match inner.next() {
-                None => Ok(lhs),
-                Some(op) => {
-                    let rhs = build_expr(next(&mut inner, "operand")?)?;
-                    Ok(Expr::Binary(
-                        bin_op(op.as_str()),
-                        Box::new(lhs),
-                        Box::new(rhs),
-                    ))
-                }
-            }
-        }
-        Rule::unary => {
-            let parts: Vec<_> = pair.into_inner().collect();
-            let mut nots = 0;
-            let mut operand = None;
-            for p in parts {
-                if p.as_rule() == Rule::not_op {
-                    nots += 1;
-                } else {
-                    operand = Some(build_expr(p)?);
-                }
-            }
-            let mut e = operand.ok_or_else(|| ElError::Syntax {
-                line: 1,
-                column: 1,
-                message: "missing operand".into(),
-            })?;
-            for _ in 0..nots {
-                e = Expr::Not(Box::new(e));
-            }
-            Ok(e)
-        }
-        Rule::postfix => build_postfix(pair),
-        Rule::primary => build_expr(next(&mut pair.into_inner(), "value")?),
-        Rule::literal => build_literal(next(&mut pair.into_inner(), "literal")?),
-        Rule::array_lit => Ok(Expr::Array(
-            pair.into_inner()
-                .map(build_expr)
-                .collect::<Result<_, _>>()?,
-        )),
-        Rule::map_lit => {
-            let mut entries = Vec::new();
-            for entry in pair.into_inner() {
-                let mut kv = entry.into_inner();
-                let key = unquote(next(&mut kv, "key")?);
-                let value = build_expr(next(&mut kv, "value")?)?;
-                entries.push((key, value));
-            }
-            Ok(Expr::Map(entries))
-        }
-        Rule::call => {
-            let (line, column) = pos(&pair);
-            let mut inner = pair.into_inner();
-            let name = next(&mut inner, "function name")?.as_str().to_owned();
-            if !BARE_FUNCTIONS.contains(&name.as_str()) {
-                return Err(ElError::UnknownReference { line, column, name });
-            }
-            let args = match inner.next() {
-                Some(a) => a.into_inner().map(build_expr).collect::<Result<_, _>>()?,
-                None => Vec::new(),
-            };
-            Ok(Expr::Call {
-                target: None,
-                name,
-                args,
-            })
-        }
-        Rule::ident => {
-            let (line, column) = pos(&pair);
-            let name = pair.as_str().to_owned();
-            if !ROOTS.contains(&name.as_str()) {
-                return Err(ElError::UnknownReference { line, column, name });
-            }
-            Ok(Expr::Ident(name))
-        }
-        _ => Err(syntax(&pair, "unexpected construct")),
-    }
+/// Precedence climbing over the tokens (lowest first: conditionals, `or`, `and`, comparison,
+/// `+`/`-`, `!`, postfix), one frame per nesting level and operator class.
+struct Parser<'a> {
+    source: &'a str,
+    tokens: Vec<Spanned>,
+    pos: usize,
+    /// How many sub-expressions enclose the current one.
+    nesting: usize,
 }
 
-fn build_postfix(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
-    let mut inner = pair.into_inner();
-    let mut acc = build_expr(next(&mut inner, "value")?)?;
-    for op in inner {
-        acc = match op.as_rule() {
-            Rule::member => {
-                let name = next(&mut op.into_inner(), "member name")?
-                    .as_str()
-                    .to_owned();
-                Expr::Member(Box::new(acc), name)
-            }
-            Rule::method => {
-                let mut parts = op.into_inner();
-                let name = next(&mut parts, "method name")?.as_str().to_owned();
-                let args = match parts.next() {
-                    Some(a) => a.into_inner().map(build_expr).collect::<Result<_, _>>()?,
-                    None => Vec::new(),
-                };
-                Expr::Call {
-                    target: Some(Box::new(acc)),
-                    name,
-                    args,
-                }
-            }
-            Rule::index => Expr::Index(
-                Box::new(acc),
-                Box::new(build_expr(next(&mut op.into_inner(), "index")?)?),
-            ),
-            Rule::projection => {
-                // Inside `.![...]` a bare name is a field of each element, not a root reference.
-                let body = next(&mut op.into_inner(), "projection")?;
-                let field = body.as_str().trim();
-                let projected = if !field.is_empty()
-                    && field
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                {
-                    Expr::Ident(field.to_owned())
-                } else {
-                    build_expr(body)?
-                };
-                Expr::Projection(Box::new(acc), Box::new(projected))
-            }
-            _ => return Err(syntax(&op, "unexpected postfix")),
-        };
-    }
-    Ok(acc)
-}
-
-fn build_literal(pair: Pair<'_, Rule>) -> Result<Expr, ElError> {
-    match pair.as_rule() {
-        Rule::null => Ok(Expr::Null),
-        Rule::boolean => Ok(Expr::Bool(pair.as_str() == "true")),
-        Rule::number => pair
-            .as_str()
-            .parse()
-            .map(Expr::Number)
-            .map_err(|_| syntax(&pair, "invalid number")),
-        Rule::string => Ok(Expr::Str(unquote(pair))),
-        _ => Err(syntax(&pair, "unexpected literal")),
-    }
-}
-
-/// The value of a string literal: `'it''s'` → `it's`, `"a\"b"` → `a"b`.
-fn unquote(pair: Pair<'_, Rule>) -> String {
-    let raw = pair.as_str();
-    let (quote, body) = (
-        raw.chars().next().unwrap_or('"'),
-        &raw[1..raw.len().saturating_sub(1)],
-    );
-    if quote == '\'' {
-        body.replace("''", "'")
-    } else {
-        body.replace("\\\"", "\"").replace("\\\\", "\\")
-    }
-}
-
-fn bin_op(op: &str) -> BinOp {
-    match op {
-        "||" | "OR" | "or" => BinOp::Or,
-        "&&" | "AND" | "and" => BinOp::And,
-        "==" => BinOp::Eq,
-        "!=" => BinOp::Ne,
-        "<" => BinOp::Lt,
-        "<=" => BinOp::Le,
-        ">" => BinOp::Gt,
-        ">=" => BinOp::Ge,
-        "-" => BinOp::Sub,
-        "matches" => BinOp::Matches,
-        _ => BinOp::Add,
-    }
-}
-
-fn next<'a>(
-    it: &mut pest::iterators::Pairs<'a, Rule>,
-    what: &str,
-) -> Result<Pair<'a, Rule>, ElError> {
-    it.next().ok_or_else(|| ElError::Syntax {
-        line: 1,
-        column: 1,
-        message: format!("missing {what}"),
+fn binary_op(tok: &Tok) -> Option<BinOp> {
+    Some(match tok {
+        Tok::Punct("||") => BinOp::Or,
+        Tok::Punct("&&") => BinOp::And,
+        Tok::Punct("==") => BinOp::Eq,
+        Tok::Punct("!=") => BinOp::Ne,
+        Tok::Punct("<") => BinOp::Lt,
+        Tok::Punct("<=") => BinOp::Le,
+        Tok::Punct(">") => BinOp::Gt,
+        Tok::Punct(">=") => BinOp::Ge,
+        Tok::Punct("+") => BinOp::Add,
+        Tok::Punct("-") => BinOp::Sub,
+        Tok::Word(w) => match w.as_str() {
+            "OR" | "or" => BinOp::Or,
+            "AND" | "and" => BinOp::And,
+            "matches" => BinOp::Matches,
+            _ => return None,
+        },
+        _ => return None,
     })
+}
+
+fn precedence(op: BinOp) -> u8 {
+    match op {
+        BinOp::Or => 1,
+        BinOp::And => 2,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Matches => 3,
+        BinOp::Add | BinOp::Sub => 4,
+    }
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.tokens.get(self.pos).map(|(t, _)| t)
+    }
+
+    fn offset(&self) -> usize {
+        self.tokens
+            .get(self.pos)
+            .map_or(self.source.len(), |(_, at)| *at)
+    }
+
+    fn unexpected(&self) -> ElError {
+        syntax_at(self.source, self.offset(), "unexpected input")
+    }
+
+    fn eat(&mut self, punct: &str) -> bool {
+        if matches!(self.peek(), Some(Tok::Punct(p)) if *p == punct) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, punct: &str) -> Result<(), ElError> {
+        if self.eat(punct) {
+            Ok(())
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    /// A full expression, one nesting level below the caller's.
+    fn expr(&mut self) -> Result<Expr, ElError> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(ElError::TooNested);
+        }
+        let result = self.conditional();
+        self.nesting -= 1;
+        result
+    }
+
+    /// `cond ? a : b` and `value ?: fallback`; the branches are expressions of their own.
+    fn conditional(&mut self) -> Result<Expr, ElError> {
+        let base = self.binary(1)?;
+        if self.eat("?:") {
+            let fallback = self.expr()?;
+            return Ok(Expr::Elvis(Box::new(base), Box::new(fallback)));
+        }
+        if self.eat("?") {
+            let then = self.expr()?;
+            self.expect(":")?;
+            let otherwise = self.expr()?;
+            return Ok(Expr::Ternary(
+                Box::new(base),
+                Box::new(then),
+                Box::new(otherwise),
+            ));
+        }
+        Ok(base)
+    }
+
+    /// Operators of precedence `min` and above, left-associative; a comparison takes no second
+    /// comparison at the same level (`a == b == c` is refused).
+    fn binary(&mut self, min: u8) -> Result<Expr, ElError> {
+        let mut lhs = self.unary()?;
+        let mut compared = false;
+        while let Some(op) = self.peek().and_then(binary_op) {
+            let prec = precedence(op);
+            if prec < min {
+                break;
+            }
+            if prec == 3 && compared {
+                return Err(self.unexpected());
+            }
+            self.pos += 1;
+            let rhs = self.binary(prec + 1)?;
+            compared = prec == 3;
+            lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn unary(&mut self) -> Result<Expr, ElError> {
+        let mut nots = 0usize;
+        while self.eat("!") {
+            nots += 1;
+        }
+        let mut e = self.postfix()?;
+        for _ in 0..nots {
+            e = Expr::Not(Box::new(e));
+        }
+        Ok(e)
+    }
+
+    fn name(&mut self) -> Result<String, ElError> {
+        match self.peek() {
+            Some(Tok::Word(w)) => {
+                let w = w.clone();
+                self.pos += 1;
+                Ok(w)
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    /// `(args)`, the opening parenthesis already read.
+    fn args(&mut self) -> Result<Vec<Expr>, ElError> {
+        let mut args = Vec::new();
+        if self.eat(")") {
+            return Ok(args);
+        }
+        loop {
+            args.push(self.expr()?);
+            if self.eat(")") {
+                return Ok(args);
+            }
+            self.expect(",")?;
+        }
+    }
+
+    fn postfix(&mut self) -> Result<Expr, ElError> {
+        let mut acc = self.primary()?;
+        loop {
+            if self.eat(".![") {
+                // Inside `.![…]` a bare name is a field of each element, not a root reference.
+                let field = match (self.peek(), self.tokens.get(self.pos + 1)) {
+                    (Some(Tok::Word(w)), Some((Tok::Punct("]"), _))) => {
+                        let f = Expr::Ident(w.clone());
+                        self.pos += 1;
+                        f
+                    }
+                    _ => self.expr()?,
+                };
+                self.expect("]")?;
+                acc = Expr::Projection(Box::new(acc), Box::new(field));
+            } else if self.eat("[") {
+                let index = self.expr()?;
+                self.expect("]")?;
+                acc = Expr::Index(Box::new(acc), Box::new(index));
+            } else if self.eat(".") {
+                let name = self.name()?;
+                acc = if self.eat("(") {
+                    Expr::Call {
+                        target: Some(Box::new(acc)),
+                        name,
+                        args: self.args()?,
+                    }
+                } else {
+                    Expr::Member(Box::new(acc), name)
+                };
+            } else {
+                return Ok(acc);
+            }
+        }
+    }
+
+    fn primary(&mut self) -> Result<Expr, ElError> {
+        let at = self.offset();
+        let Some(tok) = self.peek().cloned() else {
+            return Err(self.unexpected());
+        };
+        self.pos += 1;
+        match tok {
+            Tok::Number(n) => Ok(Expr::Number(n)),
+            Tok::Str(s) => Ok(Expr::Str(s)),
+            Tok::Punct("(") => {
+                let e = self.expr()?;
+                self.expect(")")?;
+                Ok(e)
+            }
+            Tok::Punct("{") => self.braces(),
+            Tok::Word(w) => match w.as_str() {
+                "null" => Ok(Expr::Null),
+                "true" => Ok(Expr::Bool(true)),
+                "false" => Ok(Expr::Bool(false)),
+                _ => {
+                    let (line, column) = line_col(self.source, at);
+                    if self.eat("(") {
+                        if !BARE_FUNCTIONS.contains(&w.as_str()) {
+                            return Err(ElError::UnknownReference {
+                                line,
+                                column,
+                                name: w,
+                            });
+                        }
+                        return Ok(Expr::Call {
+                            target: None,
+                            name: w,
+                            args: self.args()?,
+                        });
+                    }
+                    if !ROOTS.contains(&w.as_str()) {
+                        return Err(ElError::UnknownReference {
+                            line,
+                            column,
+                            name: w,
+                        });
+                    }
+                    Ok(Expr::Ident(w))
+                }
+            },
+            Tok::Punct(_) => {
+                self.pos -= 1;
+                Err(self.unexpected())
+            }
+        }
+    }
+
+    /// `{a, b}` (an array) or `{'key': value, …}` (a map), the brace already read.
+    fn braces(&mut self) -> Result<Expr, ElError> {
+        if self.eat("}") {
+            return Ok(Expr::Array(Vec::new()));
+        }
+        let is_map = matches!(
+            (self.peek(), self.tokens.get(self.pos + 1)),
+            (Some(Tok::Str(_)), Some((Tok::Punct(":"), _)))
+        );
+        if is_map {
+            let mut entries = Vec::new();
+            loop {
+                let key = match self.peek() {
+                    Some(Tok::Str(k)) => k.clone(),
+                    _ => return Err(self.unexpected()),
+                };
+                self.pos += 1;
+                self.expect(":")?;
+                entries.push((key, self.expr()?));
+                if self.eat("}") {
+                    return Ok(Expr::Map(entries));
+                }
+                self.expect(",")?;
+            }
+        }
+        let mut items = Vec::new();
+        loop {
+            items.push(self.expr()?);
+            if self.eat("}") {
+                return Ok(Expr::Array(items));
+            }
+            self.expect(",")?;
+        }
+    }
+}
+
+/// Whether `expr` is deeper than `limit`, looking no further than `limit` levels down.
+fn depth_exceeds(expr: &Expr, limit: usize) -> bool {
+    let Some(below) = limit.checked_sub(1) else {
+        return true;
+    };
+    let deeper = |e: &Expr| depth_exceeds(e, below);
+    match expr {
+        Expr::Null | Expr::Bool(_) | Expr::Number(_) | Expr::Str(_) | Expr::Ident(_) => false,
+        Expr::Array(items) => items.iter().any(deeper),
+        Expr::Map(entries) => entries.iter().any(|(_, e)| deeper(e)),
+        Expr::Member(t, _) | Expr::Not(t) => deeper(t),
+        Expr::Index(a, b) | Expr::Projection(a, b) | Expr::Binary(_, a, b) | Expr::Elvis(a, b) => {
+            deeper(a) || deeper(b)
+        }
+        Expr::Ternary(a, b, c) => deeper(a) || deeper(b) || deeper(c),
+        Expr::Call { target, args, .. } => {
+            target.as_deref().is_some_and(deeper) || args.iter().any(deeper)
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_when_nesting_is_past_the_limit_then_refused() {
+        let parens = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+        // The whole expression is one level; each parenthesis adds one.
+        assert!(parse(&parens(MAX_NESTING - 1)).is_ok());
+        assert_eq!(parse(&parens(MAX_NESTING)), Err(ElError::TooNested));
+        // The reported crashes: 200 open parentheses, 100 open braces.
+        assert_eq!(parse(&"(".repeat(200)), Err(ElError::TooNested));
+        assert_eq!(parse(&"{".repeat(100)), Err(ElError::TooNested));
+        assert_eq!(parse(&"[".repeat(1025)), Err(ElError::TooLong));
+        let ternaries = |n: usize| format!("{}'x'", "user.a ? 'y' : ".repeat(n));
+        assert!(parse(&ternaries(MAX_NESTING - 1)).is_ok());
+        assert_eq!(parse(&ternaries(MAX_NESTING)), Err(ElError::TooNested));
+        let elvis = format!("{}'x'", "user.a ?: ".repeat(MAX_NESTING));
+        assert_eq!(parse(&elvis), Err(ElError::TooNested));
+        // Brackets inside string literals do not count.
+        assert!(parse(&format!("'{}'", "(".repeat(500))).is_ok());
+        assert!(parse(&format!("\"{}\\\"\"", "{[(".repeat(100))).is_ok());
+        // Groups side by side do not add up.
+        let side_by_side = vec![parens(20); 10].join(" + ");
+        assert!(parse(&side_by_side).is_ok(), "{side_by_side}");
+    }
+
+    #[test]
+    fn parse_when_the_tree_is_past_the_depth_limit_then_refused() {
+        let chain = |n: usize| vec!["user.a"; n + 1].join(" + ");
+        assert!(parse(&chain(MAX_DEPTH - 2)).is_ok());
+        assert_eq!(parse(&chain(MAX_DEPTH + 5)), Err(ElError::TooDeep));
+        assert_eq!(
+            parse(&format!("{}true", "!".repeat(500))),
+            Err(ElError::TooDeep)
+        );
+        let members = format!("user{}", ".a".repeat(200));
+        assert_eq!(parse(&members), Err(ElError::TooDeep));
+        assert_eq!(
+            ElError::TooNested.to_string(),
+            "The expression nests deeper than 32 levels of brackets and conditionals."
+        );
+    }
+
+    /// The deepest expressions the limits allow parse and evaluate within half of a worker
+    /// thread's 2 MiB stack, even in a debug build (measured: at most about 400 KiB in debug,
+    /// 60 KiB in release).
+    #[test]
+    fn the_deepest_accepted_expressions_fit_a_small_stack() {
+        let n = MAX_NESTING - 1;
+        let inputs = [
+            format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+            format!("{}'x'", "user.a ? 'y' : ".repeat(n)),
+            format!("{}1{}", "String.len(".repeat(n), ")".repeat(n)),
+            format!("{}1{}", "{".repeat(n), "}".repeat(n)),
+            format!("{}1{}", "Arrays.get({".repeat(n / 2), "}, 0)".repeat(n / 2)),
+            vec!["user.a"; MAX_DEPTH - 1].join(" + "),
+            format!("{}true", "!".repeat(MAX_DEPTH - 1)),
+        ];
+        let handle = std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(move || {
+                for input in &inputs {
+                    let expr = parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+                    let ctx = crate::el_eval::Context::default();
+                    let _ = crate::el_eval::eval(&expr, &ctx);
+                }
+            })
+            .expect("thread");
+        assert!(handle.join().is_ok());
+    }
+
+    #[test]
+    fn parse_operators_words_and_strings_as_the_grammar_has_them() {
+        assert!(matches!(
+            parse("user.a == 'x' or user.b != 'y' and user.c matches 'z.*'"),
+            Ok(Expr::Binary(BinOp::Or, ..))
+        ));
+        // A comparison takes no second comparison at its level.
+        assert!(matches!(
+            parse("user.a == user.b == user.c"),
+            Err(ElError::Syntax { .. })
+        ));
+        assert!(parse("(user.a == user.b) == true").is_ok());
+        // Keywords are words only when whole: `orange` is a name, `user.or` a member.
+        assert!(matches!(
+            parse("user.orange"),
+            Ok(Expr::Member(_, ref m)) if m == "orange"
+        ));
+        assert!(matches!(
+            parse("user.null"),
+            Ok(Expr::Member(_, ref m)) if m == "null"
+        ));
+        assert_eq!(
+            parse("\"a\\\"b\\\\c\\n\""),
+            Ok(Expr::Str("a\"b\\c\\n".into()))
+        );
+        assert!(matches!(
+            parse("'unterminated"),
+            Err(ElError::Syntax { .. })
+        ));
+        assert!(matches!(parse("user.a # 1"), Err(ElError::Syntax { .. })));
+        assert!(matches!(parse("user.a ? 'b'"), Err(ElError::Syntax { .. })));
+        assert_eq!(
+            parse("user.tags.![name]"),
+            Ok(Expr::Projection(
+                Box::new(Expr::Member(ident("user"), "tags".into())),
+                Box::new(Expr::Ident("name".into()))
+            ))
+        );
+        assert_eq!(
+            parse("{'a': 1}"),
+            Ok(Expr::Map(vec![("a".into(), Expr::Number(1.0))]))
+        );
+        assert_eq!(parse("{}"), Ok(Expr::Array(Vec::new())));
+        assert_eq!(
+            parse("user.a - 1"),
+            Ok(Expr::Binary(
+                BinOp::Sub,
+                Box::new(Expr::Member(ident("user"), "a".into())),
+                Box::new(Expr::Number(1.0))
+            ))
+        );
+        assert!(parse("user.a ?: user.b ?: 'x'").is_ok());
+        assert!(matches!(parse("user.a +"), Err(ElError::Syntax { .. })));
+    }
 
     fn ident(s: &str) -> Box<Expr> {
         Box::new(Expr::Ident(s.into()))

@@ -57,8 +57,56 @@ const NAMESPACES: &[&str] = &[
     "Iso3166Convert",
 ];
 
-/// Evaluates `expr` in `ctx`.
+/// The most steps (tree nodes visited) one evaluation may take.
+pub const MAX_STEPS: usize = 10_000;
+/// The longest string, in bytes, an evaluation may produce, at any step.
+pub const MAX_TEXT: usize = 16 * 1024;
+/// The most elements an array may hold, at any step.
+pub const MAX_ITEMS: usize = 1_000;
+
+/// What one evaluation may still spend. Every node costs a step, and every value produced is
+/// checked against [`MAX_TEXT`] and [`MAX_ITEMS`]; an operation whose result would be larger is
+/// refused before it allocates (`String.replace` can multiply its input).
+struct Budget {
+    steps: usize,
+}
+
+impl Budget {
+    fn step(&mut self) -> Result<(), EvalError> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return err(format!("the evaluation took more than {MAX_STEPS} steps"));
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a value larger than the limits (its top level: its parts were checked as they were
+/// made).
+fn bounded(v: Value) -> Result<Value, EvalError> {
+    match &v {
+        Value::String(s) if s.len() > MAX_TEXT => {
+            err(format!("a string grew past {MAX_TEXT} bytes"))
+        }
+        Value::Array(a) if a.len() > MAX_ITEMS => {
+            err(format!("an array grew past {MAX_ITEMS} elements"))
+        }
+        _ => Ok(v),
+    }
+}
+
+/// Evaluates `expr` in `ctx`, within the limits above.
 pub fn eval(expr: &Expr, ctx: &Context) -> Result<Value, EvalError> {
+    ev(expr, ctx, &mut Budget { steps: 0 })
+}
+
+fn ev(expr: &Expr, ctx: &Context, b: &mut Budget) -> Result<Value, EvalError> {
+    b.step()?;
+    let value = node(expr, ctx, b)?;
+    bounded(value)
+}
+
+fn node(expr: &Expr, ctx: &Context, b: &mut Budget) -> Result<Value, EvalError> {
     match expr {
         Expr::Null => Ok(Value::Null),
         Expr::Bool(b) => Ok(Value::Bool(*b)),
@@ -67,21 +115,21 @@ pub fn eval(expr: &Expr, ctx: &Context) -> Result<Value, EvalError> {
         Expr::Array(items) => Ok(Value::Array(
             items
                 .iter()
-                .map(|e| eval(e, ctx))
+                .map(|e| ev(e, ctx, b))
                 .collect::<Result<_, _>>()?,
         )),
         Expr::Map(entries) => {
             let mut m = Map::new();
             for (k, v) in entries {
-                m.insert(k.clone(), eval(v, ctx)?);
+                m.insert(k.clone(), ev(v, ctx, b)?);
             }
             Ok(Value::Object(m))
         }
         Expr::Ident(name) => root(name, ctx),
-        Expr::Member(target, name) => Ok(member(&eval(target, ctx)?, name)),
+        Expr::Member(target, name) => Ok(member(&ev(target, ctx, b)?, name)),
         Expr::Index(target, index) => {
-            let t = eval(target, ctx)?;
-            let i = eval(index, ctx)?;
+            let t = ev(target, ctx, b)?;
+            let i = ev(index, ctx, b)?;
             Ok(match (&t, &i) {
                 (Value::Array(a), Value::Number(n)) => n
                     .as_f64()
@@ -94,7 +142,7 @@ pub fn eval(expr: &Expr, ctx: &Context) -> Result<Value, EvalError> {
             })
         }
         Expr::Projection(target, field) => {
-            let items = match eval(target, ctx)? {
+            let items = match ev(target, ctx, b)? {
                 Value::Array(a) => a,
                 Value::Null => return Ok(Value::Null),
                 _ => return err("projection applied to a value that is not an array"),
@@ -104,20 +152,20 @@ pub fn eval(expr: &Expr, ctx: &Context) -> Result<Value, EvalError> {
             };
             Ok(Value::Array(items.iter().map(|i| member(i, f)).collect()))
         }
-        Expr::Call { target, name, args } => call(target.as_deref(), name, args, ctx),
-        Expr::Not(e) => Ok(Value::Bool(!truthy(&eval(e, ctx)?)?)),
-        Expr::Binary(op, l, r) => binary(*op, l, r, ctx),
-        Expr::Ternary(c, a, b) => {
-            if truthy(&eval(c, ctx)?)? {
-                eval(a, ctx)
+        Expr::Call { target, name, args } => call(target.as_deref(), name, args, ctx, b),
+        Expr::Not(e) => Ok(Value::Bool(!truthy(&ev(e, ctx, b)?)?)),
+        Expr::Binary(op, l, r) => binary(*op, l, r, ctx, b),
+        Expr::Ternary(c, a, otherwise) => {
+            if truthy(&ev(c, ctx, b)?)? {
+                ev(a, ctx, b)
             } else {
-                eval(b, ctx)
+                ev(otherwise, ctx, b)
             }
         }
         Expr::Elvis(v, fallback) => {
-            let value = eval(v, ctx)?;
+            let value = ev(v, ctx, b)?;
             if is_empty(&value) {
-                eval(fallback, ctx)
+                ev(fallback, ctx, b)
             } else {
                 Ok(value)
             }
@@ -194,22 +242,29 @@ fn number(v: &Value) -> Result<f64, EvalError> {
     }
 }
 
-fn binary(op: BinOp, l: &Expr, r: &Expr, ctx: &Context) -> Result<Value, EvalError> {
+fn binary(
+    op: BinOp,
+    l: &Expr,
+    r: &Expr,
+    ctx: &Context,
+    b: &mut Budget,
+) -> Result<Value, EvalError> {
     // AND / OR short-circuit like SpEL.
     match op {
         BinOp::And => {
             return Ok(Value::Bool(
-                truthy(&eval(l, ctx)?)? && truthy(&eval(r, ctx)?)?,
+                truthy(&ev(l, ctx, b)?)? && truthy(&ev(r, ctx, b)?)?,
             ));
         }
         BinOp::Or => {
             return Ok(Value::Bool(
-                truthy(&eval(l, ctx)?)? || truthy(&eval(r, ctx)?)?,
+                truthy(&ev(l, ctx, b)?)? || truthy(&ev(r, ctx, b)?)?,
             ));
         }
         _ => {}
     }
-    let (a, b) = (eval(l, ctx)?, eval(r, ctx)?);
+    let (a, z) = (ev(l, ctx, b)?, ev(r, ctx, b)?);
+    let b = z;
     Ok(match op {
         BinOp::Add => match (&a, &b) {
             (Value::Number(_), Value::Number(_)) => num(number(&a)? + number(&b)?),
@@ -233,12 +288,21 @@ fn binary(op: BinOp, l: &Expr, r: &Expr, ctx: &Context) -> Result<Value, EvalErr
             })
         }
         BinOp::Matches => {
-            let re = regex::Regex::new(&format!("^(?:{})$", text(&b)))
-                .map_err(|e| EvalError(e.to_string()))?;
+            let re = pattern(&text(&b))?;
             Value::Bool(re.is_match(&text(&a)))
         }
         BinOp::And | BinOp::Or => Value::Null,
     })
+}
+
+/// A whole-value regular expression, compiled within a size limit (the regex crate matches in
+/// linear time; the limit bounds the compile).
+fn pattern(source: &str) -> Result<regex::Regex, EvalError> {
+    regex::RegexBuilder::new(&format!("^(?:{source})$"))
+        .size_limit(256 * 1024)
+        .dfa_size_limit(256 * 1024)
+        .build()
+        .map_err(|e| EvalError(e.to_string()))
 }
 
 fn loose_eq(a: &Value, b: &Value) -> bool {
@@ -253,10 +317,11 @@ fn call(
     name: &str,
     args: &[Expr],
     ctx: &Context,
+    b: &mut Budget,
 ) -> Result<Value, EvalError> {
     let values = args
         .iter()
-        .map(|a| eval(a, ctx))
+        .map(|a| ev(a, ctx, b))
         .collect::<Result<Vec<_>, _>>()?;
     match target {
         Some(Expr::Ident(ns)) if NAMESPACES.contains(&ns.as_str()) => {
@@ -264,7 +329,7 @@ fn call(
         }
         Some(Expr::Ident(root)) if root == "user" => user_method(name, &values, ctx),
         Some(other) => {
-            let _ = eval(other, ctx)?;
+            let _ = ev(other, ctx, b)?;
             err(format!("unknown method '{name}'"))
         }
         None => bare(name, &values, ctx),
@@ -318,7 +383,25 @@ fn namespaced(ns: &str, name: &str, v: &[Value], ctx: &Context) -> Result<Value,
         ("String", "removeSpaces") => {
             Value::String(s(0)?.chars().filter(|c| !c.is_whitespace()).collect())
         }
-        ("String", "replace") => Value::String(s(0)?.replace(&s(1)?, &s(2)?)),
+        ("String", "replace") => {
+            let (input, from, to) = (s(0)?, s(1)?, s(2)?);
+            // The result's size is known before it is built: refuse it rather than allocate.
+            let hits = if from.is_empty() {
+                input.chars().count() + 1
+            } else {
+                input.matches(from.as_str()).count()
+            };
+            let size = input
+                .len()
+                .saturating_sub(hits.saturating_mul(from.len()))
+                .saturating_add(hits.saturating_mul(to.len()));
+            if size > MAX_TEXT {
+                return err(format!(
+                    "{f}: the result would be longer than {MAX_TEXT} bytes"
+                ));
+            }
+            Value::String(input.replace(&from, &to))
+        }
         ("String", "replaceFirst") => Value::String(s(0)?.replacen(&s(1)?, &s(2)?, 1)),
         ("String", "startsWith") => Value::Bool(s(0)?.starts_with(&s(1)?)),
         ("String", "stringContains") => Value::Bool(s(0)?.contains(&s(1)?)),
@@ -511,9 +594,8 @@ fn bare(name: &str, v: &[Value], ctx: &Context) -> Result<Value, EvalError> {
                 .any(|g| g.name.contains(&s(0).unwrap_or_default())),
         ),
         "isMemberOfGroupNameRegex" => {
-            let pattern = s(0)?;
-            let re = regex::Regex::new(&format!("^(?:{})$", pattern.trim_matches('/')))
-                .map_err(|e| EvalError(e.to_string()))?;
+            let source = s(0)?;
+            let re = pattern(source.trim_matches('/'))?;
             Value::Bool(ctx.groups.iter().any(|g| re.is_match(&g.name)))
         }
         "getFilteredGroups" => {
@@ -694,5 +776,72 @@ mod tests {
         ] {
             assert!(run(src).is_err(), "{src} should fail");
         }
+    }
+
+    /// The reported attack: nine nested `String.replace(…, "a", "aaaaaaaaaa")` (327 characters)
+    /// made the next token request allocate about 10 GB. Each level multiplies the text by ten;
+    /// the level that would pass the limit fails before it allocates.
+    #[test]
+    fn eval_when_a_string_would_outgrow_the_limit_then_fails_before_building_it() {
+        let nested = |levels: usize| {
+            let mut e = "'aaaaaaaaaa'".to_owned();
+            for _ in 0..levels {
+                e = format!("String.replace({e}, \"a\", \"aaaaaaaaaa\")");
+            }
+            e
+        };
+        assert_eq!(nested(9).len(), 327);
+        assert_eq!(
+            run(&nested(2)).map(|v| v.as_str().map(str::len)),
+            Ok(Some(1000))
+        );
+        let e = run(&nested(9)).expect_err("past the limit");
+        assert!(e.0.contains("16384 bytes"), "{e}");
+        assert!(run(&nested(5)).is_err());
+        // An empty pattern inserts the replacement between every character.
+        let empty = format!(
+            "String.replace('{}', '', '{}')",
+            "x".repeat(200),
+            "y".repeat(100)
+        );
+        assert!(run(&empty).is_err());
+        // Concatenation and joins grow too, and are caught at the step that passes the limit.
+        let doubling = (0..12).fold("'abcdefgh'".to_owned(), |e, _| {
+            format!("String.append({e}, {e})")
+        });
+        assert!(doubling.len() > 1024 || run(&doubling).is_err());
+        let long = format!(
+            "String.append('{a}', '{a}') + String.append('{a}', '{a}')",
+            a = "z".repeat(240)
+        );
+        assert_eq!(run(&long).map(|v| v.as_str().map(str::len)), Ok(Some(960)));
+    }
+
+    #[test]
+    fn eval_when_an_array_outgrows_the_limit_then_fails() {
+        // 1,001 groups, a projection over all of them.
+        let mut c = ctx();
+        c.groups = (0..=MAX_ITEMS)
+            .map(|i| GroupRef {
+                id: format!("00g{i}"),
+                name: format!("g{i}"),
+                kind: "OKTA_GROUP".into(),
+            })
+            .collect();
+        let expr = parse("Groups.startsWith('OKTA', 'g', 5000)").expect("parses");
+        assert!(eval(&expr, &c).is_err());
+        let expr = parse("Groups.startsWith('OKTA', 'g', 10)").expect("parses");
+        assert_eq!(
+            eval(&expr, &c).map(|v| v.as_array().map(Vec::len)),
+            Ok(Some(10))
+        );
+    }
+
+    #[test]
+    fn eval_regex_patterns_are_compiled_within_a_size_limit() {
+        assert_eq!(run("user.login matches 'ada@.*'"), Ok(json!(true)));
+        // A pattern whose compiled form is huge is an error, not an allocation.
+        let huge = "user.login matches '(?:[a-z0-9]{1,100}){1,100}'".to_owned();
+        assert!(run(&huge).is_err());
     }
 }

@@ -373,11 +373,30 @@ fn lex(input: &str) -> Result<Vec<Tok>, FilterError> {
     Ok(out)
 }
 
+/// The longest filter accepted, in characters.
+pub const MAX_FILTER_LEN: usize = 4096;
+/// How deeply parentheses and `not (…)` may nest.
+pub const MAX_FILTER_NESTING: usize = 16;
+/// The most comparisons one filter may hold (each `and`/`or` deepens the parsed tree by one).
+pub const MAX_FILTER_TERMS: usize = 100;
+
 /// Parses a filter such as `eventType eq "app.oauth2.as.token.grant" and outcome.result eq
-/// "FAILURE"`. `and` binds tighter than `or`; parentheses and `not (…)` group.
+/// "FAILURE"`. `and` binds tighter than `or`; parentheses and `not (…)` group. Bounded: at most
+/// [`MAX_FILTER_LEN`] characters, [`MAX_FILTER_NESTING`] levels and [`MAX_FILTER_TERMS`]
+/// comparisons, so neither parsing nor matching can exhaust the stack.
 pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
+    if input.chars().count() > MAX_FILTER_LEN {
+        return Err(FilterError(format!(
+            "the filter is longer than {MAX_FILTER_LEN} characters"
+        )));
+    }
     let toks = lex(input)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        nesting: 0,
+        terms: 0,
+    };
     let f = p.or()?;
     if p.pos != p.toks.len() {
         return Err(FilterError(format!(
@@ -391,6 +410,8 @@ pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    nesting: usize,
+    terms: usize,
 }
 
 impl Parser {
@@ -435,7 +456,14 @@ impl Parser {
             return Err(FilterError("expected '('".into()));
         }
         self.pos += 1;
+        self.nesting += 1;
+        if self.nesting > MAX_FILTER_NESTING {
+            return Err(FilterError(format!(
+                "the filter nests deeper than {MAX_FILTER_NESTING} levels"
+            )));
+        }
         let f = self.or()?;
+        self.nesting -= 1;
         if !matches!(self.toks.get(self.pos), Some(Tok::Close)) {
             return Err(FilterError("expected ')'".into()));
         }
@@ -444,6 +472,12 @@ impl Parser {
     }
 
     fn comparison(&mut self) -> Result<Filter, FilterError> {
+        self.terms += 1;
+        if self.terms > MAX_FILTER_TERMS {
+            return Err(FilterError(format!(
+                "the filter holds more than {MAX_FILTER_TERMS} comparisons"
+            )));
+        }
         let Some(Tok::Word(attr)) = self.toks.get(self.pos).cloned() else {
             return Err(FilterError("expected an attribute name".into()));
         };
@@ -631,6 +665,35 @@ mod tests {
             let parsed = parse_filter(f).unwrap_or_else(|e| panic!("{f}: {e}"));
             assert_eq!(parsed.matches(&e), want, "{f}");
         }
+    }
+
+    /// The reported crashes: `not (` nested 2,000 times, `(` 5,000 times. Refused with a
+    /// message naming the limit; the deepest accepted filter parses and matches.
+    #[test]
+    fn filters_past_the_limits_are_refused_before_they_recurse() {
+        let nots = format!("{}eventType pr{}", "not (".repeat(2000), ")".repeat(2000));
+        assert!(parse_filter(&nots).is_err());
+        let opens = "(".repeat(5000);
+        let e = parse_filter(&opens).expect_err("too long");
+        assert!(e.0.contains("4096"), "{e}");
+        let deep = format!(
+            "{}eventType pr{}",
+            "not (".repeat(MAX_FILTER_NESTING + 1),
+            ")".repeat(MAX_FILTER_NESTING + 1)
+        );
+        let e = parse_filter(&deep).expect_err("too deep");
+        assert!(e.0.contains("16 levels"), "{e}");
+        let ok = format!(
+            "{}eventType pr{}",
+            "not (".repeat(MAX_FILTER_NESTING),
+            ")".repeat(MAX_FILTER_NESTING)
+        );
+        assert!(parse_filter(&ok).is_ok());
+        let many = vec!["eventType pr"; MAX_FILTER_TERMS + 1].join(" or ");
+        let e = parse_filter(&many).expect_err("too many terms");
+        assert!(e.0.contains("100 comparisons"), "{e}");
+        let most = vec!["eventType pr"; MAX_FILTER_TERMS].join(" or ");
+        assert!(parse_filter(&most).is_ok_and(|f| f.matches(&sample())));
     }
 
     #[test]

@@ -30,7 +30,15 @@ pub enum JoseError {
     Unseal,
     #[error("unsupported algorithm {0}")]
     Algorithm(String),
+    #[error(
+        "the token's claims are {0} bytes, more than the {MAX_PAYLOAD_BYTES} a token may carry"
+    )]
+    TooLarge(usize),
 }
+
+/// The most a token's claims may take, serialized (a 32 KiB payload is a token of about 43 KiB,
+/// already past what many proxies accept in a header).
+pub const MAX_PAYLOAD_BYTES: usize = 32 * 1024;
 
 /// The signing algorithms a server can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +255,11 @@ pub fn jws(key: &SigningKey, typ: Option<&str>, payload: &Value) -> Result<Strin
     let mut out = String::with_capacity(1024);
     out.push_str(&B64.encode(header.to_string()));
     out.push('.');
-    out.push_str(&B64.encode(payload.to_string()));
+    let payload = payload.to_string();
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(JoseError::TooLarge(payload.len()));
+    }
+    out.push_str(&B64.encode(payload));
     let sig = key.sign(out.as_bytes())?;
     out.push('.');
     out.push_str(&B64.encode(sig));

@@ -64,3 +64,40 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
 }
+
+/// Text matching with `LIKE`, the caller's text taken literally: `%`, `_` and the escape
+/// character itself are escaped, so `q=%` finds names containing a percent sign, not every row.
+pub mod text {
+    use sea_orm::ColumnTrait;
+    use sea_orm::sea_query::{Expr, LikeExpr};
+
+    fn literal(text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + 2);
+        for c in text.chars() {
+            if matches!(c, '\\' | '%' | '_') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// `column LIKE 'prefix%' ESCAPE '\'`.
+    pub fn starts_with(column: impl ColumnTrait, prefix: &str) -> Expr {
+        column.like(LikeExpr::new(format!("{}%", literal(prefix))).escape('\\'))
+    }
+
+    /// `column LIKE '%part%' ESCAPE '\'`.
+    pub fn contains(column: impl ColumnTrait, part: &str) -> Expr {
+        column.like(LikeExpr::new(format!("%{}%", literal(part))).escape('\\'))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn wildcards_in_the_callers_text_are_escaped() {
+            assert_eq!(super::literal("50%_off\\"), "50\\%\\_off\\\\");
+            assert_eq!(super::literal("plain"), "plain");
+        }
+    }
+}

@@ -5,7 +5,7 @@
 //! the same type by the JSON/query configs in [`json_config`] and [`query_config`]. Internal
 //! faults are logged with their cause and answered with a bare `E0000009`, never a detail.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
@@ -216,7 +216,7 @@ impl From<tessera_ephemeral::StoreUnavailable> for ApiError {
 /// JSON bodies: malformed input becomes `E0000003`; bodies are capped at 1 MiB.
 pub fn json_config() -> actix_web::web::JsonConfig {
     actix_web::web::JsonConfig::default()
-        .limit(1 << 20)
+        .limit(MAX_JSON_BODY)
         .error_handler(|err, _req| ApiError::malformed(err).into())
 }
 
@@ -224,4 +224,47 @@ pub fn json_config() -> actix_web::web::JsonConfig {
 pub fn query_config() -> actix_web::web::QueryConfig {
     actix_web::web::QueryConfig::default()
         .error_handler(|err, _req| ApiError::validation("query", vec![err.to_string()]).into())
+}
+
+/// The largest JSON body the management API reads (also [`json_config`]'s limit).
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+/// Middleware on the management and operator APIs: a request body is well-formed JSON or
+/// nothing. Routes that take no body (a lifecycle call, a membership `PUT`) would otherwise
+/// ignore whatever was sent; now `not json {` is refused with `400 E0000003` everywhere and
+/// changes nothing. The body is read (at most [`MAX_JSON_BODY`] bytes), checked, and handed on.
+pub async fn strict_json(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<actix_web::body::BoxBody>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::HttpMessage as _;
+    use futures_util::StreamExt as _;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.call(req).await;
+    }
+    let mut payload = req.take_payload();
+    let mut body = actix_web::web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::malformed(e))?;
+        if body.len() + chunk.len() > MAX_JSON_BODY {
+            return Err(ApiError::malformed(format!(
+                "the body is larger than {MAX_JSON_BODY} bytes"
+            ))
+            .into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&body).map_err(ApiError::malformed)?;
+    }
+    let stream: std::pin::Pin<
+        Box<
+            dyn futures_util::Stream<
+                    Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>,
+                >,
+        >,
+    > = Box::pin(futures_util::stream::once(async move { Ok(body) }));
+    req.set_payload(actix_web::dev::Payload::from(stream));
+    next.call(req).await
 }

@@ -8,14 +8,42 @@ use crate::error::ApiError;
 
 pub const MAX_LIMIT: u64 = 200;
 
+/// The longest `q`, `filter` or `search` accepted, in characters.
+pub const MAX_QUERY_TEXT: usize = 4096;
+
+/// A search text from the query string, at most [`MAX_QUERY_TEXT`] characters: a longer one is
+/// refused as the query is parsed (400 `E0000001`), before any parser sees it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct QueryText(String);
+
+impl std::ops::Deref for QueryText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for QueryText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.chars().count() > MAX_QUERY_TEXT {
+            return Err(serde::de::Error::custom(format!(
+                "a search text is longer than {MAX_QUERY_TEXT} characters"
+            )));
+        }
+        Ok(Self(text))
+    }
+}
+
 /// The list parameters every collection accepts.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListParams {
     pub limit: Option<String>,
     pub after: Option<String>,
-    pub q: Option<String>,
-    pub filter: Option<String>,
-    pub search: Option<String>,
+    pub q: Option<QueryText>,
+    pub filter: Option<QueryText>,
+    pub search: Option<QueryText>,
     pub expand: Option<String>,
 }
 

@@ -629,3 +629,292 @@ async fn group_membership_does_not_hand_out_roles_the_caller_lacks() {
     .expect(204);
     app.stop().await;
 }
+
+/// The service's liveness endpoint answers: the process did not die.
+async fn still_alive(app: &TestApp) {
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("the server still answers");
+    assert_eq!(res.status(), 200);
+}
+
+/// Saving a claim whose expression nests 200 parentheses, or 100 braces, killed the process.
+/// Now: 400 E0000001 naming the limit, nothing saved, the server alive.
+#[actix_web::test]
+async fn deeply_nested_claim_expressions_are_refused_at_save_and_the_process_lives() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let claims = "/authorizationServers/default/claims";
+    for value in [
+        "(".repeat(200),
+        format!("{}1{}", "(".repeat(110), ")".repeat(110)),
+        "{".repeat(100),
+        format!("{}true", "!".repeat(500)),
+    ] {
+        let reply = app
+            .api(
+                &t,
+                Method::POST,
+                claims,
+                Some(json!({"name": "deep", "claimType": "RESOURCE", "valueType": "EXPRESSION", "value": value})),
+            )
+            .await;
+        let body = reply.expect_error(400, "E0000001");
+        let causes = crate::helpers::causes(&body);
+        assert!(
+            causes.contains("32 levels") || causes.contains("deeper than 64"),
+            "{causes}"
+        );
+    }
+    still_alive(&app).await;
+    let saved = app.api(&t, Method::GET, claims, None).await.expect(200);
+    assert!(
+        saved
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "deep"),
+        "{saved}"
+    );
+    app.stop().await;
+}
+
+/// A claim of nine nested `String.replace(…,"a","aaaaaaaaaa")` (327 characters, accepted) made
+/// the next token request allocate about 10 GB. Now the request fails with `server_error` naming
+/// the claim, at once, and the server goes on serving.
+#[actix_web::test]
+async fn a_claim_that_outgrows_its_budget_fails_the_request_and_nothing_else() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let mut value = "'aaaaaaaaaa'".to_owned();
+    for _ in 0..9 {
+        value = format!("String.replace({value}, \"a\", \"aaaaaaaaaa\")");
+    }
+    assert_eq!(value.len(), 327);
+    let created = app
+        .api(&t, Method::POST, "/authorizationServers/default/claims",
+            Some(json!({"name": "big", "claimType": "RESOURCE", "valueType": "EXPRESSION", "value": value})))
+        .await
+        .expect(201);
+    let service = app
+        .api(
+            &t,
+            Method::POST,
+            "/apps",
+            Some(crate::helpers::service_app("svc")),
+        )
+        .await
+        .expect(200);
+    let (id, secret) = (
+        service["credentials"]["oauthClient"]["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        service["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    app.api(
+        &t,
+        Method::POST,
+        "/authorizationServers/default/scopes",
+        Some(json!({"name": "reports"})),
+    )
+    .await
+    .expect(201);
+    let token = || {
+        let (app, t, id, secret) = (&app, &t, &id, &secret);
+        async move {
+            let res = app
+                .client
+                .post(format!("{}/oauth2/default/v1/token", t.org))
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", "reports")])
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let started = std::time::Instant::now();
+    let (status, body) = token().await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"], "server_error");
+    assert_eq!(
+        body["error_description"],
+        "The 'big' user claim could not be evaluated."
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    still_alive(&app).await;
+    // Without the claim the same request succeeds.
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!(
+            "/authorizationServers/default/claims/{}",
+            created["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await
+    .expect(204);
+    let (status, body) = token().await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
+
+/// `GET /logs?filter=` with `not (` nested 2,000 times, or `(` 5,000 times, aborted the whole
+/// process; the users, groups and apps search parsers take the same input. Now each is a 400
+/// `E0000001` and the server lives.
+#[actix_web::test]
+async fn hostile_filters_are_refused_and_the_process_lives() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let nots = format!("{}eventType pr{}", "not (".repeat(2000), ")".repeat(2000));
+    let opens = "(".repeat(5000);
+    let deep = format!("{}eventType pr{}", "not (".repeat(20), ")".repeat(20));
+    for (path, param) in [
+        ("/logs", "filter"),
+        ("/users", "search"),
+        ("/users", "filter"),
+        ("/groups", "search"),
+        ("/groups", "filter"),
+        ("/apps", "filter"),
+        ("/users", "q"),
+    ] {
+        for input in [&nots, &opens, &deep] {
+            let encoded: String = url::form_urlencoded::byte_serialize(input.as_bytes()).collect();
+            let reply = app
+                .api(&t, Method::GET, &format!("{path}?{param}={encoded}"), None)
+                .await;
+            assert!(
+                reply.status == 400 || (param == "q" && reply.status == 200),
+                "{path}?{param}=… ({} chars): {} {}",
+                input.len(),
+                reply.status,
+                reply.body
+            );
+            if reply.status == 400 {
+                assert_eq!(reply.body["errorCode"], "E0000001", "{}", reply.body);
+            }
+        }
+    }
+    still_alive(&app).await;
+    app.stop().await;
+}
+
+/// `GET /users?q=%` returned every user: the caller's text is matched literally.
+#[actix_web::test]
+async fn like_wildcards_in_search_text_match_only_themselves() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    for login in ["ada@example.com", "grace@example.com"] {
+        app.api(&t, Method::POST, "/users", Some(user(login)))
+            .await
+            .expect(200);
+    }
+    for q in ["%25", "_", "%25%25", "a%25", "%5C"] {
+        let found = app
+            .api(&t, Method::GET, &format!("/users?q={q}"), None)
+            .await
+            .expect(200);
+        assert_eq!(found, json!([]), "q={q}");
+    }
+    let found = app
+        .api(&t, Method::GET, "/users?q=ada", None)
+        .await
+        .expect(200);
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    for q in ["%25", "_"] {
+        let found = app
+            .api(&t, Method::GET, &format!("/groups?q={q}"), None)
+            .await
+            .expect(200);
+        assert_eq!(found, json!([]), "groups q={q}");
+        let found = app
+            .api(&t, Method::GET, &format!("/apps?q={q}"), None)
+            .await
+            .expect(200);
+        assert_eq!(found, json!([]), "apps q={q}");
+    }
+    app.stop().await;
+}
+
+/// `PUT /apps/{id}/groups/{gid}` with the body `not json {` answered 200 (and assigned the
+/// group). Every management body is now parsed strictly: 400 `E0000003`, nothing assigned.
+#[actix_web::test]
+async fn malformed_json_bodies_are_refused_everywhere_and_change_nothing() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let web = app
+        .api(
+            &t,
+            Method::POST,
+            "/apps",
+            Some(crate::helpers::web_app("portal")),
+        )
+        .await
+        .expect(200);
+    let app_id = web["id"].as_str().unwrap().to_owned();
+    let group = app
+        .api(
+            &t,
+            Method::POST,
+            "/groups",
+            Some(json!({"profile": {"name": "Staff"}})),
+        )
+        .await
+        .expect(200);
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let u = app
+        .api(&t, Method::POST, "/users", Some(user("ada@example.com")))
+        .await
+        .expect(200);
+    let uid = u["id"].as_str().unwrap().to_owned();
+    for (method, path) in [
+        (Method::PUT, format!("/apps/{app_id}/groups/{gid}")),
+        (Method::PUT, format!("/groups/{gid}/users/{uid}")),
+        (Method::POST, format!("/users/{uid}/lifecycle/deactivate")),
+        (Method::POST, format!("/apps/{app_id}/lifecycle/deactivate")),
+        (Method::POST, "/users".to_owned()),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), format!("{}/api/v1{path}", t.org))
+            .header("Authorization", format!("SSWS {}", t.token))
+            .header("Content-Type", "application/json")
+            .body("not json {")
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 400, "{method} {path}: {body}");
+        assert_eq!(body["errorCode"], "E0000003", "{method} {path}: {body}");
+    }
+    let groups = app
+        .api(&t, Method::GET, &format!("/apps/{app_id}/groups"), None)
+        .await
+        .expect(200);
+    assert_eq!(groups, json!([]));
+    let members = app
+        .api(&t, Method::GET, &format!("/groups/{gid}/users"), None)
+        .await
+        .expect(200);
+    assert_eq!(members, json!([]));
+    let still = app
+        .api(&t, Method::GET, &format!("/users/{uid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(still["status"], "ACTIVE");
+    // An empty body is still fine where none is needed.
+    app.api(&t, Method::PUT, &format!("/groups/{gid}/users/{uid}"), None)
+        .await
+        .expect(204);
+    app.stop().await;
+}
