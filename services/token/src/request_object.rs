@@ -117,11 +117,11 @@ fn verify(
     client: &ClientSnapshot,
     now: i64,
 ) -> Result<Map<String, Value>, Refused> {
-    if jwt.split('.').count() == 5 {
-        return Err(object("Encrypted request objects are not supported."));
-    }
-    let header = jsonwebtoken::decode_header(jwt).map_err(|_| {
-        object("The request object must be a JWT signed with a supported algorithm.")
+    let header = tessera_jose::compact::header(jwt).map_err(|e| match e {
+        tessera_jose::compact::JwtError::Encrypted => {
+            object("Encrypted request objects are not supported.")
+        }
+        _ => object("The request object must be a JWT signed with a supported algorithm."),
     })?;
     let keys = client_keys(client, header.alg, header.kid.as_deref()).map_err(|e| match e {
         NoKey::SecretTooShort => {
@@ -139,11 +139,8 @@ fn verify(
     validation.validate_exp = false; // checked below against the injected clock
     validation.validate_aud = false; // `aud` may be a string or an array: checked below
     validation.required_spec_claims.clear();
-    let claims = keys
-        .iter()
-        .find_map(|k| jsonwebtoken::decode::<Map<String, Value>>(jwt, k, &validation).ok())
-        .map(|d| d.claims)
-        .ok_or(object("The request object signature is invalid."))?;
+    let claims = tessera_jose::compact::verify(jwt, &keys, &validation)
+        .map_err(|_| object("The request object signature is invalid."))?;
     if claims.get("iss").and_then(Value::as_str) != Some(client.client_id.as_str()) {
         return Err(object(
             "The issuer of the request object must be the client_id.",

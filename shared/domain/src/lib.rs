@@ -15,6 +15,7 @@ pub mod admin_roles;
 pub mod clock;
 pub mod el;
 pub mod el_eval;
+pub mod form;
 pub mod ids;
 pub mod org_scopes;
 pub mod policy;

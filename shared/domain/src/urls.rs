@@ -25,44 +25,49 @@ pub fn issuer(org_url: &str, server_id: &str, is_default: bool) -> String {
 }
 
 /// A request path in its normal form (RFC 3986 §6.2.2): percent-encoded unreserved characters
-/// (`A–Z a–z 0–9 - . _ ~`, §2.3) decoded, since `/%72oles` and `/roles` are the same path, and
-/// every other escape kept, with upper-case hex digits. `None` when the path is already normal.
+/// (`A–Z a–z 0–9 - . _ ~`, §2.3) decoded, since `/%72oles` and `/roles` are the same path,
+/// every other escape kept with upper-case hex digits, and a `%` that starts no escape written
+/// `%25`. Normalizing twice changes nothing. `None` when the path is already normal.
 ///
 /// Every literal segment of a route (`api`, `v1`, `token`, a tenant name) is made of unreserved
 /// characters, so after this, anything that looks at the path sees those segments spelled as the
 /// router matched them.
 pub fn normal_path(path: &str) -> Option<String> {
     let bytes = path.as_bytes();
-    let needs = bytes.windows(3).any(|w| {
-        w[0] == b'%'
-            && match (hex(w[1]), hex(w[2])) {
-                (Some(h), Some(l)) => {
-                    is_unreserved((h << 4) | l)
-                        || w[1].is_ascii_lowercase()
-                        || w[2].is_ascii_lowercase()
-                }
-                _ => false,
-            }
+    let escape_at = |i: usize| match (
+        bytes.get(i + 1).copied().and_then(hex),
+        bytes.get(i + 2).copied().and_then(hex),
+    ) {
+        (Some(h), Some(l)) => Some((h << 4) | l),
+        _ => None,
+    };
+    let normal = (0..bytes.len()).filter(|&i| bytes[i] == b'%').all(|i| {
+        escape_at(i).is_some_and(|c| !is_unreserved(c))
+            && !bytes[i + 1].is_ascii_lowercase()
+            && !bytes[i + 2].is_ascii_lowercase()
     });
-    if !needs {
+    if normal {
         return None;
     }
-    let mut out = String::with_capacity(path.len());
+    let mut out = String::with_capacity(path.len() + 4);
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            let c = (h << 4) | l;
-            if is_unreserved(c) {
-                out.push(char::from(c));
-            } else {
-                out.push('%');
-                out.push(char::from(bytes[i + 1].to_ascii_uppercase()));
-                out.push(char::from(bytes[i + 2].to_ascii_uppercase()));
+        if bytes[i] == b'%' {
+            match escape_at(i) {
+                Some(c) if is_unreserved(c) => out.push(char::from(c)),
+                Some(_) => {
+                    out.push('%');
+                    out.push(char::from(bytes[i + 1].to_ascii_uppercase()));
+                    out.push(char::from(bytes[i + 2].to_ascii_uppercase()));
+                }
+                // A `%` that starts no escape stands for itself: `%25`. Left bare, it could
+                // pair with what a decoded escape puts after it (`%%372` would become `%72`,
+                // which a second reader decodes again).
+                None => {
+                    out.push_str("%25");
+                    i += 1;
+                    continue;
+                }
             }
             i += 3;
             continue;
@@ -106,8 +111,16 @@ mod tests {
             Some("/users/a%2Fb%20c")
         );
         assert_eq!(normal_path("/users/a%2Fb%20c"), None);
-        // Malformed escapes are left alone.
-        assert_eq!(normal_path("/users/%zz%4"), None);
+        // A `%` that starts no escape is escaped itself, so nothing decodes twice.
+        assert_eq!(
+            normal_path("/users/%zz%4").as_deref(),
+            Some("/users/%25zz%254")
+        );
+        assert_eq!(
+            normal_path("/users/x/%%372oles").as_deref(),
+            Some("/users/x/%2572oles")
+        );
+        assert_eq!(normal_path("/users/x/%2572oles"), None);
         assert_eq!(normal_path("/users/%7e").as_deref(), Some("/users/~"));
     }
 

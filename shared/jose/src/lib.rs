@@ -7,6 +7,8 @@
 //!   master key's id so that the master key can itself be rotated.
 //! * [`jws`]: compact JWS signing of a JSON payload.
 
+pub mod compact;
+
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;

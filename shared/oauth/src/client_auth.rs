@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tessera_ephemeral::{Key, Kind, ShortLived};
 use tessera_hot::{ClientSnapshot, TenantSnapshot};
+use tessera_jose::compact::{self, JwtError};
 
 use crate::error::OAuthError;
 use crate::form::Form;
@@ -143,6 +145,7 @@ struct AssertionClaims {
     sub: Option<String>,
     exp: Option<i64>,
     iat: Option<i64>,
+    nbf: Option<i64>,
     jti: Option<String>,
 }
 
@@ -155,8 +158,7 @@ async fn check_assertion(
     store: &dyn ShortLived,
     now: i64,
 ) -> Result<Arc<ClientSnapshot>, OAuthError> {
-    let header =
-        jsonwebtoken::decode_header(jwt).map_err(|_| OAuthError::invalid_client(FAILED))?;
+    let header = compact::header(jwt).map_err(|_| OAuthError::invalid_client(FAILED))?;
     let unverified = unverified_claims(jwt).ok_or_else(|| OAuthError::invalid_client(FAILED))?;
     let iss = unverified.iss.clone().ok_or_else(|| {
         OAuthError::invalid_client(
@@ -195,31 +197,21 @@ async fn check_assertion(
     validation.set_audience(&[endpoint_url]);
     validation.set_issuer(&[iss.as_str()]);
     validation.sub = Some(iss.clone());
-    let mut verified = false;
-    for key in &keys {
-        match jsonwebtoken::decode::<serde_json::Value>(jwt, key, &validation) {
-            Ok(_) => {
-                verified = true;
-                break;
-            }
-            Err(e) => match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidAudience => {
-                    return Err(OAuthError::invalid_client(
-                        "The audience claim for client_assertion must be the endpoint invoked for the request.",
-                    ));
-                }
-                jsonwebtoken::errors::ErrorKind::InvalidSubject
-                | jsonwebtoken::errors::ErrorKind::InvalidIssuer => {
-                    return Err(OAuthError::invalid_client(FAILED));
-                }
-                _ => {}
-            },
+    match compact::verify(jwt, &keys, &validation) {
+        Ok(_) => {}
+        Err(JwtError::Rejected(ErrorKind::InvalidAudience)) => {
+            return Err(OAuthError::invalid_client(
+                "The audience claim for client_assertion must be the endpoint invoked for the request.",
+            ));
         }
-    }
-    if !verified {
-        return Err(OAuthError::invalid_client(
-            "The client_assertion signature is invalid.",
-        ));
+        Err(JwtError::Rejected(ErrorKind::InvalidSubject | ErrorKind::InvalidIssuer)) => {
+            return Err(OAuthError::invalid_client(FAILED));
+        }
+        Err(_) => {
+            return Err(OAuthError::invalid_client(
+                "The client_assertion signature is invalid.",
+            ));
+        }
     }
     let exp = unverified
         .exp
@@ -236,6 +228,12 @@ async fn check_assertion(
     }
     if unverified.iat.is_some_and(|iat| iat > now + 60) {
         return Err(OAuthError::invalid_client(FAILED));
+    }
+    // RFC 7523 §3: a JWT used before its `nbf` (beyond a minute of clock skew) is refused.
+    if unverified.nbf.is_some_and(|nbf| nbf > now + 60) {
+        return Err(OAuthError::invalid_client(
+            "The client_assertion token is not valid yet.",
+        ));
     }
     if unverified.sub.as_deref() != Some(iss.as_str()) {
         return Err(OAuthError::invalid_client(FAILED));
@@ -326,9 +324,8 @@ pub fn client_keys(
 }
 
 fn unverified_claims(jwt: &str) -> Option<AssertionClaims> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let payload = jwt.split('.').nth(1)?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    let claims = compact::unverified_claims(jwt).ok()?;
+    serde_json::from_value(serde_json::Value::Object(claims)).ok()
 }
 
 #[cfg(test)]

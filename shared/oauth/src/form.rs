@@ -14,25 +14,15 @@ pub struct Form {
 impl Form {
     /// Parses `body`; refuses repeated parameters.
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
-        let mut values = HashMap::new();
-        let mut repeated = Vec::new();
-        for (k, v) in url::form_urlencoded::parse(body) {
-            if v.is_empty() {
-                continue;
-            }
-            if values.insert(k.to_string(), v.into_owned()).is_some()
-                && !repeated.contains(&k.to_string())
-            {
-                repeated.push(k.to_string());
+        match tessera_domain::form::parse_unique(body) {
+            Ok(values) => Ok(Self { values }),
+            Err(tessera_domain::form::Repeated(names)) => {
+                Err(OAuthError::invalid_request(format!(
+                    "Duplicate parameter provided in request. Duplicated parameters: [{}].",
+                    names.join(", ")
+                )))
             }
         }
-        if !repeated.is_empty() {
-            return Err(OAuthError::invalid_request(format!(
-                "Duplicate parameter provided in request. Duplicated parameters: [{}].",
-                repeated.join(", ")
-            )));
-        }
-        Ok(Self { values })
     }
 
     /// A form from name/value pairs (empty values count as absent).

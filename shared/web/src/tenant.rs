@@ -350,7 +350,7 @@ async fn org_token_caller(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(ApiError::invalid_token)?;
-    let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::invalid_token())?;
+    let header = tessera_jose::compact::header(token).map_err(|_| ApiError::invalid_token())?;
     let key = server
         .verify_keys
         .iter()
