@@ -1,6 +1,7 @@
 //! Inline hooks (`/api/v1/inlineHooks`, OKTA-REFERENCE §8.1): Tessera runs the token inline hook
 //! (`com.okta.oauth2.tokens.transform`) that a policy rule names in `actions.token.inlineHook`.
-//! The URI must be `https://` (`http://` to loopback only with `hooks_allow_http_loopback`).
+//! The URI must be `https://` and reach no internal address (`tessera_outbound`); `http://` to
+//! loopback only with `hooks_allow_http_loopback`, other internal hosts only with `outbound_allow`.
 //! Tessera authenticates with a header (`authScheme` HEADER) or through the OAUTH channel
 //! (`client_secret_post` to the hook's token URL); the header value or client secret is sealed
 //! under the master key and never shown again.
@@ -116,7 +117,7 @@ struct Valid {
     credential: Credential,
 }
 
-fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
+async fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
     let mut c = Causes::new();
     let name = c
         .require("name", input.name.as_deref())
@@ -139,12 +140,13 @@ fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
         c.add("channel.type", "must be HTTP or OAUTH");
     }
     let config = channel.config.unwrap_or_default();
-    let allow_http = state.config.hooks_allow_http_loopback;
-    // The hook's URI and an OAUTH channel's token URL: required, https (or loopback http).
-    let endpoint = |c: &mut Causes, field: &str, value: Option<&str>| {
+    // The hook's URI and an OAUTH channel's token URL: required; checked by the outbound guard
+    // below (https, and no internal address, as written or as resolved now).
+    let mut endpoints: Vec<(&'static str, String)> = Vec::new();
+    let mut endpoint = |c: &mut Causes, field: &'static str, value: Option<&str>| {
         let uri = c.require(field, value).unwrap_or_default().to_owned();
         if !uri.is_empty() {
-            c.check(field, tessera_web::hooks::check_uri(&uri, allow_http));
+            endpoints.push((field, uri.clone()));
         }
         uri
     };
@@ -208,6 +210,11 @@ fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
             }
         }
     };
+    for (field, uri) in endpoints {
+        if let Err(refused) = state.hooks.policy().check_url_resolving(&uri).await {
+            c.add(field, refused);
+        }
+    }
     c.finish()?;
     Ok(Valid {
         name,
@@ -391,7 +398,7 @@ async fn create(
     admin: Admin,
     body: web::Json<HookInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let v = validate(&state, body.into_inner())?;
+    let v = validate(&state, body.into_inner()).await?;
     let t = &admin.tenant.id;
     let id = state.new_id(IdKind::InlineHook);
     let stored = store_credential(&state, t, &id, v.credential, None)?;
@@ -441,7 +448,7 @@ async fn replace(
     body: web::Json<HookInput>,
 ) -> Result<HttpResponse, ApiError> {
     let h = find(&state, &admin, &path.1).await?;
-    let v = validate(&state, body.into_inner())?;
+    let v = validate(&state, body.into_inner()).await?;
     let t = &admin.tenant.id;
     let stored = store_credential(&state, t, &h.id, v.credential, Some(&h))?;
     let txn = state.begin().await?;

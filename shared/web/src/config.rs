@@ -53,9 +53,14 @@ pub struct Config {
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `tessera=debug,info`.
     pub log_level: String,
-    /// Development only: let inline hooks use `http://` to a loopback address
-    /// (`TESSERA_HOOKS_ALLOW_HTTP_LOOPBACK`). Otherwise a hook's URI must be `https://`.
+    /// Development only: let inline hooks call loopback addresses, over `http://` too
+    /// (`TESSERA_HOOKS_ALLOW_HTTP_LOOPBACK`). Otherwise a hook's URI must be `https://` and
+    /// reach no internal address.
     pub hooks_allow_http_loopback: bool,
+    /// Internal ranges (CIDR) and host names that outbound calls may reach although they are
+    /// internal, for hooks that live inside the network (`TESSERA_OUTBOUND_ALLOW`, a TOML list:
+    /// `'["10.1.0.0/16", "hooks.internal"]'`).
+    pub outbound_allow: Vec<String>,
     /// Per-tenant request quotas per minute (`[rate_limits]`, or `TESSERA_RATE_LIMITS__TOKEN=…`).
     pub rate_limits: RateLimits,
     /// How long start-up keeps trying to reach the database and Redis before giving up
@@ -130,6 +135,7 @@ impl Default for Config {
             log_format: "json".into(),
             log_level: "info".into(),
             hooks_allow_http_loopback: false,
+            outbound_allow: Vec::new(),
             rate_limits: RateLimits::default(),
             startup_wait_secs: 60,
         }
@@ -183,6 +189,19 @@ impl Config {
     }
 
     /// Checks every setting.
+    /// What outbound calls (inline hooks) may reach.
+    pub fn outbound_policy(&self) -> Result<tessera_outbound::Policy, ConfigError> {
+        let allow = self
+            .outbound_allow
+            .iter()
+            .map(|a| a.parse().map_err(|e: String| invalid("outbound_allow", e)))
+            .collect::<Result<_, _>>()?;
+        Ok(tessera_outbound::Policy {
+            allow_loopback: self.hooks_allow_http_loopback,
+            allow,
+        })
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen
             .parse::<SocketAddr>()
@@ -213,6 +232,7 @@ impl Config {
                 ));
             }
         }
+        self.outbound_policy()?;
         if let Some(db) = &self.database_url
             && !(db.starts_with("postgres://")
                 || db.starts_with("postgresql://")

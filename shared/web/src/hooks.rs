@@ -32,12 +32,17 @@ pub enum CallError {
     NotJson,
     #[error("the hook's token endpoint answered HTTP {0}")]
     TokenRefused(u16),
+    #[error("the hook may not be called: {0}")]
+    Refused(String),
 }
 
 /// The process's client for hook calls.
 #[derive(Clone)]
 pub struct HookClient {
     http: reqwest::Client,
+    /// What the client may reach (every hook URL is checked against it before each call, and
+    /// every name it resolves).
+    policy: tessera_outbound::Policy,
     /// Access tokens of OAUTH-channel hooks until shortly before they expire.
     tokens: Arc<Mutex<HashMap<TokenKey, (String, Instant)>>>,
 }
@@ -52,19 +57,46 @@ impl std::fmt::Debug for HookClient {
 }
 
 impl HookClient {
-    pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self {
+    /// A client that calls only what `policy` allows.
+    pub fn new(policy: tessera_outbound::Policy) -> Result<Self, reqwest::Error> {
+        let http = tessera_outbound::client(
+            policy.clone(),
+            TIMEOUT,
+            concat!("Tessera/", env!("CARGO_PKG_VERSION")),
+        )?;
+        Ok(Self {
             http,
+            policy,
             tokens: Arc::default(),
+        })
+    }
+
+    /// What this client may reach (for checking a hook's URL when it is saved).
+    pub fn policy(&self) -> &tessera_outbound::Policy {
+        &self.policy
+    }
+
+    /// The URL checked as written (IP literals, local names, the scheme); names are checked
+    /// again as they resolve, by the client's resolver.
+    fn checked(&self, url: &str) -> Result<url::Url, CallError> {
+        self.policy
+            .check_url(url)
+            .map_err(|e| CallError::Refused(e.to_string()))
+    }
+
+    fn unreachable(e: reqwest::Error) -> CallError {
+        if e.is_timeout() {
+            return CallError::Timeout;
         }
+        // A refusal by the guarded resolver is reported as such, not as a network fault.
+        let mut source: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(err) = source {
+            if let Some(refused) = err.downcast_ref::<tessera_outbound::Refused>() {
+                return CallError::Refused(refused.to_string());
+            }
+            source = err.source();
+        }
+        CallError::Unreachable(e.without_url().to_string())
     }
 
     /// An access token for an OAUTH-channel hook: cached, or requested with
@@ -84,19 +116,16 @@ impl HookClient {
         if let Some(scope) = &oauth.scope {
             form.push(("scope", scope.as_str()));
         }
-        let res = self
-            .http
-            .post(&oauth.token_url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    CallError::Timeout
-                } else {
-                    CallError::Unreachable(format!("token request: {}", e.without_url()))
-                }
-            })?;
+        let token_url = self.checked(&oauth.token_url)?;
+        let res =
+            self.http.post(token_url).form(&form).send().await.map_err(
+                |e| match Self::unreachable(e) {
+                    CallError::Unreachable(m) => {
+                        CallError::Unreachable(format!("token request: {m}"))
+                    }
+                    other => other,
+                },
+            )?;
         if !res.status().is_success() {
             return Err(CallError::TokenRefused(res.status().as_u16()));
         }
@@ -126,9 +155,10 @@ impl HookClient {
     pub async fn call(&self, target: &Target, body: &Value) -> Result<Value, CallError> {
         let method =
             reqwest::Method::from_bytes(target.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let uri = self.checked(&target.uri)?;
         let mut req = self
             .http
-            .request(method, &target.uri)
+            .request(method, uri)
             .header("Accept", "application/json")
             .json(body);
         for (k, v) in &target.headers {
@@ -141,13 +171,7 @@ impl HookClient {
             let token = self.oauth_token(oauth).await?;
             req = req.header("Authorization", format!("Bearer {token}"));
         }
-        let mut res = req.send().await.map_err(|e| {
-            if e.is_timeout() {
-                CallError::Timeout
-            } else {
-                CallError::Unreachable(e.without_url().to_string())
-            }
-        })?;
+        let mut res = req.send().await.map_err(Self::unreachable)?;
         let status = res.status().as_u16();
         if status == 204 {
             return Ok(Value::Object(serde_json::Map::new()));
@@ -156,13 +180,7 @@ impl HookClient {
             return Err(CallError::Status(status));
         }
         let mut bytes = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| {
-            if e.is_timeout() {
-                CallError::Timeout
-            } else {
-                CallError::Unreachable(e.without_url().to_string())
-            }
-        })? {
+        while let Some(chunk) = res.chunk().await.map_err(Self::unreachable)? {
             if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(CallError::TooLarge);
             }
@@ -172,45 +190,5 @@ impl HookClient {
             .ok()
             .filter(Value::is_object)
             .ok_or(CallError::NotJson)
-    }
-}
-
-impl Default for HookClient {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Checks a hook URI: `https://`, or `http://` to a loopback address when the development flag
-/// allows it.
-pub fn check_uri(uri: &str, allow_http_loopback: bool) -> Result<(), String> {
-    let parsed = url::Url::parse(uri).map_err(|_| format!("'{uri}' is not a valid URI"))?;
-    match parsed.scheme() {
-        "https" if parsed.host().is_some() => Ok(()),
-        "http" if allow_http_loopback => match parsed.host() {
-            Some(url::Host::Domain("localhost")) => Ok(()),
-            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
-            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
-            _ => Err("An http:// hook URI must point to a loopback address.".into()),
-        },
-        _ => Err("The hook URI must use https.".into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hook_uris_must_be_https_unless_loopback_http_is_allowed() {
-        assert!(check_uri("https://hooks.example.com/token", false).is_ok());
-        assert!(check_uri("http://hooks.example.com/token", false).is_err());
-        assert!(check_uri("http://127.0.0.1:8080/token", false).is_err());
-        assert!(check_uri("http://127.0.0.1:8080/token", true).is_ok());
-        assert!(check_uri("http://[::1]:8080/token", true).is_ok());
-        assert!(check_uri("http://localhost/token", true).is_ok());
-        assert!(check_uri("http://10.0.0.1/token", true).is_err());
-        assert!(check_uri("ftp://hooks.example.com", true).is_err());
-        assert!(check_uri("not a uri", true).is_err());
     }
 }

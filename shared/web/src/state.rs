@@ -63,6 +63,8 @@ pub enum StartError {
     },
     #[error("the master key in {0} is not 32 bytes of base64url")]
     MasterKey(String),
+    #[error("{0}")]
+    Setting(String),
 }
 
 impl AppState {
@@ -145,6 +147,11 @@ impl AppState {
                 tessera_domain::ids::base62(random_for_id.as_ref(), 12)
             )
         });
+        let policy = config
+            .outbound_policy()
+            .map_err(|e| StartError::Setting(e.to_string()))?;
+        let hooks = crate::hooks::HookClient::new(policy)
+            .map_err(|e| StartError::Setting(format!("the outbound HTTP client: {e}")))?;
         let (db_for_log, clock_for_log, random_for_log) =
             (db.clone(), clock.clone(), random.clone());
         let state = Self {
@@ -160,7 +167,7 @@ impl AppState {
             master_keys: ring,
             hot,
             instance_id: instance_id.into(),
-            hooks: crate::hooks::HookClient::new(),
+            hooks,
             syslog: crate::syslog::SystemLog::start(db_for_log, clock_for_log, random_for_log),
         };
         Ok((state, generated))

@@ -918,3 +918,159 @@ async fn malformed_json_bodies_are_refused_everywhere_and_change_nothing() {
         .expect(204);
     app.stop().await;
 }
+
+/// An internal HTTP service a hook must never reach: it answers with a secret and counts calls.
+fn internal_service() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let server = actix_web::HttpServer::new(move || {
+        let counted = counted.clone();
+        actix_web::App::new().default_service(actix_web::web::to(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { actix_web::HttpResponse::Ok().json(json!({"secret": "internal-only"})) }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    actix_web::rt::spawn(server.run());
+    (port, hits)
+}
+
+/// A host name (not `localhost`) that this machine resolves to a loopback address, from
+/// /etc/hosts: what an attacker's DNS name pointing at 127.0.0.1 looks like.
+fn name_resolving_to_loopback() -> Option<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
+    hosts.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let ip: std::net::IpAddr = fields.next()?.parse().ok()?;
+        if !ip.is_loopback() {
+            return None;
+        }
+        fields
+            .find(|n| !n.starts_with('#') && !n.contains("localhost") && !n.contains("loopback"))
+            .map(str::to_owned)
+    })
+}
+
+fn hook(uri: &str) -> Value {
+    json!({"name": "probe", "type": "com.okta.oauth2.tokens.transform", "version": "1.0.0",
+        "channel": {"type": "HTTP", "version": "1.0.0", "config": {"uri": uri}}})
+}
+
+/// Without the development allowance, hooks to loopback, private, link-local, unspecified and
+/// IPv4-mapped addresses, and to a name that resolves to loopback, are refused when saved; an
+/// OAUTH channel's token URL too. The internal service is never called.
+#[actix_web::test]
+async fn hooks_to_internal_addresses_are_refused_when_saved() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let (port, hits) = internal_service();
+    let mut uris = vec![
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("https://localhost:{port}/hook"),
+        format!("https://[::1]:{port}/hook"),
+        "https://169.254.169.254/latest/meta-data/".to_owned(),
+        "https://10.0.0.1/hook".to_owned(),
+        "https://0.0.0.0/hook".to_owned(),
+        format!("https://[::ffff:127.0.0.1]:{port}/hook"),
+        format!("https://2130706433:{port}/hook"),
+        format!("http://127.0.0.1:{port}/hook"),
+    ];
+    match name_resolving_to_loopback() {
+        Some(name) => uris.push(format!("https://{name}:{port}/hook")),
+        None => eprintln!("no non-localhost name resolves to loopback here; that case is skipped"),
+    }
+    for uri in &uris {
+        let reply = app
+            .api(&t, Method::POST, "/inlineHooks", Some(hook(uri)))
+            .await;
+        let body = reply.expect_error(400, "E0000001");
+        assert!(
+            crate::helpers::causes(&body).contains("channel.config.uri"),
+            "{uri}: {body}"
+        );
+    }
+    let oauth = json!({"name": "probe", "type": "com.okta.oauth2.tokens.transform", "version": "1.0.0",
+        "channel": {"type": "OAUTH", "version": "1.0.0", "config": {"uri": "https://hooks.example.com/x",
+            "authType": "client_secret_post", "clientId": "c", "clientSecret": "s",
+            "tokenUrl": "https://169.254.169.254/token"}}});
+    let reply = app.api(&t, Method::POST, "/inlineHooks", Some(oauth)).await;
+    let body = reply.expect_error(400, "E0000001");
+    assert!(
+        crate::helpers::causes(&body).contains("channel.config.tokenUrl"),
+        "{body}"
+    );
+    let listed = app
+        .api(&t, Method::GET, "/inlineHooks", None)
+        .await
+        .expect(200);
+    assert_eq!(listed, json!([]));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    app.stop().await;
+}
+
+/// The check repeats at every call, on the addresses the call connects to: a hook saved while
+/// its host was allowed (as if its DNS name then pointed elsewhere) is not called once the name
+/// resolves to an internal address that is not allowed, and `execute` returns no internal body.
+/// An operator's `outbound_allow` lets a hook reach an internal host on purpose.
+#[actix_web::test]
+async fn hook_calls_are_checked_at_call_time_and_operators_can_allow_internal_hosts() {
+    let Some(name) = name_resolving_to_loopback() else {
+        eprintln!("no non-localhost name resolves to loopback here; test skipped");
+        return;
+    };
+    let (port, hits) = internal_service();
+    let mut cfg = config(Backend::Embedded).await;
+    cfg.outbound_allow = vec![name.clone()];
+    let app = spawn_with(cfg.clone()).await;
+    let t = app.provision().await;
+    let created = app
+        .api(
+            &t,
+            Method::POST,
+            "/inlineHooks",
+            Some(hook(&format!("https://{name}:{port}/hook"))),
+        )
+        .await
+        .expect(200);
+    let id = created["id"].as_str().unwrap().to_owned();
+    // Allowed: the call goes out (and fails the TLS handshake with the plain-HTTP service).
+    let reply = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/inlineHooks/{id}/execute"),
+            Some(json!({})),
+        )
+        .await;
+    let body = reply.expect_error(400, "E0000001");
+    let causes = crate::helpers::causes(&body);
+    assert!(causes.contains("could not be reached"), "{causes}");
+    app.stop().await;
+
+    // The same data, the host no longer allowed.
+    cfg.outbound_allow.clear();
+    let app = spawn_with(cfg).await;
+    let t = Tenant {
+        org: format!("{}/t/{}", app.base, t.name),
+        ..t
+    };
+    let reply = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/inlineHooks/{id}/execute"),
+            Some(json!({})),
+        )
+        .await;
+    let body = reply.expect_error(400, "E0000001");
+    let causes = crate::helpers::causes(&body);
+    assert!(causes.contains("may not be called"), "{causes}");
+    assert!(causes.contains("internal address"), "{causes}");
+    assert!(!body.to_string().contains("internal-only"), "{body}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    app.stop().await;
+}
