@@ -213,11 +213,10 @@ mod tests {
     }
 }
 
-/// Implicit revocation (OKTA-REFERENCE §3.4): every token of `subject` issued until now becomes
-/// inactive on every replica. The marker goes to the short-lived store first — if it cannot be
-/// written the request fails and nothing changes — then the subject's refresh tokens are
-/// revoked in `txn`, which the caller commits, and so are the consents the user, app or server
-/// held.
+/// Implicit revocation: every token of `subject` issued until now becomes inactive on every
+/// replica. The marker goes to the short-lived store first — if it cannot be written the request
+/// fails and nothing changes — then into `txn` (durably, with the subject's refresh tokens and
+/// the consents the user, app or server held), which the caller commits.
 pub async fn revoke_tokens(
     state: &tessera_web::AppState,
     txn: &impl tessera_store::ConnectionTrait,
@@ -227,7 +226,9 @@ pub async fn revoke_tokens(
     use tessera_ephemeral::revocation::Subject;
     use tessera_store::entities::refresh_token::Column;
     let now = state.now_ms();
-    tessera_ephemeral::revocation::revoke_all(state.short.as_ref(), tenant_id, &subject, now)
+    state
+        .revocations
+        .revoke_all(txn, tenant_id, &subject)
         .await?;
     let cond = match subject {
         Subject::Tenant => tessera_store::Condition::all(),

@@ -1,11 +1,8 @@
 //! `POST /v1/introspect` and `POST /v1/revoke`.
 
-use std::time::Duration;
-
 use actix_web::http::header::{self, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
-use tessera_ephemeral::revocation;
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::client_auth::{self, Credentials};
 use tessera_oauth::{Form, OAuthError};
@@ -202,13 +199,7 @@ pub async fn revoke(
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(now);
-            revocation::revoke_jti(
-                state.short.as_ref(),
-                t,
-                jti,
-                Duration::from_secs(u64::try_from(exp - now).unwrap_or(1)),
-            )
-            .await?;
+            state.revocations.revoke_jti(&state.db, t, jti, exp).await?;
             tracing::info!(tenant = t, client = %client.client_id, "access token revoked");
             record_revoke(
                 &state,
@@ -229,7 +220,7 @@ pub async fn revoke(
             tessera_web::revoke::refresh_tokens(&state, t, family)
                 .await
                 .map_err(|e| match e {
-                    tessera_web::revoke::RevokeError::Unavailable(u) => OAuthError::from(u),
+                    tessera_web::revoke::RevokeError::Revocation(r) => OAuthError::from(r),
                     tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
                 })?;
             tracing::info!(tenant = t, client = %client.client_id, "refresh token family revoked");

@@ -1,7 +1,8 @@
 //! The scheduled rotation job. Every `rotation_check_secs` each replica tries to take the lease
 //! `{cluster}:key-rotation`; the holder claims a fencing token in the database once per lease
 //! term, then plans and applies what is due for every authorization server. A replica that
-//! loses the lease (or was paused past it) finds its token outdated and writes nothing.
+//! loses the lease (or was paused past it) finds its token outdated and writes nothing. The
+//! leader also prunes revocation markers that no longer matter.
 
 use std::time::Duration;
 
@@ -45,6 +46,12 @@ pub fn spawn(state: AppState) -> actix_rt::task::JoinHandle<()> {
                         && let Err(e) = run_once(&state, &fence_name, token).await
                     {
                         tracing::warn!(error = %e, "key rotation pass failed");
+                    }
+                    // The leader also deletes revocation rows whose tokens have all expired.
+                    match state.revocations.prune().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(rows = n, "expired revocation markers pruned"),
+                        Err(e) => tracing::warn!(error = %e, "revocation pruning failed"),
                     }
                 }
                 Ok(None) => term = None,

@@ -475,7 +475,7 @@ pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthEr
             tessera_web::revoke::refresh_tokens(r.state, t, family)
                 .await
                 .map_err(|e| match e {
-                    tessera_web::revoke::RevokeError::Unavailable(u) => OAuthError::from(u),
+                    tessera_web::revoke::RevokeError::Revocation(r) => OAuthError::from(r),
                     tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
                 })?;
             tracing::warn!(tenant = t, client = %r.client.client_id, family = %row.family_id, event = "app.oauth2.as.token.detect_reuse", "refresh token reuse detected; family revoked");
@@ -724,14 +724,10 @@ pub async fn authorization_code(r: &GrantRequest<'_>) -> Result<Map<String, Valu
 async fn revoke_minted(r: &GrantRequest<'_>, m: &Minted) -> Result<(), OAuthError> {
     let t = r.tenant.tenant_id.as_str();
     if m.access_token_exp > r.now {
-        let remaining = Duration::from_secs(u64::try_from(m.access_token_exp - r.now).unwrap_or(1));
-        tessera_ephemeral::revocation::revoke_jti(
-            r.state.short.as_ref(),
-            t,
-            &m.access_token_jti,
-            remaining,
-        )
-        .await?;
+        r.state
+            .revocations
+            .revoke_jti(&r.state.db, t, &m.access_token_jti, m.access_token_exp)
+            .await?;
     }
     if let Some(family) = &m.refresh_family {
         let rows = repo::all::<refresh_token::Entity>(
@@ -744,7 +740,7 @@ async fn revoke_minted(r: &GrantRequest<'_>, m: &Minted) -> Result<(), OAuthErro
         tessera_web::revoke::refresh_tokens(r.state, t, rows)
             .await
             .map_err(|e| match e {
-                tessera_web::revoke::RevokeError::Unavailable(u) => OAuthError::from(u),
+                tessera_web::revoke::RevokeError::Revocation(r) => OAuthError::from(r),
                 tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
             })?;
     }

@@ -96,6 +96,8 @@ pub trait ShortLived: Send + Sync + 'static {
     /// Stores `value` only if `key` is absent; `true` when it was stored. Replay detection.
     async fn put_if_absent(&self, key: &Key, value: &[u8], ttl: Duration) -> Result<bool>;
     async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>>;
+    /// Reads several keys in one round trip; the values come back in the order of `keys`.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>>;
     /// Reads and removes `key` in one atomic step: of two concurrent takes, one gets the value.
     async fn take(&self, key: &Key) -> Result<Option<Vec<u8>>>;
     /// Removes `key`; `true` when it existed.

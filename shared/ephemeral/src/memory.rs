@@ -84,6 +84,15 @@ impl ShortLived for MemoryStore {
             .map(|e| e.value.clone()))
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        Ok(keys
+            .iter()
+            .map(|k| inner.live(k.as_str(), now).map(|e| e.value.clone()))
+            .collect())
+    }
+
     async fn take(&self, key: &Key) -> Result<Option<Vec<u8>>> {
         let mut inner = self.lock();
         let found = inner.live(key.as_str(), Instant::now()).is_some();

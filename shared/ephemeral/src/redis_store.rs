@@ -99,6 +99,18 @@ impl ShortLived for RedisStore {
         Ok(c.get(key.as_str()).await?)
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("MGET");
+        for k in keys {
+            cmd.arg(k.as_str());
+        }
+        Ok(cmd.query_async(&mut c).await?)
+    }
+
     async fn take(&self, key: &Key) -> Result<Option<Vec<u8>>> {
         let mut c = self.conn.clone();
         Ok(redis::cmd("GETDEL")

@@ -202,6 +202,25 @@ async fn tenants_never_see_each_others_keys(store: Arc<dyn ShortLived>) {
     );
 }
 
+async fn several_keys_are_read_in_one_call_in_order(store: Arc<dyn ShortLived>) {
+    let t = tenant();
+    let keys: Vec<Key> = ["a", "missing", "b"]
+        .iter()
+        .map(|id| Key::tenant(&t, Kind::RevokedToken, id))
+        .collect();
+    for (k, v) in [(&keys[0], b"1"), (&keys[2], b"2")] {
+        store.put(k, v, Duration::from_secs(60)).await.unwrap();
+    }
+    assert_eq!(
+        store.get_many(&keys).await.unwrap(),
+        vec![Some(b"1".to_vec()), None, Some(b"2".to_vec())]
+    );
+    assert_eq!(
+        store.get_many(&[]).await.unwrap(),
+        Vec::<Option<Vec<u8>>>::new()
+    );
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod memory_backend {
@@ -223,6 +242,7 @@ contract!(
     counters_count_within_their_window,
     leases_have_one_holder_and_growing_fences,
     tenants_never_see_each_others_keys,
+    several_keys_are_read_in_one_call_in_order,
 );
 
 async fn a_published_change_reaches_every_subscriber(a: Arc<dyn ConfigBus>, b: Arc<dyn ConfigBus>) {

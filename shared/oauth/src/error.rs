@@ -115,3 +115,15 @@ impl From<tessera_ephemeral::StoreUnavailable> for OAuthError {
         Self::temporarily_unavailable(e)
     }
 }
+
+/// A revocation that cannot be recorded or checked fails the request: `503` while a store is
+/// down or the markers are being reloaded (fail closed), `500` for a database fault.
+impl From<tessera_core::revocation::RevocationError> for OAuthError {
+    fn from(e: tessera_core::revocation::RevocationError) -> Self {
+        use tessera_core::revocation::RevocationError as R;
+        match e {
+            R::Unavailable(_) | R::Reloading(_) => Self::temporarily_unavailable(e),
+            R::Store(s) => Self::server_error(s),
+        }
+    }
+}

@@ -4,7 +4,7 @@ use crate::OAuthError;
 use jsonwebtoken::Validation;
 use serde_json::{Map, Value};
 use tessera_domain::secrets::lookup_digest;
-use tessera_ephemeral::revocation::{self, Subject};
+use tessera_ephemeral::revocation::Subject;
 use tessera_hot::{ServerSnapshot, TenantSnapshot};
 use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
@@ -99,14 +99,10 @@ async fn jwt(
             user_id: uid,
         });
     }
-    if revocation::is_revoked(
-        state.short.as_ref(),
-        &tenant.tenant_id,
-        text("jti"),
-        iat,
-        &subjects,
-    )
-    .await?
+    if state
+        .revocations
+        .is_revoked(&tenant.tenant_id, text("jti"), iat, &subjects)
+        .await?
     {
         return Ok(None);
     }
@@ -162,7 +158,9 @@ async fn refresh(
                 user_id: uid,
             },
         ];
-        if revocation::is_revoked(state.short.as_ref(), t, None, row.created / 1000, &subjects)
+        if state
+            .revocations
+            .is_revoked(t, None, row.created / 1000, &subjects)
             .await?
         {
             return Ok(None);

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(OrgAuthorizationServer),
             Box::new(InlineHookOAuth),
             Box::new(SystemLogDetails),
+            Box::new(Revocations),
         ]
     }
 }
@@ -1180,6 +1181,53 @@ impl MigrationTrait for SystemLogDetails {
             Table::alter()
                 .table(Alias::new("log_events"))
                 .drop_column(Alias::new("details"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Revocation markers kept durably, so that a restart of the short-lived store (which keeps
+/// nothing on disk) cannot bring a revoked token back. One row per marker and tenant; expired
+/// rows are pruned by `expires_at`.
+struct Revocations;
+
+impl MigrationName for Revocations {
+    fn name(&self) -> &str {
+        "m20261201_000011_revocations"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Revocations {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(table(
+            "revocations",
+            true,
+            vec![big_integer("value"), big_integer("expires_at")],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_revocations_tenant_id",
+            "revocations",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_revocations_expires_at",
+            "revocations",
+            &["expires_at"],
+            false,
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("revocations"))
+                .if_exists()
                 .to_owned(),
         )
         .await

@@ -268,3 +268,14 @@ pub async fn strict_json(
     req.set_payload(actix_web::dev::Payload::from(stream));
     next.call(req).await
 }
+
+impl From<tessera_core::revocation::RevocationError> for ApiError {
+    fn from(e: tessera_core::revocation::RevocationError) -> Self {
+        use tessera_core::revocation::RevocationError as R;
+        match e {
+            R::Unavailable(u) => u.into(),
+            R::Store(s) => s.into(),
+            R::Reloading(_) => Self::unavailable(e),
+        }
+    }
+}

@@ -1,9 +1,6 @@
 //! Revoking refresh tokens and the access tokens minted with them: used by `/revoke` and by the
 //! management API's token administration (OKTA-REFERENCE §2.6, §4.8).
 
-use std::time::Duration;
-
-use tessera_ephemeral::revocation;
 use tessera_store::entities::refresh_token;
 use tessera_store::repo;
 
@@ -22,8 +19,10 @@ pub async fn refresh_tokens(
         if let (Some(jti), Some(exp)) = (&r.access_token_jti, r.access_token_exp)
             && exp > now
         {
-            let remaining = Duration::from_secs(u64::try_from(exp - now).unwrap_or(1));
-            revocation::revoke_jti(state.short.as_ref(), tenant_id, jti, remaining).await?;
+            state
+                .revocations
+                .revoke_jti(&state.db, tenant_id, jti, exp)
+                .await?;
         }
     }
     let now_ms = now * 1000;
@@ -46,7 +45,7 @@ pub async fn refresh_tokens(
 #[derive(Debug, thiserror::Error)]
 pub enum RevokeError {
     #[error(transparent)]
-    Unavailable(#[from] tessera_ephemeral::StoreUnavailable),
+    Revocation(#[from] tessera_core::revocation::RevocationError),
     #[error(transparent)]
     Store(#[from] tessera_store::StoreError),
 }
@@ -54,7 +53,7 @@ pub enum RevokeError {
 impl From<RevokeError> for crate::ApiError {
     fn from(e: RevokeError) -> Self {
         match e {
-            RevokeError::Unavailable(u) => u.into(),
+            RevokeError::Revocation(r) => r.into(),
             RevokeError::Store(s) => s.into(),
         }
     }

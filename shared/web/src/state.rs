@@ -39,6 +39,8 @@ pub struct AppState {
     pub hooks: crate::hooks::HookClient,
     /// This process's System Log writer.
     pub syslog: crate::syslog::SystemLog,
+    /// Revocation markers: durable in the database, cached in the short-lived store.
+    pub revocations: Arc<tessera_core::revocation::Revocations>,
 }
 
 /// A failure to start: the message says what to fix.
@@ -152,6 +154,11 @@ impl AppState {
             .map_err(|e| StartError::Setting(e.to_string()))?;
         let hooks = crate::hooks::HookClient::new(policy)
             .map_err(|e| StartError::Setting(format!("the outbound HTTP client: {e}")))?;
+        let revocations = Arc::new(tessera_core::revocation::Revocations::new(
+            db.clone(),
+            short.clone(),
+            clock.clone(),
+        ));
         let (db_for_log, clock_for_log, random_for_log) =
             (db.clone(), clock.clone(), random.clone());
         let state = Self {
@@ -168,6 +175,7 @@ impl AppState {
             hot,
             instance_id: instance_id.into(),
             hooks,
+            revocations,
             syslog: crate::syslog::SystemLog::start(db_for_log, clock_for_log, random_for_log),
         };
         Ok((state, generated))

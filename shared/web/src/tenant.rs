@@ -375,14 +375,10 @@ async fn org_token_caller(
     if let Some(uid) = &claims.uid {
         subjects.push(Subject::User(uid));
     }
-    let revoked = tessera_ephemeral::revocation::is_revoked(
-        state.short.as_ref(),
-        &tenant.id,
-        Some(&claims.jti),
-        claims.iat,
-        &subjects,
-    )
-    .await?;
+    let revoked = state
+        .revocations
+        .is_revoked(&tenant.id, Some(&claims.jti), claims.iat, &subjects)
+        .await?;
     let client_active =
         repo::find_by::<app::Entity>(&state.db, &tenant.id, app::Column::ClientId.eq(&claims.cid))
             .await?

@@ -695,3 +695,168 @@ async fn administrators_list_and_revoke_refresh_tokens_per_server_user_and_app()
     );
     app.stop().await;
 }
+
+/// Introspects `token` until the answer is settled (`200`), allowing `503`s while the store
+/// reconnects or the markers are reloaded. Every answer must be `expected` or a `503`: a revoked
+/// token is never reported active, not even once.
+async fn settled(app: &TestApp, org: &str, c: &Creds, token: &str, expected: bool) -> Value {
+    for _ in 0..50 {
+        let (status, body) = post(
+            app,
+            &format!("{org}/oauth2/default/v1/introspect"),
+            c,
+            &[("token", token)],
+        )
+        .await;
+        match status {
+            200 => {
+                assert_eq!(body["active"], expected, "{body}");
+                return body;
+            }
+            503 => assert_eq!(body["error"], "temporarily_unavailable", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("introspection did not settle");
+}
+
+fn own_redis() -> (OwnRedis, u16, std::path::PathBuf) {
+    let port = crate::helpers::free_port();
+    let dir = std::env::temp_dir().join(format!("tessera-redis-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    (OwnRedis::start(port, &dir), port, dir)
+}
+
+/// Redis as deployed keeps nothing on disk. A token revoked through `/revoke` introspected
+/// `active:false`, then `active:true` once Redis restarted empty. Revocations now live in the
+/// database too, and the emptied cache is reloaded before it answers.
+#[actix_web::test]
+async fn a_revoked_token_stays_inactive_after_redis_restarts_empty() {
+    let (redis, port, dir) = own_redis();
+    let mut cfg = config(Backend::Shared).await;
+    cfg.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+    let app = crate::helpers::spawn_with(cfg).await;
+    let t = app.provision().await;
+    let svc = app_with(&app, &t, service_app("rs")).await;
+    let (revoked, kept) = (
+        cc_token(&app, &t, "default", &svc).await,
+        cc_token(&app, &t, "default", &svc).await,
+    );
+    revoke(&app, &t, &svc, &revoked).await;
+    settled(&app, &t.org, &svc, &revoked, false).await;
+    settled(&app, &t.org, &svc, &kept, true).await;
+
+    redis.stop();
+    let again = OwnRedis::start(port, &dir);
+    let keys = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "dbsize"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&keys.stdout).trim(),
+        "0",
+        "Redis came back empty"
+    );
+    settled(&app, &t.org, &svc, &revoked, false).await;
+    settled(&app, &t.org, &svc, &kept, true).await;
+    // And again, through a flush instead of a restart.
+    let _ = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "flushall"])
+        .status();
+    settled(&app, &t.org, &svc, &revoked, false).await;
+    settled(&app, &t.org, &svc, &kept, true).await;
+    app.stop().await;
+    drop(again);
+    drop(redis);
+}
+
+/// A deactivated user's tokens introspected `active:true` after a Redis restart (the epoch that
+/// revoked them was gone). Now they stay inactive, even once the user is reactivated: the
+/// revocation covers every token issued before it.
+#[actix_web::test]
+async fn a_deactivated_users_tokens_stay_inactive_after_redis_restarts_empty() {
+    let (redis, port, dir) = own_redis();
+    let mut cfg = config(Backend::Shared).await;
+    cfg.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+    let app = crate::helpers::spawn_with(cfg).await;
+    let t = app.provision().await;
+    let native = app_with(&app, &t, native_app()).await;
+    let (uid, at, _rt) = user_tokens(&app, &t, &native, "ada@example.com").await;
+    settled(&app, &t.org, &native, &at, true).await;
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    settled(&app, &t.org, &native, &at, false).await;
+
+    redis.stop();
+    let again = OwnRedis::start(port, &dir);
+    settled(&app, &t.org, &native, &at, false).await;
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/lifecycle/activate"),
+        None,
+    )
+    .await
+    .expect(200);
+    settled(&app, &t.org, &native, &at, false).await;
+    app.stop().await;
+    drop(again);
+    drop(redis);
+}
+
+/// The embedded default keeps short-lived state in the process; a restart of the server lost
+/// every revocation. Now they survive it.
+#[actix_web::test]
+async fn revocations_survive_a_restart_of_the_embedded_server() {
+    let mut cfg = config(Backend::Embedded).await;
+    // A fixed issuer, so the restarted server (on another port) accepts the first one's tokens.
+    cfg.public_url = Some("https://auth.example.test".into());
+    let app = crate::helpers::spawn_with(cfg.clone()).await;
+    let t = app.provision().await;
+    let org = format!("{}/t/{}", app.base, t.name);
+    let t = Tenant {
+        org: org.clone(),
+        ..t
+    };
+    let svc = app_with(&app, &t, service_app("rs")).await;
+    let native = app_with(&app, &t, native_app()).await;
+    let (revoked, kept) = (
+        cc_token(&app, &t, "default", &svc).await,
+        cc_token(&app, &t, "default", &svc).await,
+    );
+    let (uid, user_at, _) = user_tokens(&app, &t, &native, "ada@example.com").await;
+    revoke(&app, &t, &svc, &revoked).await;
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/lifecycle/activate"),
+        None,
+    )
+    .await
+    .expect(200);
+    settled(&app, &org, &svc, &revoked, false).await;
+    settled(&app, &org, &native, &user_at, false).await;
+    app.stop().await;
+
+    let app = crate::helpers::spawn_with(cfg).await;
+    let org = format!("{}/t/{}", app.base, t.name);
+    settled(&app, &org, &svc, &revoked, false).await;
+    settled(&app, &org, &native, &user_at, false).await;
+    settled(&app, &org, &svc, &kept, true).await;
+    app.stop().await;
+}

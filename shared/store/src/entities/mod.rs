@@ -22,6 +22,7 @@ pub mod log_event;
 pub mod policy;
 pub mod policy_rule;
 pub mod refresh_token;
+pub mod revocation;
 pub mod role_assignment;
 pub mod scope;
 pub mod signing_key;
