@@ -35,6 +35,8 @@ async function signIn(authorizationUrl) {
   assert.equal(res.status, 302);
   const loginUrl = new URL(res.headers.get('location'), authorizationUrl);
   res = await go(loginUrl);
+  // The sign-in page sets a pre-login cookie that its form must come back with, as in a browser.
+  cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const html = await res.text();
   const field = (name) => html.match(new RegExp(`name="${name}" value="([^"]*)"`))[1];
   res = await go(new URL(loginUrl.pathname, loginUrl), {

@@ -424,6 +424,8 @@ async fn lifecycle(
         ("deactivate", s) if s != "DEPROVISIONED" => "DEPROVISIONED",
         ("suspend", "ACTIVE") => "SUSPENDED",
         ("unsuspend", "SUSPENDED") => "ACTIVE",
+        ("unlock", "LOCKED_OUT") => "ACTIVE",
+        ("unlock", _) => return Err(ApiError::unlock_not_allowed()),
         ("activate" | "deactivate" | "suspend" | "unsuspend", _) => {
             return Err(ApiError::bad_lifecycle("user"));
         }
@@ -435,6 +437,15 @@ async fn lifecycle(
     } else {
         u.activated
     };
+    if path.2 == "unlock" {
+        // A fresh run of attempts after an unlock (the sign-in code's failure counter).
+        let key = tessera_ephemeral::Key::tenant(
+            &admin.tenant.id,
+            tessera_ephemeral::Kind::Throttle,
+            &format!("signin-user:{}", u.id),
+        );
+        state.short.delete(&key).await?;
+    }
     let txn = state.begin().await?;
     if to == "DEPROVISIONED" {
         crate::support::revoke_tokens(&state, &txn, &admin.tenant.id, Subject::User(&u.id)).await?;

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
 use tessera_domain::ids::IdKind;
 use tessera_domain::policy::{self, Denied, Grant, UserFacts};
-use tessera_domain::secrets::{lookup_digest, verify_password};
+use tessera_domain::secrets::lookup_digest;
 use tessera_ephemeral::{Key, Kind};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
@@ -28,6 +28,8 @@ pub struct GrantRequest<'a> {
     /// Seconds (token claims) and milliseconds (stored timestamps, leeways) of the same instant.
     pub now: i64,
     pub now_ms: i64,
+    /// The client address the request is attributed to (sign-in throttling).
+    pub address: Option<std::net::IpAddr>,
 }
 
 fn denied(d: Denied) -> OAuthError {
@@ -292,22 +294,20 @@ pub async fn password(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthE
             "API call exceeded rate limit due to too many requests.",
         ));
     }
-    let db = &r.state.db;
     let t = r.tenant.tenant_id.as_str();
-    let found = repo::find_by::<user::Entity>(db, t, user::Column::Login.eq(username))
-        .await
-        .map_err(OAuthError::server_error)?;
-    // Verify even for unknown users (against a fixed hash) so timing does not reveal logins.
-    let phc = found
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_phc().to_owned());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-        .await
-        .map_err(OAuthError::server_error)?;
-    let Some(u) = found.filter(|u| ok && u.status == "ACTIVE" && u.password_hash.is_some()) else {
-        tracing::info!(client = %r.client.client_id, "password grant refused: bad credentials or inactive user");
-        return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
+    let u = match crate::sign_in::authenticate(r.state, t, username, password, r.address).await? {
+        Ok(u) => u,
+        Err(crate::sign_in::Refused::Throttled) => {
+            return Err(OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_grant",
+                "API call exceeded rate limit due to too many requests.",
+            ));
+        }
+        Err(crate::sign_in::Refused::Invalid) => {
+            tracing::info!(client = %r.client.client_id, "password grant refused: bad credentials, locked or inactive user");
+            return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
+        }
     };
     let (info, facts) = assigned_user(r, &u).await?.ok_or_else(|| {
         OAuthError::access_denied("User is not assigned to the client application.")

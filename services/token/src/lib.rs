@@ -18,6 +18,7 @@ mod mint;
 mod pages;
 mod request_object;
 mod session;
+mod sign_in;
 mod token;
 mod userinfo;
 

@@ -1,20 +1,24 @@
-//! The hosted sign-in page (SPEC §5): a server-rendered form that works without JavaScript,
-//! with a single-use CSRF token, a generic failure message, per-username throttling and strict
-//! security headers. A successful sign-in starts a session and resumes the pending authorize
-//! request.
+//! The hosted sign-in page: a server-rendered form that works without JavaScript, with a
+//! single-use CSRF token bound to a pre-login cookie, an `Origin`/`Sec-Fetch-Site` check, a
+//! generic failure message, Okta's lockout and a per-address throttle ([`crate::sign_in`]), and
+//! strict security headers. A successful sign-in starts a session and resumes the pending
+//! authorize request.
+//!
+//! Login CSRF (signing a victim in as the attacker): the form's token is stored with a digest of
+//! the browser's pre-login cookie (`__Host-tessera_login` over https), and a post counts only
+//! from the browser that holds that cookie, from this origin.
 
 use std::time::Duration;
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
-use tessera_domain::secrets::{lookup_digest, random_token, verify_password};
+use tessera_domain::secrets::{constant_time_eq, lookup_digest, random_token};
 use tessera_ephemeral::{Key, Kind};
 use tessera_oauth::OAuthError;
-use tessera_store::entities::user;
-use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::AppState;
 
 use crate::pages::{self, error_page};
@@ -22,6 +26,67 @@ use crate::session::{self, Session};
 
 const FAILED: &str = "Sign-in failed. Check your username and password and try again.";
 const THROTTLED: &str = "Too many attempts. Wait a moment and try again.";
+
+/// The pre-login cookie's name: with the `__Host-` prefix over https (the browser then keeps it
+/// to this exact origin, path `/`, Secure), a plain name over http (development).
+fn pre_login_cookie(state: &AppState) -> &'static str {
+    if state.public_url.starts_with("https://") {
+        "__Host-tessera_login"
+    } else {
+        "tessera_login"
+    }
+}
+
+/// The pre-login cookie of this browser, or a new one to set.
+fn pre_login(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &str,
+) -> (String, Option<Cookie<'static>>) {
+    let name = pre_login_cookie(state);
+    if let Some(c) = req.cookie(name).filter(|c| c.value().len() >= 32) {
+        return (c.value().to_owned(), None);
+    }
+    let value = random_token(state.random.as_ref(), 32);
+    let https = state.public_url.starts_with("https://");
+    let path = if https || state.config.base_domain.is_some() {
+        "/".to_owned()
+    } else {
+        format!("/t/{tenant}")
+    };
+    let cookie = Cookie::build(name, value.clone())
+        .path(path)
+        .http_only(true)
+        .secure(https)
+        .same_site(SameSite::Lax)
+        .finish();
+    (value, Some(cookie))
+}
+
+/// Whether a form post comes from this service's own pages. A browser that sends
+/// `Sec-Fetch-Site` says where the post came from, and it must be `same-origin`. Otherwise an
+/// `Origin` naming an origin must be the public URL's or the org URL's. (Our pages send
+/// `Referrer-Policy: no-referrer`, under which browsers post `Origin: null`; the pre-login cookie
+/// binding still applies to every post.)
+fn same_origin(state: &AppState, req: &HttpRequest, tenant: &str) -> bool {
+    if let Some(site) = req.headers().get("sec-fetch-site") {
+        return site.to_str().ok() == Some("same-origin");
+    }
+    let origin_of = |url: &str| {
+        url::Url::parse(url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+    };
+    let allowed = [
+        origin_of(&state.public_url),
+        origin_of(&state.org_url(tenant)),
+    ];
+    match req.headers().get(header::ORIGIN).map(|o| o.to_str()) {
+        None | Some(Ok("null")) => true,
+        Some(Ok(o)) => allowed.iter().flatten().any(|a| a == o),
+        Some(Err(_)) => false,
+    }
+}
 
 fn csrf_key(tenant_id: &str, token: &str) -> Key {
     Key::tenant(
@@ -46,8 +111,14 @@ pub struct LoginQuery {
     login_hint: Option<String>,
 }
 
+/// The sign-in form, with a fresh CSRF token bound to this browser's pre-login cookie.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct part of the page"
+)]
 async fn render(
     state: &AppState,
+    req: &HttpRequest,
     tenant_id: &str,
     tenant: &str,
     pending: &str,
@@ -55,20 +126,30 @@ async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<HttpResponse, OAuthError> {
+    let (browser, new_cookie) = pre_login(state, req, tenant);
     let csrf = random_token(state.random.as_ref(), 24);
     state
         .short
-        .put(&csrf_key(tenant_id, &csrf), b"1", Duration::from_secs(600))
+        .put(
+            &csrf_key(tenant_id, &csrf),
+            lookup_digest(&browser).as_bytes(),
+            Duration::from_secs(600),
+        )
         .await?;
-    Ok(pages::render(
+    let mut page = pages::render(
         status,
         "sign_in.html",
         context! { org => tenant, csrf => csrf, pending => pending, username => username, error => error },
-    ))
+    );
+    if let Some(c) = new_cookie {
+        page.add_cookie(&c).map_err(OAuthError::server_error)?;
+    }
+    Ok(page)
 }
 
 pub async fn show(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     q: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, OAuthError> {
@@ -87,6 +168,7 @@ pub async fn show(
     };
     render(
         &state,
+        &req,
         &tenant.tenant_id,
         &tenant.name,
         q.pending.as_deref().unwrap_or_default(),
@@ -107,6 +189,7 @@ pub struct LoginForm {
 
 pub async fn submit(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     body: web::Form<LoginForm>,
 ) -> Result<HttpResponse, OAuthError> {
@@ -129,64 +212,52 @@ pub async fn submit(
         f.username.unwrap_or_default(),
         f.pending.unwrap_or_default(),
     );
-    let csrf_ok = match f.csrf.as_deref() {
-        Some(c) => state.short.take(&csrf_key(t, c)).await?.is_some(),
-        None => false,
+    // The token is single use, and counts only from the browser it was issued to, posting from
+    // this origin.
+    let stored = match f.csrf.as_deref() {
+        Some(c) => state.short.take(&csrf_key(t, c)).await?,
+        None => None,
     };
-    if !csrf_ok {
+    let browser = req
+        .cookie(pre_login_cookie(&state))
+        .map(|c| lookup_digest(c.value()));
+    let csrf_ok = match (stored, browser) {
+        (Some(stored), Some(browser)) => constant_time_eq(&stored, browser.as_bytes()),
+        _ => false,
+    };
+    if !csrf_ok || !same_origin(&state, &req, &tenant.name) {
+        tracing::info!(
+            tenant = t,
+            "sign-in form refused: CSRF token, cookie or origin"
+        );
         return Ok(error_page(
             StatusCode::FORBIDDEN,
             "Sign-in expired",
             "The sign-in form expired. Go back to the application and start again.",
         ));
     }
-    let throttle = Key::tenant(
-        t,
-        Kind::Throttle,
-        &format!("login:{}", lookup_digest(&username.to_lowercase())),
-    );
-    if state
-        .short
-        .hit(&throttle, Duration::from_secs(60))
-        .await?
-        .count
-        > 10
-    {
-        return render(
-            &state,
-            t,
-            &tenant.name,
-            &pending,
-            &username,
-            Some(THROTTLED),
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await;
-    }
-    let found =
-        repo::find_by::<user::Entity>(&state.db, t, user::Column::Login.eq(username.as_str()))
-            .await
-            .map_err(OAuthError::server_error)?;
-    let phc = found
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| crate::grants::dummy_phc().to_owned());
     let password = f.password.unwrap_or_default();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-        .await
-        .map_err(OAuthError::server_error)?;
-    let Some(u) = found.filter(|u| ok && u.status == "ACTIVE") else {
-        tracing::info!(tenant = t, "sign-in failed");
-        return render(
-            &state,
-            t,
-            &tenant.name,
-            &pending,
-            &username,
-            Some(FAILED),
-            StatusCode::UNAUTHORIZED,
-        )
-        .await;
+    let address = state.client_address(&req);
+    let u = match crate::sign_in::authenticate(&state, t, &username, password, address).await? {
+        Ok(u) => u,
+        Err(refused) => {
+            let (message, status) = match refused {
+                crate::sign_in::Refused::Throttled => (THROTTLED, StatusCode::TOO_MANY_REQUESTS),
+                crate::sign_in::Refused::Invalid => (FAILED, StatusCode::UNAUTHORIZED),
+            };
+            tracing::info!(tenant = t, "sign-in failed");
+            return render(
+                &state,
+                &req,
+                t,
+                &tenant.name,
+                &pending,
+                &username,
+                Some(message),
+                status,
+            )
+            .await;
+        }
     };
     let cookie = session::start(
         &state,

@@ -186,6 +186,7 @@ async fn grant(
         form,
         now,
         now_ms,
+        address: state.client_address(req),
     };
     match grant_type {
         GrantType::ClientCredentials if server.org => grants::org_client_credentials(&r).await,

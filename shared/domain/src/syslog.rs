@@ -209,6 +209,9 @@ pub fn admin_event(method: &str, path: &str) -> Option<AdminEvent> {
         (Post, ["users"]) => event("user.lifecycle.create", "User", None),
         (Post | Put, ["users", id]) => event("user.account.update_profile", "User", Some(id)),
         (Delete, ["users", id]) => event("user.lifecycle.delete.completed", "User", Some(id)),
+        (Post, ["users", id, "lifecycle", "unlock"]) => {
+            event("user.account.unlock_by_admin", "User", Some(id))
+        }
         (Post, ["users", id, "lifecycle", action]) => event(
             format!("user.lifecycle.{}", present(action)?),
             "User",

@@ -81,6 +81,16 @@ impl std::str::FromStr for Allowed {
     }
 }
 
+impl Allowed {
+    /// Whether `ip` is in this range (a host name contains no address).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match self {
+            Self::Cidr(net, prefix) => in_cidr(ip, *net, *prefix),
+            Self::Host(_) => false,
+        }
+    }
+}
+
 fn in_cidr(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {

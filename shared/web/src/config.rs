@@ -66,6 +66,37 @@ pub struct Config {
     /// How long start-up keeps trying to reach the database and Redis before giving up
     /// (seconds; `TESSERA_STARTUP_WAIT_SECS`).
     pub startup_wait_secs: u64,
+    /// Password sign-in: lockout and throttling (`[sign_in]`, `TESSERA_SIGN_IN__…`).
+    pub sign_in: SignIn,
+    /// Proxies whose `X-Forwarded-For` names the client (CIDR ranges; `TESSERA_TRUSTED_PROXIES`).
+    /// A request from anywhere else is attributed to its own peer address, so a client cannot
+    /// choose the address its failed sign-ins are counted against.
+    pub trusted_proxies: Vec<String>,
+}
+
+/// Okta's password-policy lockout (`settings.password.lockout`) and a per-address throttle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignIn {
+    /// Consecutive failed sign-ins after which a user becomes `LOCKED_OUT` (Okta's
+    /// `maxAttempts`, default 10; `0` never locks).
+    pub lockout_attempts: u64,
+    /// Minutes after which a locked user is unlocked by itself (Okta's `autoUnlockMinutes`,
+    /// default `0`: only an admin unlocks, `POST /api/v1/users/{id}/lifecycle/unlock`).
+    pub lockout_minutes: u64,
+    /// Failed sign-ins per minute from one client address before that address is throttled
+    /// (password spraying across many usernames); `0` turns the throttle off.
+    pub address_failures_per_minute: u64,
+}
+
+impl Default for SignIn {
+    fn default() -> Self {
+        Self {
+            lockout_attempts: 10,
+            lockout_minutes: 0,
+            address_failures_per_minute: 20,
+        }
+    }
 }
 
 /// Requests per minute per tenant and bucket (OKTA-REFERENCE §11; defaults are Okta's
@@ -138,6 +169,8 @@ impl Default for Config {
             outbound_allow: Vec::new(),
             rate_limits: RateLimits::default(),
             startup_wait_secs: 60,
+            sign_in: SignIn::default(),
+            trusted_proxies: vec!["127.0.0.0/8".into(), "::1/128".into()],
         }
     }
 }
@@ -189,6 +222,21 @@ impl Config {
     }
 
     /// Checks every setting.
+    /// The trusted proxies' ranges.
+    pub fn proxies(&self) -> Result<Vec<tessera_outbound::Allowed>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| match p.parse::<tessera_outbound::Allowed>() {
+                Ok(a @ tessera_outbound::Allowed::Cidr(..)) => Ok(a),
+                Ok(_) => Err(invalid(
+                    "trusted_proxies",
+                    format!("'{p}' is not a CIDR range"),
+                )),
+                Err(e) => Err(invalid("trusted_proxies", e)),
+            })
+            .collect()
+    }
+
     /// What outbound calls (inline hooks) may reach.
     pub fn outbound_policy(&self) -> Result<tessera_outbound::Policy, ConfigError> {
         let allow = self
@@ -233,6 +281,7 @@ impl Config {
             }
         }
         self.outbound_policy()?;
+        self.proxies()?;
         if let Some(db) = &self.database_url
             && !(db.starts_with("postgres://")
                 || db.starts_with("postgresql://")

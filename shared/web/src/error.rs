@@ -72,6 +72,15 @@ impl ApiError {
         }
     }
 
+    /// `E0000032`: an unlock of a user who is not locked out.
+    pub fn unlock_not_allowed() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000032",
+            "Unlock is not allowed for this user.",
+        )
+    }
+
     /// `E0000006`.
     pub fn forbidden() -> Self {
         Self::new(

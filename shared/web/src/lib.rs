@@ -10,6 +10,7 @@
 //! * [`health`]: `/healthz` and `/readyz`.
 //! * [`telemetry`]: structured logging.
 
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod health;

@@ -41,6 +41,8 @@ pub struct AppState {
     pub syslog: crate::syslog::SystemLog,
     /// Revocation markers: durable in the database, cached in the short-lived store.
     pub revocations: Arc<tessera_core::revocation::Revocations>,
+    /// Proxies whose `X-Forwarded-For` is believed (`trusted_proxies`).
+    pub proxies: Arc<Vec<tessera_outbound::Allowed>>,
 }
 
 /// A failure to start: the message says what to fix.
@@ -154,6 +156,11 @@ impl AppState {
             .map_err(|e| StartError::Setting(e.to_string()))?;
         let hooks = crate::hooks::HookClient::new(policy)
             .map_err(|e| StartError::Setting(format!("the outbound HTTP client: {e}")))?;
+        let proxies = Arc::new(
+            config
+                .proxies()
+                .map_err(|e| StartError::Setting(e.to_string()))?,
+        );
         let revocations = Arc::new(tessera_core::revocation::Revocations::new(
             db.clone(),
             short.clone(),
@@ -176,6 +183,7 @@ impl AppState {
             instance_id: instance_id.into(),
             hooks,
             revocations,
+            proxies,
             syslog: crate::syslog::SystemLog::start(db_for_log, clock_for_log, random_for_log),
         };
         Ok((state, generated))
@@ -189,6 +197,11 @@ impl AppState {
             self.config.base_domain.as_deref(),
             tenant_name,
         )
+    }
+
+    /// The address the request is attributed to ([`crate::client::address`]).
+    pub fn client_address(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        crate::client::address(req, &self.proxies)
     }
 
     pub fn now_ms(&self) -> i64 {

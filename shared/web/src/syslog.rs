@@ -94,11 +94,10 @@ pub struct Origin {
 impl Origin {
     pub fn of(req: &actix_web::HttpRequest) -> Self {
         Self {
-            ip: req.connection_info().realip_remote_addr().map(|ip| {
-                // `host:port` from the peer address; keep the host.
-                ip.parse::<std::net::SocketAddr>()
-                    .map_or_else(|_| ip.to_owned(), |a| a.ip().to_string())
-            }),
+            ip: req
+                .app_data::<actix_web::web::Data<crate::AppState>>()
+                .and_then(|s| s.client_address(req))
+                .map(|ip| ip.to_string()),
             user_agent: req
                 .headers()
                 .get(actix_web::http::header::USER_AGENT)

@@ -21,7 +21,10 @@ fn challenge(verifier: &str) -> String {
 
 struct Browser {
     http: reqwest::Client,
+    /// The session cookie (`name=value`), once signed in.
     cookie: Option<String>,
+    /// The pre-login cookie the sign-in page set, sent back with the form as a browser does.
+    pre_login: Option<String>,
     base: String,
 }
 
@@ -33,6 +36,7 @@ impl Browser {
                 .build()
                 .unwrap(),
             cookie: None,
+            pre_login: None,
             base: app.base.clone(),
         }
     }
@@ -45,9 +49,19 @@ impl Browser {
         }
     }
 
+    /// Every cookie this browser holds, as a `Cookie` header value.
+    fn cookies(&self) -> Option<String> {
+        let all: Vec<&str> = [&self.cookie, &self.pre_login]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        (!all.is_empty()).then(|| all.join("; "))
+    }
+
     async fn get(&self, url: &str) -> reqwest::Response {
         let mut req = self.http.get(self.absolute(url));
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookies() {
             req = req.header("Cookie", c);
         }
         req.send().await.unwrap()
@@ -66,6 +80,11 @@ impl Browser {
             return res;
         }
         let page = self.get(&location(&res)).await;
+        if let Some(set) = page.headers().get("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            assert!(pair.contains("tessera_login="), "{pair}");
+            self.pre_login = Some(pair);
+        }
         assert_eq!(page.headers()["x-frame-options"], "DENY");
         assert!(
             page.headers()["content-security-policy"]
@@ -86,9 +105,13 @@ impl Browser {
         };
         let (csrf, pending) = (field("csrf"), field("pending"));
         let tenant_path = location(&res).split("/login").next().unwrap().to_owned();
-        let posted = self
+        let mut post = self
             .http
-            .post(self.absolute(&format!("{tenant_path}/login")))
+            .post(self.absolute(&format!("{tenant_path}/login")));
+        if let Some(c) = self.cookies() {
+            post = post.header("Cookie", c);
+        }
+        let posted = post
             .form(&[
                 ("csrf", csrf.as_str()),
                 ("pending", pending.as_str()),
@@ -605,6 +628,7 @@ async fn sessions_and_codes_work_across_two_token_processes_sharing_redis() {
     let other_browser = Browser {
         http: browser.http.clone(),
         cookie: browser.cookie.clone(),
+        pre_login: browser.pre_login.clone(),
         base: format!("http://127.0.0.1:{port}"),
     };
     let res = other_browser

@@ -1074,3 +1074,391 @@ async fn hook_calls_are_checked_at_call_time_and_operators_can_allow_internal_ho
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
     app.stop().await;
 }
+
+/// A sign-in form as one browser got it: its pre-login cookie and the form's CSRF token.
+struct SignInForm {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in_form(app: &TestApp, org: &str) -> SignInForm {
+    let page = app.client.get(format!("{org}/login")).send().await.unwrap();
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .expect("the sign-in page sets a pre-login cookie")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a csrf field")
+        .to_owned();
+    SignInForm { cookie, csrf }
+}
+
+/// Posts the sign-in form; `headers` are extra request headers (`Cookie`, `Origin`, …).
+async fn post_sign_in(
+    org: &str,
+    csrf: &str,
+    username: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut req = client.post(format!("{org}/login")).form(&[
+        ("csrf", csrf),
+        ("pending", ""),
+        ("username", username),
+        ("password", password),
+    ]);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+fn sets_session(res: &reqwest::Response) -> bool {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap_or_default().starts_with("tessera_sid="))
+}
+
+/// Login CSRF: a CSRF token fetched in the attacker's browser, posted with the attacker's
+/// credentials from the victim's browser (no pre-login cookie, `Origin: https://evil.example`),
+/// signed the victim in as the attacker. Now the token counts only from the browser it was
+/// issued to, posting from this origin.
+#[actix_web::test]
+async fn a_sign_in_form_token_from_another_browser_or_origin_signs_no_one_in() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    app.api(
+        &t,
+        Method::POST,
+        "/users",
+        Some(user("mallory@example.com")),
+    )
+    .await
+    .expect(200);
+    let (login, password) = ("mallory@example.com", "Analytical1Engine");
+    let own_origin = {
+        let u = url::Url::parse(&t.org).unwrap();
+        u.origin().ascii_serialization()
+    };
+    // The reported attack: the attacker's token, the victim's browser (no cookie), evil origin.
+    let attacker = sign_in_form(&app, &t.org).await;
+    let res = post_sign_in(
+        &t.org,
+        &attacker.csrf,
+        login,
+        password,
+        &[("Origin", "https://evil.example")],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert!(!sets_session(&res));
+    // Without the cookie, whatever the origin.
+    let attacker = sign_in_form(&app, &t.org).await;
+    let res = post_sign_in(
+        &t.org,
+        &attacker.csrf,
+        login,
+        password,
+        &[("Origin", &own_origin)],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    // With another browser's cookie.
+    let (a, b) = (
+        sign_in_form(&app, &t.org).await,
+        sign_in_form(&app, &t.org).await,
+    );
+    let res = post_sign_in(&t.org, &a.csrf, login, password, &[("Cookie", &b.cookie)]).await;
+    assert_eq!(res.status(), 403);
+    // The right cookie from a cross-site page.
+    let f = sign_in_form(&app, &t.org).await;
+    let res = post_sign_in(
+        &t.org,
+        &f.csrf,
+        login,
+        password,
+        &[("Cookie", &f.cookie), ("Origin", "https://evil.example")],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let f = sign_in_form(&app, &t.org).await;
+    let res = post_sign_in(
+        &t.org,
+        &f.csrf,
+        login,
+        password,
+        &[("Cookie", &f.cookie), ("Sec-Fetch-Site", "cross-site")],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let f = sign_in_form(&app, &t.org).await;
+    let res = post_sign_in(
+        &t.org,
+        &f.csrf,
+        login,
+        password,
+        &[
+            ("Cookie", &f.cookie),
+            ("Origin", "null"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    // What Chromium sends from our page (which has `Referrer-Policy: no-referrer`).
+    let f = sign_in_form(&app, &t.org).await;
+    let res = post_sign_in(
+        &t.org,
+        &f.csrf,
+        login,
+        password,
+        &[
+            ("Cookie", &f.cookie),
+            ("Origin", "null"),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    // The browser that got the form, from the form's own page: signed in. Once.
+    let f = sign_in_form(&app, &t.org).await;
+    let headers = [
+        ("Cookie", f.cookie.as_str()),
+        ("Origin", own_origin.as_str()),
+        ("Sec-Fetch-Site", "same-origin"),
+    ];
+    let res = post_sign_in(&t.org, &f.csrf, login, password, &headers).await;
+    assert_eq!(res.status(), 303);
+    assert!(sets_session(&res));
+    let res = post_sign_in(&t.org, &f.csrf, login, password, &headers).await;
+    assert_eq!(res.status(), 403, "a token is used once");
+    app.stop().await;
+}
+
+async fn signs_in(
+    app: &TestApp,
+    org: &str,
+    login: &str,
+    password: &str,
+    extra: &[(&str, &str)],
+) -> u16 {
+    let f = sign_in_form(app, org).await;
+    let mut headers = vec![("Cookie", f.cookie.as_str())];
+    headers.extend_from_slice(extra);
+    post_sign_in(org, &f.csrf, login, password, &headers)
+        .await
+        .status()
+        .as_u16()
+}
+
+/// The 11th successful sign-in of a user within a minute got a 429 page. Successes no longer
+/// count: only failures do.
+#[actix_web::test]
+async fn successful_sign_ins_are_never_throttled() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    app.api(&t, Method::POST, "/users", Some(user("ada@example.com")))
+        .await
+        .expect(200);
+    for i in 0..15 {
+        assert_eq!(
+            signs_in(&app, &t.org, "ada@example.com", "Analytical1Engine", &[]).await,
+            303,
+            "sign-in {i}"
+        );
+    }
+    // Nine failures and a success, twice over: the success resets the count, no lockout.
+    for round in 0..2 {
+        for _ in 0..9 {
+            assert_eq!(
+                signs_in(&app, &t.org, "ada@example.com", "wrong", &[]).await,
+                401
+            );
+        }
+        assert_eq!(
+            signs_in(&app, &t.org, "ada@example.com", "Analytical1Engine", &[]).await,
+            303,
+            "round {round}"
+        );
+    }
+    app.stop().await;
+}
+
+/// Password spraying: 40 usernames in a couple of seconds from one address were not slowed.
+/// Failures are now counted per client address too: past 20 a minute the address gets a 429
+/// page, correct password or not, while other addresses sign in as usual.
+#[actix_web::test]
+async fn password_spraying_from_one_address_is_throttled() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    app.api(&t, Method::POST, "/users", Some(user("ada@example.com")))
+        .await
+        .expect(200);
+    // The test client is on loopback, a trusted proxy by default: it says who the client is.
+    let sprayer = [("X-Forwarded-For", "198.51.100.7")];
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        statuses.push(
+            signs_in(
+                &app,
+                &t.org,
+                &format!("user{i}@example.com"),
+                "Spring2026!",
+                &sprayer,
+            )
+            .await,
+        );
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert_eq!(
+        signs_in(
+            &app,
+            &t.org,
+            "ada@example.com",
+            "Analytical1Engine",
+            &sprayer
+        )
+        .await,
+        429
+    );
+    assert_eq!(
+        signs_in(
+            &app,
+            &t.org,
+            "ada@example.com",
+            "Analytical1Engine",
+            &[("X-Forwarded-For", "203.0.113.5")]
+        )
+        .await,
+        303
+    );
+    app.stop().await;
+}
+
+/// Okta's lockout: ten failed sign-ins in a row make the user `LOCKED_OUT` (the System Log says
+/// so); the right password then fails like a wrong one, on the sign-in page and the password
+/// grant; an admin's unlock makes them `ACTIVE` again. Unlocking a user who is not locked is
+/// `403 E0000032`.
+#[actix_web::test]
+async fn ten_failures_lock_a_user_out_until_an_admin_unlocks_them() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let u = app
+        .api(&t, Method::POST, "/users", Some(user("ada@example.com")))
+        .await
+        .expect(200);
+    let uid = u["id"].as_str().unwrap().to_owned();
+    let reply = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/users/{uid}/lifecycle/unlock"),
+            None,
+        )
+        .await;
+    reply.expect_error(403, "E0000032");
+    for _ in 0..10 {
+        assert_eq!(
+            signs_in(&app, &t.org, "ada@example.com", "wrong", &[]).await,
+            401
+        );
+    }
+    let locked = app
+        .api(&t, Method::GET, &format!("/users/{uid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(locked["status"], "LOCKED_OUT");
+    assert_eq!(
+        signs_in(&app, &t.org, "ada@example.com", "Analytical1Engine", &[]).await,
+        401,
+        "a locked user cannot sign in, and the page does not say why"
+    );
+    assert_eq!(
+        password_sign_in(&app, &t, "ada@example.com", "Analytical1Engine").await,
+        400
+    );
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/users/{uid}/lifecycle/unlock"),
+        None,
+    )
+    .await
+    .expect(200);
+    let unlocked = app
+        .api(&t, Method::GET, &format!("/users/{uid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(unlocked["status"], "ACTIVE");
+    assert_eq!(
+        signs_in(&app, &t.org, "ada@example.com", "Analytical1Engine", &[]).await,
+        303
+    );
+    app.state.syslog.flush().await;
+    let events = app
+        .api(
+            &t,
+            Method::GET,
+            "/logs?filter=eventType%20sw%20%22user.account%22",
+            None,
+        )
+        .await
+        .expect(200);
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["eventType"].as_str())
+        .collect();
+    assert!(types.contains(&"user.account.lock"), "{types:?}");
+    assert!(types.contains(&"user.account.unlock_by_admin"), "{types:?}");
+    app.stop().await;
+}
+
+/// With Okta's `autoUnlockMinutes` (`sign_in.lockout_minutes`), the lock ends by itself.
+#[actix_web::test]
+async fn a_lockout_ends_by_itself_after_the_lockout_period() {
+    let clock = std::sync::Arc::new(tessera_domain::TestClock::new(
+        time::OffsetDateTime::now_utc(),
+    ));
+    let mut cfg = config(Backend::Embedded).await;
+    cfg.sign_in.lockout_attempts = 3;
+    cfg.sign_in.lockout_minutes = 15;
+    let app = crate::helpers::spawn_clocked(cfg, &tessera::Service::ALL, clock.clone()).await;
+    let t = app.provision().await;
+    app.api(&t, Method::POST, "/users", Some(user("ada@example.com")))
+        .await
+        .expect(200);
+    for _ in 0..3 {
+        assert_eq!(
+            signs_in(&app, &t.org, "ada@example.com", "wrong", &[]).await,
+            401
+        );
+    }
+    assert_eq!(
+        signs_in(&app, &t.org, "ada@example.com", "Analytical1Engine", &[]).await,
+        401
+    );
+    clock.advance(time::Duration::minutes(16));
+    assert_eq!(
+        signs_in(&app, &t.org, "ada@example.com", "Analytical1Engine", &[]).await,
+        303
+    );
+    app.stop().await;
+}
