@@ -94,7 +94,9 @@ start() {
   for r in "${REPLICAS[@]}"; do
     read -r name service port <<<"$r"
     if running "$name"; then log "$name already running"; continue; fi
-    TESSERA_LISTEN="127.0.0.1:$port" TESSERA_INSTANCE_ID="$name" TESSERA_DATA_DIR="$DIR/data-$name" \
+    # Each replica's Prometheus metrics on loopback, 100 ports above its own.
+    TESSERA_LISTEN="127.0.0.1:$port" TESSERA_METRICS_LISTEN="127.0.0.1:$((port + 100))" \
+      TESSERA_INSTANCE_ID="$name" TESSERA_DATA_DIR="$DIR/data-$name" \
       OTEL_SERVICE_NAME="tessera-$service" \
       nohup "$BIN" serve --service "$service" </dev/null >>"$DIR/logs/$name.log" 2>&1 &
     echo $! >"$DIR/pids/$name.pid"

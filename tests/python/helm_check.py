@@ -77,6 +77,9 @@ def check_promises(docs, values):
                 fail(f"{name} does not take {secret_env} from a Secret")
         if not c["resources"].get("requests"):
             fail(f"{name} has no resource requests")
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        if ports != {"http": 8080, "metrics": 9464}:
+            fail(f"{name} ports {ports}")
     hpas = by_kind(docs, "HorizontalPodAutoscaler")
     pdbs = by_kind(docs, "PodDisruptionBudget")
     for component in ("token", "introspection"):
@@ -108,9 +111,25 @@ def check_promises(docs, values):
         }
         if paths != expected:
             fail(f"ingress routing {paths}")
+        if any(p["backend"]["service"]["port"].get("name", p["backend"]["service"]["port"].get("number")) in ("metrics", 9464)
+               for p in ingresses["tessera"]["spec"]["rules"][0]["http"]["paths"]):
+            fail("the ingress routes to the metrics port")
+    for name, svc in services.items():
+        if {p["name"] for p in svc["spec"]["ports"]} != {"http", "metrics"}:
+            fail(f"{name} ports {svc['spec']['ports']}")
+    for monitor in by_kind(docs, "ServiceMonitor").values():
+        if [e["port"] for e in monitor["spec"]["endpoints"]] != ["metrics"]:
+            fail("the ServiceMonitor does not scrape the metrics port")
+    for policy in by_kind(docs, "NetworkPolicy").values():
+        rules = policy["spec"]["ingress"]
+        metrics_rules = [r for r in rules if any(p["port"] == "metrics" for p in r["ports"])]
+        if not metrics_rules or any(not r.get("from") for r in metrics_rules):
+            fail("the NetworkPolicy leaves the metrics port open to everyone")
     config = by_kind(docs, "ConfigMap")["tessera-config"]["data"]
     if config["TESSERA_PUBLIC_URL"] != values["publicUrl"]:
         fail("public URL not configured")
+    if config["TESSERA_METRICS_LISTEN"] != "0.0.0.0:9464":
+        fail("metrics are not on their own port")
     return len(docs)
 
 
@@ -131,6 +150,7 @@ def main():
         "operatorToken": "operator-token-0123456789abcdef",
     }
     created["serviceMonitor"]["enabled"] = True
+    created["networkPolicy"]["enabled"] = True
     created["otel"]["endpoint"] = "http://otel-collector:4318"
     fixed = copy.deepcopy(defaults)
     fixed["ingress"]["enabled"] = False
@@ -145,6 +165,8 @@ def main():
         if label == "chart-made secret + monitoring":
             if "tessera-secrets" not in by_kind(docs, "Secret") or not by_kind(docs, "ServiceMonitor"):
                 fail("secret or ServiceMonitor missing")
+            if not by_kind(docs, "NetworkPolicy"):
+                fail("NetworkPolicy missing")
         if label == "no ingress, fixed replicas":
             if by_kind(docs, "HorizontalPodAutoscaler") or by_kind(docs, "Ingress"):
                 fail("HPA or Ingress rendered though disabled")

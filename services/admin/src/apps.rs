@@ -222,34 +222,8 @@ struct ValidApp {
 
 /// Checks a public JWK: RSA or EC, no private members, a usable `use`.
 fn check_jwk(c: &mut Causes, field: &str, key: &Value) {
-    let Some(obj) = key.as_object() else {
-        c.add(field, "Each key must be a JSON object");
-        return;
-    };
-    let s = |k: &str| obj.get(k).and_then(Value::as_str);
-    match s("kty") {
-        Some("RSA") if s("n").is_some() && s("e").is_some() => {}
-        Some("EC") if s("crv").is_some() && s("x").is_some() && s("y").is_some() => {}
-        Some("RSA" | "EC") => c.add(
-            field,
-            "The key is missing required members (RSA: n, e; EC: crv, x, y)",
-        ),
-        _ => c.add(field, "Only RSA and EC keys are supported"),
-    }
-    if ["d", "p", "q", "dp", "dq", "qi", "k"]
-        .iter()
-        .any(|m| obj.contains_key(*m))
-    {
-        c.add(
-            field,
-            "Private key material must not be uploaded; send the public key only",
-        );
-    }
-    if let Some(u) = s("use")
-        && u != "sig"
-        && u != "enc"
-    {
-        c.add(field, "use must be sig or enc");
+    if let Err(refusal) = tessera_jose::jwk::check_public(key) {
+        c.add(field, refusal);
     }
 }
 

@@ -77,7 +77,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     "Generated operator token (stored in the data directory, shown once): {token}"
                 );
             }
-            tracing::info!(addr = %started.addr, public_url = %started.state.public_url, ?services, "tessera listening");
+            tracing::info!(addr = %started.addr, metrics = ?started.metrics_addr, public_url = %started.state.public_url, ?services, "tessera listening");
             started.serve().await.context("server failed")?;
         }
         Command::Migrate => {

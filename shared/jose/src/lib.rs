@@ -8,6 +8,7 @@
 //! * [`jws`]: compact JWS signing of a JSON payload.
 
 pub mod compact;
+pub mod jwk;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::encoding::AsDer as _;

@@ -16,6 +16,10 @@ use url::Url;
 pub struct Config {
     /// Address to listen on (`TESSERA_LISTEN`).
     pub listen: String,
+    /// Where `/metrics` is served, apart from the public listener (`TESSERA_METRICS_LISTEN`;
+    /// loopback by default, so only the machine's own Prometheus agent reads it). `off` serves
+    /// no metrics.
+    pub metrics_listen: String,
     /// The externally visible base URL (`TESSERA_PUBLIC_URL`); tenants' org URLs and issuers
     /// derive from it, never from a request's Host header. Default: `http://{listen}`.
     pub public_url: Option<String>,
@@ -150,6 +154,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: "127.0.0.1:9464".into(),
             public_url: None,
             base_domain: None,
             data_dir: PathBuf::from("./data"),
@@ -282,6 +287,12 @@ impl Config {
         }
         self.outbound_policy()?;
         self.proxies()?;
+        if self.metrics_listen != "off" && self.metrics_listen.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                "metrics_listen",
+                format!("'{}' is not host:port (or off)", self.metrics_listen),
+            ));
+        }
         if let Some(db) = &self.database_url
             && !(db.starts_with("postgres://")
                 || db.starts_with("postgresql://")

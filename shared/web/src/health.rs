@@ -1,5 +1,6 @@
-//! `/healthz` (the process is alive), `/readyz` (its stores answer) and `/metrics`
-//! (Prometheus), on every service.
+//! `/healthz` (the process is alive) and `/readyz` (its stores answer) on every service's public
+//! listener; `/metrics` (Prometheus) only on the metrics listener (`metrics_listen`), which
+//! serves nothing else (see [`crate::server`]).
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -9,8 +10,10 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .route(METRICS_PATH, web::get().to(metrics));
 }
+
+pub const METRICS_PATH: &str = "/metrics";
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))

@@ -18,6 +18,8 @@ pub type Mount = fn(&mut web::ServiceConfig);
 /// A bound, not yet awaited server.
 pub struct Started {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served (`metrics_listen`), unless it is off.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     pub server: Server,
     /// The operator token, when this start generated it (print it once).
@@ -67,6 +69,16 @@ pub async fn start_with_clock(
         anyhow::anyhow!("cannot listen on {} (setting `listen`): {e}", config.listen)
     })?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match config.metrics_listen.as_str() {
+        "off" => None,
+        at => Some(std::net::TcpListener::bind(at).map_err(|e| {
+            anyhow::anyhow!("cannot listen on {at} (setting `metrics_listen`): {e}")
+        })?),
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(std::net::TcpListener::local_addr)
+        .transpose()?;
     let (state, generated) = AppState::open_with_clock(config, addr, clock)
         .await
         .map_err(|e: StartError| anyhow::anyhow!(e))?;
@@ -77,12 +89,14 @@ pub async fn start_with_clock(
             .app_data(data.clone())
             .app_data(json_config())
             .app_data(query_config())
-            // Outermost last: the edge first (the path in normal form, security headers),
-            // host routing (so every later step sees `/t/{tenant}`), then the access log with
-            // the request's span, then rate limiting.
+            // Outermost last: the edge first (the path in normal form, security headers), the
+            // split between the public and the metrics listener, host routing (so every later
+            // step sees `/t/{tenant}`), then the access log with the request's span, then rate
+            // limiting.
             .wrap(from_fn(crate::ratelimit::enforce))
             .wrap(from_fn(access_log))
             .wrap(from_fn(crate::tenant::host_routing))
+            .wrap(from_fn(move |req, next| listeners(metrics_addr, req, next)))
             .wrap(from_fn(edge))
             .configure(crate::health::configure);
         for mount in &mounts {
@@ -92,15 +106,37 @@ pub async fn start_with_clock(
     })
     .listen(listener)?
     .shutdown_timeout(10);
+    if let Some(l) = metrics_listener {
+        server = server.listen(l)?;
+    }
     if let Some(n) = workers {
         server = server.workers(n);
     }
     Ok(Started {
         addr,
+        metrics_addr,
         state,
         server: server.run(),
         generated_operator_token: generated,
     })
+}
+
+/// Keeps the two listeners apart: the metrics listener answers `/metrics` and nothing else; the
+/// public listener answers everything but `/metrics` (which names every tenant and is for the
+/// operator's Prometheus only).
+async fn listeners(
+    metrics_addr: Option<SocketAddr>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let on_metrics_listener = Some(req.app_config().local_addr()) == metrics_addr;
+    let asks_metrics = req.path() == crate::health::METRICS_PATH;
+    if on_metrics_listener != asks_metrics {
+        let (http, _) = req.into_parts();
+        let res = not_found(http.clone()).await;
+        return Ok(ServiceResponse::new(http, res).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// The outermost middleware. It puts the request path in normal form (RFC 3986 §6.2.2: `%72oles`

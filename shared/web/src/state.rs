@@ -92,8 +92,17 @@ impl AppState {
             || config.operator_token.is_none()
             || config.master_key.is_none()
         {
-            std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+            private_dir(data_dir).map_err(|source| StartError::DataDir {
                 path: data_dir.display().to_string(),
+                source,
+            })?;
+        }
+        if config.database_url.is_none() {
+            // The embedded database holds password hashes and sealed secrets: owner-only, and
+            // SQLite creates its -wal and -shm files with the database file's mode.
+            let db_file = data_dir.join("tessera.db");
+            private_files(&db_file).map_err(|source| StartError::DataDir {
+                path: db_file.display().to_string(),
                 source,
             })?;
         }
@@ -400,6 +409,55 @@ fn master_key(
     let key = tessera_jose::MasterKey::from_text(&text)
         .map_err(|_| StartError::MasterKey(path.display().to_string()))?;
     Ok((key, text))
+}
+
+/// Creates `dir` (and its parents) readable by this user only, and tightens it to `0700` if it
+/// exists with a wider mode.
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0
+        && let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    {
+        tracing::warn!(dir = %dir.display(), error = %e, "could not make the data directory owner-only");
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates the SQLite file `0600` before SQLite opens it, and tightens it and its `-wal` and
+/// `-shm` files to `0600` if they exist with a wider mode.
+#[cfg(unix)]
+fn private_files(db_file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(db_file)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db_file.display()));
+        if let Ok(meta) = std::fs::metadata(&path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_files(_: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -18,6 +18,8 @@ pub enum Backend {
 
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener (`metrics_listen`): `http://127.0.0.1:{port}`.
+    pub metrics_base: String,
     pub operator_token: String,
     pub client: reqwest::Client,
     pub state: tessera_web::AppState,
@@ -69,6 +71,7 @@ pub async fn config(backend: Backend) -> Config {
     };
     Config {
         listen: "127.0.0.1:0".into(),
+        metrics_listen: "127.0.0.1:0".into(),
         data_dir,
         database_url,
         redis_url,
@@ -109,10 +112,15 @@ pub async fn spawn_clocked(
     let (started, keys_job) = (running.started, running.keys_job);
     let handle = started.handle();
     let base = format!("http://{}", started.addr);
+    let metrics_base = started
+        .metrics_addr
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_default();
     let state = started.state.clone();
     actix_rt::spawn(started.server);
     TestApp {
         base,
+        metrics_base,
         operator_token: config.operator_token.clone().unwrap_or_default(),
         client: reqwest::Client::new(),
 
@@ -482,6 +490,7 @@ pub fn service_process(
     }
     cmd.args(["serve", "--service", service])
         .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TESSERA_METRICS_LISTEN", "127.0.0.1:0")
         .env(
             "TESSERA_DATA_DIR",
             std::env::temp_dir().join(unique("tessera-test-")),

@@ -404,7 +404,11 @@ async fn apps_secrets_keys_and_assignments(app: &TestApp, t: &Tenant) {
     app.api(t, Method::POST, "/apps", Some(wrong_mode))
         .await
         .expect_error(400, "E0000001");
-    let mut private_key = json!({"kty": "RSA", "n": "abc", "e": "AQAB", "d": "secret"});
+    // A real public key, with a private member added.
+    let mut private_key = tessera_jose::generate(tessera_jose::Alg::RS256)
+        .unwrap()
+        .public_jwk;
+    private_key["d"] = json!("secret");
     let mut with_private = service_app("pk");
     with_private["credentials"]["oauthClient"]["token_endpoint_auth_method"] =
         json!("private_key_jwt");
@@ -515,13 +519,20 @@ async fn apps_secrets_keys_and_assignments(app: &TestApp, t: &Tenant) {
 
     // Client JWKS.
     let jwks = format!("/apps/{id}/credentials/jwks");
-    let k = app.api(t, Method::POST, &jwks, Some(json!({"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "ec1", "use": "sig"}))).await.expect(201);
-    app.api(
-        t,
-        Method::POST,
-        &jwks,
-        Some(json!({"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "ec1"})),
-    )
+    let ec = |kid: &str| {
+        let mut k = tessera_jose::generate(tessera_jose::Alg::ES256)
+            .unwrap()
+            .public_jwk;
+        k["kid"] = json!(kid);
+        k
+    };
+    let mut first = ec("ec1");
+    first["use"] = json!("sig");
+    let k = app
+        .api(t, Method::POST, &jwks, Some(first))
+        .await
+        .expect(201);
+    app.api(t, Method::POST, &jwks, Some(ec("ec1")))
     .await
     .expect_error(400, "E0000001");
     let kid = k["id"].as_str().unwrap();
@@ -1283,7 +1294,15 @@ async fn lifecycle_and_update_paths_not_covered_by_the_main_flow() {
         "ACTIVE"
     );
     let jwks = format!("/apps/{aid}/credentials/jwks");
-    let k = app.api(&t, Method::POST, &jwks, Some(json!({"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "k", "status": "INACTIVE"}))).await.expect(201);
+    let mut inactive = tessera_jose::generate(tessera_jose::Alg::ES256)
+        .unwrap()
+        .public_jwk;
+    inactive["kid"] = json!("k");
+    inactive["status"] = json!("INACTIVE");
+    let k = app
+        .api(&t, Method::POST, &jwks, Some(inactive))
+        .await
+        .expect(201);
     let kid = k["id"].as_str().unwrap().to_owned();
     assert_eq!(
         app.api(

@@ -169,7 +169,7 @@ async fn metrics_parse_as_prometheus_text_and_count_what_happened() {
     }
     let res = app
         .client
-        .get(format!("{}/metrics", app.base))
+        .get(format!("{}/metrics", app.metrics_base))
         .send()
         .await
         .unwrap();

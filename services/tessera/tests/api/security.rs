@@ -1462,3 +1462,243 @@ async fn a_lockout_ends_by_itself_after_the_lockout_period() {
     );
     app.stop().await;
 }
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The data directory was created 0755 and `tessera.db`, `-wal` and `-shm` 0644 (they hold
+/// password hashes and sealed secrets). Now 0700 and 0600, and a start tightens older ones.
+#[cfg(unix)]
+#[actix_web::test]
+async fn the_data_directory_and_database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let cfg = config(Backend::Embedded).await;
+    let dir = cfg.data_dir.clone();
+    let app = spawn_with(cfg.clone()).await;
+    let t = app.provision().await;
+    app.api(&t, Method::POST, "/users", Some(user("ada@example.com")))
+        .await
+        .expect(200);
+    assert_eq!(mode(&dir), 0o700);
+    for file in [
+        "tessera.db",
+        "tessera.db-wal",
+        "tessera.db-shm",
+        "operator-token",
+        "master-key",
+    ] {
+        let path = dir.join(file);
+        if file == "operator-token" && !path.exists() {
+            continue; // configured, not generated
+        }
+        assert_eq!(mode(&path), 0o600, "{file}");
+    }
+    app.stop().await;
+    // An older data directory, world-readable: the next start tightens it.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join("tessera.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let app = spawn_with(cfg).await;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("tessera.db")), 0o600);
+    app.stop().await;
+}
+
+/// A client assertion whose `nbf` is ten minutes ahead was accepted; RFC 7523 §3 says it must
+/// not be used before then.
+#[actix_web::test]
+async fn a_client_assertion_used_before_its_nbf_is_refused() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let client = OrgClient::create(&app, &t, &["okta.users.read"], Some("READ_ONLY_ADMIN")).await;
+    let url = format!("{}/oauth2/v1/token", t.org);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let assertion = |nbf: i64, jti: &str| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+            &json!({"iss": client.client_id, "sub": client.client_id, "aud": url, "iat": now,
+                "nbf": nbf, "exp": now + 900, "jti": jti}),
+            &jsonwebtoken::EncodingKey::from_ec_der(&client.key.pkcs8),
+        )
+        .unwrap()
+    };
+    let post = |assertion: String| {
+        let (app, url) = (&app, &url);
+        async move {
+            let res = app
+                .client
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "okta.users.read"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (
+                res.status().as_u16(),
+                res.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, body) = post(assertion(now + 600, "ahead")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+    // Within a minute of clock skew, and in the past, it is fine.
+    let (status, body) = post(assertion(now + 30, "skew")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(assertion(now - 60, "past")).await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
+
+/// No `Strict-Transport-Security` when the public URL was https, and no
+/// `X-Content-Type-Options: nosniff` anywhere.
+#[actix_web::test]
+async fn responses_carry_nosniff_and_over_https_hsts() {
+    let mut cfg = config(Backend::Embedded).await;
+    cfg.public_url = Some("https://auth.example.test".into());
+    let app = spawn_with(cfg).await;
+    let t = app.provision().await;
+    let org = format!("{}/t/{}", app.base, t.name);
+    for url in [
+        format!("{}/healthz", app.base),
+        format!("{org}/oauth2/default/.well-known/openid-configuration"),
+        format!("{org}/login"),
+        format!("{org}/api/v1/users"),
+        format!("{}/no/such/page", app.base),
+    ] {
+        let res = app.client.get(&url).send().await.unwrap();
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{url}");
+        assert_eq!(
+            res.headers()["strict-transport-security"],
+            "max-age=31536000; includeSubDomains",
+            "{url}"
+        );
+    }
+    app.stop().await;
+    let app = spawn(Backend::Embedded).await;
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        res.headers().get("strict-transport-security").is_none(),
+        "not over http"
+    );
+    app.stop().await;
+}
+
+/// `/metrics` was served on the public listener and named every tenant. It is now on its own
+/// listener (`metrics_listen`, loopback by default), which serves nothing else.
+#[actix_web::test]
+async fn metrics_are_served_on_their_own_listener_and_nowhere_else() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    for path in ["/metrics", "/%6detrics", "/metrics/", "/METRICS"] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "public {path}");
+    }
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("tessera_http_requests_total"), "{text}");
+    for path in [
+        "/healthz",
+        "/readyz",
+        &format!("/t/{}/api/v1/users", t.name),
+    ] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.metrics_base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "metrics listener {path}");
+    }
+    app.stop().await;
+}
+
+/// `POST /apps/{id}/credentials/jwks` stored malformed keys (`"n":"!!!not-base64!!!"`,
+/// `"use":{}`), which then broke Okta's SDKs listing them. JWKs are checked on write.
+#[actix_web::test]
+async fn malformed_client_jwks_are_refused_on_write() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let client = OrgClient::create(&app, &t, &[], None).await;
+    let jwks = format!("/apps/{}/credentials/jwks", client.app_id);
+    let mut bad_use = tessera_jose::generate(tessera_jose::Alg::ES256)
+        .unwrap()
+        .public_jwk;
+    bad_use["use"] = json!({});
+    bad_use["kid"] = json!("k-use");
+    for (label, key) in [
+        (
+            "bad modulus",
+            json!({"kty": "RSA", "kid": "k-n", "n": "!!!not-base64!!!", "e": "AQAB"}),
+        ),
+        ("use is an object", bad_use),
+        (
+            "unknown curve",
+            json!({"kty": "EC", "kid": "k-c", "crv": "P-192", "x": "AA", "y": "AA"}),
+        ),
+    ] {
+        let body = app
+            .api(&t, Method::POST, &jwks, Some(key))
+            .await
+            .expect_error(400, "E0000001");
+        assert!(
+            crate::helpers::causes(&body).contains("jwk"),
+            "{label}: {body}"
+        );
+    }
+    let listed = app.api(&t, Method::GET, &jwks, None).await.expect(200);
+    let keys = listed
+        .as_array()
+        .cloned()
+        .or_else(|| listed["keys"].as_array().cloned())
+        .unwrap_or_default();
+    assert_eq!(keys.len(), 1, "only the key made with the app: {listed}");
+    for k in &keys {
+        assert_eq!(tessera_jose::jwk::check_public(k), Ok(()), "{k}");
+    }
+    // A well-formed key is taken.
+    let good = tessera_jose::generate(tessera_jose::Alg::ES256)
+        .unwrap()
+        .public_jwk;
+    app.api(&t, Method::POST, &jwks, Some(good))
+        .await
+        .expect(201);
+    app.stop().await;
+}

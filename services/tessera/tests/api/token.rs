@@ -1702,7 +1702,7 @@ async fn metrics_count_tokens_per_tenant_server_grant_and_outcome() {
     );
     let text = app
         .client
-        .get(format!("{}/metrics", app.base))
+        .get(format!("{}/metrics", app.metrics_base))
         .send()
         .await
         .unwrap()
