@@ -533,8 +533,8 @@ async fn apps_secrets_keys_and_assignments(app: &TestApp, t: &Tenant) {
         .await
         .expect(201);
     app.api(t, Method::POST, &jwks, Some(ec("ec1")))
-    .await
-    .expect_error(400, "E0000001");
+        .await
+        .expect_error(400, "E0000001");
     let kid = k["id"].as_str().unwrap();
     app.api(t, Method::DELETE, &format!("{jwks}/{kid}"), None)
         .await

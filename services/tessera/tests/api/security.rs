@@ -1151,102 +1151,85 @@ async fn a_sign_in_form_token_from_another_browser_or_origin_signs_no_one_in() {
     .await
     .expect(200);
     let (login, password) = ("mallory@example.com", "Analytical1Engine");
-    let own_origin = {
-        let u = url::Url::parse(&t.org).unwrap();
-        u.origin().ascii_serialization()
-    };
-    // The reported attack: the attacker's token, the victim's browser (no cookie), evil origin.
-    let attacker = sign_in_form(&app, &t.org).await;
-    let res = post_sign_in(
-        &t.org,
-        &attacker.csrf,
-        login,
-        password,
-        &[("Origin", "https://evil.example")],
-    )
-    .await;
-    assert_eq!(res.status(), 403);
-    assert!(!sets_session(&res));
-    // Without the cookie, whatever the origin.
-    let attacker = sign_in_form(&app, &t.org).await;
-    let res = post_sign_in(
-        &t.org,
-        &attacker.csrf,
-        login,
-        password,
-        &[("Origin", &own_origin)],
-    )
-    .await;
-    assert_eq!(res.status(), 403);
-    // With another browser's cookie.
-    let (a, b) = (
-        sign_in_form(&app, &t.org).await,
-        sign_in_form(&app, &t.org).await,
-    );
-    let res = post_sign_in(&t.org, &a.csrf, login, password, &[("Cookie", &b.cookie)]).await;
-    assert_eq!(res.status(), 403);
-    // The right cookie from a cross-site page.
-    let f = sign_in_form(&app, &t.org).await;
-    let res = post_sign_in(
-        &t.org,
-        &f.csrf,
-        login,
-        password,
-        &[("Cookie", &f.cookie), ("Origin", "https://evil.example")],
-    )
-    .await;
-    assert_eq!(res.status(), 403);
-    let f = sign_in_form(&app, &t.org).await;
-    let res = post_sign_in(
-        &t.org,
-        &f.csrf,
-        login,
-        password,
-        &[("Cookie", &f.cookie), ("Sec-Fetch-Site", "cross-site")],
-    )
-    .await;
-    assert_eq!(res.status(), 403);
-    let f = sign_in_form(&app, &t.org).await;
-    let res = post_sign_in(
-        &t.org,
-        &f.csrf,
-        login,
-        password,
-        &[
-            ("Cookie", &f.cookie),
-            ("Origin", "null"),
-            ("Sec-Fetch-Site", "cross-site"),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 403);
-    // What Chromium sends from our page (which has `Referrer-Policy: no-referrer`).
-    let f = sign_in_form(&app, &t.org).await;
-    let res = post_sign_in(
-        &t.org,
-        &f.csrf,
-        login,
-        password,
-        &[
-            ("Cookie", &f.cookie),
-            ("Origin", "null"),
-            ("Sec-Fetch-Site", "same-origin"),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 303);
-    // The browser that got the form, from the form's own page: signed in. Once.
-    let f = sign_in_form(&app, &t.org).await;
-    let headers = [
-        ("Cookie", f.cookie.as_str()),
-        ("Origin", own_origin.as_str()),
-        ("Sec-Fetch-Site", "same-origin"),
+    let own_origin = url::Url::parse(&t.org)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    /// Which pre-login cookie the posting browser holds.
+    enum Jar {
+        None,
+        Own,
+        Another,
+    }
+    // (what happens, the cookie, the other headers, the status)
+    let cases: Vec<(&str, Jar, Vec<(&str, &str)>, u16)> = vec![
+        (
+            "the reported attack: no cookie, evil origin",
+            Jar::None,
+            vec![("Origin", "https://evil.example")],
+            403,
+        ),
+        (
+            "no cookie, our origin",
+            Jar::None,
+            vec![("Origin", own_origin.as_str())],
+            403,
+        ),
+        ("another browser's cookie", Jar::Another, vec![], 403),
+        (
+            "the right cookie, evil origin",
+            Jar::Own,
+            vec![("Origin", "https://evil.example")],
+            403,
+        ),
+        (
+            "the right cookie, cross-site",
+            Jar::Own,
+            vec![("Sec-Fetch-Site", "cross-site")],
+            403,
+        ),
+        (
+            "the right cookie, null origin, cross-site",
+            Jar::Own,
+            vec![("Origin", "null"), ("Sec-Fetch-Site", "cross-site")],
+            403,
+        ),
+        // What Chromium sends from our page (which has `Referrer-Policy: no-referrer`).
+        (
+            "the right cookie, null origin, same-origin",
+            Jar::Own,
+            vec![("Origin", "null"), ("Sec-Fetch-Site", "same-origin")],
+            303,
+        ),
+        (
+            "the right cookie, our origin, same-origin",
+            Jar::Own,
+            vec![
+                ("Origin", own_origin.as_str()),
+                ("Sec-Fetch-Site", "same-origin"),
+            ],
+            303,
+        ),
     ];
-    let res = post_sign_in(&t.org, &f.csrf, login, password, &headers).await;
-    assert_eq!(res.status(), 303);
-    assert!(sets_session(&res));
-    let res = post_sign_in(&t.org, &f.csrf, login, password, &headers).await;
-    assert_eq!(res.status(), 403, "a token is used once");
+    for (what, jar, headers, expected) in cases {
+        let form = sign_in_form(&app, &t.org).await;
+        let cookie = match jar {
+            Jar::None => None,
+            Jar::Own => Some(form.cookie.clone()),
+            Jar::Another => Some(sign_in_form(&app, &t.org).await.cookie),
+        };
+        let mut sent: Vec<(&str, &str)> = headers.clone();
+        if let Some(c) = &cookie {
+            sent.push(("Cookie", c));
+        }
+        let res = post_sign_in(&t.org, &form.csrf, login, password, &sent).await;
+        assert_eq!(res.status(), expected, "{what}");
+        assert_eq!(sets_session(&res), expected == 303, "{what}");
+        if expected == 303 {
+            let again = post_sign_in(&t.org, &form.csrf, login, password, &sent).await;
+            assert_eq!(again.status(), 403, "{what}: a token is used once");
+        }
+    }
     app.stop().await;
 }
 
