@@ -179,6 +179,25 @@ impl TestApp {
         }
     }
 
+    /// Creates a group named `name` as `tenant`'s API token; returns it.
+    pub async fn group(&self, tenant: &Tenant, name: &str) -> Value {
+        self.api(
+            tenant,
+            Method::POST,
+            "/groups",
+            Some(json!({"profile": {"name": name}})),
+        )
+        .await
+        .expect(200)
+    }
+
+    /// Creates an active user with [`user`]'s profile and password; returns it.
+    pub async fn user(&self, tenant: &Tenant, login: &str) -> Value {
+        self.api(tenant, Method::POST, "/users", Some(user(login)))
+            .await
+            .expect(200)
+    }
+
     /// A management-API call as `tenant`'s API token.
     pub async fn api(
         &self,

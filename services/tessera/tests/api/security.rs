@@ -134,10 +134,7 @@ async fn permission_comes_from_the_matched_route_whatever_the_path_spelling() {
     let app = spawn_with(cfg).await;
     let t = app.provision().await;
     let (callers, user_admin_id) = callers(&app, &t).await;
-    let victim = app
-        .api(&t, Method::POST, "/users", Some(user("victim@example.com")))
-        .await
-        .expect(200);
+    let victim = app.user(&t, "victim@example.com").await;
     let victim = victim["id"].as_str().unwrap().to_owned();
     let ids = [("id", victim.as_str()), ("userId", user_admin_id.as_str())];
     let org_path = t.org.strip_prefix(&app.base).expect("path-routed org URL");
@@ -224,15 +221,7 @@ async fn permission_comes_from_the_matched_route_whatever_the_path_spelling() {
 async fn percent_encoded_roles_path_does_not_escalate_to_super_admin() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    let group = app
-        .api(
-            &t,
-            Method::POST,
-            "/groups",
-            Some(json!({"profile": {"name": "Staff"}})),
-        )
-        .await
-        .expect(200);
+    let group = app.group(&t, "Staff").await;
     let gid = group["id"].as_str().unwrap().to_owned();
     let super_admin = json!({"type": "SUPER_ADMIN"});
     for role in ["USER_ADMIN", "ORG_ADMIN"] {
@@ -260,10 +249,7 @@ async fn percent_encoded_roles_path_does_not_escalate_to_super_admin() {
         .expect(200);
     assert_eq!(group_roles, json!([]));
 
-    let target = app
-        .api(&t, Method::POST, "/users", Some(user("target@example.com")))
-        .await
-        .expect(200);
+    let target = app.user(&t, "target@example.com").await;
     let target = target["id"].as_str().unwrap().to_owned();
     let client = OrgClient::create(&app, &t, &["okta.users.manage"], Some("SUPER_ADMIN")).await;
     let bearer = client.bearer(&app, &t, "okta.users.manage").await;
@@ -408,10 +394,7 @@ async fn user_admin_cannot_set_a_super_admins_password() {
         200
     );
     // A user admin still manages users who hold no role.
-    let plain = app
-        .api(&t, Method::POST, "/users", Some(user("plain@example.com")))
-        .await
-        .expect(200);
+    let plain = app.user(&t, "plain@example.com").await;
     app.api(
         &user_admin,
         Method::POST,
@@ -564,15 +547,7 @@ async fn org_admin_cannot_deactivate_a_super_admin_or_revoke_their_tokens() {
 async fn group_membership_does_not_hand_out_roles_the_caller_lacks() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    let group = app
-        .api(
-            &t,
-            Method::POST,
-            "/groups",
-            Some(json!({"profile": {"name": "Admins"}})),
-        )
-        .await
-        .expect(200);
+    let group = app.group(&t, "Admins").await;
     let gid = group["id"].as_str().unwrap().to_owned();
     app.api(
         &t,
@@ -610,15 +585,7 @@ async fn group_membership_does_not_hand_out_roles_the_caller_lacks() {
         .await;
     assert_eq!(reply.status, 403, "{}", reply.body);
     // A group without roles is theirs to fill.
-    let plain = app
-        .api(
-            &t,
-            Method::POST,
-            "/groups",
-            Some(json!({"profile": {"name": "Plain"}})),
-        )
-        .await
-        .expect(200);
+    let plain = app.group(&t, "Plain").await;
     app.api(
         &as_me,
         Method::PUT,
@@ -861,20 +828,9 @@ async fn malformed_json_bodies_are_refused_everywhere_and_change_nothing() {
         .await
         .expect(200);
     let app_id = web["id"].as_str().unwrap().to_owned();
-    let group = app
-        .api(
-            &t,
-            Method::POST,
-            "/groups",
-            Some(json!({"profile": {"name": "Staff"}})),
-        )
-        .await
-        .expect(200);
+    let group = app.group(&t, "Staff").await;
     let gid = group["id"].as_str().unwrap().to_owned();
-    let u = app
-        .api(&t, Method::POST, "/users", Some(user("ada@example.com")))
-        .await
-        .expect(200);
+    let u = app.user(&t, "ada@example.com").await;
     let uid = u["id"].as_str().unwrap().to_owned();
     for (method, path) in [
         (Method::PUT, format!("/apps/{app_id}/groups/{gid}")),
@@ -1142,14 +1098,7 @@ fn sets_session(res: &reqwest::Response) -> bool {
 async fn a_sign_in_form_token_from_another_browser_or_origin_signs_no_one_in() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    app.api(
-        &t,
-        Method::POST,
-        "/users",
-        Some(user("mallory@example.com")),
-    )
-    .await
-    .expect(200);
+    app.user(&t, "mallory@example.com").await;
     let (login, password) = ("mallory@example.com", "Analytical1Engine");
     let own_origin = url::Url::parse(&t.org)
         .unwrap()
@@ -1255,9 +1204,7 @@ async fn signs_in(
 async fn successful_sign_ins_are_never_throttled() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    app.api(&t, Method::POST, "/users", Some(user("ada@example.com")))
-        .await
-        .expect(200);
+    app.user(&t, "ada@example.com").await;
     for i in 0..15 {
         assert_eq!(
             signs_in(&app, &t.org, "ada@example.com", "Analytical1Engine", &[]).await,
@@ -1289,9 +1236,7 @@ async fn successful_sign_ins_are_never_throttled() {
 async fn password_spraying_from_one_address_is_throttled() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    app.api(&t, Method::POST, "/users", Some(user("ada@example.com")))
-        .await
-        .expect(200);
+    app.user(&t, "ada@example.com").await;
     // The test client is on loopback, a trusted proxy by default: it says who the client is.
     let sprayer = [("X-Forwarded-For", "198.51.100.7")];
     let mut statuses = Vec::new();
@@ -1342,10 +1287,7 @@ async fn password_spraying_from_one_address_is_throttled() {
 async fn ten_failures_lock_a_user_out_until_an_admin_unlocks_them() {
     let app = spawn(Backend::Embedded).await;
     let t = app.provision().await;
-    let u = app
-        .api(&t, Method::POST, "/users", Some(user("ada@example.com")))
-        .await
-        .expect(200);
+    let u = app.user(&t, "ada@example.com").await;
     let uid = u["id"].as_str().unwrap().to_owned();
     let reply = app
         .api(
@@ -1425,9 +1367,7 @@ async fn a_lockout_ends_by_itself_after_the_lockout_period() {
     cfg.sign_in.lockout_minutes = 15;
     let app = crate::helpers::spawn_clocked(cfg, &tessera::Service::ALL, clock.clone()).await;
     let t = app.provision().await;
-    app.api(&t, Method::POST, "/users", Some(user("ada@example.com")))
-        .await
-        .expect(200);
+    app.user(&t, "ada@example.com").await;
     for _ in 0..3 {
         assert_eq!(
             signs_in(&app, &t.org, "ada@example.com", "wrong", &[]).await,
@@ -1466,9 +1406,7 @@ async fn the_data_directory_and_database_files_are_owner_only() {
     let dir = cfg.data_dir.clone();
     let app = spawn_with(cfg.clone()).await;
     let t = app.provision().await;
-    app.api(&t, Method::POST, "/users", Some(user("ada@example.com")))
-        .await
-        .expect(200);
+    app.user(&t, "ada@example.com").await;
     assert_eq!(mode(&dir), 0o700);
     for file in [
         "tessera.db",
