@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::Role;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
@@ -11,10 +12,10 @@ use tessera_domain::secrets::{lookup_digest, new_api_token};
 use tessera_domain::validate;
 use tessera_store::entities::api_token;
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::ApiError;
 use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, href, opt_ts, page_response, ts};
 

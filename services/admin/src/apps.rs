@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{SecretHash, lookup_digest, new_client_secret};
@@ -13,10 +14,10 @@ use tessera_store::entities::{
     app, app_group, app_jwk, app_secret, app_user, consent, refresh_token,
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::ApiError;
 use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, href, page_response, stored, to_text, ts};
 

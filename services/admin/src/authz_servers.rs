@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
@@ -13,9 +14,9 @@ use tessera_store::entities::{
     signing_key,
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::ApiError;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, href, server, to_text, ts};
 
@@ -200,15 +201,15 @@ async fn validate_input(
 
 /// The server as the management API shows it, with `credentials.signing` read from its keys.
 pub async fn view(state: &AppState, org: &str, s: &srv::Model) -> Result<Value, ApiError> {
-    let keys = tessera_keys::lifecycle::keys_of(&state.db, &s.tenant_id, &s.id).await?;
+    let keys = tessera_core::keys::keys_of(&state.db, &s.tenant_id, &s.id).await?;
     let kid = keys
         .iter()
         .find(|k| k.status == "ACTIVE")
         .map(|k| k.kid.clone());
-    let schedule = tessera_keys::lifecycle::schedule_of(state, s);
+    let schedule = tessera_core::keys::schedule_of(state, s);
     let next = tessera_domain::rotation::next_rotation(
-        tessera_keys::lifecycle::mode(s),
-        tessera_keys::lifecycle::last_rotated(s),
+        tessera_core::keys::mode(s),
+        tessera_core::keys::last_rotated(s),
         &schedule,
     );
     render(org, s, kid, next)
@@ -276,7 +277,7 @@ fn render(
 }
 
 /// Inserts a server with its reserved scopes, `sub` claim and its ACTIVE and NEXT signing keys
-/// (inside the caller's transaction; `keys` come from [`tessera_keys::lifecycle::generate`], made before
+/// (inside the caller's transaction; `keys` come from [`tessera_core::keys::generate`], made before
 /// the transaction so no write lock is held while RSA keys are generated).
 pub async fn insert_server(
     db: &impl ConnectionTrait,
@@ -360,7 +361,7 @@ pub async fn insert_server(
         let key = keys
             .next()
             .ok_or_else(|| ApiError::internal("a new server needs two generated keys"))?;
-        tessera_keys::lifecycle::insert(db, state, tenant_id, &server.id, key, status).await?;
+        tessera_core::keys::insert(db, state, tenant_id, &server.id, key, status).await?;
     }
     Ok(server)
 }
@@ -423,7 +424,7 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let f = validate_input(&state, &admin, body.into_inner(), None).await?;
     let alg = tessera_jose::Alg::parse(&f.alg).map_err(ApiError::internal)?;
-    let keys = tessera_keys::lifecycle::generate(alg, 2).await?;
+    let keys = tessera_core::keys::generate(alg, 2).await?;
     let txn = state.begin().await?;
     let fields = ServerFieldsOwned {
         name: f.name,

@@ -4,14 +4,15 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::{el, validate};
 use tessera_store::entities::{authorization_server as srv, claim};
 use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::ApiError;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, server, stored, to_text};
 

@@ -4,15 +4,16 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
 use tessera_store::entities::{app_group, group, group_member, user};
 use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::ApiError;
 use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, href, opt_ts, page_response, ts};
 

@@ -9,14 +9,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::{inline_hook, policy_rule};
 use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::ApiError;
 use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, page_response, stored, to_text, ts};
 

@@ -7,13 +7,13 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
-use tessera_keys::lifecycle;
 use tessera_store::entities::{authorization_server as srv, signing_key};
 use tessera_store::{ColumnTrait as _, repo};
+use tessera_web::ApiError;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{href, server, stored};
 
@@ -115,9 +115,9 @@ async fn rotate(
         ));
     }
     let s = server(&state, &admin, &path.1).await?;
-    let rows = lifecycle::keys_of(&state.db, &admin.tenant.id, &s.id).await?;
-    let changes = tessera_domain::rotation::manual(&lifecycle::infos(&rows));
-    lifecycle::apply(&state, &s, &changes, None).await?;
+    let rows = tessera_core::keys::keys_of(&state.db, &admin.tenant.id, &s.id).await?;
+    let changes = tessera_domain::rotation::manual(&tessera_core::keys::infos(&rows));
+    tessera_core::keys::apply(&state, &s, &changes, None).await?;
     let keys = current(&state, &admin, &s).await?;
     let out = keys
         .iter()

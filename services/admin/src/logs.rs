@@ -7,6 +7,8 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
+use tessera_core::AppState;
+use tessera_core::syslog::{Event, Party, Position, to_json};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::syslog::{self, Filter};
 use tessera_domain::timefmt;
@@ -15,11 +17,10 @@ use tessera_store::entities::log_event;
 use tessera_store::sea_orm::{
     EntityTrait as _, Order, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
+use tessera_web::ApiError;
 use tessera_web::paging::QueryText;
 use tessera_web::routes::Api;
-use tessera_web::syslog::{Event, Origin, Party, Position, to_json};
 use tessera_web::tenant::{Admin, AdminCaller};
-use tessera_web::{ApiError, AppState};
 
 pub fn routes(api: &mut Api) {
     api.get("/logs", Guard::of(Resource::Logs), list);
@@ -266,7 +267,7 @@ pub async fn record_changes(
     let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
         return Ok(res);
     };
-    let origin = Origin::of(res.request());
+    let origin = tessera_web::client::origin(res.request());
     let (target_id, res) = match change.target_id.clone() {
         Some(id) => (id, res),
         None => {

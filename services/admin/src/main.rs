@@ -1,7 +1,7 @@
 //! Runs the admin service alone (same as `tessera serve --service admin`).
 
 fn main() -> anyhow::Result<()> {
-    let config = tessera_web::Config::load(
+    let config = tessera_core::Config::load(
         std::env::var_os("TESSERA_CONFIG")
             .map(std::path::PathBuf::from)
             .as_deref(),

@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{
     api_token, app, app_group, app_jwk, app_secret, app_user, authorization_server, claim, consent,
@@ -11,9 +12,9 @@ use tessera_store::entities::{
     role_assignment, scope, signing_key, tenant, user,
 };
 use tessera_store::repo;
+use tessera_web::ApiError;
 use tessera_web::paging::{ListParams, link_header};
 use tessera_web::tenant::Operator;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::ts;
 

@@ -5,6 +5,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
@@ -12,9 +13,9 @@ use tessera_store::entities::{
     app, authorization_server as srv, group, inline_hook, policy, policy_rule, scope, user,
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
+use tessera_web::ApiError;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{Causes, hinted, reorder, server, stored, to_text, ts};
 

@@ -2,11 +2,12 @@
 //! the `default` authorization server with its reserved scopes, `sub` claim and the
 //! "Default Policy" with its "Default Policy Rule" — all in one transaction.
 
+use tessera_core::AppState;
 use tessera_domain::admin_roles::Role;
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::{authorization_server as srv, policy, policy_rule, tenant};
 use tessera_store::{ColumnTrait as _, ConnectionTrait, repo};
-use tessera_web::{ApiError, AppState};
+use tessera_web::ApiError;
 
 use crate::authz_servers::{ServerFieldsOwned, ServerKind, insert_server};
 use crate::policies::default_rule_body;
@@ -30,7 +31,7 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
             format!("name: A tenant named '{name}' already exists"),
         ));
     }
-    let mut keys = tessera_keys::lifecycle::generate(tessera_jose::Alg::RS256, 4).await?;
+    let mut keys = tessera_core::keys::generate(tessera_jose::Alg::RS256, 4).await?;
     let org_keys = keys.split_off(2);
     let now = state.now_ms();
     let txn = tessera_store::begin_write(&state.db)
@@ -159,7 +160,7 @@ pub async fn ensure_org_servers(state: &AppState) -> Result<usize, ApiError> {
         if has {
             continue;
         }
-        let keys = tessera_keys::lifecycle::generate(tessera_jose::Alg::RS256, 2).await?;
+        let keys = tessera_core::keys::generate(tessera_jose::Alg::RS256, 2).await?;
         let txn = tessera_store::begin_write(&state.db)
             .await
             .map_err(ApiError::internal)?;

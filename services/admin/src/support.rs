@@ -111,7 +111,7 @@ pub fn page_response<T>(
 
 /// The authorization server `id` of this tenant; the literal `default` names the default one.
 pub async fn server(
-    state: &tessera_web::AppState,
+    state: &tessera_core::AppState,
     admin: &Admin,
     id: &str,
 ) -> Result<authorization_server::Model, ApiError> {
@@ -132,7 +132,7 @@ pub async fn server(
 }
 
 pub async fn app(
-    state: &tessera_web::AppState,
+    state: &tessera_core::AppState,
     admin: &Admin,
     id: &str,
 ) -> Result<app::Model, ApiError> {
@@ -143,7 +143,7 @@ pub async fn app(
 
 /// A user by id, or by login as Okta also allows.
 pub async fn user(
-    state: &tessera_web::AppState,
+    state: &tessera_core::AppState,
     admin: &Admin,
     id_or_login: &str,
 ) -> Result<user::Model, ApiError> {
@@ -159,7 +159,7 @@ pub async fn user(
 }
 
 pub async fn group(
-    state: &tessera_web::AppState,
+    state: &tessera_core::AppState,
     admin: &Admin,
     id: &str,
 ) -> Result<group::Model, ApiError> {
@@ -218,7 +218,7 @@ mod tests {
 /// fails and nothing changes — then into `txn` (durably, with the subject's refresh tokens and
 /// the consents the user, app or server held), which the caller commits.
 pub async fn revoke_tokens(
-    state: &tessera_web::AppState,
+    state: &tessera_core::AppState,
     txn: &impl tessera_store::ConnectionTrait,
     tenant_id: &str,
     subject: tessera_ephemeral::revocation::Subject<'_>,

@@ -4,13 +4,14 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_store::entities::{app, authorization_server as srv, refresh_token};
 use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::ApiError;
 use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::support::{hinted, href, list_response, opt_ts, server, stored, ts};
 
@@ -169,7 +170,7 @@ async fn revoke(
         cond.add(refresh_token::Column::Status.eq("ACTIVE")),
     )
     .await?;
-    let n = tessera_web::revoke::refresh_tokens(state, &admin.tenant.id, rows).await?;
+    let n = tessera_core::revoke::refresh_tokens(state, &admin.tenant.id, rows).await?;
     tracing::info!(tenant = %admin.tenant.id, revoked = n, "refresh tokens revoked by an administrator");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,16 +4,17 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::{secrets, validate};
 use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{app_user, group, group_member, user};
 use tessera_store::{ColumnTrait as _, Condition, repo};
+use tessera_web::ApiError;
 use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
-use tessera_web::{ApiError, AppState};
 
 use crate::groups::render as render_group;
 use crate::support::{Causes, href, opt_ts, page_response, stored, to_text, ts};

@@ -3,13 +3,13 @@
 use actix_web::http::header::{self, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
+use tessera_core::AppState;
+use tessera_core::syslog::{Event, Party};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::client_auth::{self, Credentials};
 use tessera_oauth::{Form, OAuthError};
 use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
-use tessera_web::AppState;
-use tessera_web::syslog::{Event, Origin, Party};
 
 use tessera_oauth::tokens::{Active, examine};
 
@@ -115,7 +115,18 @@ pub async fn introspect(
             .content_type("application/json")
             .body(cached));
     }
-    let Some(active) = examine(&state, &tenant, &server, token, now).await? else {
+    let Some(active) = examine(
+        tessera_oauth::tokens::Stores {
+            db: &state.db,
+            revocations: &state.revocations,
+        },
+        &tenant,
+        &server,
+        token,
+        now,
+    )
+    .await?
+    else {
         return Ok(no_store(json!({ "active": false })));
     };
     let cacheable_until = match &active {
@@ -190,7 +201,18 @@ pub async fn revoke(
     let (form, tenant, server, client, now) = begin(&req, &body, &state, &path).await?;
     let token = form.get("token").unwrap_or_default();
     let t = tenant.tenant_id.as_str();
-    match examine(&state, &tenant, &server, token, now).await? {
+    match examine(
+        tessera_oauth::tokens::Stores {
+            db: &state.db,
+            revocations: &state.revocations,
+        },
+        &tenant,
+        &server,
+        token,
+        now,
+    )
+    .await?
+    {
         Some(Active::Access(claims))
             if claims.get("cid").and_then(Value::as_str) == Some(client.client_id.as_str()) =>
         {
@@ -217,12 +239,9 @@ pub async fn revoke(
             )
             .await
             .map_err(OAuthError::server_error)?;
-            tessera_web::revoke::refresh_tokens(&state, t, family)
+            tessera_core::revoke::refresh_tokens(&state, t, family)
                 .await
-                .map_err(|e| match e {
-                    tessera_web::revoke::RevokeError::Revocation(r) => OAuthError::from(r),
-                    tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
-                })?;
+                .map_err(OAuthError::from)?;
             tracing::info!(tenant = t, client = %client.client_id, "refresh token family revoked");
             record_revoke(
                 &state,
@@ -262,7 +281,7 @@ fn record_revoke(
             "OAuth2 token revocation request",
             Party::new("PublicClientApp", &client.client_id).named(&client.label),
         )
-        .origin(Origin::of(req))
+        .origin(tessera_web::client::origin(req))
         .target(Party::new("AuthorizationServer", &server.server_id).alternate(&server.issuer))
         .target(token),
     );

@@ -1,12 +1,12 @@
-//! The key-rotation service (DESIGN "Tokens and keys", OKTA-REFERENCE §7).
+//! The key-rotation service: signing keys rotate on a schedule (Okta rotates every 90 days,
+//! <https://developer.okta.com/docs/concepts/key-rotation/>).
 //!
-//! * [`lifecycle`]: applying lifecycle changes (decided by the pure
-//!   `tessera_domain::rotation`) to a server's keys — shared with the management API's
-//!   `keyRotate` and server creation.
 //! * [`scheduler`]: the scheduled job. Every replica runs it; exactly one at a time does work,
-//!   holding a lease in the short-lived store and writing under a fencing token.
+//!   holding a lease in the short-lived store and writing under a fencing token. The lifecycle
+//!   changes it applies (decided by the pure `tessera_domain::rotation`) are
+//!   `tessera_core::keys`, which the management API's `keyRotate` and server creation share.
+//! * [`rewrap`]: re-sealing every stored secret under a new master key.
 
-pub mod lifecycle;
 pub mod rewrap;
 pub mod scheduler;
 

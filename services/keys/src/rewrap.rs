@@ -3,10 +3,11 @@
 //! (`TESSERA_MASTER_KEY` = the new key, `TESSERA_PREVIOUS_MASTER_KEY` = the old one); servers
 //! started with both keep working during the switch, since they open rows by their key id.
 
+use tessera_core::AppState;
 use tessera_store::entities::{app_secret, inline_hook, signing_key};
 use tessera_store::repo;
 use tessera_store::sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
-use tessera_web::{ApiError, AppState};
+use tessera_web::ApiError;
 
 /// How many rows were re-sealed.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
+use tessera_core::AppState;
 use tessera_domain::rotation;
 use tessera_ephemeral::{Key, Kind};
 use tessera_store::entities::{authorization_server as srv, tenant};
 use tessera_store::{Condition, repo, sea_orm::EntityTrait as _};
-use tessera_web::AppState;
 
-use crate::lifecycle::{self, Fence};
+use tessera_core::keys::{self as lifecycle, Fence};
 
 /// Starts the job in the current actix system; aborting the handle stops it.
 pub fn spawn(state: AppState) -> actix_rt::task::JoinHandle<()> {

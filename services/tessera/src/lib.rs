@@ -1,6 +1,6 @@
 //! The all-in-one Tessera process: which services to run, and how to start them.
 
-use tessera_web::Config;
+use tessera_core::Config;
 use tessera_web::server::{Mount, Started};
 
 /// The four services (DESIGN "Four services").

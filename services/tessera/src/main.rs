@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tessera::{Service, start_services};
-use tessera_web::Config;
+use tessera_core::Config;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,7 +89,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: KeysCommand::Rewrap,
         } => {
             let listen = config.listen.parse().context("setting `listen`")?;
-            let (state, _) = tessera_web::AppState::open(config, listen).await?;
+            let (state, _) = tessera_core::AppState::open(config, listen).await?;
             let done = tessera_keys::rewrap::run(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.causes.first().unwrap_or(&e.summary)))?;
@@ -105,7 +105,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: TenantCommand::Create { name },
         } => {
             let listen = config.listen.parse().context("setting `listen`")?;
-            let (state, generated) = tessera_web::AppState::open(config, listen).await?;
+            let (state, generated) = tessera_core::AppState::open(config, listen).await?;
             if let Some(token) = generated {
                 println!(
                     "Generated operator token (stored in the data directory, shown once): {token}"

@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use tessera_core::AppState;
 use tessera_domain::policy::{self, UserFacts};
 use tessera_domain::secrets::{lookup_digest, random_token};
 use tessera_ephemeral::{Key, Kind};
@@ -16,7 +17,6 @@ use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
 use tessera_store::entities::user;
 use tessera_store::repo;
-use tessera_web::AppState;
 
 use crate::login::pending_key;
 use crate::metadata::ServerPath;

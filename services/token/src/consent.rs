@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
+use tessera_core::AppState;
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{lookup_digest, random_token};
 use tessera_ephemeral::{Key, Kind};
@@ -16,7 +17,6 @@ use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::OAuthError;
 use tessera_store::entities::consent;
 use tessera_store::{ColumnTrait as _, Condition, repo};
-use tessera_web::AppState;
 
 use crate::authorize::{CodeGrant, ReplyTo, respond};
 use crate::pages::{error_page, render};
@@ -179,13 +179,13 @@ pub async fn decide(
         return Ok(expired());
     };
     state.syslog.record(
-        tessera_web::syslog::Event::new(
+        tessera_core::syslog::Event::new(
             t,
             format!("{}.consent.grant", crate::events::prefix(&server)),
             "User granted consent to an application",
-            tessera_web::syslog::Party::new("User", &pending.grant.user_id),
+            tessera_core::syslog::Party::new("User", &pending.grant.user_id),
         )
-        .origin(tessera_web::syslog::Origin::of(&req))
+        .origin(tessera_web::client::origin(&req))
         .target(crate::events::client_party(&client))
         .debug("grantedScopes", pending.scopes.join(" ")),
     );

@@ -8,10 +8,10 @@ use actix_web::HttpRequest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
+use tessera_core::AppState;
+use tessera_core::syslog::{Event, Outcome, Party};
 use tessera_hot::{ServerSnapshot, TenantSnapshot};
 use tessera_oauth::OAuthError;
-use tessera_web::AppState;
-use tessera_web::syslog::{Event, Origin, Outcome, Party};
 
 use crate::token::Seen;
 
@@ -47,7 +47,7 @@ pub fn token_grant(
         Some(c) => client_party(c),
         None => Party::new("PublicClientApp", "unknown"),
     };
-    let origin = Origin::of(req);
+    let origin = tessera_web::client::origin(req);
     let grant = seen.grant.map_or("unknown", |g| g.as_str());
     let base = |event_type: String, message: &str| {
         Event::new(&tenant.tenant_id, event_type, message, actor.clone())

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
+use tessera_core::AppState;
 use tessera_domain::ids::IdKind;
 use tessera_domain::policy::{self, Denied, Grant, UserFacts};
 use tessera_domain::secrets::lookup_digest;
@@ -12,7 +13,6 @@ use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
 use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
-use tessera_web::AppState;
 
 use crate::claims::UserInfo;
 use crate::issue::Want;
@@ -472,25 +472,24 @@ pub async fn refresh(r: &GrantRequest<'_>) -> Result<Map<String, Value>, OAuthEr
             )
             .await
             .map_err(OAuthError::server_error)?;
-            tessera_web::revoke::refresh_tokens(r.state, t, family)
+            tessera_core::revoke::refresh_tokens(r.state, t, family)
                 .await
-                .map_err(|e| match e {
-                    tessera_web::revoke::RevokeError::Revocation(r) => OAuthError::from(r),
-                    tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
-                })?;
+                .map_err(OAuthError::from)?;
             tracing::warn!(tenant = t, client = %r.client.client_id, family = %row.family_id, event = "app.oauth2.as.token.detect_reuse", "refresh token reuse detected; family revoked");
             r.state.syslog.record(
-                tessera_web::syslog::Event::new(
+                tessera_core::syslog::Event::new(
                     t,
                     format!("{}.token.detect_reuse", crate::events::prefix(r.server)),
                     "Refresh token reuse detected; the token family is revoked",
                     crate::events::client_party(r.client),
                 )
-                .target(tessera_web::syslog::Party::new(
+                .target(tessera_core::syslog::Party::new(
                     "refresh_token",
                     &row.family_id,
                 ))
-                .outcome(tessera_web::syslog::Outcome::failure("refresh_token_reuse"))
+                .outcome(tessera_core::syslog::Outcome::failure(
+                    "refresh_token_reuse",
+                ))
                 .debug("familyId", row.family_id.clone()),
             );
             return Err(OAuthError::invalid_grant(INVALID_REFRESH));
@@ -737,12 +736,9 @@ async fn revoke_minted(r: &GrantRequest<'_>, m: &Minted) -> Result<(), OAuthErro
         )
         .await
         .map_err(OAuthError::server_error)?;
-        tessera_web::revoke::refresh_tokens(r.state, t, rows)
+        tessera_core::revoke::refresh_tokens(r.state, t, rows)
             .await
-            .map_err(|e| match e {
-                tessera_web::revoke::RevokeError::Revocation(r) => OAuthError::from(r),
-                tessera_web::revoke::RevokeError::Store(s) => OAuthError::server_error(s),
-            })?;
+            .map_err(OAuthError::from)?;
     }
     Ok(())
 }

@@ -8,12 +8,12 @@
 //! cannot be applied is skipped: the tokens are issued unmodified and the failure is logged.
 
 use serde_json::{Map, Value, json};
+use tessera_core::AppState;
+use tessera_core::syslog::{Event, Outcome, Party};
 use tessera_domain::policy::Grant;
 use tessera_domain::token_hook::{self, Draft};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
-use tessera_web::AppState;
-use tessera_web::syslog::{Event, Outcome, Party};
 
 use crate::claims::UserInfo;
 use crate::mint::{self, AccessToken, IdTokenFor};

@@ -16,10 +16,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
+use tessera_core::AppState;
 use tessera_domain::secrets::{constant_time_eq, lookup_digest, random_token};
 use tessera_ephemeral::{Key, Kind};
 use tessera_oauth::OAuthError;
-use tessera_web::AppState;
 
 use crate::pages::{self, error_page};
 use crate::session::{self, Session};
@@ -237,7 +237,7 @@ pub async fn submit(
         ));
     }
     let password = f.password.unwrap_or_default();
-    let address = state.client_address(&req);
+    let address = tessera_web::client::client_address(&state, &req);
     let u = match crate::sign_in::authenticate(&state, t, &username, password, address).await? {
         Ok(u) => u,
         Err(refused) => {

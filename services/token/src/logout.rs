@@ -8,8 +8,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use jsonwebtoken::Validation;
 use serde_json::{Map, Value};
+use tessera_core::AppState;
 use tessera_oauth::{Form, OAuthError};
-use tessera_web::AppState;
 
 use crate::pages::error_page;
 use crate::session;

@@ -7,9 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+use tessera_core::AppState;
 use tessera_hot::{Bytes, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::OAuthError;
-use tessera_web::AppState;
 
 /// The server a protocol route names: `{org}/oauth2/{as}/…` a custom server (`default` or an
 /// id), `{org}/oauth2/v1/…` and `{org}/.well-known/…` the org authorization server.

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use jsonwebtoken::Validation;
 use serde_json::{Map, Value};
+use tessera_core::AppState;
 use tessera_ephemeral::{Key, Kind};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::client_auth::{NoKey, client_keys};
 use tessera_oauth::{Form, OAuthError};
-use tessera_web::AppState;
 
 /// The longest a request object may live (OKTA-REFERENCE §3.3).
 const MAX_LIFETIME_SECS: i64 = 3600;

@@ -7,10 +7,10 @@ use std::time::Duration;
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
+use tessera_core::AppState;
 use tessera_domain::secrets::{lookup_digest, random_token};
 use tessera_ephemeral::{Key, Kind};
 use tessera_oauth::OAuthError;
-use tessera_web::AppState;
 
 pub const COOKIE: &str = "tessera_sid";
 /// How long a sign-in lasts.

@@ -8,13 +8,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use tessera_core::AppState;
+use tessera_core::syslog::{Event, Party};
 use tessera_domain::secrets::{lookup_digest, verify_password};
 use tessera_ephemeral::{Key, Kind};
 use tessera_oauth::OAuthError;
 use tessera_store::entities::user;
 use tessera_store::{ColumnTrait as _, repo};
-use tessera_web::AppState;
-use tessera_web::syslog::{Event, Party};
 
 /// How long a user's run of failures is remembered without another failure.
 const FAILURE_MEMORY: Duration = Duration::from_secs(24 * 60 * 60);

@@ -5,9 +5,9 @@
 use actix_web::http::header::{self, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
+use tessera_core::AppState;
 use tessera_oauth::client_auth::{self, Credentials};
 use tessera_oauth::{Form, OAuthError};
-use tessera_web::AppState;
 
 use crate::grants::{self, GrantRequest};
 use crate::metadata::{ServerPath, resolve};
@@ -92,7 +92,7 @@ pub async fn token(
         Ok(_) => "issued",
         Err(e) => e.error,
     };
-    tessera_web::metrics::metrics()
+    tessera_core::metrics::metrics()
         .tokens
         .with_label_values(&[
             tenant.name.as_str(),
@@ -186,7 +186,7 @@ async fn grant(
         form,
         now,
         now_ms,
-        address: state.client_address(req),
+        address: tessera_web::client::client_address(state, req),
     };
     match grant_type {
         GrantType::ClientCredentials if server.org => grants::org_client_credentials(&r).await,

@@ -7,11 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
+use tessera_core::AppState;
 use tessera_oauth::tokens::{Active, examine};
 use tessera_oauth::{Form, OAuthError};
 use tessera_store::entities::user;
 use tessera_store::repo;
-use tessera_web::AppState;
 
 use crate::claims::{self, UserInfo};
 use crate::metadata::{ServerPath, resolve};
@@ -80,7 +80,18 @@ pub async fn userinfo(
     };
     let (tenant, server) = resolve(&state, &path).await?;
     let now = state.clock.now().unix_timestamp();
-    let Some(Active::Access(at)) = examine(&state, &tenant, &server, &token, now).await? else {
+    let Some(Active::Access(at)) = examine(
+        tessera_oauth::tokens::Stores {
+            db: &state.db,
+            revocations: &state.revocations,
+        },
+        &tenant,
+        &server,
+        &token,
+        now,
+    )
+    .await?
+    else {
         return Ok(invalid_token());
     };
     let (Some(uid), Some(cid)) = (

@@ -127,3 +127,15 @@ impl From<tessera_core::revocation::RevocationError> for OAuthError {
         }
     }
 }
+
+/// The core's errors on OAuth endpoints: a store that is down is `503 temporarily_unavailable`;
+/// anything else is `500 server_error` (the cause is logged, never sent).
+impl From<tessera_core::Error> for OAuthError {
+    fn from(e: tessera_core::Error) -> Self {
+        match e {
+            tessera_core::Error::Unavailable(u) => u.into(),
+            tessera_core::Error::Revocation(r) => r.into(),
+            other => Self::server_error(other),
+        }
+    }
+}

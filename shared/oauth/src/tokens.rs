@@ -3,12 +3,21 @@
 use crate::OAuthError;
 use jsonwebtoken::Validation;
 use serde_json::{Map, Value};
+use tessera_core::revocation::Revocations;
 use tessera_domain::secrets::lookup_digest;
 use tessera_ephemeral::revocation::Subject;
 use tessera_hot::{ServerSnapshot, TenantSnapshot};
+use tessera_store::DatabaseConnection;
 use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
-use tessera_web::AppState;
+
+/// What examining a token reads: refresh-token rows and users in the database, revocation
+/// markers.
+#[derive(Clone, Copy)]
+pub struct Stores<'a> {
+    pub db: &'a DatabaseConnection,
+    pub revocations: &'a Revocations,
+}
 
 /// A token this server issued and that is still active.
 pub enum Active {
@@ -22,7 +31,7 @@ pub enum Active {
 
 /// Examines `token`: `None` when it is not an active token of this server.
 pub async fn examine(
-    state: &AppState,
+    stores: Stores<'_>,
     tenant: &TenantSnapshot,
     server: &ServerSnapshot,
     token: &str,
@@ -32,10 +41,10 @@ pub async fn examine(
         return Ok(None);
     }
     if token.starts_with("rt.") {
-        return refresh(state, tenant, server, token, now).await;
+        return refresh(stores, tenant, server, token, now).await;
     }
     if token.split('.').count() == 3 {
-        return jwt(state, tenant, server, token, now).await;
+        return jwt(stores, tenant, server, token, now).await;
     }
     Ok(None)
 }
@@ -43,13 +52,13 @@ pub async fn examine(
 /// Verifies a JWT against the server's published keys and issuer; checks expiry with the
 /// injected clock, then the revocation markers.
 async fn jwt(
-    state: &AppState,
+    stores: Stores<'_>,
     tenant: &TenantSnapshot,
     server: &ServerSnapshot,
     token: &str,
     now: i64,
 ) -> Result<Option<Active>, OAuthError> {
-    let Ok(header) = jsonwebtoken::decode_header(token) else {
+    let Ok(header) = tessera_jose::compact::header(token) else {
         return Ok(None);
     };
     let Some(key) = server
@@ -99,7 +108,7 @@ async fn jwt(
             user_id: uid,
         });
     }
-    if state
+    if stores
         .revocations
         .is_revoked(&tenant.tenant_id, text("jti"), iat, &subjects)
         .await?
@@ -114,7 +123,7 @@ async fn jwt(
 }
 
 async fn refresh(
-    state: &AppState,
+    stores: Stores<'_>,
     tenant: &TenantSnapshot,
     server: &ServerSnapshot,
     token: &str,
@@ -122,7 +131,7 @@ async fn refresh(
 ) -> Result<Option<Active>, OAuthError> {
     let t = tenant.tenant_id.as_str();
     let row = repo::find_by::<refresh_token::Entity>(
-        &state.db,
+        stores.db,
         t,
         refresh_token::Column::TokenHash.eq(lookup_digest(token)),
     )
@@ -141,7 +150,7 @@ async fn refresh(
         return Ok(None);
     }
     if let Some(uid) = &row.user_id {
-        let active = repo::find::<user::Entity>(&state.db, t, uid)
+        let active = repo::find::<user::Entity>(stores.db, t, uid)
             .await
             .map_err(OAuthError::server_error)?
             .is_some_and(|u| u.status == "ACTIVE");
@@ -158,7 +167,7 @@ async fn refresh(
                 user_id: uid,
             },
         ];
-        if state
+        if stores
             .revocations
             .is_revoked(t, None, row.created / 1000, &subjects)
             .await?

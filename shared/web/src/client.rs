@@ -7,7 +7,33 @@
 use std::net::IpAddr;
 
 use actix_web::HttpRequest;
+use tessera_core::AppState;
+use tessera_core::syslog::Origin;
 use tessera_outbound::Allowed;
+
+/// The address `req` is attributed to, with the process's trusted proxies.
+pub fn client_address(state: &AppState, req: &HttpRequest) -> Option<IpAddr> {
+    address(req, &state.proxies)
+}
+
+/// Where a request came from, for the System Log: the client address, the user agent (512
+/// characters at most), the path (never the query, which may carry codes or tokens) and the
+/// trace id.
+pub fn origin(req: &HttpRequest) -> Origin {
+    Origin {
+        ip: req
+            .app_data::<actix_web::web::Data<AppState>>()
+            .and_then(|s| client_address(s, req))
+            .map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
+        path: Some(req.path().to_owned()),
+        transaction: crate::telemetry::trace_id_of(req),
+    }
+}
 
 /// The client's address, if the request has a peer.
 pub fn address(req: &HttpRequest, trusted: &[Allowed]) -> Option<IpAddr> {

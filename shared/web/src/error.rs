@@ -288,3 +288,16 @@ impl From<tessera_core::revocation::RevocationError> for ApiError {
         }
     }
 }
+
+/// The core's errors on the management API: a store that is down is `503 E0000010`, the
+/// database's own answers keep their meaning (not found, conflict), anything else is a 500.
+impl From<tessera_core::Error> for ApiError {
+    fn from(e: tessera_core::Error) -> Self {
+        match e {
+            tessera_core::Error::Store(s) => s.into(),
+            tessera_core::Error::Unavailable(u) => u.into(),
+            tessera_core::Error::Revocation(r) => r.into(),
+            tessera_core::Error::Internal(m) => Self::internal(m),
+        }
+    }
+}

@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::state::AppState;
+use tessera_core::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -36,7 +36,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text exposition of this process's metrics.
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let m = crate::metrics::metrics();
+    let m = tessera_core::metrics::metrics();
     m.observe_registry(&state.hot);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -23,8 +23,8 @@ use serde_json::json;
 use tessera_domain::ratelimit::{Bucket, bucket};
 use tessera_ephemeral::{Key, Kind};
 
-use crate::state::AppState;
-use crate::syslog::{Event, Origin, Outcome, Party};
+use tessera_core::state::AppState;
+use tessera_core::syslog::{Event, Outcome, Party};
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Okta's default warning threshold: 60% of a quota.
@@ -94,7 +94,7 @@ pub async fn enforce(
         record(&state, &req, &tenant, b, quota, hit.count > quota).await;
     }
     if hit.count > quota {
-        crate::metrics::metrics()
+        tessera_core::metrics::metrics()
             .rate_limited
             .with_label_values(&[b.name()])
             .inc();
@@ -139,7 +139,7 @@ async fn record(
             message,
             Party::new("SystemPrincipal", "tessera").named("Rate limiter"),
         )
-        .origin(Origin::of(req.request()))
+        .origin(crate::client::origin(req.request()))
         .target(Party::new("RateLimitBucket", b.name()).detail(json!({ "limitPerMinute": quota })))
         .outcome(outcome),
     );

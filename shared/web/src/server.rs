@@ -8,9 +8,9 @@ use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
-use crate::config::Config;
 use crate::error::{ApiError, json_config, query_config};
-use crate::state::{AppState, StartError};
+use tessera_core::config::Config;
+use tessera_core::state::{AppState, StartError};
 
 /// A function that mounts one service's routes.
 pub type Mount = fn(&mut web::ServiceConfig);
@@ -204,7 +204,7 @@ async fn access_log(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
-    let m = crate::metrics::metrics();
+    let m = tessera_core::metrics::metrics();
     let status = res.status().as_u16().to_string();
     m.http_requests
         .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])

@@ -21,7 +21,7 @@ use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::config::Config;
+use tessera_core::config::Config;
 
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 

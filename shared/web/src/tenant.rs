@@ -19,7 +19,7 @@ use tessera_store::{ColumnTrait as _, Condition, repo};
 
 use crate::error::ApiError;
 use crate::routes::RouteGuard;
-use crate::state::AppState;
+use tessera_core::state::AppState;
 
 /// The resolved tenant of a request.
 #[derive(Debug, Clone)]
@@ -194,9 +194,11 @@ impl FromRequest for Admin {
                 return Err(ApiError::forbidden());
             }
             let actor = match (&caller.user_id, caller.scopes.is_some()) {
-                (Some(uid), _) => crate::syslog::Party::new("User", uid),
-                (None, true) => crate::syslog::Party::new("PublicClientApp", &caller.principal),
-                (None, false) => crate::syslog::Party::new("ApiToken", &caller.token_id)
+                (Some(uid), _) => tessera_core::syslog::Party::new("User", uid),
+                (None, true) => {
+                    tessera_core::syslog::Party::new("PublicClientApp", &caller.principal)
+                }
+                (None, false) => tessera_core::syslog::Party::new("ApiToken", &caller.token_id)
                     .named("Provisioning token"),
             };
             req.extensions_mut().insert(AdminCaller {
@@ -288,7 +290,7 @@ pub async fn principal_held_roles(
 #[derive(Debug, Clone)]
 pub struct AdminCaller {
     pub tenant_id: String,
-    pub actor: crate::syslog::Party,
+    pub actor: tessera_core::syslog::Party,
 }
 
 /// Who is calling the management API, before the permission check.

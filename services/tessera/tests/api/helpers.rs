@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 use tessera::Service;
-use tessera_web::Config;
+use tessera_core::Config;
 
 /// Where durable state lives for a test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub struct TestApp {
     pub metrics_base: String,
     pub operator_token: String,
     pub client: reqwest::Client,
-    pub state: tessera_web::AppState,
+    pub state: tessera_core::AppState,
     handle: ServerHandle,
     keys_job: Option<actix_rt::task::JoinHandle<()>>,
 }

@@ -4,6 +4,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and `TESSERA_TEST_REDIS_URL`
 //! (default `redis://127.0.0.1:6379`); each PostgreSQL test creates its own database.
 
+mod architecture;
 mod authorize;
 mod cli;
 mod cluster;

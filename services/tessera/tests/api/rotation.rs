@@ -12,10 +12,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::Method;
 use serde_json::{Value, json};
+use tessera_core::Config;
 use tessera_ephemeral::{Key, Kind};
 use tessera_store::entities::{authorization_server, signing_key};
 use tessera_store::{ColumnTrait as _, Condition, repo};
-use tessera_web::Config;
 
 use crate::helpers::{Backend, Tenant, TestApp, config, service_app, spawn_with, tenant_name};
 

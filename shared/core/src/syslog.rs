@@ -91,24 +91,6 @@ pub struct Origin {
     pub transaction: Option<String>,
 }
 
-impl Origin {
-    pub fn of(req: &actix_web::HttpRequest) -> Self {
-        Self {
-            ip: req
-                .app_data::<actix_web::web::Data<crate::AppState>>()
-                .and_then(|s| s.client_address(req))
-                .map(|ip| ip.to_string()),
-            user_agent: req
-                .headers()
-                .get(actix_web::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.chars().take(512).collect()),
-            path: Some(req.path().to_owned()),
-            transaction: crate::telemetry::trace_id_of(req),
-        }
-    }
-}
-
 /// One event, before it is stored.
 #[derive(Debug, Clone)]
 pub struct Event {

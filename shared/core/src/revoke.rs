@@ -13,7 +13,7 @@ pub async fn refresh_tokens(
     state: &AppState,
     tenant_id: &str,
     rows: Vec<refresh_token::Model>,
-) -> Result<usize, RevokeError> {
+) -> Result<usize, crate::Error> {
     let now = state.clock.now().unix_timestamp();
     for r in &rows {
         if let (Some(jti), Some(exp)) = (&r.access_token_jti, r.access_token_exp)
@@ -40,21 +40,4 @@ pub async fn refresh_tokens(
         revoked += 1;
     }
     Ok(revoked)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RevokeError {
-    #[error(transparent)]
-    Revocation(#[from] tessera_core::revocation::RevocationError),
-    #[error(transparent)]
-    Store(#[from] tessera_store::StoreError),
-}
-
-impl From<RevokeError> for crate::ApiError {
-    fn from(e: RevokeError) -> Self {
-        match e {
-            RevokeError::Revocation(r) => r.into(),
-            RevokeError::Store(s) => s.into(),
-        }
-    }
 }

@@ -3,22 +3,22 @@
 //! snapshot). Private keys are generated off the async workers and sealed with the master key
 //! before they touch the database; they never appear in a log line or a response.
 
+use crate::{AppState, Error};
 use tessera_domain::rotation::{Change, KeyInfo, Status};
 use tessera_jose::{Alg, GeneratedKey};
 use tessera_store::entities::{authorization_server as srv, signing_key};
 use tessera_store::{ColumnTrait as _, ConnectionTrait, repo};
-use tessera_web::{ApiError, AppState};
 
 /// Generates `n` keys for `alg` on the blocking pool (RSA-2048 takes ≈ 0.2 s each).
-pub async fn generate(alg: Alg, n: usize) -> Result<Vec<GeneratedKey>, ApiError> {
+pub async fn generate(alg: Alg, n: usize) -> Result<Vec<GeneratedKey>, Error> {
     tokio::task::spawn_blocking(move || {
         (0..n)
             .map(|_| tessera_jose::generate(alg))
             .collect::<Result<Vec<_>, _>>()
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
+    .map_err(Error::internal)?
+    .map_err(Error::internal)
 }
 
 /// Stores a generated key with `status`, sealed with the master key (bound to its row).
@@ -29,13 +29,13 @@ pub async fn insert(
     server_id: &str,
     key: GeneratedKey,
     status: Status,
-) -> Result<signing_key::Model, ApiError> {
+) -> Result<signing_key::Model, Error> {
     let now = state.now_ms();
     let context = tessera_jose::signing_key_context(tenant, server_id, &key.kid);
     let sealed = state
         .master_key
         .seal(&key.pkcs8, &context, state.random.as_ref())
-        .map_err(ApiError::internal)?;
+        .map_err(Error::internal)?;
     Ok(repo::insert::<signing_key::Entity>(
         db,
         signing_key::Model {
@@ -76,7 +76,7 @@ pub async fn keys_of(
     db: &impl ConnectionTrait,
     tenant: &str,
     server_id: &str,
-) -> Result<Vec<signing_key::Model>, ApiError> {
+) -> Result<Vec<signing_key::Model>, Error> {
     Ok(
         repo::all::<signing_key::Entity>(db, tenant, signing_key::Column::ServerId.eq(server_id))
             .await?,
@@ -96,11 +96,11 @@ pub async fn apply(
     server: &srv::Model,
     changes: &[Change],
     fence: Option<Fence<'_>>,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     if changes.is_empty() {
         return Ok(true);
     }
-    let alg = Alg::parse(&server.signing_alg).map_err(ApiError::internal)?;
+    let alg = Alg::parse(&server.signing_alg).map_err(Error::internal)?;
     let needed = changes
         .iter()
         .filter(|c| matches!(c, Change::CreateNext | Change::CreateActive))
@@ -127,7 +127,7 @@ pub async fn apply(
             Change::CreateNext | Change::CreateActive => {
                 let key = fresh
                     .next()
-                    .ok_or_else(|| ApiError::internal("fewer keys generated than planned"))?;
+                    .ok_or_else(|| Error::internal("fewer keys generated than planned"))?;
                 let status = if matches!(change, Change::CreateActive) {
                     Status::Active
                 } else {
@@ -200,7 +200,7 @@ pub async fn apply(
     }
     state.commit(txn, t, "signingKeys", sid).await?;
     if rotated {
-        tessera_web::metrics::metrics()
+        crate::metrics::metrics()
             .key_rotations
             .with_label_values(&[if scheduled { "scheduled" } else { "manual" }])
             .inc();
@@ -216,7 +216,7 @@ pub async fn apply(
     if rotated && scheduled {
         let org = server.org;
         state.syslog.record(
-            tessera_web::syslog::Event::new(
+            crate::syslog::Event::new(
                 t,
                 if org {
                     "app.oauth2.key.rollover"
@@ -224,10 +224,9 @@ pub async fn apply(
                     "app.oauth2.as.key.rollover"
                 },
                 "Authorization server signing keys rolled over",
-                tessera_web::syslog::Party::new("SystemPrincipal", "tessera-keys")
-                    .named("Key rotation"),
+                crate::syslog::Party::new("SystemPrincipal", "tessera-keys").named("Key rotation"),
             )
-            .target(tessera_web::syslog::Party::new("AuthorizationServer", sid)),
+            .target(crate::syslog::Party::new("AuthorizationServer", sid)),
         );
     }
     Ok(true)

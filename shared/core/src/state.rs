@@ -1,4 +1,5 @@
-//! The state every service receives: stores, bus, clock, random, and the resolved public URL.
+//! The state every service receives: stores, bus, clock, random, the resolved public URL, and
+//! the one commit path for configuration writes.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use tessera_ephemeral::{
 use tessera_store::{DatabaseConnection, DatabaseTransaction};
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]
@@ -40,7 +41,7 @@ pub struct AppState {
     /// This process's System Log writer.
     pub syslog: crate::syslog::SystemLog,
     /// Revocation markers: durable in the database, cached in the short-lived store.
-    pub revocations: Arc<tessera_core::revocation::Revocations>,
+    pub revocations: Arc<crate::revocation::Revocations>,
     /// Proxies whose `X-Forwarded-For` is believed (`trusted_proxies`).
     pub proxies: Arc<Vec<tessera_outbound::Allowed>>,
 }
@@ -170,7 +171,7 @@ impl AppState {
                 .proxies()
                 .map_err(|e| StartError::Setting(e.to_string()))?,
         );
-        let revocations = Arc::new(tessera_core::revocation::Revocations::new(
+        let revocations = Arc::new(crate::revocation::Revocations::new(
             db.clone(),
             short.clone(),
             clock.clone(),
@@ -208,11 +209,6 @@ impl AppState {
         )
     }
 
-    /// The address the request is attributed to ([`crate::client::address`]).
-    pub fn client_address(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
-        crate::client::address(req, &self.proxies)
-    }
-
     pub fn now_ms(&self) -> i64 {
         tessera_domain::timefmt::to_millis(self.clock.now())
     }
@@ -230,9 +226,9 @@ impl AppState {
         tenant_id: &str,
         what: &str,
         id: &str,
-    ) -> Result<i64, ApiError> {
+    ) -> Result<i64, Error> {
         let version = tessera_store::tenants::bump_version(&txn, tenant_id).await?;
-        txn.commit().await.map_err(ApiError::internal)?;
+        txn.commit().await.map_err(Error::internal)?;
         // This process's own hot state first, synchronously; then every other replica.
         self.hot.announce(tenant_id, version);
         let event = ConfigEvent {
@@ -249,10 +245,10 @@ impl AppState {
     }
 
     /// Starts a transaction.
-    pub async fn begin(&self) -> Result<DatabaseTransaction, ApiError> {
+    pub async fn begin(&self) -> Result<DatabaseTransaction, Error> {
         tessera_store::begin_write(&self.db)
             .await
-            .map_err(ApiError::internal)
+            .map_err(Error::internal)
     }
 }
 
