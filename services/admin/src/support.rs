@@ -184,35 +184,6 @@ pub fn reorder(mut current: Vec<(String, i32)>, moved: &str, wanted: i32) -> Vec
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reorder_when_inserted_at_taken_priority_then_others_shift_down() {
-        let current = vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)];
-        let got = reorder(current, "new", 2);
-        assert_eq!(
-            got,
-            vec![
-                ("a".into(), 1),
-                ("new".into(), 2),
-                ("b".into(), 3),
-                ("c".into(), 4)
-            ]
-        );
-    }
-
-    #[test]
-    fn reorder_when_moved_past_end_then_clamped_to_last() {
-        let current = vec![("a".into(), 1), ("b".into(), 2)];
-        assert_eq!(
-            reorder(current, "a", 99),
-            vec![("b".into(), 1), ("a".into(), 2)]
-        );
-    }
-}
-
 /// Implicit revocation: every token of `subject` issued until now becomes inactive on every
 /// replica. The marker goes to the short-lived store first — if it cannot be written the request
 /// fails and nothing changes — then into `txn` (durably, with the subject's refresh tokens and
@@ -253,4 +224,33 @@ pub async fn revoke_tokens(
         tessera_store::tokens::revoke_consents(txn, tenant_id, cond, now).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reorder_when_inserted_at_taken_priority_then_others_shift_down() {
+        let current = vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)];
+        let got = reorder(current, "new", 2);
+        assert_eq!(
+            got,
+            vec![
+                ("a".into(), 1),
+                ("new".into(), 2),
+                ("b".into(), 3),
+                ("c".into(), 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn reorder_when_moved_past_end_then_clamped_to_last() {
+        let current = vec![("a".into(), 1), ("b".into(), 2)];
+        assert_eq!(
+            reorder(current, "a", 99),
+            vec![("b".into(), 1), ("a".into(), 2)]
+        );
+    }
 }

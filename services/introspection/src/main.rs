@@ -1,18 +1,9 @@
 //! Runs the introspection service alone (same as `tessera serve --service introspection`).
 
 fn main() -> anyhow::Result<()> {
-    let config = tessera_core::Config::load(
-        std::env::var_os("TESSERA_CONFIG")
-            .map(std::path::PathBuf::from)
-            .as_deref(),
-    )?;
-    tessera_web::telemetry::init(&config);
-    actix_rt::System::new().block_on(async move {
-        let started =
-            tessera_web::server::start(config, vec![tessera_introspection::configure], None)
-                .await?;
-        tracing::info!(addr = %started.addr, service = "introspection", "listening");
-        started.serve().await?;
-        Ok(())
-    })
+    tessera_web::server::run_alone(
+        "introspection",
+        tessera_introspection::configure,
+        |_| async { Ok(()) },
+    )
 }

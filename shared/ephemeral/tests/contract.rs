@@ -2,6 +2,12 @@
 //! (STYLE §6). The Redis runs need a Redis at `TESSERA_TEST_REDIS_URL`
 //! (default `redis://127.0.0.1:6379`); they fail, never skip, when it is missing.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "contract helpers state their expectations with unwrap/expect"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -254,7 +254,7 @@ pub async fn strict_json(
     let mut payload = req.take_payload();
     let mut body = actix_web::web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::malformed(e))?;
+        let chunk = chunk.map_err(ApiError::malformed)?;
         if body.len() + chunk.len() > MAX_JSON_BODY {
             return Err(ApiError::malformed(format!(
                 "the body is larger than {MAX_JSON_BODY} bytes"

@@ -43,6 +43,30 @@ impl Started {
     }
 }
 
+/// The whole `main` of a binary that runs one service alone (`tessera-admin`, `tessera-token`,
+/// …; the same as `tessera serve --service {name}`): configuration from `TESSERA_CONFIG` and
+/// the environment, logging, the server with `mount`, then `after_start` (a background job,
+/// a backfill), then serving until SIGTERM.
+pub fn run_alone<F, Fut>(name: &'static str, mount: Mount, after_start: F) -> anyhow::Result<()>
+where
+    F: FnOnce(AppState) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = Config::load(
+        std::env::var_os("TESSERA_CONFIG")
+            .map(std::path::PathBuf::from)
+            .as_deref(),
+    )?;
+    crate::telemetry::init(&config);
+    actix_rt::System::new().block_on(async move {
+        let started = start(config, vec![mount], None).await?;
+        after_start(started.state.clone()).await?;
+        tracing::info!(addr = %started.addr, metrics = ?started.metrics_addr, service = name, "listening");
+        started.serve().await?;
+        Ok(())
+    })
+}
+
 /// Binds `config.listen`, opens the stores, and builds the server with `mounts`.
 pub async fn start(
     config: Config,

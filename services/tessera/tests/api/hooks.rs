@@ -29,12 +29,15 @@ struct Seen {
     body: Value,
 }
 
+/// A form body the mock received, as name/value pairs.
+type Form = Vec<(String, String)>;
+
 #[derive(Clone, Default)]
 struct Mock {
     answer: Arc<Mutex<Option<Answer>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
     /// The forms posted to the mock's token endpoint (OAUTH-channel hooks).
-    token_requests: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    token_requests: Arc<Mutex<Vec<Form>>>,
 }
 
 impl Mock {

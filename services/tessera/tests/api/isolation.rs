@@ -97,7 +97,7 @@ async fn another_tenants_ids_when_used_then_404_and_unchanged() {
         format!("/apps/{aid}"),
         format!("/apps/{aid}/credentials/secrets"),
         format!("/users/{uid}"),
-        format!("/users/ada@a.example"),
+        "/users/ada@a.example".to_owned(),
         format!("/groups/{gid}"),
     ];
     for p in &paths {

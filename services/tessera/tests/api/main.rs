@@ -4,6 +4,15 @@
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and `TESSERA_TEST_REDIS_URL`
 //! (default `redis://127.0.0.1:6379`); each PostgreSQL test creates its own database.
 
+// Test helpers state their expectations with unwrap/expect (a panic is the failure message),
+// and the servers under test run on the system clock, which the tests read too.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    reason = "test code: see above"
+)]
+
 mod architecture;
 mod authorize;
 mod cli;

@@ -183,7 +183,7 @@ async fn permission_comes_from_the_matched_route_whatever_the_path_spelling() {
                     denied += 1;
                 } else {
                     assert!(
-                        matches!(status, 403 | 404 | 405),
+                        (403..=405).contains(&status),
                         "{} {spelled} as {}: {status} {}",
                         method,
                         caller.name,
@@ -349,7 +349,7 @@ async fn password_sign_in(app: &TestApp, t: &Tenant, login: &str, password: &str
 
 async fn everyone(app: &TestApp, t: &Tenant) -> String {
     let groups = app
-        .api(&t, Method::GET, "/groups?q=Everyone", None)
+        .api(t, Method::GET, "/groups?q=Everyone", None)
         .await
         .expect(200);
     groups[0]["id"].as_str().unwrap().to_owned()
@@ -1110,8 +1110,9 @@ async fn a_sign_in_form_token_from_another_browser_or_origin_signs_no_one_in() {
         Own,
         Another,
     }
-    // (what happens, the cookie, the other headers, the status)
-    let cases: Vec<(&str, Jar, Vec<(&str, &str)>, u16)> = vec![
+    /// What happens, the cookie, the other headers, the status.
+    type Case<'a> = (&'a str, Jar, Vec<(&'a str, &'a str)>, u16);
+    let cases: Vec<Case<'_>> = vec![
         (
             "the reported attack: no cookie, evil origin",
             Jar::None,
