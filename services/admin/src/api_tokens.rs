@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::Role;
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
@@ -150,7 +150,7 @@ async fn create(
     let txn = state.begin().await?;
     let (row, token) = issue(&txn, &state, &admin.tenant.id, &name, owner).await?;
     state
-        .commit(txn, &admin.tenant.id, "apiToken", &row.id)
+        .commit(txn, &admin.tenant.id, Change::cold("apiToken", &row.id))
         .await?;
     let mut body = render(&admin.tenant.org_url, &row);
     body["token"] = json!(token);
@@ -180,7 +180,7 @@ async fn remove(state: &AppState, admin: &Admin, id: &str) -> Result<HttpRespons
     )
     .await?;
     state
-        .commit(txn, &admin.tenant.id, "apiToken", &t.id)
+        .commit(txn, &admin.tenant.id, Change::cold("apiToken", &t.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

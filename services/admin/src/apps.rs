@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{SecretHash, lookup_digest, new_client_secret};
@@ -858,7 +858,9 @@ async fn create(
     for k in v.jwks.unwrap_or_default() {
         insert_jwk(&txn, &state, t, &a.id, &k, "ACTIVE").await?;
     }
-    state.commit(txn, t, "app", &a.id).await?;
+    state
+        .commit(txn, t, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::Ok()
         .json(render(&state, &admin.tenant.org_url, &a, v.secret.as_deref()).await?))
 }
@@ -909,7 +911,9 @@ async fn replace(
         },
     )
     .await?;
-    state.commit(txn, t, "app", &a.id).await?;
+    state
+        .commit(txn, t, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render(&state, &admin.tenant.org_url, &a, None).await?))
 }
 
@@ -944,7 +948,9 @@ async fn delete(
     repo::delete_where::<consent::Entity>(&txn, t, consent::Column::ClientId.eq(&a.client_id))
         .await?;
     repo::delete_where::<app::Entity>(&txn, t, app::Column::Id.eq(&a.id)).await?;
-    state.commit(txn, t, "app", &a.id).await?;
+    state
+        .commit(txn, t, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -980,7 +986,9 @@ async fn lifecycle(
             },
         )
         .await?;
-        state.commit(txn, &admin.tenant.id, "app", &id).await?;
+        state
+            .commit(txn, &admin.tenant.id, Change::app("app", &id, &id))
+            .await?;
     }
     Ok(HttpResponse::Ok().json(json!({})))
 }
@@ -1141,7 +1149,9 @@ async fn create_secret(
         .unwrap_or_else(|| new_client_secret(state.random.as_ref()));
     let txn = state.begin().await?;
     let s = insert_secret(&txn, &state, &admin.tenant.id, &a.id, &plain, &status).await?;
-    state.commit(txn, &admin.tenant.id, "app", &a.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::Created().json(render_secret(&admin.tenant.org_url, &a, &s, Some(&plain))))
 }
 
@@ -1175,7 +1185,9 @@ async fn delete_secret(
         app_secret::Column::Id.eq(&s.id),
     )
     .await?;
-    state.commit(txn, &admin.tenant.id, "app", &a.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1214,7 +1226,9 @@ async fn secret_lifecycle(
         },
     )
     .await?;
-    state.commit(txn, &admin.tenant.id, "app", &a.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render_secret(&admin.tenant.org_url, &a, &s, None)))
 }
 
@@ -1311,7 +1325,9 @@ async fn create_jwk(
     c.finish()?;
     let txn = state.begin().await?;
     let k = insert_jwk(&txn, &state, &admin.tenant.id, &a.id, &jwk, &status).await?;
-    state.commit(txn, &admin.tenant.id, "app", &a.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::Created().json(render_jwk(&admin.tenant.org_url, &a, &k)?))
 }
 
@@ -1341,7 +1357,9 @@ async fn delete_jwk(
     let txn = state.begin().await?;
     repo::delete_where::<app_jwk::Entity>(&txn, &admin.tenant.id, app_jwk::Column::Id.eq(&k.id))
         .await?;
-    state.commit(txn, &admin.tenant.id, "app", &a.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1385,7 +1403,9 @@ async fn jwk_lifecycle(
         },
     )
     .await?;
-    state.commit(txn, &admin.tenant.id, "app", &a.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render_jwk(&admin.tenant.org_url, &a, &k)?))
 }
 
@@ -1530,7 +1550,11 @@ async fn save_assignment(
         }
     };
     state
-        .commit(txn, &admin.tenant.id, "appAssignment", &a.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::app("appAssignment", &a.id, &a.id),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(render_app_user(&admin.tenant.org_url, &au)?))
 }
@@ -1594,7 +1618,11 @@ async fn unassign_user(
     repo::delete_where::<app_user::Entity>(&txn, &admin.tenant.id, app_user::Column::Id.eq(&au.id))
         .await?;
     state
-        .commit(txn, &admin.tenant.id, "appAssignment", &a.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::app("appAssignment", &a.id, &a.id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -1728,7 +1756,11 @@ async fn assign_group(
         }
     };
     state
-        .commit(txn, &admin.tenant.id, "appAssignment", &a.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::app("appAssignment", &a.id, &a.id),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(render_app_group(&admin.tenant.org_url, &ag)?))
 }
@@ -1750,7 +1782,11 @@ async fn unassign_group(
     )
     .await?;
     state
-        .commit(txn, &admin.tenant.id, "appAssignment", &a.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::app("appAssignment", &a.id, &a.id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

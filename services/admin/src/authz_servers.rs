@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
@@ -445,7 +445,11 @@ async fn create(
     )
     .await?;
     state
-        .commit(txn, &admin.tenant.id, "authorizationServer", &server.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("authorizationServer", &server.id, &server.id),
+        )
         .await?;
     Ok(HttpResponse::Created().json(view(&state, &admin.tenant.org_url, &server).await?))
 }
@@ -483,7 +487,11 @@ async fn replace(
     )
     .await?;
     state
-        .commit(txn, &admin.tenant.id, "authorizationServer", &updated.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("authorizationServer", &updated.id, &updated.id),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(view(&state, &admin.tenant.org_url, &updated).await?))
 }
@@ -513,7 +521,9 @@ async fn delete(
         .await?;
     repo::delete_where::<consent::Entity>(&txn, t, consent::Column::ServerId.eq(&s.id)).await?;
     repo::delete_where::<srv::Entity>(&txn, t, srv::Column::Id.eq(&s.id)).await?;
-    state.commit(txn, t, "authorizationServer", &s.id).await?;
+    state
+        .commit(txn, t, Change::server("authorizationServer", &s.id, &s.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -541,7 +551,11 @@ async fn set_status(
         )
         .await?;
         state
-            .commit(txn, &admin.tenant.id, "authorizationServer", &id)
+            .commit(
+                txn,
+                &admin.tenant.id,
+                Change::server("authorizationServer", &id, &id),
+            )
             .await?;
     }
     Ok(HttpResponse::NoContent().finish())

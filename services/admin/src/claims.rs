@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::{el, validate};
@@ -240,7 +240,9 @@ async fn create(
     let model = validated(&state, &admin, &s, body.into_inner(), None).await?;
     let txn = state.begin().await?;
     let c = repo::insert::<claim::Entity>(&txn, model).await?;
-    state.commit(txn, &admin.tenant.id, "claim", &c.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::server("claim", &c.id, &s.id))
+        .await?;
     Ok(HttpResponse::Created().json(render(&admin.tenant.org_url, &s, &c)?))
 }
 
@@ -265,7 +267,9 @@ async fn replace(
     let model = validated(&state, &admin, &s, body.into_inner(), Some(&existing)).await?;
     let txn = state.begin().await?;
     let c = repo::update::<claim::Entity>(&txn, model).await?;
-    state.commit(txn, &admin.tenant.id, "claim", &c.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::server("claim", &c.id, &s.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &s, &c)?))
 }
 
@@ -285,6 +289,8 @@ async fn delete(
     let txn = state.begin().await?;
     repo::delete_where::<claim::Entity>(&txn, &admin.tenant.id, claim::Column::Id.eq(&c.id))
         .await?;
-    state.commit(txn, &admin.tenant.id, "claim", &c.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::server("claim", &c.id, &s.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

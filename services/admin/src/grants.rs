@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_store::entities::{app, authorization_server as srv, consent, scope};
 use tessera_store::{ColumnTrait as _, Condition, repo};
@@ -352,7 +352,9 @@ async fn grant_to_app(
                 },
             )
             .await?;
-            state.commit(txn, t, "appGrant", &row.id).await?;
+            state
+                .commit(txn, t, Change::app("appGrant", &row.id, &a.id))
+                .await?;
             row
         }
     };
@@ -417,7 +419,7 @@ async fn revoke_app_grant(
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, row) = app_grant(&state, &admin, &path.1, &path.2).await?;
+    let (app_id, row) = app_grant(&state, &admin, &path.1, &path.2).await?;
     let txn = state.begin().await?;
     tessera_store::tokens::revoke_consents(
         &txn,
@@ -427,7 +429,11 @@ async fn revoke_app_grant(
     )
     .await?;
     state
-        .commit(txn, &admin.tenant.id, "appGrant", &row.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::app("appGrant", &row.id, &app_id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
@@ -191,7 +191,9 @@ async fn create(
         ),
         e => e.into(),
     })?;
-    state.commit(txn, &admin.tenant.id, "group", &g.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::tenant_wide("group", &g.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &g)))
 }
 
@@ -224,7 +226,9 @@ async fn replace(
         },
     )
     .await?;
-    state.commit(txn, &admin.tenant.id, "group", &g.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::tenant_wide("group", &g.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &g)))
 }
 
@@ -242,7 +246,9 @@ async fn delete(
     repo::delete_where::<app_group::Entity>(&txn, t, app_group::Column::GroupId.eq(&g.id)).await?;
     crate::roles::remove_all(&txn, t, "GROUP", &g.id).await?;
     repo::delete_where::<group::Entity>(&txn, t, group::Column::Id.eq(&g.id)).await?;
-    state.commit(txn, t, "group", &g.id).await?;
+    state
+        .commit(txn, t, Change::tenant_wide("group", &g.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -304,7 +310,7 @@ async fn add_member(
     )
     .await?;
     state
-        .commit(txn, &admin.tenant.id, "groupMembership", &gid)
+        .commit(txn, &admin.tenant.id, Change::cold("groupMembership", &gid))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -336,6 +342,8 @@ async fn remove_member(
         },
     )
     .await?;
-    state.commit(txn, t, "groupMembership", &gid).await?;
+    state
+        .commit(txn, t, Change::cold("groupMembership", &gid))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

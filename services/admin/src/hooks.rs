@@ -9,7 +9,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::{inline_hook, policy_rule};
@@ -427,7 +427,9 @@ async fn create(
         },
     )
     .await?;
-    state.commit(txn, t, "inlineHook", &id).await?;
+    state
+        .commit(txn, t, Change::tenant_wide("inlineHook", &id))
+        .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
 }
 
@@ -470,7 +472,9 @@ async fn replace(
         },
     )
     .await?;
-    state.commit(txn, t, "inlineHook", &row.id).await?;
+    state
+        .commit(txn, t, Change::tenant_wide("inlineHook", &row.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
 }
 
@@ -496,7 +500,11 @@ async fn lifecycle(
     )
     .await?;
     state
-        .commit(txn, &admin.tenant.id, "inlineHook", &row.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::tenant_wide("inlineHook", &row.id),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
 }
@@ -531,7 +539,9 @@ async fn delete(
     }
     let txn = state.begin().await?;
     repo::delete_where::<inline_hook::Entity>(&txn, t, inline_hook::Column::Id.eq(&h.id)).await?;
-    state.commit(txn, t, "inlineHook", &h.id).await?;
+    state
+        .commit(txn, t, Change::tenant_wide("inlineHook", &h.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{
     api_token, app, app_group, app_jwk, app_secret, app_user, authorization_server, claim, consent,
@@ -109,7 +109,9 @@ async fn lifecycle(
             crate::support::revoke_tokens(&state, &txn, &t.id, Subject::Tenant).await?;
         }
         tessera_store::tenants::set_status(&txn, &t.id, status, state.now_ms()).await?;
-        state.commit(txn, &t.id, "tenant", &t.id).await?;
+        state
+            .commit(txn, &t.id, Change::everything("tenant", &t.id))
+            .await?;
         tracing::info!(tenant = %t.name, status, "tenant lifecycle changed");
     }
     Ok(HttpResponse::Ok().json(render(&state, &find(&state, &path.0).await?)))
@@ -160,6 +162,8 @@ async fn delete(
         id: t.id.clone(),
         version: i64::MAX,
         published_ms: state.now_ms(),
+        reload: tessera_ephemeral::Reload::All,
+        origin: state.instance_id.to_string(),
     };
     if let Err(e) = state.bus.publish(&event).await {
         tracing::warn!(error = %e, "tenant deletion committed but not announced");

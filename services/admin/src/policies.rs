@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
@@ -298,7 +298,13 @@ async fn create(
     let p = repo::find::<policy::Entity>(&txn, &admin.tenant.id, &p.id)
         .await?
         .unwrap_or(p);
-    state.commit(txn, &admin.tenant.id, "policy", &p.id).await?;
+    state
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("policy", &p.id, &s.id),
+        )
+        .await?;
     Ok(HttpResponse::Created().json(render_policy(&admin.tenant.org_url, &s, &p)?))
 }
 
@@ -328,7 +334,13 @@ async fn replace(
     let p = repo::find::<policy::Entity>(&txn, &admin.tenant.id, &p.id)
         .await?
         .unwrap_or(p);
-    state.commit(txn, &admin.tenant.id, "policy", &p.id).await?;
+    state
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("policy", &p.id, &s.id),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(render_policy(&admin.tenant.org_url, &s, &p)?))
 }
 
@@ -345,7 +357,9 @@ async fn delete(
         .await?;
     repo::delete_where::<policy::Entity>(&txn, t, policy::Column::Id.eq(&p.id)).await?;
     renumber_policies(&txn, &state, t, &s.id, "", i32::MAX).await?;
-    state.commit(txn, t, "policy", &p.id).await?;
+    state
+        .commit(txn, t, Change::server("policy", &p.id, &s.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -369,7 +383,9 @@ async fn set_policy_status(
             },
         )
         .await?;
-        state.commit(txn, &admin.tenant.id, "policy", &id).await?;
+        state
+            .commit(txn, &admin.tenant.id, Change::server("policy", &id, &s.id))
+            .await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -765,7 +781,11 @@ async fn create_rule(
         .await?
         .unwrap_or(r);
     state
-        .commit(txn, &admin.tenant.id, "policyRule", &r.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("policyRule", &r.id, &s.id),
+        )
         .await?;
     Ok(HttpResponse::Created().json(render_rule(&admin.tenant.org_url, &s, &r)?))
 }
@@ -799,7 +819,11 @@ async fn replace_rule(
         .await?
         .unwrap_or(r);
     state
-        .commit(txn, &admin.tenant.id, "policyRule", &r.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("policyRule", &r.id, &s.id),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(render_rule(&admin.tenant.org_url, &s, &r)?))
 }
@@ -821,7 +845,11 @@ async fn delete_rule(
     .await?;
     renumber_rules(&txn, &state, &admin.tenant.id, &p.id, "", i32::MAX).await?;
     state
-        .commit(txn, &admin.tenant.id, "policyRule", &r.id)
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("policyRule", &r.id, &s.id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -848,7 +876,11 @@ async fn set_rule_status(
         )
         .await?;
         state
-            .commit(txn, &admin.tenant.id, "policyRule", &id)
+            .commit(
+                txn,
+                &admin.tenant.id,
+                Change::server("policyRule", &id, &s.id),
+            )
             .await?;
     }
     Ok(HttpResponse::NoContent().finish())

@@ -2,7 +2,7 @@
 //! the `default` authorization server with its reserved scopes, `sub` claim and the
 //! "Default Policy" with its "Default Policy Rule" — all in one transaction.
 
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::Role;
 use tessera_domain::ids::IdKind;
 use tessera_store::entities::{authorization_server as srv, policy, policy_rule, tenant};
@@ -122,7 +122,9 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
         },
     )
     .await?;
-    state.commit(txn, &t.id, "tenant", &t.id).await?;
+    state
+        .commit(txn, &t.id, Change::everything("tenant", &t.id))
+        .await?;
     Ok(Provisioned {
         tenant: t,
         api_token,
@@ -165,7 +167,9 @@ pub async fn ensure_org_servers(state: &AppState) -> Result<usize, ApiError> {
             .await
             .map_err(ApiError::internal)?;
         insert_org_server(&txn, state, &t.id, keys).await?;
-        state.commit(txn, &t.id, "tenant", &t.id).await?;
+        state
+            .commit(txn, &t.id, Change::everything("tenant", &t.id))
+            .await?;
         created += 1;
     }
     if created > 0 {

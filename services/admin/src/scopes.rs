@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
@@ -171,7 +171,13 @@ async fn create(
     let model = validated(&state, &admin, &s, body.into_inner(), None).await?;
     let txn = state.begin().await?;
     let sc = repo::insert::<scope::Entity>(&txn, model).await?;
-    state.commit(txn, &admin.tenant.id, "scope", &sc.id).await?;
+    state
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("scope", &sc.id, &s.id),
+        )
+        .await?;
     Ok(HttpResponse::Created().json(render(&admin.tenant.org_url, &s, &sc)))
 }
 
@@ -196,7 +202,13 @@ async fn replace(
     let model = validated(&state, &admin, &s, body.into_inner(), Some(&existing)).await?;
     let txn = state.begin().await?;
     let sc = repo::update::<scope::Entity>(&txn, model).await?;
-    state.commit(txn, &admin.tenant.id, "scope", &sc.id).await?;
+    state
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("scope", &sc.id, &s.id),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &s, &sc)))
 }
 
@@ -227,6 +239,12 @@ async fn delete(
         state.now_ms(),
     )
     .await?;
-    state.commit(txn, &admin.tenant.id, "scope", &sc.id).await?;
+    state
+        .commit(
+            txn,
+            &admin.tenant.id,
+            Change::server("scope", &sc.id, &s.id),
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

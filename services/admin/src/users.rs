@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tessera_core::AppState;
+use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
 use tessera_domain::{secrets, validate};
@@ -245,7 +245,7 @@ async fn create(
     for g in groups {
         add_member(&txn, &state, t, &g.id, &u.id).await?;
     }
-    state.commit(txn, t, "user", &u.id).await?;
+    state.commit(txn, t, Change::cold("user", &u.id)).await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &u)?))
 }
 
@@ -350,7 +350,9 @@ async fn update(
         },
     )
     .await?;
-    state.commit(txn, &admin.tenant.id, "user", &u.id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::cold("user", &u.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &u)?))
 }
 
@@ -403,7 +405,7 @@ async fn delete(
         )
         .await?;
     }
-    state.commit(txn, t, "user", &id).await?;
+    state.commit(txn, t, Change::cold("user", &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -463,7 +465,9 @@ async fn lifecycle(
         },
     )
     .await?;
-    state.commit(txn, &admin.tenant.id, "user", &id).await?;
+    state
+        .commit(txn, &admin.tenant.id, Change::cold("user", &id))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 

@@ -108,7 +108,7 @@ pub async fn introspect(
         server.server_id,
         tessera_domain::secrets::lookup_digest(token)
     );
-    if let Some(cached) = state.hot.cached_result(&cache_key, now) {
+    if let Some(cached) = crate::cache::lookup(&state, &cache_key, &tenant.tenant_id, now) {
         return Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
@@ -182,9 +182,7 @@ pub async fn introspect(
     };
     if let Some(exp) = cacheable_until {
         let bytes = bytes::Bytes::from(serde_json::to_vec(&out).map_err(OAuthError::server_error)?);
-        state
-            .hot
-            .cache_result(cache_key, &tenant.tenant_id, exp, bytes);
+        crate::cache::store(&state, cache_key, &tenant.tenant_id, exp, bytes);
     }
     Ok(no_store(out))
 }
@@ -253,8 +251,6 @@ pub async fn revoke(
         }
         _ => {}
     }
-    // Whatever was revoked, nothing of this tenant is answered from a cached result any more.
-    state.hot.forget_results(t);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())

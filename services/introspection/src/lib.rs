@@ -9,6 +9,7 @@
 //! tokens are looked up by hash in the durable store. When the short-lived store cannot be read
 //! the answer is 503 `temporarily_unavailable`, never `active: true` (fail closed).
 
+mod cache;
 mod handlers;
 
 use actix_web::web;

@@ -155,7 +155,7 @@ async fn set_status(
     .await
     .map_err(OAuthError::server_error)?;
     state
-        .commit(txn, &tenant_id, "user", &id)
+        .commit(txn, &tenant_id, tessera_core::Change::cold("user", &id))
         .await
         .map_err(OAuthError::server_error)?;
     Ok(updated)

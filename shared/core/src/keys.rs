@@ -198,7 +198,9 @@ pub async fn apply(
         )
         .await?;
     }
-    state.commit(txn, t, "signingKeys", sid).await?;
+    state
+        .commit(txn, t, crate::Change::server("signingKeys", sid, sid))
+        .await?;
     if rotated {
         crate::metrics::metrics()
             .key_rotations

@@ -25,4 +25,4 @@ pub mod syslog;
 
 pub use config::Config;
 pub use error::{Error, Result};
-pub use state::AppState;
+pub use state::{AppState, Change};

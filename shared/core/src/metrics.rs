@@ -21,6 +21,7 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     pub hot_tenant_lookups: IntCounterVec,
     pub introspection_cache: IntCounterVec,
+    pub hot_reloads: IntCounterVec,
     pub bus_events: IntCounter,
     pub bus_lag: prometheus::Gauge,
     pub key_rotations: IntCounterVec,
@@ -97,6 +98,14 @@ pub fn metrics() -> &'static Metrics {
             &["result"],
         )
         .unwrap_or_else(|_| unreachable_metric());
+        let hot_reloads = IntCounterVec::new(
+            Opts::new(
+                "hot_reloads_total",
+                "Hot-state reloads by kind (tenant: the whole tenant-wide snapshot; app: one app in it; server: one authorization server) and result (loaded, skipped: the snapshot held the change already, failed)",
+            ),
+            &["kind", "result"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
         let bus_events = IntCounter::new(
             "config_bus_events_total",
             "Configuration changes received on the config bus",
@@ -125,6 +134,7 @@ pub fn metrics() -> &'static Metrics {
             Box::new(rate_limited.clone()),
             Box::new(hot_tenant_lookups.clone()),
             Box::new(introspection_cache.clone()),
+            Box::new(hot_reloads.clone()),
             Box::new(bus_events.clone()),
             Box::new(bus_lag.clone()),
             Box::new(key_rotations.clone()),
@@ -142,6 +152,7 @@ pub fn metrics() -> &'static Metrics {
             rate_limited,
             hot_tenant_lookups,
             introspection_cache,
+            hot_reloads,
             bus_events,
             bus_lag,
             key_rotations,
@@ -179,14 +190,11 @@ impl Metrics {
             &self.hot_tenant_lookups.with_label_values(&["load"]),
             s.tenant_loads,
         );
-        catch_up(
-            &self.introspection_cache.with_label_values(&["hit"]),
-            s.result_hits,
-        );
-        catch_up(
-            &self.introspection_cache.with_label_values(&["miss"]),
-            s.result_misses,
-        );
+        for (kind, row) in ["tenant", "app", "server"].iter().zip(s.reloads) {
+            for (result, n) in ["loaded", "skipped", "failed"].iter().zip(row) {
+                catch_up(&self.hot_reloads.with_label_values(&[kind, result]), n);
+            }
+        }
         catch_up(&self.bus_events, s.bus_events);
         #[expect(
             clippy::cast_precision_loss,

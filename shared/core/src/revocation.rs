@@ -55,6 +55,9 @@ pub struct Revocations {
     clock: Arc<dyn Clock>,
     /// One reload per tenant at a time in this process; other checks wait for it.
     reloading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per tenant, how many revocations this process has recorded: what a cached introspection
+    /// answer was computed at.
+    generations: Mutex<HashMap<String, u64>>,
 }
 
 impl std::fmt::Debug for Revocations {
@@ -90,7 +93,27 @@ impl Revocations {
             short,
             clock,
             reloading: Mutex::default(),
+            generations: Mutex::default(),
         }
+    }
+
+    /// How many revocations this process has recorded for `tenant` (it moves with each one).
+    pub fn generation(&self, tenant: &str) -> u64 {
+        self.generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(tenant)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn bump(&self, tenant: &str) {
+        *self
+            .generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(tenant.to_owned())
+            .or_insert(0) += 1;
     }
 
     fn now_ms(&self) -> i64 {
@@ -112,6 +135,7 @@ impl Revocations {
             return Ok(()); // expired already: nothing to revoke
         };
         let marker = jti_marker(jti);
+        self.bump(tenant);
         self.short
             .put(&marker_key(tenant, &marker), b"1", ttl)
             .await?;
@@ -127,6 +151,7 @@ impl Revocations {
     ) -> Result<()> {
         let now = self.now_ms();
         let marker = subject.marker();
+        self.bump(tenant);
         self.short
             .put(
                 &marker_key(tenant, &marker),
@@ -235,6 +260,7 @@ impl Revocations {
             short: self.short.clone(),
             clock: self.clock.clone(),
             reloading: Mutex::default(),
+            generations: Mutex::default(),
         };
         let tenant = tenant.to_owned();
         tokio::spawn(async move {

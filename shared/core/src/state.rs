@@ -8,7 +8,7 @@ use tessera_domain::ids::{IdKind, new_id};
 use tessera_domain::secrets::{lookup_digest, random_token};
 use tessera_domain::{Clock, Random, SystemClock, SystemRandom};
 use tessera_ephemeral::{
-    ConfigBus, ConfigEvent, MemoryBus, MemoryStore, RedisBus, RedisStore, ShortLived,
+    ConfigBus, ConfigEvent, MemoryBus, MemoryStore, RedisBus, RedisStore, Reload, ShortLived,
 };
 use tessera_store::{DatabaseConnection, DatabaseTransaction};
 
@@ -149,18 +149,19 @@ impl AppState {
             previous,
         });
         let master_key = Arc::new(master_key);
-        let hot = tessera_hot::Registry::new(
-            db.clone(),
-            ring.clone(),
-            clock.clone(),
-            registry_config(&public_url, &config),
-        );
         let instance_id = config.instance_id.clone().unwrap_or_else(|| {
             format!(
                 "replica-{}",
                 tessera_domain::ids::base62(random_for_id.as_ref(), 12)
             )
         });
+        let hot = tessera_hot::Registry::new(
+            db.clone(),
+            ring.clone(),
+            clock.clone(),
+            registry_config(&public_url, &config, &instance_id),
+        );
+
         let policy = config
             .outbound_policy()
             .map_err(|e| StartError::Setting(e.to_string()))?;
@@ -218,25 +219,29 @@ impl AppState {
     }
 
     /// Commits a configuration write: bumps the tenant's config version inside `txn`, commits,
-    /// then announces `{tenant, what, id, version}` on the config bus. A failed announcement is
-    /// logged, not returned: the write is durable and the periodic version check catches up.
+    /// then announces the change (`{tenant, what, id, version, reload}`) to this process's hot
+    /// state and on the config bus, so each replica reloads exactly what `change` touched. A
+    /// failed announcement is logged, not returned: the write is durable and the periodic
+    /// version check catches up.
     pub async fn commit(
         &self,
         txn: DatabaseTransaction,
         tenant_id: &str,
-        what: &str,
-        id: &str,
+        change: Change<'_>,
     ) -> Result<i64, Error> {
+        let Change { what, id, reload } = change;
         let version = tessera_store::tenants::bump_version(&txn, tenant_id).await?;
         txn.commit().await.map_err(Error::internal)?;
         // This process's own hot state first, synchronously; then every other replica.
-        self.hot.announce(tenant_id, version);
+        self.hot.announce(tenant_id, version, &reload);
         let event = ConfigEvent {
             tenant: tenant_id.to_owned(),
             what: what.to_owned(),
             id: id.to_owned(),
             version,
             published_ms: self.now_ms(),
+            reload,
+            origin: self.instance_id.to_string(),
         };
         if let Err(e) = self.bus.publish(&event).await {
             tracing::warn!(error = %e, tenant = tenant_id, what, "config change committed but not announced");
@@ -249,6 +254,63 @@ impl AppState {
         tessera_store::begin_write(&self.db)
             .await
             .map_err(Error::internal)
+    }
+}
+
+/// A configuration change being committed: what changed (`app`, `policyRule`, …), its id, and
+/// which hot state it makes stale.
+#[derive(Debug, Clone)]
+pub struct Change<'a> {
+    pub what: &'a str,
+    pub id: &'a str,
+    pub reload: Reload,
+}
+
+impl<'a> Change<'a> {
+    /// A change to something an authorization server's snapshot holds (the server itself, its
+    /// scopes, claims, policies, rules or keys).
+    pub fn server(what: &'a str, id: &'a str, server_id: &str) -> Self {
+        Self {
+            what,
+            id,
+            reload: Reload::Server(server_id.to_owned()),
+        }
+    }
+
+    /// A change to one app: its settings, secrets, keys, assignments or grants.
+    pub fn app(what: &'a str, id: &'a str, app_id: &str) -> Self {
+        Self {
+            what,
+            id,
+            reload: Reload::App(app_id.to_owned()),
+        }
+    }
+
+    /// A change to something the tenant-wide snapshot holds besides apps (groups, hooks).
+    pub fn tenant_wide(what: &'a str, id: &'a str) -> Self {
+        Self {
+            what,
+            id,
+            reload: Reload::Tenant,
+        }
+    }
+
+    /// A change to the tenant itself: everything loaded for it reloads.
+    pub fn everything(what: &'a str, id: &'a str) -> Self {
+        Self {
+            what,
+            id,
+            reload: Reload::All,
+        }
+    }
+
+    /// A change to nothing hot (users, memberships, API tokens, read when used).
+    pub fn cold(what: &'a str, id: &'a str) -> Self {
+        Self {
+            what,
+            id,
+            reload: Reload::Nothing,
+        }
     }
 }
 
@@ -331,7 +393,11 @@ fn redacted(url: &str) -> String {
 
 /// What the hot state needs to know about this deployment: URLs, the grants and endpoints
 /// the token service implements (for discovery), and key-retention and reload timings.
-fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryConfig {
+fn registry_config(
+    public_url: &str,
+    config: &Config,
+    instance_id: &str,
+) -> tessera_hot::RegistryConfig {
     tessera_hot::RegistryConfig {
         public_url: public_url.to_owned(),
         base_domain: config.base_domain.clone(),
@@ -348,7 +414,7 @@ fn registry_config(public_url: &str, config: &Config) -> tessera_hot::RegistryCo
         rotation_interval_ms: config.rotation_schedule().interval,
         version_check_every: std::time::Duration::from_secs(5),
         idle_after: std::time::Duration::from_secs(600),
-        cache_introspection: config.redis_url.is_none(),
+        instance_id: instance_id.to_owned(),
     }
 }
 

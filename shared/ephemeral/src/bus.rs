@@ -28,6 +28,33 @@ pub struct ConfigEvent {
     /// the bus's lag from it.
     #[serde(default)]
     pub published_ms: i64,
+    /// Which hot state the change makes stale (an event from an older replica, without it,
+    /// reloads everything).
+    #[serde(default)]
+    pub reload: Reload,
+    /// The replica that committed the change (it has applied it already and ignores its own
+    /// echo); empty when unknown.
+    #[serde(default)]
+    pub origin: String,
+}
+
+/// Which hot state a committed change makes stale.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Reload {
+    /// Everything loaded for the tenant (its status changed, it was provisioned, or the kind of
+    /// change is not known).
+    #[default]
+    All,
+    /// The tenant-wide snapshot: groups, inline hooks, every app.
+    Tenant,
+    /// One app (its settings, secrets, keys, assignments, `okta.*` grants) in the tenant-wide
+    /// snapshot.
+    App(String),
+    /// One authorization server: its settings, scopes, claims, policies, rules and keys.
+    Server(String),
+    /// Nothing hot: users, memberships and API tokens are read from the database when used.
+    Nothing,
 }
 
 /// Publishes and delivers [`ConfigEvent`]s.

@@ -14,7 +14,7 @@ pub mod revocation;
 
 use std::time::Duration;
 
-pub use bus::{ConfigBus, ConfigEvent, MemoryBus, RedisBus};
+pub use bus::{ConfigBus, ConfigEvent, MemoryBus, RedisBus, Reload};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 

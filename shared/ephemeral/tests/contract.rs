@@ -260,6 +260,8 @@ async fn a_published_change_reaches_every_subscriber(a: Arc<dyn ConfigBus>, b: A
         id: "scp1".into(),
         version: 7,
         published_ms: 0,
+        reload: tessera_ephemeral::Reload::Server("aus1".into()),
+        origin: "replica-a".into(),
     };
     a.publish(&event).await.unwrap();
     for rx in [&mut rx_a, &mut rx_b] {

@@ -14,7 +14,7 @@ use tessera_store::entities::{
     app, app_group, app_jwk, app_secret, app_user, authorization_server as srv, claim, consent,
     group, inline_hook, policy, policy_rule, scope, signing_key, tenant,
 };
-use tessera_store::{ColumnTrait as _, Condition, DatabaseConnection, repo};
+use tessera_store::{ColumnTrait, Condition, DatabaseConnection, repo};
 
 use crate::LoadError;
 use crate::registry::RegistryConfig;
@@ -53,113 +53,14 @@ pub async fn tenant(
         .find(|g| g.group_type == "BUILT_IN")
         .map(|g| g.id.clone())
         .unwrap_or_default();
-    let secrets =
-        repo::all::<app_secret::Entity>(db, id, app_secret::Column::Status.eq("ACTIVE")).await?;
-    let keys = repo::all::<app_jwk::Entity>(db, id, app_jwk::Column::Status.eq("ACTIVE")).await?;
-    let users = repo::all::<app_user::Entity>(db, id, Condition::all()).await?;
-    let app_groups = repo::all::<app_group::Entity>(db, id, Condition::all()).await?;
     let org_server_id = repo::find_by::<srv::Entity>(db, id, srv::Column::Org.eq(true))
         .await?
         .map(|s| s.id);
-    // `okta.*` scopes granted to apps for the org server (`/api/v1/apps/{id}/grants`).
-    let org_grants = match &org_server_id {
-        Some(org) => {
-            repo::all::<consent::Entity>(
-                db,
-                id,
-                Condition::all()
-                    .add(consent::Column::ServerId.eq(org))
-                    .add(consent::Column::UserId.eq(""))
-                    .add(consent::Column::Status.eq("ACTIVE")),
-            )
-            .await?
-        }
-        None => Vec::new(),
-    };
+    let rows = AppRows::load(db, id, org_server_id.as_deref(), None).await?;
     let mut clients = HashMap::new();
     for a in repo::all::<app::Entity>(db, id, Condition::all()).await? {
-        let creds: Value = parse(&a.credentials)?;
-        let settings: Value = parse(&a.settings)?;
-        let method = creds["token_endpoint_auth_method"]
-            .as_str()
-            .unwrap_or("client_secret_basic")
-            .to_owned();
-        let app_secrets: Vec<&app_secret::Model> =
-            secrets.iter().filter(|s| s.app_id == a.id).collect();
-        let jwt_secrets = if method == "client_secret_jwt" {
-            app_secrets
-                .iter()
-                .filter_map(|s| {
-                    let sealed = s.sealed.as_deref()?;
-                    let plain = master
-                        .open(
-                            s.master_key_id.as_deref()?,
-                            sealed,
-                            &tessera_jose::client_secret_context(id, &a.id, &s.id),
-                        )
-                        .ok()?;
-                    String::from_utf8(plain).ok()
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let client = ClientSnapshot {
-            app_id: a.id.clone(),
-            client_id: a.client_id.clone(),
-            label: a.label.clone(),
-            active: a.status == "ACTIVE",
-            application_type: settings["application_type"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            grant_types: strings(&settings["grant_types"]),
-            response_types: strings(&settings["response_types"]),
-            redirect_uris: strings(&settings["redirect_uris"]),
-            post_logout_redirect_uris: strings(&settings["post_logout_redirect_uris"]),
-            pkce_required: creds["pkce_required"].as_bool().unwrap_or(true),
-            refresh_rotation: settings["refresh_token"]["rotation_type"]
-                .as_str()
-                .unwrap_or("ROTATE")
-                .to_owned(),
-            refresh_leeway: settings["refresh_token"]["leeway"].as_i64().unwrap_or(30),
-            consent_method: settings["consent_method"]
-                .as_str()
-                .unwrap_or("TRUSTED")
-                .to_owned(),
-            secrets: app_secrets
-                .iter()
-                .map(|s| SecretHash {
-                    salt: s.salt.clone(),
-                    digest: s.digest.clone(),
-                })
-                .collect(),
-            jwt_secrets,
-            jwks: keys
-                .iter()
-                .filter(|k| k.app_id == a.id && k.key_use == "sig")
-                .map(|k| parse(&k.jwk))
-                .collect::<Result<_, _>>()?,
-            jwks_uri: settings["jwks_uri"].as_str().map(str::to_owned),
-            org_scopes: org_grants
-                .iter()
-                .filter(|g| g.client_id == a.client_id)
-                .map(|g| g.scope_name.clone())
-                .collect(),
-            profile: parse(&a.profile)?,
-            assigned_users: users
-                .iter()
-                .filter(|u| u.app_id == a.id)
-                .map(|u| (u.user_id.clone(), u.user_name.clone()))
-                .collect(),
-            assigned_groups: app_groups
-                .iter()
-                .filter(|g| g.app_id == a.id)
-                .map(|g| g.group_id.clone())
-                .collect(),
-            token_endpoint_auth_method: method,
-        };
-        clients.insert(a.client_id, Arc::new(client));
+        let client = client(&a, &rows, master, id)?;
+        clients.insert(a.client_id.clone(), Arc::new(client));
     }
     let default_server_id = repo::find_by::<srv::Entity>(db, id, srv::Column::IsDefault.eq(true))
         .await?
@@ -193,6 +94,199 @@ pub async fn tenant(
         hooks: hooks(db, master, id).await?,
         version: t.config_version,
     })
+}
+
+/// The rows an app's client snapshot is built from (all the tenant's, or one app's).
+struct AppRows {
+    secrets: Vec<app_secret::Model>,
+    keys: Vec<app_jwk::Model>,
+    users: Vec<app_user::Model>,
+    app_groups: Vec<app_group::Model>,
+    /// `okta.*` scopes granted to apps for the org server (`/api/v1/apps/{id}/grants`).
+    org_grants: Vec<consent::Model>,
+}
+
+impl AppRows {
+    /// The rows of every app of the tenant, or of `only` that one.
+    async fn load(
+        db: &DatabaseConnection,
+        tenant_id: &str,
+        org_server_id: Option<&str>,
+        only: Option<&str>,
+    ) -> Result<Self, LoadError> {
+        let org_grants = match org_server_id {
+            Some(org) => {
+                repo::all::<consent::Entity>(
+                    db,
+                    tenant_id,
+                    Condition::all()
+                        .add(consent::Column::ServerId.eq(org))
+                        .add(consent::Column::UserId.eq(""))
+                        .add(consent::Column::Status.eq("ACTIVE")),
+                )
+                .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(Self {
+            secrets: repo::all::<app_secret::Entity>(
+                db,
+                tenant_id,
+                only_app(
+                    only,
+                    Condition::all().add(app_secret::Column::Status.eq("ACTIVE")),
+                    app_secret::Column::AppId,
+                ),
+            )
+            .await?,
+            keys: repo::all::<app_jwk::Entity>(
+                db,
+                tenant_id,
+                only_app(
+                    only,
+                    Condition::all().add(app_jwk::Column::Status.eq("ACTIVE")),
+                    app_jwk::Column::AppId,
+                ),
+            )
+            .await?,
+            users: repo::all::<app_user::Entity>(
+                db,
+                tenant_id,
+                only_app(only, Condition::all(), app_user::Column::AppId),
+            )
+            .await?,
+            app_groups: repo::all::<app_group::Entity>(
+                db,
+                tenant_id,
+                only_app(only, Condition::all(), app_group::Column::AppId),
+            )
+            .await?,
+            org_grants,
+        })
+    }
+}
+
+/// `c`, narrowed to one app's rows when `only` names one.
+fn only_app(only: Option<&str>, c: Condition, app_id: impl ColumnTrait) -> Condition {
+    match only {
+        Some(id) => c.add(app_id.eq(id)),
+        None => c,
+    }
+}
+
+/// One app's client snapshot, from its row and [`AppRows`].
+fn client(
+    a: &app::Model,
+    rows: &AppRows,
+    master: &KeyRing,
+    id: &str,
+) -> Result<ClientSnapshot, LoadError> {
+    let creds: Value = parse(&a.credentials)?;
+    let settings: Value = parse(&a.settings)?;
+    let method = creds["token_endpoint_auth_method"]
+        .as_str()
+        .unwrap_or("client_secret_basic")
+        .to_owned();
+    let app_secrets: Vec<&app_secret::Model> =
+        rows.secrets.iter().filter(|s| s.app_id == a.id).collect();
+    let jwt_secrets = if method == "client_secret_jwt" {
+        app_secrets
+            .iter()
+            .filter_map(|s| {
+                let sealed = s.sealed.as_deref()?;
+                let plain = master
+                    .open(
+                        s.master_key_id.as_deref()?,
+                        sealed,
+                        &tessera_jose::client_secret_context(id, &a.id, &s.id),
+                    )
+                    .ok()?;
+                String::from_utf8(plain).ok()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let client = ClientSnapshot {
+        app_id: a.id.clone(),
+        client_id: a.client_id.clone(),
+        label: a.label.clone(),
+        active: a.status == "ACTIVE",
+        application_type: settings["application_type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        grant_types: strings(&settings["grant_types"]),
+        response_types: strings(&settings["response_types"]),
+        redirect_uris: strings(&settings["redirect_uris"]),
+        post_logout_redirect_uris: strings(&settings["post_logout_redirect_uris"]),
+        pkce_required: creds["pkce_required"].as_bool().unwrap_or(true),
+        refresh_rotation: settings["refresh_token"]["rotation_type"]
+            .as_str()
+            .unwrap_or("ROTATE")
+            .to_owned(),
+        refresh_leeway: settings["refresh_token"]["leeway"].as_i64().unwrap_or(30),
+        consent_method: settings["consent_method"]
+            .as_str()
+            .unwrap_or("TRUSTED")
+            .to_owned(),
+        secrets: app_secrets
+            .iter()
+            .map(|s| SecretHash {
+                salt: s.salt.clone(),
+                digest: s.digest.clone(),
+            })
+            .collect(),
+        jwt_secrets,
+        jwks: rows
+            .keys
+            .iter()
+            .filter(|k| k.app_id == a.id && k.key_use == "sig")
+            .map(|k| parse(&k.jwk))
+            .collect::<Result<_, _>>()?,
+        jwks_uri: settings["jwks_uri"].as_str().map(str::to_owned),
+        org_scopes: rows
+            .org_grants
+            .iter()
+            .filter(|g| g.client_id == a.client_id)
+            .map(|g| g.scope_name.clone())
+            .collect(),
+        profile: parse(&a.profile)?,
+        assigned_users: rows
+            .users
+            .iter()
+            .filter(|u| u.app_id == a.id)
+            .map(|u| (u.user_id.clone(), u.user_name.clone()))
+            .collect(),
+        assigned_groups: rows
+            .app_groups
+            .iter()
+            .filter(|g| g.app_id == a.id)
+            .map(|g| g.group_id.clone())
+            .collect(),
+        token_endpoint_auth_method: method,
+    };
+    Ok(client)
+}
+
+/// One app's client snapshot, loaded on its own (a change to that app): `None` when the app is
+/// gone. Reads the tenant's config version first, like every load, so the snapshot is at least
+/// as new as the version it reports.
+pub async fn app(
+    db: &DatabaseConnection,
+    master: &KeyRing,
+    t: &tenant::Model,
+    app_id: &str,
+) -> Result<Option<ClientSnapshot>, LoadError> {
+    let id = t.id.as_str();
+    let Some(a) = repo::find::<app::Entity>(db, id, app_id).await? else {
+        return Ok(None);
+    };
+    let org_server_id = repo::find_by::<srv::Entity>(db, id, srv::Column::Org.eq(true))
+        .await?
+        .map(|s| s.id);
+    let rows = AppRows::load(db, id, org_server_id.as_deref(), Some(app_id)).await?;
+    Ok(Some(client(&a, &rows, master, id)?))
 }
 
 /// A tenant's inline hooks, their authentication values unsealed.

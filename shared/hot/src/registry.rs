@@ -8,9 +8,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use tessera_domain::Clock;
-use tessera_ephemeral::ConfigBus;
+use tessera_ephemeral::{ConfigBus, Reload as BusReload};
 use tessera_jose::KeyRing;
 use tessera_store::entities::authorization_server as srv;
+use tokio::sync::watch;
 
 /// How metrics and logs name the org authorization server (its routes are `{org}/oauth2/v1/…`).
 pub const ORG_SERVER: &str = "org";
@@ -39,27 +40,25 @@ pub struct RegistryConfig {
     pub version_check_every: Duration,
     /// How long an unused tenant stays loaded.
     pub idle_after: Duration,
-    /// Whether introspection results may be cached: only where revocations reach this cache
-    /// synchronously (the in-process store and bus of the embedded default).
-    pub cache_introspection: bool,
+    /// This replica's name: a bus event it published itself has been applied already.
+    pub instance_id: String,
 }
 
-/// Introspection results of active JWTs, by a hash of the token, until the token's `exp`.
-/// Any announcement for a tenant drops its entries, so a revocation (explicit or implicit) is
-/// never answered from the cache.
-#[derive(Debug, Default)]
-struct ResultCache {
-    entries: std::sync::Mutex<HashMap<String, (String, i64, bytes::Bytes)>>,
-}
+/// How long a request waits for a reload of a stale snapshot before it is served the one it
+/// has (a reload that is slow or failing must not stall requests).
+const RELOAD_WAIT: Duration = Duration::from_secs(5);
+/// How soon a failed reload is tried again.
+const RELOAD_RETRY: Duration = Duration::from_secs(2);
 
-const RESULT_CACHE_MAX: usize = 100_000;
-
-impl ResultCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, i64, bytes::Bytes)>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+/// The state of one snapshot's reloads, as requests see it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    /// The config version the snapshot holds.
+    version: i64,
+    /// Reload attempts finished so far.
+    attempts: u64,
+    /// Whether the last attempt failed.
+    failed: bool,
 }
 
 /// A loaded snapshot behind its actor.
@@ -67,15 +66,60 @@ struct Slot<T> {
     cell: Arc<ArcSwap<T>>,
     actor: Addr<Loader>,
     last_used: AtomicI64,
+    /// The newest config version announced that makes this snapshot stale. A snapshot older
+    /// than this is reloaded (and waited for) before it is handed out, so a committed change is
+    /// honoured by the very next request.
+    wanted: AtomicI64,
+    /// Each finished reload, so requests can wait for one without queueing their own.
+    progress: Arc<watch::Sender<Progress>>,
+}
+
+impl<T> Slot<T> {
+    fn new(
+        cell: Arc<ArcSwap<T>>,
+        actor: Addr<Loader>,
+        progress: Arc<watch::Sender<Progress>>,
+        version: i64,
+        now: i64,
+    ) -> Self {
+        Self {
+            cell,
+            actor,
+            last_used: AtomicI64::new(now),
+            wanted: AtomicI64::new(version),
+            progress,
+        }
+    }
+
+    /// Waits (at most [`RELOAD_WAIT`]) until the snapshot holds `wanted`, unless its last reload
+    /// failed: then the snapshot at hand is served (the loader retries by itself).
+    async fn fresh(&self, version_now: i64) {
+        let wanted = self.wanted.load(Ordering::Acquire);
+        if version_now >= wanted {
+            return;
+        }
+        let mut rx = self.progress.subscribe();
+        let (start, failed) = {
+            let p = rx.borrow();
+            (p.attempts, p.failed)
+        };
+        if failed {
+            return;
+        }
+        let _ = tokio::time::timeout(
+            RELOAD_WAIT,
+            rx.wait_for(|p| p.version >= wanted || p.attempts > start),
+        )
+        .await;
+    }
 }
 
 struct TenantSlot {
     slot: Slot<TenantSnapshot>,
     servers: RwLock<HashMap<String, Arc<Slot<ServerSnapshot>>>>,
-    /// The newest config version announced for this tenant. A snapshot older than this is
-    /// reloaded (and waited for) before it is handed out, so a committed change is honoured by
-    /// the very next request.
-    wanted: AtomicI64,
+    /// The newest config version announced for the tenant, whatever it touched: a stored
+    /// version past it means a bus message was lost.
+    seen: AtomicI64,
 }
 
 /// What an actor reloads.
@@ -96,6 +140,10 @@ struct Loader {
     target: Target,
     tenant_cell: Option<Arc<ArcSwap<TenantSnapshot>>>,
     server_cell: Option<Arc<ArcSwap<ServerSnapshot>>>,
+    progress: Arc<watch::Sender<Progress>>,
+    /// Per app, the config version its client snapshot was last loaded at (a whole-tenant load
+    /// counts for every app).
+    app_versions: HashMap<String, i64>,
     shared: Arc<Shared>,
 }
 
@@ -103,37 +151,164 @@ impl Actor for Loader {
     type Context = Context<Self>;
 }
 
-#[derive(Message)]
+/// Make the snapshot hold at least `version`: all of it, or for a tenant snapshot one `app`.
+#[derive(Message, Clone)]
 #[rtype(result = "()")]
-struct Reload;
+struct Reload {
+    version: i64,
+    app: Option<String>,
+}
+
+/// What one reload did.
+enum Outcome {
+    /// The snapshot already held the version: nothing was read.
+    Skipped,
+    /// Reloaded (`Some` app: only that app), at this version.
+    Loaded(Option<String>, i64),
+    Failed,
+}
+
+impl Loader {
+    fn holds(&self, r: &Reload) -> bool {
+        let whole = match (&self.tenant_cell, &self.server_cell) {
+            (Some(c), _) => c.load().version,
+            (None, Some(c)) => c.load().version,
+            (None, None) => i64::MAX,
+        };
+        match &r.app {
+            // An app is as new as its own last load or the last whole-tenant load: versions
+            // from different admin replicas can arrive out of order, so a later change to
+            // another app says nothing about this one.
+            Some(app) => {
+                self.app_versions
+                    .get(app)
+                    .copied()
+                    .unwrap_or(i64::MIN)
+                    .max(self.full_version())
+                    >= r.version
+            }
+            None => whole >= r.version,
+        }
+    }
+
+    /// The version of the last whole-tenant (or server) load.
+    fn full_version(&self) -> i64 {
+        self.app_versions.get("").copied().unwrap_or(i64::MIN)
+    }
+}
 
 impl Handler<Reload> for Loader {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, _: Reload, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, r: Reload, _: &mut Self::Context) -> Self::Result {
+        let skip = self.holds(&r);
         let (target, shared) = (self.target.clone(), self.shared.clone());
         let (tenant_cell, server_cell) = (self.tenant_cell.clone(), self.server_cell.clone());
+        let app = r.app.clone();
         AtomicResponse::new(Box::pin(
             async move {
-                let result = match &target {
-                    Target::Tenant { tenant_id } => shared.load_tenant(tenant_id).await.map(|t| {
-                        if let (Some(cell), Some(t)) = (tenant_cell, t) {
-                            cell.store(Arc::new(t));
-                        }
+                if skip {
+                    return Outcome::Skipped;
+                }
+                let result = match (&target, &app) {
+                    (Target::Tenant { tenant_id }, None) => shared.load_tenant(tenant_id).await.map(|t| {
+                        t.map(|t| {
+                            let v = t.version;
+                            if let Some(cell) = tenant_cell {
+                                cell.store(Arc::new(t));
+                            }
+                            v
+                        })
                     }),
-                    Target::Server { tenant_id, server_id } => shared.load_server(tenant_id, server_id).await.map(|s| {
-                        if let (Some(cell), Some(s)) = (server_cell, s) {
-                            cell.store(Arc::new(s));
-                        }
+                    (Target::Tenant { tenant_id }, Some(app_id)) => shared.load_app(tenant_id, app_id).await.map(|loaded| {
+                        loaded.map(|(version, client)| {
+                            if let Some(cell) = tenant_cell {
+                                cell.rcu(|current| {
+                                    let mut next = TenantSnapshot::clone(current);
+                                    next.clients.retain(|_, c| c.app_id != *app_id);
+                                    if let Some(c) = &client {
+                                        next.clients.insert(c.client_id.clone(), Arc::new(c.clone()));
+                                    }
+                                    next.version = next.version.max(version);
+                                    next
+                                });
+                            }
+                            version
+                        })
+                    }),
+                    (Target::Server { tenant_id, server_id }, _) => shared.load_server(tenant_id, server_id).await.map(|s| {
+                        s.map(|s| {
+                            let v = s.version;
+                            if let Some(cell) = server_cell {
+                                cell.store(Arc::new(s));
+                            }
+                            v
+                        })
                     }),
                 };
-                if let Err(e) = result {
-                    tracing::error!(error = %e, ?target, "hot-state reload failed; keeping the previous snapshot");
+                match result {
+                    Ok(Some(version)) => Outcome::Loaded(app, version),
+                    // Gone from the database: the last snapshot stays until the slot is dropped.
+                    Ok(None) => Outcome::Skipped,
+                    Err(e) => {
+                        tracing::error!(error = %e, ?target, "hot-state reload failed; keeping the previous snapshot");
+                        Outcome::Failed
+                    }
                 }
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(move |outcome, me, ctx| {
+                let kind = match (&me.target, &r.app) {
+                    (Target::Server { .. }, _) => ReloadKind::Server,
+                    (Target::Tenant { .. }, Some(_)) => ReloadKind::App,
+                    (Target::Tenant { .. }, None) => ReloadKind::Tenant,
+                };
+                let failed = matches!(outcome, Outcome::Failed);
+                match outcome {
+                    Outcome::Skipped => me.shared.count(kind, ReloadResult::Skipped),
+                    Outcome::Loaded(app, version) => {
+                        me.shared.count(kind, ReloadResult::Loaded);
+                        me.app_versions.insert(app.unwrap_or_default(), version);
+                    }
+                    Outcome::Failed => {
+                        me.shared.count(kind, ReloadResult::Failed);
+                        ctx.notify_later(r.clone(), RELOAD_RETRY);
+                    }
+                }
+                let version = match (&me.tenant_cell, &me.server_cell) {
+                    (Some(c), _) => c.load().version,
+                    (None, Some(c)) => c.load().version,
+                    (None, None) => 0,
+                };
+                me.progress.send_modify(|p| {
+                    p.version = version;
+                    p.attempts += 1;
+                    p.failed = failed;
+                });
+            }),
         ))
     }
+}
+
+/// What a reload reloaded, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub enum ReloadKind {
+    /// A whole tenant-wide snapshot.
+    Tenant,
+    /// One app in the tenant-wide snapshot.
+    App,
+    /// One authorization server's snapshot.
+    Server,
+}
+
+/// How a reload ended.
+#[derive(Debug, Clone, Copy)]
+pub enum ReloadResult {
+    Loaded,
+    /// The snapshot already held the change (the committing replica's own bus echo, or a reload
+    /// overtaken by a newer one).
+    Skipped,
+    Failed,
 }
 
 struct Shared {
@@ -141,9 +316,29 @@ struct Shared {
     master: Arc<KeyRing>,
     clock: Arc<dyn Clock>,
     config: RegistryConfig,
+    /// Reloads by kind and result: `[kind][result]`.
+    reloads: [[AtomicU64; 3]; 3],
 }
 
 impl Shared {
+    fn count(&self, kind: ReloadKind, result: ReloadResult) {
+        self.reloads[kind as usize][result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One app's client snapshot and the version it was read at; `Some((v, None))` when the
+    /// app is gone.
+    async fn load_app(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<Option<(i64, Option<crate::ClientSnapshot>)>, LoadError> {
+        let Some(t) = tessera_store::tenants::by_id(&self.db, tenant_id).await? else {
+            return Ok(None);
+        };
+        let client = load::app(&self.db, &self.master, &t, app_id).await?;
+        Ok(Some((t.config_version, client)))
+    }
+
     fn now_ms(&self) -> i64 {
         tessera_domain::timefmt::to_millis(self.clock.now())
     }
@@ -179,7 +374,6 @@ impl Shared {
 pub struct Registry {
     shared: Arc<Shared>,
     stats: Arc<Counters>,
-    results: Arc<ResultCache>,
     /// Loaded tenants by name (the path segment), and names by id (the bus's key).
     tenants: Arc<RwLock<HashMap<String, Arc<TenantSlot>>>>,
     names: Arc<RwLock<HashMap<String, String>>>,
@@ -208,8 +402,6 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 struct Counters {
     tenant_hits: AtomicU64,
     tenant_loads: AtomicU64,
-    result_hits: AtomicU64,
-    result_misses: AtomicU64,
     bus_events: AtomicU64,
     bus_lag_ms: AtomicI64,
 }
@@ -220,12 +412,11 @@ pub struct Stats {
     /// Requests for a tenant answered from its loaded snapshot, and loads from the database.
     pub tenant_hits: u64,
     pub tenant_loads: u64,
-    /// Introspection answers served from the result cache, and lookups that missed it.
-    pub result_hits: u64,
-    pub result_misses: u64,
     /// Config-bus messages received, and the lag of the latest (commit to receipt).
     pub bus_events: u64,
     pub bus_lag_ms: i64,
+    /// Reloads by kind (tenant, app, server) and result (loaded, skipped, failed).
+    pub reloads: [[u64; 3]; 3],
 }
 
 impl Registry {
@@ -235,10 +426,13 @@ impl Registry {
         Stats {
             tenant_hits: s.tenant_hits.load(Ordering::Relaxed),
             tenant_loads: s.tenant_loads.load(Ordering::Relaxed),
-            result_hits: s.result_hits.load(Ordering::Relaxed),
-            result_misses: s.result_misses.load(Ordering::Relaxed),
             bus_events: s.bus_events.load(Ordering::Relaxed),
             bus_lag_ms: s.bus_lag_ms.load(Ordering::Relaxed),
+            reloads: self
+                .shared
+                .reloads
+                .each_ref()
+                .map(|row| row.each_ref().map(|c| c.load(Ordering::Relaxed))),
         }
     }
 
@@ -250,12 +444,12 @@ impl Registry {
     ) -> Self {
         Self {
             stats: Arc::default(),
-            results: Arc::default(),
             shared: Arc::new(Shared {
                 db,
                 master,
                 clock,
                 config,
+                reloads: Default::default(),
             }),
             tenants: Arc::default(),
             names: Arc::default(),
@@ -272,19 +466,31 @@ impl Registry {
             .store(self.shared.now_ms(), Ordering::Relaxed);
     }
 
+    /// Starts the actor of a snapshot loaded at `version`; returns it and its progress.
     fn start_loader(
         &self,
         target: Target,
         tenant_cell: Option<Arc<ArcSwap<TenantSnapshot>>>,
         server_cell: Option<Arc<ArcSwap<ServerSnapshot>>>,
-    ) -> Addr<Loader> {
-        Loader {
+        version: i64,
+    ) -> (Addr<Loader>, Arc<watch::Sender<Progress>>) {
+        let progress = Arc::new(
+            watch::channel(Progress {
+                version,
+                ..Progress::default()
+            })
+            .0,
+        );
+        let actor = Loader {
             target,
             tenant_cell,
             server_cell,
+            progress: progress.clone(),
+            app_versions: HashMap::from([(String::new(), version)]),
             shared: self.shared.clone(),
         }
-        .start()
+        .start();
+        (actor, progress)
     }
 
     async fn tenant_slot(&self, name: &str) -> Result<Option<Arc<TenantSlot>>, LoadError> {
@@ -292,9 +498,7 @@ impl Registry {
         if let Some(slot) = loaded {
             self.stats.tenant_hits.fetch_add(1, Ordering::Relaxed);
             self.touch(&slot.slot);
-            if slot.slot.cell.load().version < slot.wanted.load(Ordering::Acquire) {
-                let _ = slot.slot.actor.send(Reload).await;
-            }
+            slot.slot.fresh(slot.slot.cell.load().version).await;
             return Ok(Some(slot));
         }
         let Some(t) = tessera_store::tenants::by_name(&self.shared.db, name).await? else {
@@ -308,21 +512,19 @@ impl Registry {
             &t,
         )
         .await?;
+        let version = snapshot.version;
         let cell = Arc::new(ArcSwap::from_pointee(snapshot));
-        let actor = self.start_loader(
+        let (actor, progress) = self.start_loader(
             Target::Tenant {
                 tenant_id: t.id.clone(),
             },
             Some(cell.clone()),
             None,
+            version,
         );
         let slot = Arc::new(TenantSlot {
-            wanted: AtomicI64::new(t.config_version),
-            slot: Slot {
-                cell,
-                actor,
-                last_used: AtomicI64::new(self.shared.now_ms()),
-            },
+            seen: AtomicI64::new(version),
+            slot: Slot::new(cell, actor, progress, version, self.shared.now_ms()),
             servers: RwLock::default(),
         });
         // Two first requests may race; keep the one that got in first.
@@ -385,9 +587,7 @@ impl Registry {
         let loaded = read(&tslot.servers).get(&server_id).cloned();
         if let Some(slot) = loaded {
             self.touch(&slot);
-            if slot.cell.load().version < tslot.wanted.load(Ordering::Acquire) {
-                let _ = slot.actor.send(Reload).await;
-            }
+            slot.fresh(slot.cell.load().version).await;
             return Ok(Some((tenant, slot.cell.load_full())));
         }
         let Some(t) = tessera_store::tenants::by_id(&self.shared.db, &tenant.tenant_id).await?
@@ -406,20 +606,24 @@ impl Registry {
             self.shared.now_ms(),
         )
         .await?;
+        let version = snapshot.version;
         let cell = Arc::new(ArcSwap::from_pointee(snapshot));
-        let actor = self.start_loader(
+        let (actor, progress) = self.start_loader(
             Target::Server {
                 tenant_id: t.id.clone(),
                 server_id: server_id.clone(),
             },
             None,
             Some(cell.clone()),
+            version,
         );
-        let slot = Arc::new(Slot {
+        let slot = Arc::new(Slot::new(
             cell,
             actor,
-            last_used: AtomicI64::new(self.shared.now_ms()),
-        });
+            progress,
+            version,
+            self.shared.now_ms(),
+        ));
         let slot = write(&tslot.servers)
             .entry(server_id)
             .or_insert(slot)
@@ -427,70 +631,51 @@ impl Registry {
         Ok(Some((tenant, slot.cell.load_full())))
     }
 
-    /// Records that `version` of a tenant's configuration is committed and asks its actors to
-    /// reload. Requests that arrive before the reload finishes wait for it. Called synchronously
-    /// by the process that committed the change, and from the config bus on every replica.
-    pub fn announce(&self, tenant_id: &str, version: i64) {
-        self.forget_results(tenant_id);
-        let slot = read(&self.names)
+    /// Records that `version` of a tenant's configuration is committed and asks the actors of
+    /// what it touched (`reload`) to reload; requests for those snapshots that arrive before the
+    /// reload finishes wait for it. Called synchronously by the process that committed the
+    /// change, and from the config bus on every other replica.
+    pub fn announce(&self, tenant_id: &str, version: i64, reload: &BusReload) {
+        let Some(slot) = self.loaded(tenant_id) else {
+            return;
+        };
+        slot.seen.fetch_max(version, Ordering::AcqRel);
+        let ask = |s: &Slot<_>, app: Option<String>| {
+            s.wanted.fetch_max(version, Ordering::AcqRel);
+            s.actor.do_send(Reload { version, app });
+        };
+        let ask_server = |s: &Slot<ServerSnapshot>| {
+            s.wanted.fetch_max(version, Ordering::AcqRel);
+            s.actor.do_send(Reload { version, app: None });
+        };
+        match reload {
+            BusReload::All => {
+                ask(&slot.slot, None);
+                read(&slot.servers).values().for_each(|s| ask_server(s));
+            }
+            BusReload::Tenant => ask(&slot.slot, None),
+            BusReload::App(app_id) => ask(&slot.slot, Some(app_id.clone())),
+            BusReload::Server(server_id) => {
+                if let Some(s) = read(&slot.servers).get(server_id) {
+                    ask_server(s);
+                }
+            }
+            BusReload::Nothing => {}
+        }
+    }
+
+    /// The newest config version announced for a loaded tenant (any change to it moves this):
+    /// what an answer cached for the tenant was computed at.
+    pub fn seen_version(&self, tenant_id: &str) -> Option<i64> {
+        self.loaded(tenant_id)
+            .map(|slot| slot.seen.load(Ordering::Acquire))
+    }
+
+    fn loaded(&self, tenant_id: &str) -> Option<Arc<TenantSlot>> {
+        read(&self.names)
             .get(tenant_id)
             .cloned()
-            .and_then(|name| read(&self.tenants).get(&name).cloned());
-        if let Some(slot) = slot {
-            slot.wanted.fetch_max(version, Ordering::AcqRel);
-            self.reload_tenant(tenant_id);
-        }
-    }
-
-    /// A cached introspection response for the token hashed to `key`, if still valid at `now`.
-    pub fn cached_result(&self, key: &str, now: i64) -> Option<bytes::Bytes> {
-        if !self.shared.config.cache_introspection {
-            return None;
-        }
-        let found = self
-            .results
-            .lock()
-            .get(key)
-            .filter(|(_, exp, _)| *exp > now)
-            .map(|(_, _, body)| body.clone());
-        let counter = if found.is_some() {
-            &self.stats.result_hits
-        } else {
-            &self.stats.result_misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        found
-    }
-
-    /// Caches an active token's introspection response until its `exp`.
-    pub fn cache_result(&self, key: String, tenant_id: &str, exp: i64, body: bytes::Bytes) {
-        if !self.shared.config.cache_introspection {
-            return;
-        }
-        let mut entries = self.results.lock();
-        if entries.len() >= RESULT_CACHE_MAX {
-            entries.clear();
-        }
-        entries.insert(key, (tenant_id.to_owned(), exp, body));
-    }
-
-    /// Drops every cached introspection result of a tenant.
-    pub fn forget_results(&self, tenant_id: &str) {
-        self.results.lock().retain(|_, (t, _, _)| t != tenant_id);
-    }
-
-    /// Asks every actor of a loaded tenant to reload.
-    pub fn reload_tenant(&self, tenant_id: &str) {
-        let Some(name) = read(&self.names).get(tenant_id).cloned() else {
-            return;
-        };
-        let Some(slot) = read(&self.tenants).get(&name).cloned() else {
-            return;
-        };
-        slot.slot.actor.do_send(Reload);
-        for s in read(&slot.servers).values() {
-            s.actor.do_send(Reload);
-        }
+            .and_then(|name| read(&self.tenants).get(&name).cloned())
     }
 
     /// Forgets a tenant entirely (it was deleted): its actors stop with their last address.
@@ -518,16 +703,28 @@ impl Registry {
                                 .bus_lag_ms
                                 .store(me.shared.now_ms() - event.published_ms, Ordering::Relaxed);
                         }
-                        me.announce(&event.tenant, event.version)
+                        // This replica announced its own change when it committed it.
+                        if event.origin != me.shared.config.instance_id {
+                            me.announce(&event.tenant, event.version, &event.reload);
+                        }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(
                             missed = n,
                             "config bus lagged; reloading every loaded tenant"
                         );
-                        let ids: Vec<String> = read(&me.names).keys().cloned().collect();
-                        for id in ids {
-                            me.reload_tenant(&id);
+                        let loaded: Vec<(String, i64)> = read(&me.tenants)
+                            .values()
+                            .map(|s| {
+                                (
+                                    s.slot.cell.load().tenant_id.clone(),
+                                    s.seen.load(Ordering::Acquire),
+                                )
+                            })
+                            .collect();
+                        for (id, seen) in loaded {
+                            // Newer than anything seen: every snapshot of the tenant is stale.
+                            me.announce(&id, seen + 1, &BusReload::All);
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
@@ -545,14 +742,16 @@ impl Registry {
         });
     }
 
-    /// The safety net for lost bus messages: reload any tenant whose stored config version is
-    /// newer than its snapshot's.
+    /// The safety net for lost bus messages: reload everything of any tenant whose stored
+    /// config version is newer than every version announced for it.
     async fn check_versions(&self) {
         let loaded: Vec<(String, i64)> = read(&self.tenants)
             .values()
             .map(|s| {
-                let t = s.slot.cell.load();
-                (t.tenant_id.clone(), t.version)
+                (
+                    s.slot.cell.load().tenant_id.clone(),
+                    s.seen.load(Ordering::Acquire),
+                )
             })
             .collect();
         for chunk in loaded.chunks(500) {
@@ -566,7 +765,7 @@ impl Registry {
                             .any(|(id, v)| *id == row.id && *v < row.config_version)
                         {
                             tracing::info!(tenant = %row.id, "config version moved without a bus message; reloading");
-                            self.announce(&row.id, row.config_version);
+                            self.announce(&row.id, row.config_version, &BusReload::All);
                         }
                     }
                 }

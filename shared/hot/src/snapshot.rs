@@ -132,7 +132,7 @@ pub struct ClientSnapshot {
 }
 
 /// Everything the token path needs about one tenant.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TenantSnapshot {
     pub tenant_id: String,
     pub name: String,

@@ -28,6 +28,7 @@ mod okta_sdk;
 mod operator;
 mod persistence;
 mod rate_limits;
+mod reloads;
 mod roles;
 mod rotation;
 mod routing;
