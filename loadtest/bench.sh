@@ -5,6 +5,9 @@
 #
 #   loadtest/bench.sh [seconds-per-case]     (default 10)
 #
+# TESSERA_BIN=path benches that binary instead of building this tree's (to compare two
+# commits on one machine in one sitting); SKIP_PEER=1 leaves the peer out.
+#
 # Prints one row per case: requests/s, p50/p99, server CPU-seconds per 1,000 requests,
 # tokens per server CPU-second, peak RSS; then the ratios to the peer.
 set -euo pipefail
@@ -15,7 +18,10 @@ PEER_PORT=${PEER_BENCH_PORT:-18481}
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
 
 echo "building release binaries..." >&2
-cargo build --release -q -p tessera
+if [ -z "${TESSERA_BIN:-}" ]; then
+  cargo build --release -q -p tessera
+fi
+BIN=${TESSERA_BIN:-./target/release/tessera}
 cargo build --release -q -p tessera-jose --example sign_rate
 WORK=$(mktemp -d)
 cleanup() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "${PEER_PID:-}" ] && kill "$PEER_PID" 2>/dev/null; rm -rf "$WORK"; }
@@ -53,7 +59,7 @@ echo "$SIGN" >&2
 # --- Tessera -------------------------------------------------------------------------------
 OP=bench-operator-token-0123456789abcdef
 TESSERA_LISTEN=127.0.0.1:$PORT TESSERA_DATA_DIR="$WORK/data" TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn TESSERA_RATE_LIMITS__ENABLED=false \
-  ./target/release/tessera serve >"$WORK/tessera.log" 2>&1 &
+  "$BIN" serve >"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 ORG=$(curl -sf -XPOST "http://127.0.0.1:$PORT/operator/v1/tenants" -H "Authorization: Bearer $OP" \
@@ -90,7 +96,7 @@ T_INTRO=$(run_case "tessera introspection, JWT, in-process denylist" "$SERVER_PI
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 # The same data, now with the short-lived store (denylist, revocation epochs) in Redis.
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379} TESSERA_LISTEN=127.0.0.1:$PORT TESSERA_DATA_DIR="$WORK/data" \
-  TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn TESSERA_RATE_LIMITS__ENABLED=false ./target/release/tessera serve >>"$WORK/tessera.log" 2>&1 &
+  TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn TESSERA_RATE_LIMITS__ENABLED=false "$BIN" serve >>"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf -XPOST "$BASE/default/v1/introspect" -H "Authorization: $AUTH" -d "token=$AT" >/dev/null
