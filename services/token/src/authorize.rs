@@ -8,109 +8,21 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+
 use tessera_core::AppState;
 use tessera_domain::policy::{self, UserFacts};
-use tessera_domain::secrets::{lookup_digest, random_token};
-use tessera_ephemeral::{Key, Kind};
+use tessera_domain::secrets::random_token;
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
 use tessera_store::entities::user;
 use tessera_store::repo;
 
+use crate::code::{CodeGrant, assigned};
 use crate::login::pending_key;
 use crate::metadata::ServerPath;
-use crate::pages::{error_page, form_post};
+use crate::pages::error_page;
+use crate::reply::{Reply, ReplyTo, respond};
 use crate::session;
-
-/// How long an authorization code lives (OKTA-REFERENCE §3.3).
-pub const CODE_TTL: Duration = Duration::from_secs(300);
-
-/// What a code is bound to, kept in the short-lived store under a hash of the code.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CodeGrant {
-    pub client_id: String,
-    pub server_id: String,
-    pub redirect_uri: String,
-    pub code_challenge: Option<String>,
-    pub nonce: Option<String>,
-    pub scopes: Vec<String>,
-    pub user_id: String,
-    pub auth_time: i64,
-    pub access_token_minutes: i64,
-    pub refresh_token_minutes: i64,
-    pub refresh_window_minutes: i64,
-    /// The matched policy and rule, and the rule's token inline hook, which runs again when
-    /// the code is exchanged.
-    #[serde(default)]
-    pub policy_id: String,
-    #[serde(default)]
-    pub rule_id: String,
-    #[serde(default)]
-    pub inline_hook: Option<String>,
-}
-
-impl CodeGrant {
-    /// The policy decision the code carries: its scopes and the lifetimes the matching rule
-    /// gave when the code was issued.
-    pub fn grant(&self) -> policy::Grant {
-        policy::Grant {
-            policy_id: self.policy_id.clone(),
-            rule_id: self.rule_id.clone(),
-            scopes: self.scopes.clone(),
-            lifetimes: policy::Lifetimes {
-                access_token_minutes: self.access_token_minutes,
-                refresh_token_minutes: self.refresh_token_minutes,
-                refresh_window_minutes: self.refresh_window_minutes,
-            },
-            inline_hook: self.inline_hook.clone(),
-        }
-    }
-}
-
-pub fn code_key(tenant_id: &str, code: &str) -> Key {
-    Key::tenant(tenant_id, Kind::AuthorizationCode, &lookup_digest(code))
-}
-
-/// Where an error or a code goes back to the client.
-struct Reply<'a> {
-    redirect_uri: &'a str,
-    mode: &'a str,
-    state: Option<&'a str>,
-}
-
-impl Reply<'_> {
-    fn send(&self, params: &[(&str, &str)]) -> HttpResponse {
-        let mut all: Vec<(&str, &str)> = params.to_vec();
-        if let Some(s) = self.state {
-            all.push(("state", s));
-        }
-        if self.mode == "form_post" {
-            return form_post(self.redirect_uri, &all);
-        }
-        let encoded = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(all)
-            .finish();
-        let sep = if self.mode == "fragment" {
-            '#'
-        } else if self.redirect_uri.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        HttpResponse::Found()
-            .insert_header((
-                header::LOCATION,
-                format!("{}{sep}{encoded}", self.redirect_uri),
-            ))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish()
-    }
-
-    fn error(&self, error: &str, description: &str) -> HttpResponse {
-        self.send(&[("error", error), ("error_description", description)])
-    }
-}
 
 pub async fn authorize(
     req: HttpRequest,
@@ -341,7 +253,7 @@ pub async fn authorize(
         everyone_group_id: &tenant.everyone_group_id,
     };
     let decided = if server.org {
-        crate::grants::org_sign_in_grant(&client, &scopes)
+        crate::grants::org::sign_in_grant(&client, &scopes)
     } else {
         policy::evaluate(&server.policies, &server.scopes, &request)
             .map_err(|d| (d.error(), d.description().to_string()))
@@ -391,130 +303,6 @@ pub async fn authorize(
         return crate::consent::ask(&state, &tenant, &server, &client, &missing, bound, back).await;
     }
     respond(&state, &tenant, &server, &client, bound, &back).await
-}
-
-/// Where a code or an error goes back to, kept while the user is asked for consent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReplyTo {
-    pub redirect_uri: String,
-    pub mode: String,
-    pub state: Option<String>,
-    /// `code`, `token`, `id_token` or a combination, space-separated and sorted.
-    pub response_type: String,
-}
-
-impl ReplyTo {
-    pub fn error(&self, error: &str, description: &str) -> HttpResponse {
-        Reply {
-            redirect_uri: &self.redirect_uri,
-            mode: &self.mode,
-            state: self.state.as_deref(),
-        }
-        .error(error, description)
-    }
-}
-
-/// Answers an authorized request per its response type: a stored code (`code`), an access token
-/// (`token`), an ID token (`id_token`: fat alone, thin with the others, with `at_hash` and
-/// `c_hash` as applicable) — OIDC Core §3.1.2.5, §3.2.2.5, §3.3.2.5.
-pub async fn respond(
-    state: &AppState,
-    tenant: &TenantSnapshot,
-    server: &ServerSnapshot,
-    client: &ClientSnapshot,
-    bound: CodeGrant,
-    back: &ReplyTo,
-) -> Result<HttpResponse, OAuthError> {
-    let types: Vec<&str> = back.response_type.split(' ').collect();
-    let reply = Reply {
-        redirect_uri: &back.redirect_uri,
-        mode: &back.mode,
-        state: back.state.as_deref(),
-    };
-    let t = tenant.tenant_id.as_str();
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut code = None;
-    if types.contains(&"code") {
-        let c = random_token(state.random.as_ref(), 32);
-        let value = serde_json::to_vec(&bound).map_err(OAuthError::server_error)?;
-        state.short.put(&code_key(t, &c), &value, CODE_TTL).await?;
-        out.push(("code".into(), c.clone()));
-        code = Some(c);
-    }
-    if types.contains(&"token") || types.contains(&"id_token") {
-        let now = state.clock.now().unix_timestamp();
-        let Some(u) = repo::find::<user::Entity>(&state.db, t, &bound.user_id)
-            .await
-            .map_err(OAuthError::server_error)?
-            .filter(|u| u.status == "ACTIVE")
-        else {
-            return Ok(reply.error("access_denied", "The user is not active."));
-        };
-        let info = crate::claims::UserInfo::load(&state.db, t, client, &u).await?;
-        let grant = bound.grant();
-        let scope = grant.scopes.join(" ");
-        let request = Form::from_pairs([
-            ("client_id", client.client_id.as_str()),
-            ("redirect_uri", back.redirect_uri.as_str()),
-            ("response_type", back.response_type.as_str()),
-            ("response_mode", back.mode.as_str()),
-            ("scope", scope.as_str()),
-            ("state", back.state.as_deref().unwrap_or_default()),
-        ]);
-        let issue = crate::issue::Issue {
-            state,
-            tenant,
-            server,
-            client,
-            grant: &grant,
-            user: Some(&info),
-            now,
-            origin: crate::issue::Origin {
-                endpoint: "authorize",
-                grant_type: "implicit",
-                params: &request,
-                refresh_token_id: None,
-            },
-        };
-        let want = crate::issue::Want {
-            access: types.contains(&"token"),
-            id: types
-                .contains(&"id_token")
-                .then(|| crate::mint::IdTokenFor {
-                    nonce: bound.nonce.as_deref(),
-                    auth_time: bound.auth_time,
-                    fat: (types == ["id_token"])
-                        .then(|| crate::claims::standard_claims(&u, &info.profile, &grant.scopes)),
-                }),
-            code: code.as_deref(),
-        };
-        let issued = crate::issue::tokens(&issue, want).await?;
-        if let Some(at) = issued.access {
-            out.push(("access_token".into(), at.jwt));
-            out.push(("token_type".into(), "Bearer".into()));
-            out.push(("expires_in".into(), at.expires_in.to_string()));
-            out.push(("scope".into(), scope.clone()));
-        }
-        if let Some(id_token) = issued.id_token {
-            out.push(("id_token".into(), id_token));
-        }
-    }
-    crate::events::authorized(state, server, client, &bound, &types);
-    let params: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Ok(reply.send(&params))
-}
-
-pub(crate) fn assigned(
-    tenant: &TenantSnapshot,
-    client: &ClientSnapshot,
-    user_id: &str,
-    groups: &[String],
-) -> bool {
-    client.assigned_users.contains_key(user_id)
-        || client
-            .assigned_groups
-            .iter()
-            .any(|g| *g == tenant.everyone_group_id || groups.contains(g))
 }
 
 /// The granted scopes the user must be asked about (OKTA-REFERENCE §4.7 step 10): with

@@ -18,8 +18,9 @@ use tessera_oauth::OAuthError;
 use tessera_store::entities::consent;
 use tessera_store::{ColumnTrait as _, Condition, repo};
 
-use crate::authorize::{CodeGrant, ReplyTo, respond};
+use crate::code::CodeGrant;
 use crate::pages::{error_page, render};
+use crate::reply::{ReplyTo, respond};
 use crate::session;
 
 /// The ACTIVE consents a user gave a client on a server, by scope name.

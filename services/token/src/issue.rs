@@ -16,7 +16,7 @@ use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{Form, OAuthError};
 
 use crate::claims::UserInfo;
-use crate::mint::{self, AccessToken, IdTokenFor};
+use crate::mint::{self, AccessToken, IdToken, IdTokenFor};
 
 const HOOK_TYPE: &str = "com.okta.oauth2.tokens.transform";
 const HOOK_ERROR_DEFAULT: &str = "The callback service returned an error.";
@@ -34,7 +34,7 @@ pub struct Want<'a> {
 /// The signed tokens.
 pub struct Issued {
     pub access: Option<AccessToken>,
-    pub id_token: Option<String>,
+    pub id_token: Option<IdToken>,
 }
 
 /// Where the tokens were asked for, as a hook's `context.protocol` describes it.

@@ -7,6 +7,7 @@
 
 mod authorize;
 mod claims;
+mod code;
 mod consent;
 mod events;
 mod grants;
@@ -16,6 +17,7 @@ mod logout;
 mod metadata;
 mod mint;
 mod pages;
+mod reply;
 mod request_object;
 mod session;
 mod sign_in;

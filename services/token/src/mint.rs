@@ -25,11 +25,21 @@ fn sign(server: &ServerSnapshot, payload: &Value) -> Result<String, OAuthError> 
     tessera_jose::jws(key, None, payload).map_err(OAuthError::server_error)
 }
 
-/// A minted access token.
+/// A minted access token, with what the System Log says about it (never the token itself).
 pub struct AccessToken {
     pub jwt: String,
     pub jti: String,
+    /// Its subject as signed (a claim or an inline hook may have set it).
+    pub sub: Option<Value>,
     pub expires_in: i64,
+    pub exp: i64,
+}
+
+/// A minted ID token, with what the System Log says about it.
+pub struct IdToken {
+    pub jwt: String,
+    pub jti: String,
+    pub sub: Option<Value>,
     pub exp: i64,
 }
 
@@ -88,9 +98,11 @@ pub fn sign_access(
     let exp = now + lifetime_secs;
     claims.insert("exp".into(), json!(exp));
     let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
+    let sub = claims.get("sub").cloned();
     Ok(AccessToken {
         jwt: sign(server, &Value::Object(claims))?,
         jti,
+        sub,
         expires_in: lifetime_secs,
         exp,
     })
@@ -172,19 +184,27 @@ pub fn sign_id(
     now: i64,
     at: Option<&AccessToken>,
     code: Option<&str>,
-) -> Result<String, OAuthError> {
+) -> Result<IdToken, OAuthError> {
     let TokenDraft {
         mut claims,
         lifetime_secs,
     } = draft;
-    claims.insert("exp".into(), json!(now + lifetime_secs));
+    let exp = now + lifetime_secs;
+    claims.insert("exp".into(), json!(exp));
     if let Some(at) = at {
         claims.insert("at_hash".into(), json!(half_hash(&at.jwt)));
     }
     if let Some(code) = code {
         claims.insert("c_hash".into(), json!(half_hash(code)));
     }
-    sign(server, &Value::Object(claims))
+    let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
+    let sub = claims.get("sub").cloned();
+    Ok(IdToken {
+        jwt: sign(server, &Value::Object(claims))?,
+        jti,
+        sub,
+        exp,
+    })
 }
 
 /// A new opaque refresh token: a type prefix (so introspection can route it without I/O and

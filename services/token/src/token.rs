@@ -1,53 +1,18 @@
-//! `POST /v1/token` (RFC 6749 §3.2, OKTA-REFERENCE §2.4): parse the form (repeated parameters
-//! refused), resolve the server from hot state, authenticate the client, check the grant type
-//! against the app, then dispatch on a closed grant enum.
+//! `POST /v1/token` (RFC 6749 §3.2): parse the form (repeated parameters refused), resolve the
+//! server from hot state, authenticate the client, check the grant type against the app, parse
+//! the grant's parameters into a typed value, run the grant, and serialise what it issued.
 
 use actix_web::http::header::{self, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tessera_core::AppState;
+use tessera_core::syslog::{Event, Outcome, Party};
+use tessera_hot::{ServerSnapshot, TenantSnapshot};
 use tessera_oauth::client_auth::{self, Credentials};
 use tessera_oauth::{Form, OAuthError};
 
-use crate::grants::{self, GrantRequest};
+use crate::grants::{self, GrantRequest, GrantType, Granted, Params};
 use crate::metadata::{ServerPath, resolve};
-
-/// The grants this endpoint implements; anything else is `unsupported_grant_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GrantType {
-    AuthorizationCode,
-    ClientCredentials,
-    Password,
-    RefreshToken,
-}
-
-impl GrantType {
-    const SUPPORTED: &'static [&'static str] = &[
-        "authorization_code",
-        "client_credentials",
-        "password",
-        "refresh_token",
-    ];
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "authorization_code" => Some(Self::AuthorizationCode),
-            "client_credentials" => Some(Self::ClientCredentials),
-            "password" => Some(Self::Password),
-            "refresh_token" => Some(Self::RefreshToken),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::AuthorizationCode => "authorization_code",
-            Self::ClientCredentials => "client_credentials",
-            Self::Password => "password",
-            Self::RefreshToken => "refresh_token",
-        }
-    }
-}
 
 pub async fn token(
     req: HttpRequest,
@@ -101,12 +66,12 @@ pub async fn token(
             outcome,
         ])
         .inc();
-    crate::events::token_grant(&state, &req, &tenant, &server, &seen, &result);
-    let body = result?;
+    record(&state, &req, &tenant, &server, &seen, &result);
+    let granted = result?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .json(Value::Object(body)))
+        .json(Value::Object(granted.body())))
 }
 
 /// What the token request revealed before it succeeded or failed, for its System Log event.
@@ -126,7 +91,7 @@ async fn grant(
     form: &Form,
     endpoint_url: &str,
     seen: &mut Seen,
-) -> Result<serde_json::Map<String, Value>, OAuthError> {
+) -> Result<Granted, OAuthError> {
     let instant = state.clock.now();
     let (now, now_ms) = (
         instant.unix_timestamp(),
@@ -178,6 +143,7 @@ async fn grant(
             client.grant_types.join(", ")
         )));
     }
+    let params = Params::parse(grant_type, form)?;
     let r = GrantRequest {
         state,
         tenant,
@@ -188,11 +154,74 @@ async fn grant(
         now_ms,
         address: tessera_web::client::client_address(state, req),
     };
-    match grant_type {
-        GrantType::ClientCredentials if server.org => grants::org_client_credentials(&r).await,
-        GrantType::AuthorizationCode => grants::authorization_code(&r).await,
-        GrantType::ClientCredentials => grants::client_credentials(&r).await,
-        GrantType::Password => grants::password(&r).await,
-        GrantType::RefreshToken => grants::refresh(&r).await,
+    grants::run(&r, params).await
+}
+
+/// Records a token request and what it issued: `app.oauth2.as.token.grant` (its outcome, and
+/// on failure the OAuth error as the reason), and one `…token.grant.{access_token,id_token,
+/// refresh_token}` follow-up per token issued, named by its `jti` (an opaque refresh token by
+/// nothing of its own).
+fn record(
+    state: &AppState,
+    req: &HttpRequest,
+    tenant: &TenantSnapshot,
+    server: &ServerSnapshot,
+    seen: &Seen,
+    result: &Result<Granted, OAuthError>,
+) {
+    let prefix = crate::events::prefix(server);
+    let actor = match &seen.client {
+        Some(c) => crate::events::client_party(c),
+        None => Party::new("PublicClientApp", "unknown"),
+    };
+    let origin = tessera_web::client::origin(req);
+    let grant = seen.grant.map_or("unknown", |g| g.as_str());
+    let base = |event_type: String, message: &str| {
+        Event::new(&tenant.tenant_id, event_type, message, actor.clone())
+            .origin(origin.clone())
+            .target(crate::events::server_party(server))
+            .debug("grantType", grant)
+    };
+    match result {
+        Err(e) => state.syslog.record(
+            base(format!("{prefix}.token.grant"), "OAuth2 token request")
+                .outcome(Outcome::failure(e.error))
+                .debug("errorDescription", e.description.clone()),
+        ),
+        Ok(granted) => {
+            let mut event = base(format!("{prefix}.token.grant"), "OAuth2 token request")
+                .debug("grantedScopes", granted.scopes.join(" "));
+            let at = &granted.access;
+            event = event.follow_up(
+                format!("{prefix}.token.grant.access_token"),
+                "OAuth2 access token is granted",
+                Party::new("access_token", &at.jti).detail(json!({
+                    "subject": at.sub,
+                    "expires": at.exp,
+                    "scopes": granted.scopes,
+                })),
+            );
+            if let Some(id) = &granted.id_token {
+                event = event.follow_up(
+                    format!("{prefix}.token.grant.id_token"),
+                    "OAuth2 id token is granted",
+                    Party::new("id_token", &id.jti).detail(json!({
+                        "subject": id.sub,
+                        "expires": id.exp,
+                        "scopes": Value::Null,
+                    })),
+                );
+            }
+            if granted.refresh_token.is_some() {
+                event = event.follow_up(
+                    format!("{prefix}.token.grant.refresh_token"),
+                    "OAuth2 refresh token is granted",
+                    // An opaque token is named by nothing of its own: never the token itself.
+                    Party::new("refresh_token", "opaque")
+                        .detail(json!({ "expiresIn": at.expires_in })),
+                );
+            }
+            state.syslog.record(event);
+        }
     }
 }

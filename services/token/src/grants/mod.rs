@@ -1,0 +1,315 @@
+//! The token endpoint's grants (RFC 6749 §4; Okta's custom authorization servers). A request is
+//! parsed into typed [`Params`] before dispatch; each grant is a module of its own and returns
+//! what it issued ([`Granted`]), which the endpoint serialises and the System Log reads, so
+//! nothing decodes a token it has just signed.
+//!
+//! * [`client_credentials`] — RFC 6749 §4.4, and the org authorization server's variant
+//!   ([`org`]).
+//! * [`password`] — RFC 6749 §4.3.
+//! * [`authorization_code`] — RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6).
+//! * [`refresh`] — RFC 6749 §6, with rotation and reuse detection.
+//!
+//! Every grant decides with the same policy function ([`decide`]); what differs is how a
+//! refusal reads on the wire.
+
+mod authorization_code;
+mod client_credentials;
+mod family;
+pub mod org;
+mod password;
+mod refresh;
+
+use serde_json::{Map, Value, json};
+use tessera_core::AppState;
+use tessera_domain::policy::{self, Denied, Grant, UserFacts};
+use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
+use tessera_oauth::{Form, OAuthError};
+use tessera_store::entities::user;
+
+use crate::claims::UserInfo;
+use crate::issue::Want;
+use crate::mint::{AccessToken, IdToken, IdTokenFor};
+
+/// The grants this endpoint implements; anything else is `unsupported_grant_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    AuthorizationCode,
+    ClientCredentials,
+    Password,
+    RefreshToken,
+}
+
+impl GrantType {
+    pub const SUPPORTED: &'static [&'static str] = &[
+        "authorization_code",
+        "client_credentials",
+        "password",
+        "refresh_token",
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "client_credentials" => Some(Self::ClientCredentials),
+            "password" => Some(Self::Password),
+            "refresh_token" => Some(Self::RefreshToken),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::ClientCredentials => "client_credentials",
+            Self::Password => "password",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+/// A token request's parameters, by grant, parsed before anything is looked up.
+#[derive(Debug)]
+pub enum Params<'a> {
+    AuthorizationCode {
+        code: &'a str,
+        redirect_uri: Option<&'a str>,
+        code_verifier: Option<&'a str>,
+    },
+    ClientCredentials {
+        scopes: Option<Vec<String>>,
+    },
+    Password {
+        username: &'a str,
+        password: &'a str,
+        scopes: Option<Vec<String>>,
+    },
+    RefreshToken {
+        refresh_token: &'a str,
+        scopes: Option<Vec<String>>,
+    },
+}
+
+impl<'a> Params<'a> {
+    /// The parameters `grant` needs from `form`; a missing one is `invalid_request` naming it.
+    pub fn parse(grant: GrantType, form: &'a Form) -> Result<Self, OAuthError> {
+        Ok(match grant {
+            GrantType::AuthorizationCode => Self::AuthorizationCode {
+                code: form.require("code")?,
+                redirect_uri: form.get("redirect_uri"),
+                code_verifier: form.get("code_verifier"),
+            },
+            GrantType::ClientCredentials => Self::ClientCredentials {
+                scopes: form.scopes(),
+            },
+            GrantType::Password => {
+                let (username, password) = (form.require("username")?, form.require("password")?);
+                form.require("scope")?;
+                Self::Password {
+                    username,
+                    password,
+                    scopes: form.scopes(),
+                }
+            }
+            GrantType::RefreshToken => Self::RefreshToken {
+                refresh_token: form.require("refresh_token")?,
+                scopes: form.scopes(),
+            },
+        })
+    }
+}
+
+/// Everything a grant needs about the request it serves.
+pub struct GrantRequest<'a> {
+    pub state: &'a AppState,
+    pub tenant: &'a TenantSnapshot,
+    pub server: &'a ServerSnapshot,
+    pub client: &'a ClientSnapshot,
+    /// The request's parameters as sent (an inline hook sees the protocol ones).
+    pub form: &'a Form,
+    /// Seconds (token claims) and milliseconds (stored timestamps, leeways) of the same instant.
+    pub now: i64,
+    pub now_ms: i64,
+    /// The client address the request is attributed to (sign-in throttling).
+    pub address: Option<std::net::IpAddr>,
+}
+
+/// What a grant issued.
+pub struct Granted {
+    pub scopes: Vec<String>,
+    pub access: AccessToken,
+    pub id_token: Option<IdToken>,
+    /// The refresh token handed out (new, rotated or the same static one).
+    pub refresh_token: Option<String>,
+}
+
+impl Granted {
+    /// The token response (RFC 6749 §5.1).
+    pub fn body(&self) -> Map<String, Value> {
+        let mut body = Map::new();
+        body.insert("token_type".into(), json!("Bearer"));
+        body.insert("expires_in".into(), json!(self.access.expires_in));
+        body.insert("access_token".into(), json!(self.access.jwt));
+        body.insert("scope".into(), json!(self.scopes.join(" ")));
+        if let Some(id) = &self.id_token {
+            body.insert("id_token".into(), json!(id.jwt));
+        }
+        if let Some(rt) = &self.refresh_token {
+            body.insert("refresh_token".into(), json!(rt));
+        }
+        body
+    }
+}
+
+/// Runs the grant `params` asks for.
+pub async fn run(r: &GrantRequest<'_>, params: Params<'_>) -> Result<Granted, OAuthError> {
+    match params {
+        Params::ClientCredentials { scopes } if r.server.org => {
+            org::client_credentials(r, scopes).await
+        }
+        Params::ClientCredentials { scopes } => client_credentials::grant(r, scopes).await,
+        Params::Password {
+            username,
+            password,
+            scopes,
+        } => password::grant(r, username, password, scopes).await,
+        Params::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => authorization_code::grant(r, code, redirect_uri, code_verifier).await,
+        Params::RefreshToken {
+            refresh_token,
+            scopes,
+        } => refresh::grant(r, refresh_token, scopes).await,
+    }
+}
+
+/// The policy decision for this request (the one decision function every grant uses):
+/// policies by priority, their rules by priority, first match wins.
+fn decide(
+    r: &GrantRequest<'_>,
+    grant_type: &str,
+    user: Option<&UserFacts>,
+    scopes: Option<&[String]>,
+) -> Result<Grant, Denied> {
+    let request = policy::Request {
+        client_id: &r.client.client_id,
+        grant_type,
+        user,
+        scopes,
+        everyone_group_id: &r.tenant.everyone_group_id,
+    };
+    let decision = policy::evaluate(&r.server.policies, &r.server.scopes, &request);
+    if let Err(d) = &decision {
+        tracing::info!(client = %r.client.client_id, grant_type, reason = ?d, "token request denied by policy");
+    }
+    decision
+}
+
+/// A policy refusal on the wire, as the token endpoint answers it (400 with the policy's error).
+fn refused(d: Denied) -> OAuthError {
+    OAuthError::new(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        d.error(),
+        d.description(),
+    )
+}
+
+/// The granted scopes that need a user's consent on this server.
+fn needing_consent<'g>(r: &GrantRequest<'_>, grant: &'g Grant) -> Vec<&'g str> {
+    grant
+        .scopes
+        .iter()
+        .filter(|s| r.server.consent_required.contains(s))
+        .map(String::as_str)
+        .collect()
+}
+
+/// The issuance of `grant` to this request (the hook context names the token endpoint).
+fn issue<'a>(
+    r: &'a GrantRequest<'_>,
+    grant: &'a Grant,
+    user: Option<&'a UserInfo>,
+    refresh_token_id: Option<&'a str>,
+) -> crate::issue::Issue<'a> {
+    crate::issue::Issue {
+        state: r.state,
+        tenant: r.tenant,
+        server: r.server,
+        client: r.client,
+        grant,
+        user,
+        now: r.now,
+        origin: crate::issue::Origin {
+            endpoint: "token",
+            grant_type: r.form.get("grant_type").unwrap_or_default(),
+            params: r.form,
+            refresh_token_id,
+        },
+    }
+}
+
+/// An access token for `grant` and no user (client credentials).
+async fn app_tokens(r: &GrantRequest<'_>, grant: Grant) -> Result<Granted, OAuthError> {
+    let want = Want {
+        access: true,
+        ..Want::default()
+    };
+    let issued = crate::issue::tokens(&issue(r, &grant, None, None), want).await?;
+    let access = issued
+        .access
+        .ok_or_else(|| OAuthError::server_error("no access token was minted"))?;
+    Ok(Granted {
+        scopes: grant.scopes,
+        access,
+        id_token: None,
+        refresh_token: None,
+    })
+}
+
+/// The tokens of a user-bound grant: the access token for `user` and, when `openid` was
+/// granted, an ID token beside it (signed in at `auth_time`, echoing `nonce`).
+async fn user_tokens(
+    r: &GrantRequest<'_>,
+    grant: &Grant,
+    user: &UserInfo,
+    session: IdTokenFor<'_>,
+    refresh_token_id: Option<&str>,
+) -> Result<Granted, OAuthError> {
+    let want = Want {
+        access: true,
+        id: grant
+            .scopes
+            .iter()
+            .any(|s| s == "openid")
+            .then_some(session),
+        code: None,
+    };
+    let issued = crate::issue::tokens(&issue(r, grant, Some(user), refresh_token_id), want).await?;
+    let access = issued
+        .access
+        .ok_or_else(|| OAuthError::server_error("no access token was minted"))?;
+    Ok(Granted {
+        scopes: grant.scopes.clone(),
+        access,
+        id_token: issued.id_token,
+        refresh_token: None,
+    })
+}
+
+/// The user's groups, and whether (and as whom) they are assigned to the client, directly or
+/// through a group. `None` when not assigned.
+async fn assigned_user(
+    r: &GrantRequest<'_>,
+    u: &user::Model,
+) -> Result<Option<(UserInfo, UserFacts)>, OAuthError> {
+    let info = UserInfo::load(&r.state.db, &r.tenant.tenant_id, r.client, u).await?;
+    if !crate::code::assigned(r.tenant, r.client, &u.id, &info.group_ids) {
+        return Ok(None);
+    }
+    let facts = UserFacts {
+        id: u.id.clone(),
+        group_ids: info.group_ids.clone(),
+    };
+    Ok(Some((info, facts)))
+}
