@@ -317,10 +317,10 @@ fn consent_to_ask(
     if prompt != "consent" && client.consent_method != "REQUIRED" {
         return Vec::new();
     }
-    scopes
-        .iter()
-        .filter(|s| server.consent_required.contains(s) || server.consent_flexible.contains(s))
-        .cloned()
+    server
+        .needing_consent(scopes, tessera_hot::Asking::RequiredAndFlexible)
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 

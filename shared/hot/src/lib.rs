@@ -19,7 +19,7 @@ mod snapshot;
 pub use bytes::Bytes;
 pub use registry::{ORG_SERVER, Registry, RegistryConfig};
 pub use snapshot::{
-    ClaimValue, ClientSnapshot, CompiledClaim, HookOAuth, HookSnapshot, PublishedKey,
+    Asking, ClaimValue, ClientSnapshot, CompiledClaim, HookOAuth, HookSnapshot, PublishedKey,
     ServerSnapshot, TenantSnapshot, VerifyKey,
 };
 

@@ -96,6 +96,30 @@ pub struct ServerSnapshot {
     pub version: i64,
 }
 
+/// Which of a server's consent settings ask the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asking {
+    /// Only scopes whose consent is REQUIRED (grants without a browser: refused if any).
+    Required,
+    /// REQUIRED and FLEXIBLE scopes (the authorize endpoint, when it asks at all).
+    RequiredAndFlexible,
+}
+
+impl ServerSnapshot {
+    /// The scopes among `scopes` that need the user's consent on this server (the one consent
+    /// rule every grant and the authorize endpoint use).
+    pub fn needing_consent<'s>(&self, scopes: &'s [String], asking: Asking) -> Vec<&'s str> {
+        scopes
+            .iter()
+            .filter(|s| {
+                self.consent_required.contains(s)
+                    || (asking == Asking::RequiredAndFlexible && self.consent_flexible.contains(s))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
+
 /// A client as the token path sees it.
 #[derive(Debug, Clone)]
 pub struct ClientSnapshot {

@@ -217,12 +217,8 @@ fn refused(d: Denied) -> OAuthError {
 
 /// The granted scopes that need a user's consent on this server.
 fn needing_consent<'g>(r: &GrantRequest<'_>, grant: &'g Grant) -> Vec<&'g str> {
-    grant
-        .scopes
-        .iter()
-        .filter(|s| r.server.consent_required.contains(s))
-        .map(String::as_str)
-        .collect()
+    r.server
+        .needing_consent(&grant.scopes, tessera_hot::Asking::Required)
 }
 
 /// The issuance of `grant` to this request (the hook context names the token endpoint).
