@@ -13,7 +13,7 @@ use tessera_core::AppState;
 use tessera_domain::policy::{self, UserFacts};
 use tessera_domain::secrets::random_token;
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
-use tessera_oauth::{Form, OAuthError};
+use tessera_oauth::{ErrorCode, Form, OAuthError};
 use tessera_store::entities::user;
 use tessera_store::repo;
 
@@ -126,20 +126,20 @@ pub async fn authorize(
             ..reply
         }
         .error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "The 'response_mode' parameter is invalid.",
         ));
     }
     // 2. The request itself.
     if reply.state.is_none() {
         return Ok(reply.error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "The 'state' parameter is required for authorization requests.",
         ));
     }
     if types.is_empty() {
         return Ok(reply.error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "The 'response_type' parameter is required.",
         ));
     }
@@ -148,7 +148,7 @@ pub async fn authorize(
         .any(|t| !matches!(*t, "code" | "token" | "id_token"))
     {
         return Ok(reply.error(
-            "unsupported_response_type",
+            ErrorCode::UnsupportedResponseType,
             "The response type is not supported by the authorization server. Configured response types: [code, token, id_token]",
         ));
     }
@@ -157,7 +157,7 @@ pub async fn authorize(
         .all(|t| client.response_types.iter().any(|r| r == t));
     if !registered || (implicit && !client.grant_types.iter().any(|g| g == "implicit")) {
         return Ok(reply.error(
-            "unauthorized_client",
+            ErrorCode::UnauthorizedClient,
             "The client is not authorized to use the provided response_type.",
         ));
     }
@@ -167,17 +167,17 @@ pub async fn authorize(
             ..reply
         }
         .error(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "The 'query' response mode is not allowed for response types that return tokens.",
         ));
     }
     if implicit && params.get("nonce").is_none() {
-        return Ok(reply.error("invalid_request", "The 'nonce' parameter is required for authorize requests with either the 'id_token' or 'token' response types."));
+        return Ok(reply.error(ErrorCode::InvalidRequest, "The 'nonce' parameter is required for authorize requests with either the 'id_token' or 'token' response types."));
     }
     let with_code = types.contains(&"code");
     let Some(scopes) = params.scopes().filter(|s| !s.is_empty()) else {
         return Ok(reply.error(
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "The authorization request must contain a 'scope' parameter.",
         ));
     };
@@ -187,13 +187,13 @@ pub async fn authorize(
         (Some(c), Some("S256")) if (43..=128).contains(&c.len()) => {}
         (Some(_), Some("S256")) => {
             return Ok(reply.error(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "The 'code_challenge' parameter is invalid.",
             ));
         }
         (Some(_), _) => {
             return Ok(reply.error(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "The 'code_challenge_method' parameter must be S256.",
             ));
         }
@@ -202,7 +202,7 @@ pub async fn authorize(
                 && (client.pkce_required || client.token_endpoint_auth_method == "none") =>
         {
             return Ok(reply.error(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "PKCE code challenge is required by the application.",
             ));
         }
@@ -219,7 +219,7 @@ pub async fn authorize(
     let Some(session) = session else {
         if prompt == "none" {
             return Ok(reply.error(
-                "login_required",
+                ErrorCode::LoginRequired,
                 "The client specified not to prompt, but the user is not logged in.",
             ));
         }
@@ -237,7 +237,7 @@ pub async fn authorize(
     let group_ids = crate::claims::group_ids(&state.db, t, &u.id).await?;
     if !assigned(&tenant, &client, &u.id, &group_ids) {
         return Ok(reply.error(
-            "access_denied",
+            ErrorCode::AccessDenied,
             "User is not assigned to the client application.",
         ));
     }
@@ -255,12 +255,11 @@ pub async fn authorize(
     let decided = if server.org {
         crate::grants::org::sign_in_grant(&client, &scopes)
     } else {
-        policy::evaluate(&server.policies, &server.scopes, &request)
-            .map_err(|d| (d.error(), d.description().to_string()))
+        policy::evaluate(&server.policies, &server.scopes, &request).map_err(OAuthError::from)
     };
     let grant = match decided {
         Ok(g) => g,
-        Err((error, description)) => return Ok(reply.error(error, &description)),
+        Err(refused) => return Ok(reply.error(refused.error, &refused.description)),
     };
     let to_ask = consent_to_ask(&client, &server, &grant.scopes, prompt);
     let missing: Vec<String> = if to_ask.is_empty() {
@@ -298,7 +297,7 @@ pub async fn authorize(
     };
     if !missing.is_empty() {
         if prompt == "none" {
-            return Ok(reply.error("consent_required", "The client specified not to prompt, but the user has not consented to the requested scopes."));
+            return Ok(reply.error(ErrorCode::ConsentRequired, "The client specified not to prompt, but the user has not consented to the requested scopes."));
         }
         return crate::consent::ask(&state, &tenant, &server, &client, &missing, bound, back).await;
     }

@@ -2,14 +2,14 @@
 //! server whose scope condition is met is evaluated; null omits it, a failure fails the request
 //! with `server_error` naming the claim. Reserved claims are never overridden.
 
-use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
 use tessera_domain::el_eval::{self, Context, GroupRef};
 use tessera_domain::validate::RESERVED_CLAIMS;
 use tessera_hot::{ClaimValue, ClientSnapshot, ServerSnapshot, TenantSnapshot};
-use tessera_oauth::OAuthError;
 use tessera_store::entities::{group_member, user};
 use tessera_store::{ColumnTrait as _, ConnectionTrait, repo};
+
+use crate::error::IssueError;
 
 /// The user of a user-bound grant, as claims and policies see it.
 #[derive(Debug, Clone)]
@@ -31,12 +31,12 @@ impl UserInfo {
         tenant_id: &str,
         client: &ClientSnapshot,
         u: &user::Model,
-    ) -> Result<Self, OAuthError> {
+    ) -> Result<Self, IssueError> {
         let group_ids = group_ids(db, tenant_id, &u.id).await?;
         Ok(Self {
             id: u.id.clone(),
             status: u.status.clone(),
-            profile: serde_json::from_str(&u.profile).map_err(OAuthError::server_error)?,
+            profile: serde_json::from_str(&u.profile)?,
             group_ids,
             app_user_name: client
                 .assigned_users
@@ -52,11 +52,10 @@ pub async fn group_ids(
     db: &impl ConnectionTrait,
     tenant_id: &str,
     user_id: &str,
-) -> Result<Vec<String>, OAuthError> {
+) -> Result<Vec<String>, IssueError> {
     Ok(
         repo::all::<group_member::Entity>(db, tenant_id, group_member::Column::UserId.eq(user_id))
-            .await
-            .map_err(OAuthError::server_error)?
+            .await?
             .into_iter()
             .map(|m| m.group_id)
             .collect(),
@@ -127,12 +126,8 @@ fn too_large(value: &Value) -> bool {
     }
 }
 
-fn failed(name: &str) -> OAuthError {
-    OAuthError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        format!("The '{name}' user claim could not be evaluated."),
-    )
+fn failed(name: &str) -> IssueError {
+    IssueError::Claim(name.to_owned())
 }
 
 /// Evaluates the server's claims of `claim_type` (`RESOURCE` or `IDENTITY`) for `scopes`.
@@ -143,7 +138,7 @@ pub fn evaluate(
     ctx: &Context,
     scopes: &[String],
     always_only: bool,
-) -> Result<Map<String, Value>, OAuthError> {
+) -> Result<Map<String, Value>, IssueError> {
     let mut out = Map::new();
     for claim in server.claims.iter().filter(|c| c.claim_type == claim_type) {
         if always_only && !claim.always_include {
@@ -167,11 +162,7 @@ pub fn evaluate(
                 let names =
                     filter_groups(&ctx.groups, filter, pattern).map_err(|_| failed(&claim.name))?;
                 if names.len() > MAX_GROUPS {
-                    return Err(OAuthError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "server_error",
-                        "The groups claim matched too many groups and must be configured to match fewer groups.",
-                    ));
+                    return Err(IssueError::TooManyGroups(MAX_GROUPS));
                 }
                 Value::Array(names.into_iter().map(Value::String).collect())
             }

@@ -14,7 +14,7 @@ use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{lookup_digest, random_token};
 use tessera_ephemeral::{Key, Kind};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
-use tessera_oauth::OAuthError;
+use tessera_oauth::{ErrorCode, OAuthError};
 use tessera_store::entities::consent;
 use tessera_store::{ColumnTrait as _, Condition, repo};
 
@@ -146,7 +146,7 @@ pub async fn decide(
     }
     if form.decision.as_deref() != Some("allow") {
         return Ok(pending.back.error(
-            "access_denied",
+            ErrorCode::AccessDenied,
             "The resource owner or authorization server denied the request.",
         ));
     }

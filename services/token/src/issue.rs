@@ -3,7 +3,7 @@
 //! [`tokens`], so the hook runs for client credentials, password, authorization code, refresh
 //! and the implicit and hybrid responses of `/authorize` alike.
 //!
-//! A hook answering with `error` fails the request with `server_error` and the hook's summary.
+//! A hook answering with `error` fails the request ([`IssueError::HookRefused`]).
 //! A hook that times out, cannot be reached, answers other than 200/204, or sends commands that
 //! cannot be applied is skipped: the tokens are issued unmodified and the failure is logged.
 
@@ -13,9 +13,10 @@ use tessera_core::syslog::{Event, Outcome, Party};
 use tessera_domain::policy::Grant;
 use tessera_domain::token_hook::{self, Draft};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
-use tessera_oauth::{Form, OAuthError};
+use tessera_oauth::Form;
 
 use crate::claims::UserInfo;
+use crate::error::IssueError;
 use crate::mint::{self, AccessToken, IdToken, IdTokenFor};
 
 const HOOK_TYPE: &str = "com.okta.oauth2.tokens.transform";
@@ -62,7 +63,7 @@ pub struct Issue<'a> {
 
 /// Drafts, transforms (through the rule's hook) and signs the tokens `want` asks for.
 #[tracing::instrument(name = "token.issue", skip_all)]
-pub async fn tokens(i: &Issue<'_>, want: Want<'_>) -> Result<Issued, OAuthError> {
+pub async fn tokens(i: &Issue<'_>, want: Want<'_>) -> Result<Issued, IssueError> {
     let random = i.state.random.as_ref();
     let mut draft = Draft {
         access: if want.access {
@@ -116,7 +117,7 @@ fn record_hook(i: &Issue<'_>, hook_id: &str, event_type: &str, outcome: Outcome)
 }
 
 /// Calls the hook and applies its commands to `draft`.
-async fn transform(i: &Issue<'_>, hook_id: &str, draft: &mut Draft) -> Result<(), OAuthError> {
+async fn transform(i: &Issue<'_>, hook_id: &str, draft: &mut Draft) -> Result<(), IssueError> {
     let Some(hook) = i.tenant.hooks.get(hook_id).filter(|h| h.active) else {
         tracing::warn!(
             tenant = %i.tenant.tenant_id, hook = hook_id, outcome = "SKIPPED",
@@ -159,11 +160,7 @@ async fn transform(i: &Issue<'_>, hook_id: &str, draft: &mut Draft) -> Result<()
             "inline_hook.response.processed",
             Outcome::failure(summary.clone()),
         );
-        return Err(OAuthError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "server_error",
-            summary,
-        ));
+        return Err(IssueError::HookRefused(summary));
     }
     let commands = answer.get("commands").cloned().unwrap_or(json!([]));
     match token_hook::apply(&commands, draft) {

@@ -9,6 +9,7 @@ mod authorize;
 mod claims;
 mod code;
 mod consent;
+mod error;
 mod events;
 mod grants;
 mod issue;

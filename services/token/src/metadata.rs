@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use tessera_core::AppState;
 use tessera_hot::{Bytes, ServerSnapshot, TenantSnapshot};
-use tessera_oauth::OAuthError;
+use tessera_oauth::{ErrorCode, OAuthError};
 
 /// The server a protocol route names: `{org}/oauth2/{as}/…` a custom server (`default` or an
 /// id), `{org}/oauth2/v1/…` and `{org}/.well-known/…` the org authorization server.
@@ -37,7 +37,7 @@ pub async fn resolve(
     if !t.active {
         return Err(OAuthError::new(
             StatusCode::FORBIDDEN,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "The organization is suspended.",
         ));
     }

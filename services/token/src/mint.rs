@@ -8,21 +8,21 @@ use tessera_domain::policy::Grant;
 use tessera_domain::secrets::random_token;
 use tessera_domain::token_hook::TokenDraft;
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
-use tessera_oauth::OAuthError;
 
 use crate::claims::{self, UserInfo};
+use crate::error::IssueError;
 
 /// An access-token id: `AT.` and 43 base64url characters (32 random bytes), as Okta's.
 pub fn access_token_id(random: &dyn Random) -> String {
     format!("AT.{}", random_token(random, 32))
 }
 
-fn sign(server: &ServerSnapshot, payload: &Value) -> Result<String, OAuthError> {
+fn sign(server: &ServerSnapshot, payload: &Value) -> Result<String, IssueError> {
     let key = server
         .signing_key
         .as_ref()
-        .ok_or_else(|| OAuthError::server_error("the server has no ACTIVE signing key"))?;
-    tessera_jose::jws(key, None, payload).map_err(OAuthError::server_error)
+        .ok_or(IssueError::NoSigningKey)?;
+    Ok(tessera_jose::jws(key, None, payload)?)
 }
 
 /// A minted access token, with what the System Log says about it (never the token itself).
@@ -54,7 +54,7 @@ pub fn access_claims(
     user: Option<&UserInfo>,
     now: i64,
     random: &dyn Random,
-) -> Result<TokenDraft, OAuthError> {
+) -> Result<TokenDraft, IssueError> {
     let ctx = claims::context(tenant, client, user, &grant.scopes, now);
     let mut custom = claims::evaluate(server, "RESOURCE", &ctx, &grant.scopes, false)?;
     let sub = custom
@@ -90,7 +90,7 @@ pub fn sign_access(
     server: &ServerSnapshot,
     draft: TokenDraft,
     now: i64,
-) -> Result<AccessToken, OAuthError> {
+) -> Result<AccessToken, IssueError> {
     let TokenDraft {
         mut claims,
         lifetime_secs,
@@ -143,7 +143,7 @@ pub fn id_claims(
     now: i64,
     opts: IdTokenFor<'_>,
     random: &dyn Random,
-) -> Result<TokenDraft, OAuthError> {
+) -> Result<TokenDraft, IssueError> {
     let ctx = claims::context(tenant, client, Some(user), scopes, now);
     let custom = claims::evaluate(server, "IDENTITY", &ctx, scopes, opts.fat.is_none())?;
     let mut payload = Map::new();
@@ -184,7 +184,7 @@ pub fn sign_id(
     now: i64,
     at: Option<&AccessToken>,
     code: Option<&str>,
-) -> Result<IdToken, OAuthError> {
+) -> Result<IdToken, IssueError> {
     let TokenDraft {
         mut claims,
         lifetime_secs,

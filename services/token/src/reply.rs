@@ -8,7 +8,7 @@ use actix_web::http::header;
 use serde::{Deserialize, Serialize};
 use tessera_core::AppState;
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
-use tessera_oauth::{Form, OAuthError};
+use tessera_oauth::{ErrorCode, Form, OAuthError};
 use tessera_store::entities::user;
 use tessera_store::repo;
 
@@ -51,8 +51,11 @@ impl Reply<'_> {
             .finish()
     }
 
-    pub fn error(&self, error: &str, description: &str) -> HttpResponse {
-        self.send(&[("error", error), ("error_description", description)])
+    pub fn error(&self, error: ErrorCode, description: &str) -> HttpResponse {
+        self.send(&[
+            ("error", error.as_str()),
+            ("error_description", description),
+        ])
     }
 }
 
@@ -67,7 +70,7 @@ pub struct ReplyTo {
 }
 
 impl ReplyTo {
-    pub fn error(&self, error: &str, description: &str) -> HttpResponse {
+    pub fn error(&self, error: ErrorCode, description: &str) -> HttpResponse {
         Reply {
             redirect_uri: &self.redirect_uri,
             mode: &self.mode,
@@ -114,7 +117,7 @@ pub async fn respond(
             .map_err(OAuthError::server_error)?
             .filter(|u| u.status == "ACTIVE")
         else {
-            return Ok(reply.error("access_denied", "The user is not active."));
+            return Ok(reply.error(ErrorCode::AccessDenied, "The user is not active."));
         };
         let info = crate::claims::UserInfo::load(&state.db, t, client, &u).await?;
         let grant = bound.grant();

@@ -13,7 +13,7 @@ use tessera_core::AppState;
 use tessera_ephemeral::{Key, Kind};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::client_auth::{NoKey, client_keys};
-use tessera_oauth::{Form, OAuthError};
+use tessera_oauth::{ErrorCode, Form, OAuthError};
 
 /// The longest a request object may live (OKTA-REFERENCE §3.3).
 const MAX_LIFETIME_SECS: i64 = 3600;
@@ -22,13 +22,13 @@ const MAX_LIFETIME_SECS: i64 = 3600;
 /// (or of `invalid_request` for the parameters around it).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refused {
-    pub error: &'static str,
+    pub error: ErrorCode,
     pub description: &'static str,
 }
 
 const fn object(description: &'static str) -> Refused {
     Refused {
-        error: "invalid_request_object",
+        error: ErrorCode::InvalidRequestObject,
         description,
     }
 }
@@ -50,7 +50,7 @@ pub async fn apply(
             "The 'request_uri' parameter is not supported: send the request object in 'request'."
         };
         let refused = Refused {
-            error: "invalid_request",
+            error: ErrorCode::InvalidRequest,
             description,
         };
         return Ok(Err((refused, params)));

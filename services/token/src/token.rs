@@ -9,7 +9,7 @@ use tessera_core::AppState;
 use tessera_core::syslog::{Event, Outcome, Party};
 use tessera_hot::{ServerSnapshot, TenantSnapshot};
 use tessera_oauth::client_auth::{self, Credentials};
-use tessera_oauth::{Form, OAuthError};
+use tessera_oauth::{ErrorCode, Form, OAuthError};
 
 use crate::grants::{self, GrantRequest, GrantType, Granted, Params};
 use crate::metadata::{ServerPath, resolve};
@@ -55,7 +55,7 @@ pub async fn token(
     .await;
     let outcome = match &result {
         Ok(_) => "issued",
-        Err(e) => e.error,
+        Err(e) => e.error.as_str(),
     };
     tessera_core::metrics::metrics()
         .tokens
@@ -117,7 +117,7 @@ async fn grant(
     let grant_type = GrantType::parse(raw).ok_or_else(|| {
         OAuthError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
+            ErrorCode::UnsupportedGrantType,
             format!(
                 "The authorization grant type is not supported by the authorization server. Configured grant types: [{}]",
                 GrantType::SUPPORTED.join(", ")
@@ -133,7 +133,7 @@ async fn grant(
     {
         return Err(OAuthError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
+            ErrorCode::UnsupportedGrantType,
             "The authorization grant type is not supported by the authorization server. Configured grant types: [authorization_code, client_credentials]",
         ));
     }
@@ -185,7 +185,7 @@ fn record(
     match result {
         Err(e) => state.syslog.record(
             base(format!("{prefix}.token.grant"), "OAuth2 token request")
-                .outcome(Outcome::failure(e.error))
+                .outcome(Outcome::failure(e.error.as_str()))
                 .debug("errorDescription", e.description.clone()),
         ),
         Ok(granted) => {

@@ -82,7 +82,8 @@ pub struct Grant {
     pub inline_hook: Option<String>,
 }
 
-/// Why nothing was granted; each maps to one OAuth error of §2.4.
+/// Why nothing was granted; each maps to one OAuth error (`tessera_oauth::OAuthError`'s
+/// `From<Denied>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denied {
     /// `invalid_scope`: a requested scope does not exist on this server.
@@ -93,32 +94,6 @@ pub enum Denied {
     NoScopes,
     /// `access_denied`: no rule matched.
     NoMatchingPolicy,
-}
-
-impl Denied {
-    /// The OAuth `error` code.
-    pub fn error(&self) -> &'static str {
-        match self {
-            Self::UnknownScope(_) | Self::NoDefaultScopes | Self::NoScopes => "invalid_scope",
-            Self::NoMatchingPolicy => "access_denied",
-        }
-    }
-
-    /// Okta's `error_description`.
-    pub fn description(&self) -> &'static str {
-        match self {
-            Self::UnknownScope(_) => {
-                "One or more scopes are not configured for the authorization server resource."
-            }
-            Self::NoDefaultScopes => {
-                "The authorization server resource does not have any configured default scopes, 'scope' must be provided."
-            }
-            Self::NoScopes => "No scopes were requested.",
-            Self::NoMatchingPolicy => {
-                "Policy evaluation failed for this request, please check the policy configurations."
-            }
-        }
-    }
 }
 
 fn rule_covers_user(rule: &Rule, user: Option<&UserFacts>, everyone: &str) -> bool {
@@ -309,7 +284,6 @@ mod tests {
             cc("c", Some(&s), &p),
             Err(Denied::UnknownScope(vec!["nope".into()]))
         );
-        assert_eq!(Denied::UnknownScope(vec![]).error(), "invalid_scope");
         assert_eq!(cc("c", Some(&[]), &p), Err(Denied::NoScopes));
     }
 
@@ -529,14 +503,9 @@ mod tests {
     }
 
     #[test]
-    fn step8_no_policy_at_all_is_access_denied_with_oktas_text() {
+    fn step8_no_policy_at_all_is_no_matching_policy() {
         let denied = cc("c", Some(&scopes(&["reports"])), &[]).unwrap_err();
         assert_eq!(denied, Denied::NoMatchingPolicy);
-        assert_eq!(denied.error(), "access_denied");
-        assert_eq!(
-            denied.description(),
-            "Policy evaluation failed for this request, please check the policy configurations."
-        );
     }
 
     #[test]

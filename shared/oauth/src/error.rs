@@ -1,15 +1,94 @@
 //! RFC 6749 §5.2 errors: `{"error","error_description"}` with the right status, and
 //! `WWW-Authenticate` on 401. Internal faults become `server_error` with a fixed text; their
-//! cause goes to the log only (STYLE §4).
+//! cause goes to the log only.
+//!
+//! This is the OAuth endpoints' one conversion to the wire: the core's, the policy's and the
+//! token service's typed errors become an [`OAuthError`] through the `From` impls here and in
+//! `tessera_token`, and nowhere else.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
+use tessera_domain::policy::Denied;
+
+/// The `error` codes Tessera answers with: RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009,
+/// OpenID Connect Core §3.1.2.6 and RFC 9101 §6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    InvalidScope,
+    InvalidToken,
+    InvalidRequestObject,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    AccessDenied,
+    InsufficientScope,
+    ConsentRequired,
+    LoginRequired,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    /// The code as it goes on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidRequestObject => "invalid_request_object",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::AccessDenied => "access_denied",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::ConsentRequired => "consent_required",
+            Self::LoginRequired => "login_required",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// The status a token-endpoint answer with this code has unless a caller says otherwise
+    /// (RFC 6749 §5.2: 400, and 401 for client authentication).
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     pub status: StatusCode,
-    pub error: &'static str,
+    pub error: ErrorCode,
     pub description: String,
 }
 
@@ -26,7 +105,13 @@ impl std::fmt::Display for OAuthError {
 }
 
 impl OAuthError {
-    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+    /// `error` with its usual status ([`ErrorCode::status`]).
+    pub fn code(error: ErrorCode, description: impl Into<String>) -> Self {
+        Self::new(error.status(), error, description)
+    }
+
+    /// `error` with a status other than its usual one (a 404 for an unknown server, a 429).
+    pub fn new(status: StatusCode, error: ErrorCode, description: impl Into<String>) -> Self {
         Self {
             status,
             error,
@@ -35,27 +120,27 @@ impl OAuthError {
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+        Self::code(ErrorCode::InvalidRequest, description)
     }
 
     pub fn invalid_client(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+        Self::code(ErrorCode::InvalidClient, description)
     }
 
     pub fn invalid_grant(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+        Self::code(ErrorCode::InvalidGrant, description)
     }
 
     pub fn invalid_scope(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+        Self::code(ErrorCode::InvalidScope, description)
     }
 
     pub fn access_denied(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "access_denied", description)
+        Self::code(ErrorCode::AccessDenied, description)
     }
 
     pub fn unauthorized_client(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)
+        Self::code(ErrorCode::UnauthorizedClient, description)
     }
 
     pub fn missing(parameter: &str) -> Self {
@@ -66,7 +151,7 @@ impl OAuthError {
     pub fn unknown_server() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "The authorization server id is invalid.",
         )
     }
@@ -74,18 +159,13 @@ impl OAuthError {
     /// An internal fault: logged with its cause, answered without it.
     pub fn server_error(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error on an OAuth endpoint");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "An unexpected error occurred.",
-        )
+        Self::code(ErrorCode::ServerError, "An unexpected error occurred.")
     }
 
     pub fn temporarily_unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "a store is unavailable");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
+        Self::code(
+            ErrorCode::TemporarilyUnavailable,
             "The service is temporarily unavailable.",
         )
     }
@@ -107,6 +187,28 @@ impl ResponseError for OAuthError {
             ));
         }
         res.json(json!({ "error": self.error, "error_description": self.description }))
+    }
+}
+
+/// A policy refusal, as the token and authorize endpoints answer it (Okta's codes and texts).
+impl From<Denied> for OAuthError {
+    fn from(d: Denied) -> Self {
+        let (error, description) = match d {
+            Denied::UnknownScope(_) => (
+                ErrorCode::InvalidScope,
+                "One or more scopes are not configured for the authorization server resource.",
+            ),
+            Denied::NoDefaultScopes => (
+                ErrorCode::InvalidScope,
+                "The authorization server resource does not have any configured default scopes, 'scope' must be provided.",
+            ),
+            Denied::NoScopes => (ErrorCode::InvalidScope, "No scopes were requested."),
+            Denied::NoMatchingPolicy => (
+                ErrorCode::AccessDenied,
+                "Policy evaluation failed for this request, please check the policy configurations.",
+            ),
+        };
+        Self::new(StatusCode::BAD_REQUEST, error, description)
     }
 }
 
@@ -137,5 +239,45 @@ impl From<tessera_core::Error> for OAuthError {
             tessera_core::Error::Revocation(r) => r.into(),
             other => Self::server_error(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_refusals_carry_oktas_codes_and_texts() {
+        let no_rule = OAuthError::from(Denied::NoMatchingPolicy);
+        assert_eq!(
+            (
+                no_rule.status,
+                no_rule.error.as_str(),
+                no_rule.description.as_str()
+            ),
+            (
+                StatusCode::BAD_REQUEST,
+                "access_denied",
+                "Policy evaluation failed for this request, please check the policy configurations."
+            )
+        );
+        for d in [
+            Denied::UnknownScope(vec!["nope".into()]),
+            Denied::NoDefaultScopes,
+            Denied::NoScopes,
+        ] {
+            assert_eq!(OAuthError::from(d).error, ErrorCode::InvalidScope);
+        }
+    }
+
+    #[test]
+    fn client_authentication_failures_are_401_with_a_challenge() {
+        let e = OAuthError::invalid_client("Client authentication failed.");
+        let res = e.error_response();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            res.headers().get("WWW-Authenticate").unwrap(),
+            "Basic realm=\"tessera\", error=\"invalid_client\""
+        );
     }
 }

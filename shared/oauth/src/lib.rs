@@ -12,5 +12,5 @@ pub mod error;
 pub mod form;
 pub mod tokens;
 
-pub use error::OAuthError;
+pub use error::{ErrorCode, OAuthError};
 pub use form::Form;

@@ -12,11 +12,70 @@ use serde_json::json;
 use tessera_domain::ids::{IdKind, new_id};
 use tessera_domain::random::SystemRandom;
 
+/// The Okta error codes the management and operator APIs answer with (Okta's error-code
+/// reference: <https://developer.okta.com/docs/reference/error-codes/>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApiCode {
+    /// `E0000001`: API validation failed.
+    Validation,
+    /// `E0000003`: the request body was not well-formed.
+    Malformed,
+    /// `E0000006`: no permission for the action.
+    Forbidden,
+    /// `E0000007`: resource not found.
+    NotFound,
+    /// `E0000009`: internal server error.
+    Internal,
+    /// `E0000010`: service unavailable.
+    Unavailable,
+    /// `E0000011`: invalid token.
+    InvalidToken,
+    /// `E0000022`: the endpoint does not support the method.
+    MethodNotAllowed,
+    /// `E0000032`: unlock is not allowed for this user.
+    UnlockNotAllowed,
+    /// `E0000038`: the operation is not allowed in the object's current status.
+    BadLifecycle,
+    /// `E0000047`: rate limit exceeded.
+    RateLimited,
+    /// `E0000056`: deleting an active application.
+    DeleteActiveApp,
+    /// `E0000090`: duplicate role assignment.
+    DuplicateRole,
+}
+
+impl ApiCode {
+    /// The code as it goes on the wire (`errorCode`, and `errorLink`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Validation => "E0000001",
+            Self::Malformed => "E0000003",
+            Self::Forbidden => "E0000006",
+            Self::NotFound => "E0000007",
+            Self::Internal => "E0000009",
+            Self::Unavailable => "E0000010",
+            Self::InvalidToken => "E0000011",
+            Self::MethodNotAllowed => "E0000022",
+            Self::UnlockNotAllowed => "E0000032",
+            Self::BadLifecycle => "E0000038",
+            Self::RateLimited => "E0000047",
+            Self::DeleteActiveApp => "E0000056",
+            Self::DuplicateRole => "E0000090",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error of the management or operator API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ApiCode,
     pub summary: String,
     pub causes: Vec<String>,
 }
@@ -34,7 +93,7 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ApiCode, summary: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -49,7 +108,7 @@ impl ApiError {
             causes,
             ..Self::new(
                 StatusCode::BAD_REQUEST,
-                "E0000001",
+                ApiCode::Validation,
                 format!("Api validation failed: {field}"),
             )
         }
@@ -66,7 +125,7 @@ impl ApiError {
             causes: vec![detail.to_string()],
             ..Self::new(
                 StatusCode::BAD_REQUEST,
-                "E0000003",
+                ApiCode::Malformed,
                 "The request body was not well-formed.",
             )
         }
@@ -76,7 +135,7 @@ impl ApiError {
     pub fn unlock_not_allowed() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "E0000032",
+            ApiCode::UnlockNotAllowed,
             "Unlock is not allowed for this user.",
         )
     }
@@ -85,7 +144,7 @@ impl ApiError {
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "E0000006",
+            ApiCode::Forbidden,
             "You do not have permission to perform the requested action",
         )
     }
@@ -94,7 +153,7 @@ impl ApiError {
     pub fn not_found(id: &str, kind: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "E0000007",
+            ApiCode::NotFound,
             format!("Not found: Resource not found: {id} ({kind})"),
         )
     }
@@ -103,7 +162,7 @@ impl ApiError {
     pub fn invalid_token() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "E0000011",
+            ApiCode::InvalidToken,
             "Invalid token provided",
         )
     }
@@ -112,7 +171,7 @@ impl ApiError {
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "E0000022",
+            ApiCode::MethodNotAllowed,
             "The endpoint does not support the provided HTTP method",
         )
     }
@@ -121,7 +180,7 @@ impl ApiError {
     pub fn bad_lifecycle(what: &str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "E0000038",
+            ApiCode::BadLifecycle,
             format!("This operation is not allowed in the {what}'s current status."),
         )
     }
@@ -132,7 +191,7 @@ impl ApiError {
             causes: vec!["You must deactivate the app before deleting it.".into()],
             ..Self::new(
                 StatusCode::BAD_REQUEST,
-                "E0000056",
+                ApiCode::DeleteActiveApp,
                 "Delete application forbidden.",
             )
         }
@@ -142,7 +201,7 @@ impl ApiError {
     pub fn duplicate_role() -> Self {
         Self::new(
             StatusCode::CONFLICT,
-            "E0000090",
+            ApiCode::DuplicateRole,
             "Duplicate role assignment exception.",
         )
     }
@@ -159,7 +218,7 @@ impl ApiError {
     pub fn rate_limited() -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "E0000047",
+            ApiCode::RateLimited,
             "You exceeded the maximum number of requests. Try again in a while.",
         )
     }
@@ -169,7 +228,7 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "E0000009",
+            ApiCode::Internal,
             "Internal Server Error",
         )
     }
@@ -179,7 +238,7 @@ impl ApiError {
         tracing::error!(error = %cause, "store unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "E0000010",
+            ApiCode::Unavailable,
             "Service is temporarily unavailable. Try again in a while.",
         )
     }
@@ -201,9 +260,9 @@ impl ResponseError for ApiError {
             res.insert_header(("WWW-Authenticate", "SSWS realm=\"tessera\""));
         }
         res.json(json!({
-            "errorCode": self.code,
+            "errorCode": self.code.as_str(),
             "errorSummary": self.summary,
-            "errorLink": self.code,
+            "errorLink": self.code.as_str(),
             "errorId": new_id(IdKind::ErrorId, &SystemRandom),
             "errorCauses": causes,
         }))

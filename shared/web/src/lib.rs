@@ -21,4 +21,4 @@ pub mod server;
 pub mod telemetry;
 pub mod tenant;
 
-pub use error::ApiError;
+pub use error::{ApiCode, ApiError};

@@ -11,6 +11,8 @@ fn tessera() -> Command {
             cmd.env_remove(k);
         }
     }
+    // Tests run in parallel: no two servers may reach for the default metrics port.
+    cmd.env("TESSERA_METRICS_LISTEN", "127.0.0.1:0");
     cmd
 }
 
@@ -167,12 +169,12 @@ fn serve_waits_for_its_database_then_gives_up_naming_it_without_credentials() {
         .output()
         .unwrap();
     let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
         waited >= Duration::from_secs(2) && waited < Duration::from_secs(20),
-        "kept trying for the configured 2 s: {waited:?}"
+        "kept trying for the configured 2 s: {waited:?}; stderr: {stderr}"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("waiting for the database before starting"),
         "{stderr}"

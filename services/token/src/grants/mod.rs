@@ -206,15 +206,6 @@ fn decide(
     decision
 }
 
-/// A policy refusal on the wire, as the token endpoint answers it (400 with the policy's error).
-fn refused(d: Denied) -> OAuthError {
-    OAuthError::new(
-        actix_web::http::StatusCode::BAD_REQUEST,
-        d.error(),
-        d.description(),
-    )
-}
-
 /// The granted scopes that need a user's consent on this server.
 fn needing_consent<'g>(r: &GrantRequest<'_>, grant: &'g Grant) -> Vec<&'g str> {
     r.server

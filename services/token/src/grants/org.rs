@@ -76,10 +76,7 @@ const SIGN_IN_SCOPES: [&str; 6] = ["openid", "profile", "email", "address", "pho
 /// The org server's decision for a user's sign-in: the OpenID scopes, and `okta.*` scopes the
 /// app was granted; fixed lifetimes. It has no custom scopes and no access policies; refresh
 /// tokens are not issued there.
-pub fn sign_in_grant(
-    client: &ClientSnapshot,
-    requested: &[String],
-) -> Result<Grant, (&'static str, String)> {
+pub fn sign_in_grant(client: &ClientSnapshot, requested: &[String]) -> Result<Grant, OAuthError> {
     if let Some(custom) = requested
         .iter()
         .find(|s| !SIGN_IN_SCOPES.contains(&s.as_str()) && !org_scopes::is_org_scope(s))
@@ -89,11 +86,11 @@ pub fn sign_in_grant(
         } else {
             "Custom scopes are not allowed for this request".to_owned()
         };
-        return Err(("invalid_scope", text));
+        return Err(OAuthError::invalid_scope(text));
     }
     let missing = not_granted(client, requested);
     if !missing.is_empty() {
-        return Err(("invalid_scope", not_granted_error(&missing)));
+        return Err(OAuthError::invalid_scope(not_granted_error(&missing)));
     }
     Ok(fixed(requested.to_vec()))
 }

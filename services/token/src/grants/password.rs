@@ -7,11 +7,9 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use tessera_domain::secrets::lookup_digest;
 use tessera_ephemeral::{Key, Kind};
-use tessera_oauth::OAuthError;
+use tessera_oauth::{ErrorCode, OAuthError};
 
-use super::{
-    GrantRequest, Granted, assigned_user, decide, family, needing_consent, refused, user_tokens,
-};
+use super::{GrantRequest, Granted, assigned_user, decide, family, needing_consent, user_tokens};
 use crate::mint::IdTokenFor;
 
 /// Requests per second one username may make to the password grant.
@@ -20,7 +18,11 @@ const BAD_CREDENTIALS: &str = "The credentials provided were invalid.";
 const RATE_LIMITED: &str = "API call exceeded rate limit due to too many requests.";
 
 fn rate_limited() -> OAuthError {
-    OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "invalid_grant", RATE_LIMITED)
+    OAuthError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::InvalidGrant,
+        RATE_LIMITED,
+    )
 }
 
 pub async fn grant(
@@ -57,12 +59,12 @@ pub async fn grant(
     let (info, facts) = assigned_user(r, &u).await?.ok_or_else(|| {
         OAuthError::access_denied("User is not assigned to the client application.")
     })?;
-    let grant = decide(r, "password", Some(&facts), scopes.as_deref()).map_err(refused)?;
+    let grant = decide(r, "password", Some(&facts), scopes.as_deref())?;
     let consent = needing_consent(r, &grant);
     if !consent.is_empty() && r.client.consent_method == "REQUIRED" {
         return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
-            "consent_required",
+            ErrorCode::ConsentRequired,
             format!(
                 "The following scopes require user consent: [{}]. Set the application's consent_method to TRUSTED to use them with the password grant.",
                 consent.join(", ")

@@ -5,7 +5,7 @@
 //! revokes the whole family (OAuth 2.0 Security BCP §4.14.2).
 
 use tessera_domain::secrets::lookup_digest;
-use tessera_oauth::OAuthError;
+use tessera_oauth::{ErrorCode, OAuthError};
 use tessera_store::entities::{refresh_token, user};
 use tessera_store::{ColumnTrait as _, repo};
 
@@ -112,8 +112,13 @@ pub async fn grant(
         .ok_or_else(invalid)?;
     let (info, facts) = assigned_user(r, &u).await?.ok_or_else(invalid)?;
     let grant_type = row.grant_type.clone().unwrap_or_else(|| "password".into());
-    let mut grant = decide(r, &grant_type, Some(&facts), Some(&requested))
-        .map_err(|d| OAuthError::invalid_grant(d.description()))?;
+    // A refresh the policy no longer allows is `invalid_grant` (the grant is what is no longer
+    // valid), with the policy's description.
+    let mut grant =
+        decide(r, &grant_type, Some(&facts), Some(&requested)).map_err(|d| OAuthError {
+            error: ErrorCode::InvalidGrant,
+            ..OAuthError::from(d)
+        })?;
     // Lifetimes stay those of the original grant.
     let origin = Origin {
         family: row.family_id.clone(),
