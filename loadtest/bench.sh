@@ -22,6 +22,7 @@ if [ -z "${TESSERA_BIN:-}" ]; then
   cargo build --release -q -p tessera
 fi
 BIN=${TESSERA_BIN:-./target/release/tessera}
+# (The server refuses unknown TESSERA_* variables, so TESSERA_BIN is not passed on to it.)
 cargo build --release -q -p tessera-jose --example sign_rate
 WORK=$(mktemp -d)
 cleanup() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "${PEER_PID:-}" ] && kill "$PEER_PID" 2>/dev/null; rm -rf "$WORK"; }
@@ -59,9 +60,15 @@ echo "$SIGN" >&2
 # --- Tessera -------------------------------------------------------------------------------
 OP=bench-operator-token-0123456789abcdef
 TESSERA_LISTEN=127.0.0.1:$PORT TESSERA_DATA_DIR="$WORK/data" TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn TESSERA_RATE_LIMITS__ENABLED=false \
-  "$BIN" serve >"$WORK/tessera.log" 2>&1 &
+  env -u TESSERA_BIN "$BIN" serve >"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+wait_ready() {
+  for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return 0; sleep 0.1; done
+  echo "the server did not become ready in 30 s; its log:" >&2
+  cat "$WORK/tessera.log" >&2
+  exit 1
+}
+wait_ready
 ORG=$(curl -sf -XPOST "http://127.0.0.1:$PORT/operator/v1/tenants" -H "Authorization: Bearer $OP" \
   -H 'Content-Type: application/json' -d '{"name":"bench"}')
 TOKEN=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["apiToken"])' "$ORG")
@@ -96,9 +103,9 @@ T_INTRO=$(run_case "tessera introspection, JWT, in-process denylist" "$SERVER_PI
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 # The same data, now with the short-lived store (denylist, revocation epochs) in Redis.
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379} TESSERA_LISTEN=127.0.0.1:$PORT TESSERA_DATA_DIR="$WORK/data" \
-  TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn TESSERA_RATE_LIMITS__ENABLED=false "$BIN" serve >>"$WORK/tessera.log" 2>&1 &
+  TESSERA_OPERATOR_TOKEN=$OP TESSERA_LOG_LEVEL=warn TESSERA_RATE_LIMITS__ENABLED=false env -u TESSERA_BIN "$BIN" serve >>"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+wait_ready
 curl -sf -XPOST "$BASE/default/v1/introspect" -H "Authorization: $AUTH" -d "token=$AT" >/dev/null
 T_INTRO_REDIS=$(run_case "tessera introspection, JWT, Redis denylist" "$SERVER_PID" "$BASE/default/v1/introspect" token.lua 64 "token=$AT" "$AUTH"); echo "$T_INTRO_REDIS"
 kill "$SERVER_PID"; SERVER_PID=

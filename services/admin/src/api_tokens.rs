@@ -17,7 +17,7 @@ use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
-use crate::support::{Causes, href, opt_ts, page_response, ts};
+use crate::support::{Causes, href, opt_ts, paged, ts};
 
 pub fn routes(api: &mut Api) {
     let tokens = Guard::of(Resource::ApiTokens);
@@ -100,16 +100,11 @@ async fn list(
     req: HttpRequest,
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = repo::page::<api_token::Entity>(
-        &state.db,
-        &admin.tenant.id,
-        Condition::all(),
-        q.after()?,
-        q.limit()?,
-    )
-    .await?;
     let org = admin.tenant.org_url.clone();
-    page_response(&admin, &req, page, |t| Ok(render(&org, t)))
+    paged::<api_token::Entity>(&state, &admin, &req, &q, Condition::all(), |t| {
+        Ok(render(&org, t))
+    })
+    .await
 }
 
 async fn create(
@@ -149,8 +144,8 @@ async fn create(
     };
     let txn = state.begin().await?;
     let (row, token) = issue(&txn, &state, &admin.tenant.id, &name, owner).await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::cold("apiToken", &row.id))
+    admin
+        .commit(&state, txn, Change::cold("apiToken", &row.id))
         .await?;
     let mut body = render(&admin.tenant.org_url, &row);
     body["token"] = json!(token);
@@ -179,8 +174,8 @@ async fn remove(state: &AppState, admin: &Admin, id: &str) -> Result<HttpRespons
         api_token::Column::Id.eq(&t.id),
     )
     .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::cold("apiToken", &t.id))
+    admin
+        .commit(state, txn, Change::cold("apiToken", &t.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,10 +2,11 @@
 //! stored as a keyed hash and shown once), client JWKS, and user and group assignments.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
+use tessera_domain::config::{OAuthCredentials, OAuthSettings, RefreshSettings};
 use tessera_domain::ids::IdKind;
 use tessera_domain::secrets::{SecretHash, lookup_digest, new_client_secret};
 use tessera_domain::validate;
@@ -19,7 +20,7 @@ use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
-use crate::support::{Causes, hinted, href, page_response, stored, to_text, ts};
+use crate::support::{Causes, hinted, href, paged, stored, to_text, ts};
 
 pub fn routes(api: &mut Api) {
     let apps = Guard::of(Resource::Apps);
@@ -135,76 +136,10 @@ struct CredentialsInput {
     oauth_client: Option<OAuthCredentials>,
 }
 
-/// `credentials.oauthClient` as stored (the secret itself is never stored).
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
-struct OAuthCredentials {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<String>,
-    #[serde(skip_serializing)]
-    client_secret: Option<String>,
-    token_endpoint_auth_method: Option<String>,
-    #[serde(rename = "autoKeyRotation")]
-    auto_key_rotation: Option<bool>,
-    pkce_required: Option<bool>,
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SettingsInput {
     oauth_client: Option<OAuthSettings>,
-}
-
-/// `settings.oauthClient` (§5). Fields Tessera does not interpret are dropped.
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
-struct OAuthSettings {
-    application_type: Option<String>,
-    #[serde(default)]
-    redirect_uris: Vec<String>,
-    #[serde(default)]
-    post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
-    response_types: Vec<String>,
-    #[serde(default)]
-    grant_types: Vec<String>,
-    consent_method: Option<String>,
-    issuer_mode: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    initiate_login_uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    logo_uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    policy_uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tos_uri: Option<String>,
-    wildcard_redirect: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<RefreshSettings>,
-    #[serde(skip_serializing)]
-    jwks: Option<JwksInput>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    jwks_uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_object_signing_alg: Option<String>,
-    #[serde(default)]
-    dpop_bound_access_tokens: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    frontchannel_logout_uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    frontchannel_logout_session_required: Option<bool>,
-}
-
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
-struct RefreshSettings {
-    rotation_type: Option<String>,
-    leeway: Option<i64>,
-}
-
-#[derive(Debug, Default, Clone, Deserialize)]
-struct JwksInput {
-    #[serde(default)]
-    keys: Vec<Value>,
 }
 
 // ------------------------------------------------------------------ validation
@@ -674,7 +609,7 @@ async fn render(
     secret: Option<&str>,
 ) -> Result<Value, ApiError> {
     let creds: OAuthCredentials = stored(&a.credentials)?;
-    let settings: Value = stored(&a.settings)?;
+    let settings: OAuthSettings = stored(&a.settings)?;
     let keys =
         repo::all::<app_jwk::Entity>(&state.db, &a.tenant_id, app_jwk::Column::AppId.eq(&a.id))
             .await?;
@@ -687,7 +622,7 @@ async fn render(
     if let Some(s) = secret {
         oauth_client["client_secret"] = json!(s);
     }
-    let mut settings_client = settings;
+    let mut settings_client = serde_json::to_value(&settings).map_err(ApiError::internal)?;
     if !keys.is_empty() {
         let public: Vec<Value> = keys
             .iter()
@@ -858,8 +793,8 @@ async fn create(
     for k in v.jwks.unwrap_or_default() {
         insert_jwk(&txn, &state, t, &a.id, &k, "ACTIVE").await?;
     }
-    state
-        .commit(txn, t, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("app", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::Ok()
         .json(render(&state, &admin.tenant.org_url, &a, v.secret.as_deref()).await?))
@@ -911,8 +846,8 @@ async fn replace(
         },
     )
     .await?;
-    state
-        .commit(txn, t, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("app", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&state, &admin.tenant.org_url, &a, None).await?))
 }
@@ -948,8 +883,8 @@ async fn delete(
     repo::delete_where::<consent::Entity>(&txn, t, consent::Column::ClientId.eq(&a.client_id))
         .await?;
     repo::delete_where::<app::Entity>(&txn, t, app::Column::Id.eq(&a.id)).await?;
-    state
-        .commit(txn, t, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("app", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -986,8 +921,8 @@ async fn lifecycle(
             },
         )
         .await?;
-        state
-            .commit(txn, &admin.tenant.id, Change::app("app", &id, &id))
+        admin
+            .commit(&state, txn, Change::app("app", &id, &id))
             .await?;
     }
     Ok(HttpResponse::Ok().json(json!({})))
@@ -1149,8 +1084,8 @@ async fn create_secret(
         .unwrap_or_else(|| new_client_secret(state.random.as_ref()));
     let txn = state.begin().await?;
     let s = insert_secret(&txn, &state, &admin.tenant.id, &a.id, &plain, &status).await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("appSecret", &s.id, &a.id))
         .await?;
     Ok(HttpResponse::Created().json(render_secret(&admin.tenant.org_url, &a, &s, Some(&plain))))
 }
@@ -1185,8 +1120,8 @@ async fn delete_secret(
         app_secret::Column::Id.eq(&s.id),
     )
     .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("app", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -1226,8 +1161,8 @@ async fn secret_lifecycle(
         },
     )
     .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("app", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::Ok().json(render_secret(&admin.tenant.org_url, &a, &s, None)))
 }
@@ -1325,8 +1260,8 @@ async fn create_jwk(
     c.finish()?;
     let txn = state.begin().await?;
     let k = insert_jwk(&txn, &state, &admin.tenant.id, &a.id, &jwk, &status).await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("appJwk", &k.id, &a.id))
         .await?;
     Ok(HttpResponse::Created().json(render_jwk(&admin.tenant.org_url, &a, &k)?))
 }
@@ -1357,8 +1292,8 @@ async fn delete_jwk(
     let txn = state.begin().await?;
     repo::delete_where::<app_jwk::Entity>(&txn, &admin.tenant.id, app_jwk::Column::Id.eq(&k.id))
         .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("app", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -1403,8 +1338,8 @@ async fn jwk_lifecycle(
         },
     )
     .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::app("app", &a.id, &a.id))
+    admin
+        .commit(&state, txn, Change::app("app", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::Ok().json(render_jwk(&admin.tenant.org_url, &a, &k)?))
 }
@@ -1470,16 +1405,16 @@ async fn list_users(
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let a = crate::support::app(&state, &admin, &path.1).await?;
-    let page = repo::page::<app_user::Entity>(
-        &state.db,
-        &admin.tenant.id,
-        app_user::Column::AppId.eq(&a.id),
-        q.after()?,
-        q.limit()?,
-    )
-    .await?;
     let org = admin.tenant.org_url.clone();
-    page_response(&admin, &req, page, |au| render_app_user(&org, au))
+    paged::<app_user::Entity>(
+        &state,
+        &admin,
+        &req,
+        &q,
+        app_user::Column::AppId.eq(&a.id),
+        |au| render_app_user(&org, au),
+    )
+    .await
 }
 
 async fn save_assignment(
@@ -1549,12 +1484,8 @@ async fn save_assignment(
             .await?
         }
     };
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::app("appAssignment", &a.id, &a.id),
-        )
+    admin
+        .commit(state, txn, Change::app("appAssignment", &au.user_id, &a.id))
         .await?;
     Ok(HttpResponse::Ok().json(render_app_user(&admin.tenant.org_url, &au)?))
 }
@@ -1617,12 +1548,8 @@ async fn unassign_user(
     .await?;
     repo::delete_where::<app_user::Entity>(&txn, &admin.tenant.id, app_user::Column::Id.eq(&au.id))
         .await?;
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::app("appAssignment", &a.id, &a.id),
-        )
+    admin
+        .commit(&state, txn, Change::app("appAssignment", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -1671,16 +1598,16 @@ async fn list_groups(
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let a = crate::support::app(&state, &admin, &path.1).await?;
-    let page = repo::page::<app_group::Entity>(
-        &state.db,
-        &admin.tenant.id,
-        app_group::Column::AppId.eq(&a.id),
-        q.after()?,
-        q.limit()?,
-    )
-    .await?;
     let org = admin.tenant.org_url.clone();
-    page_response(&admin, &req, page, |ag| render_app_group(&org, ag))
+    paged::<app_group::Entity>(
+        &state,
+        &admin,
+        &req,
+        &q,
+        app_group::Column::AppId.eq(&a.id),
+        |ag| render_app_group(&org, ag),
+    )
+    .await
 }
 
 async fn get_group(
@@ -1755,12 +1682,8 @@ async fn assign_group(
             .await?
         }
     };
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::app("appAssignment", &a.id, &a.id),
-        )
+    admin
+        .commit(&state, txn, Change::app("appAssignment", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::Ok().json(render_app_group(&admin.tenant.org_url, &ag)?))
 }
@@ -1781,12 +1704,8 @@ async fn unassign_group(
         app_group::Column::Id.eq(&ag.id),
     )
     .await?;
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::app("appAssignment", &a.id, &a.id),
-        )
+    admin
+        .commit(&state, txn, Change::app("appAssignment", &a.id, &a.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -444,10 +444,10 @@ async fn create(
         keys,
     )
     .await?;
-    state
+    admin
         .commit(
+            &state,
             txn,
-            &admin.tenant.id,
             Change::server("authorizationServer", &server.id, &server.id),
         )
         .await?;
@@ -486,10 +486,10 @@ async fn replace(
         },
     )
     .await?;
-    state
+    admin
         .commit(
+            &state,
             txn,
-            &admin.tenant.id,
             Change::server("authorizationServer", &updated.id, &updated.id),
         )
         .await?;
@@ -521,8 +521,12 @@ async fn delete(
         .await?;
     repo::delete_where::<consent::Entity>(&txn, t, consent::Column::ServerId.eq(&s.id)).await?;
     repo::delete_where::<srv::Entity>(&txn, t, srv::Column::Id.eq(&s.id)).await?;
-    state
-        .commit(txn, t, Change::server("authorizationServer", &s.id, &s.id))
+    admin
+        .commit(
+            &state,
+            txn,
+            Change::server("authorizationServer", &s.id, &s.id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -550,12 +554,8 @@ async fn set_status(
             },
         )
         .await?;
-        state
-            .commit(
-                txn,
-                &admin.tenant.id,
-                Change::server("authorizationServer", &id, &id),
-            )
+        admin
+            .commit(state, txn, Change::server("authorizationServer", &id, &id))
             .await?;
     }
     Ok(HttpResponse::NoContent().finish())

@@ -240,8 +240,8 @@ async fn create(
     let model = validated(&state, &admin, &s, body.into_inner(), None).await?;
     let txn = state.begin().await?;
     let c = repo::insert::<claim::Entity>(&txn, model).await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::server("claim", &c.id, &s.id))
+    admin
+        .commit(&state, txn, Change::server("claim", &c.id, &s.id))
         .await?;
     Ok(HttpResponse::Created().json(render(&admin.tenant.org_url, &s, &c)?))
 }
@@ -267,8 +267,8 @@ async fn replace(
     let model = validated(&state, &admin, &s, body.into_inner(), Some(&existing)).await?;
     let txn = state.begin().await?;
     let c = repo::update::<claim::Entity>(&txn, model).await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::server("claim", &c.id, &s.id))
+    admin
+        .commit(&state, txn, Change::server("claim", &c.id, &s.id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &s, &c)?))
 }
@@ -289,8 +289,8 @@ async fn delete(
     let txn = state.begin().await?;
     repo::delete_where::<claim::Entity>(&txn, &admin.tenant.id, claim::Column::Id.eq(&c.id))
         .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::server("claim", &c.id, &s.id))
+    admin
+        .commit(&state, txn, Change::server("claim", &c.id, &s.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

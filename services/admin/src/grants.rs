@@ -132,6 +132,7 @@ async fn revoke(
     let n =
         tessera_store::tokens::revoke_consents(&state.db, &admin.tenant.id, cond, state.now_ms())
             .await?;
+    admin.record(state);
     tracing::info!(tenant = %admin.tenant.id, revoked = n, "consent grants revoked by an administrator");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -352,8 +353,8 @@ async fn grant_to_app(
                 },
             )
             .await?;
-            state
-                .commit(txn, t, Change::app("appGrant", &row.id, &a.id))
+            admin
+                .commit(&state, txn, Change::app("appGrant", &row.id, &a.id))
                 .await?;
             row
         }
@@ -428,12 +429,8 @@ async fn revoke_app_grant(
         state.now_ms(),
     )
     .await?;
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::app("appGrant", &row.id, &app_id),
-        )
+    admin
+        .commit(&state, txn, Change::app("appGrant", &row.id, &app_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

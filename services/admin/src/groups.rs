@@ -15,7 +15,7 @@ use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
-use crate::support::{Causes, href, opt_ts, page_response, ts};
+use crate::support::{Causes, href, opt_ts, page_response, paged, ts};
 
 pub fn routes(api: &mut Api) {
     let groups = Guard::of(Resource::Groups);
@@ -154,11 +154,8 @@ async fn list(
         })?;
         cond = cond.add(group::Column::GroupType.eq(caps[1].to_owned()));
     }
-    let page =
-        repo::page::<group::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)
-            .await?;
     let org = admin.tenant.org_url.clone();
-    page_response(&admin, &req, page, |g| Ok(render(&org, g)))
+    paged::<group::Entity>(&state, &admin, &req, &q, cond, |g| Ok(render(&org, g))).await
 }
 
 async fn create(
@@ -191,8 +188,8 @@ async fn create(
         ),
         e => e.into(),
     })?;
-    state
-        .commit(txn, &admin.tenant.id, Change::tenant_wide("group", &g.id))
+    admin
+        .commit(&state, txn, Change::tenant_wide("group", &g.id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &g)))
 }
@@ -226,8 +223,8 @@ async fn replace(
         },
     )
     .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::tenant_wide("group", &g.id))
+    admin
+        .commit(&state, txn, Change::tenant_wide("group", &g.id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &g)))
 }
@@ -246,8 +243,8 @@ async fn delete(
     repo::delete_where::<app_group::Entity>(&txn, t, app_group::Column::GroupId.eq(&g.id)).await?;
     crate::roles::remove_all(&txn, t, "GROUP", &g.id).await?;
     repo::delete_where::<group::Entity>(&txn, t, group::Column::Id.eq(&g.id)).await?;
-    state
-        .commit(txn, t, Change::tenant_wide("group", &g.id))
+    admin
+        .commit(&state, txn, Change::tenant_wide("group", &g.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -309,8 +306,8 @@ async fn add_member(
         },
     )
     .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::cold("groupMembership", &gid))
+    admin
+        .commit(&state, txn, Change::cold("groupMembership", &gid))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -342,8 +339,8 @@ async fn remove_member(
         },
     )
     .await?;
-    state
-        .commit(txn, t, Change::cold("groupMembership", &gid))
+    admin
+        .commit(&state, txn, Change::cold("groupMembership", &gid))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -19,7 +19,7 @@ use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
-use crate::support::{Causes, hinted, page_response, stored, to_text, ts};
+use crate::support::{Causes, hinted, paged, stored, to_text, ts};
 
 /// The one hook type Tessera runs.
 pub const TOKEN_HOOK_TYPE: &str = "com.okta.oauth2.tokens.transform";
@@ -376,16 +376,8 @@ async fn list(
     if let Some(t) = &kind.kind {
         cond = cond.add(inline_hook::Column::HookType.eq(t));
     }
-    let page = repo::page::<inline_hook::Entity>(
-        &state.db,
-        &admin.tenant.id,
-        cond,
-        q.after()?,
-        q.limit()?,
-    )
-    .await?;
     let org = admin.tenant.org_url.clone();
-    page_response(&admin, &req, page, |h| render(&org, h))
+    paged::<inline_hook::Entity>(&state, &admin, &req, &q, cond, |h| render(&org, h)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -427,8 +419,8 @@ async fn create(
         },
     )
     .await?;
-    state
-        .commit(txn, t, Change::tenant_wide("inlineHook", &id))
+    admin
+        .commit(&state, txn, Change::tenant_wide("inlineHook", &id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
 }
@@ -472,8 +464,8 @@ async fn replace(
         },
     )
     .await?;
-    state
-        .commit(txn, t, Change::tenant_wide("inlineHook", &row.id))
+    admin
+        .commit(&state, txn, Change::tenant_wide("inlineHook", &row.id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
 }
@@ -499,12 +491,8 @@ async fn lifecycle(
         },
     )
     .await?;
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::tenant_wide("inlineHook", &row.id),
-        )
+    admin
+        .commit(&state, txn, Change::tenant_wide("inlineHook", &row.id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &row)?))
 }
@@ -539,8 +527,8 @@ async fn delete(
     }
     let txn = state.begin().await?;
     repo::delete_where::<inline_hook::Entity>(&txn, t, inline_hook::Column::Id.eq(&h.id)).await?;
-    state
-        .commit(txn, t, Change::tenant_wide("inlineHook", &h.id))
+    admin
+        .commit(&state, txn, Change::tenant_wide("inlineHook", &h.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -118,6 +118,7 @@ async fn rotate(
     let rows = tessera_core::keys::keys_of(&state.db, &admin.tenant.id, &s.id).await?;
     let changes = tessera_domain::rotation::manual(&tessera_core::keys::infos(&rows));
     tessera_core::keys::apply(&state, &s, &changes, None).await?;
+    admin.record(&state);
     let keys = current(&state, &admin, &s).await?;
     let out = keys
         .iter()

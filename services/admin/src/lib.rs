@@ -53,13 +53,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/t/{tenant}/oauth2/v1/clients")
-            .wrap(from_fn(logs::record_changes))
             .wrap(strict_json())
             .configure(|c| roles::client_routes(&mut Api::new(c))),
     )
     .service(
         web::scope("/t/{tenant}/api/v1")
-            .wrap(from_fn(logs::record_changes))
             .wrap(strict_json())
             .configure(|c| api_v1(&mut Api::new(c))),
     );

@@ -1,14 +1,11 @@
-//! The System Log API (`GET {org}/api/v1/logs`, OKTA-REFERENCE §12) and the change log that
-//! records every successful management-API change as an event.
+//! The System Log API (`GET {org}/api/v1/logs`). Management changes are recorded by the commit
+//! that makes them durable (`tessera_web::tenant::Admin::commit`).
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 use tessera_core::AppState;
-use tessera_core::syslog::{Event, Party, Position, to_json};
+use tessera_core::syslog::{Position, to_json};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::syslog::{self, Filter};
 use tessera_domain::timefmt;
@@ -20,7 +17,7 @@ use tessera_store::sea_orm::{
 use tessera_web::ApiError;
 use tessera_web::paging::QueryText;
 use tessera_web::routes::Api;
-use tessera_web::tenant::{Admin, AdminCaller};
+use tessera_web::tenant::Admin;
 
 pub fn routes(api: &mut Api) {
     api.get("/logs", Guard::of(Resource::Logs), list);
@@ -242,98 +239,4 @@ async fn list(
             tessera_web::paging::link_header_with(&admin.tenant.org_url, &req, next),
         ))
         .json(Value::Array(events)))
-}
-
-/// Middleware on the management API: after a change succeeded (2xx), records its event with
-/// the caller as actor and the object as target. A create's target id comes from the
-/// response body, which is small JSON.
-pub async fn record_changes(
-    req: ServiceRequest,
-    next: Next<BoxBody>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let method = req.method().as_str().to_owned();
-    let relative = relative_management_path(req.path());
-    let change = relative
-        .as_deref()
-        .and_then(|p| syslog::admin_event(&method, p));
-    let res = next.call(req).await?;
-    let Some(change) = change else {
-        return Ok(res);
-    };
-    let caller = res.request().extensions().get::<AdminCaller>().cloned();
-    let (Some(caller), true) = (caller, res.status().is_success()) else {
-        return Ok(res);
-    };
-    let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
-        return Ok(res);
-    };
-    let origin = tessera_web::client::origin(res.request());
-    let (target_id, res) = match change.target_id.clone() {
-        Some(id) => (id, res),
-        None => {
-            // A create: read the new object's id from the body and put the body back.
-            let (http_req, http_res) = res.into_parts();
-            let (head, body) = http_res.into_parts();
-            let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
-            let id = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_else(|| "unknown".into());
-            let rebuilt = head.set_body(bytes.boxed());
-            (id, ServiceResponse::new(http_req, rebuilt))
-        }
-    };
-    let verb = change
-        .event_type
-        .rsplit('.')
-        .next()
-        .unwrap_or("change")
-        .replace('_', " ");
-    state.syslog.record(
-        Event::new(
-            caller.tenant_id,
-            &change.event_type,
-            format!("{} {}", capitalized(&verb), change.target_type),
-            caller.actor,
-        )
-        .origin(origin)
-        .target(Party::new(change.target_type, target_id))
-        .debug("method", method),
-    );
-    Ok(res)
-}
-
-fn capitalized(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
-}
-
-/// `/t/acme/api/v1/apps/0oa1` → `/apps/0oa1`; `/t/acme/oauth2/v1/clients/x/roles` →
-/// `/clients/x/roles`.
-fn relative_management_path(path: &str) -> Option<String> {
-    if let Some((_, rest)) = path.split_once("/api/v1") {
-        return Some(rest.to_owned());
-    }
-    path.split_once("/oauth2/v1/clients")
-        .map(|(_, rest)| format!("/clients{rest}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn management_paths_are_made_relative() {
-        assert_eq!(
-            relative_management_path("/t/acme/api/v1/apps/0oa1").as_deref(),
-            Some("/apps/0oa1")
-        );
-        assert_eq!(
-            relative_management_path("/t/acme/oauth2/v1/clients/c1/roles").as_deref(),
-            Some("/clients/c1/roles")
-        );
-        assert_eq!(relative_management_path("/operator/v1/tenants"), None);
-    }
 }

@@ -7,11 +7,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
+use tessera_domain::config::{self, Include, RuleActions, RuleConditions};
 use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
 use tessera_store::entities::{
     app, authorization_server as srv, group, inline_hook, policy, policy_rule, scope, user,
 };
+use tessera_store::sea_orm::sea_query::IntoCondition;
+use tessera_store::sea_orm::{ActiveModelBehavior, ActiveModelTrait, IntoActiveModel};
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
 use tessera_web::ApiError;
 use tessera_web::routes::Api;
@@ -86,12 +89,6 @@ struct PolicyInput {
 #[derive(Debug, Default, Deserialize)]
 struct PolicyConditions {
     clients: Option<Include>,
-}
-
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
-struct Include {
-    #[serde(default)]
-    include: Vec<String>,
 }
 
 fn render_policy(org: &str, s: &srv::Model, p: &policy::Model) -> Result<Value, ApiError> {
@@ -218,35 +215,74 @@ fn priority_field(c: &mut Causes, raw: Option<i64>) -> Option<i32> {
     }
 }
 
-/// Places `id` at `wanted` among the server's policies and writes the new numbering.
-async fn renumber_policies(
+/// Something ordered by `priority` among its siblings: a policy on its server, a rule in its
+/// policy.
+trait Ordered: Sized {
+    fn id(&self) -> &str;
+    fn priority(&self) -> i32;
+    fn renumbered(self, priority: i32, now: i64) -> Self;
+}
+
+impl Ordered for policy::Model {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn priority(&self) -> i32 {
+        self.priority
+    }
+    fn renumbered(self, priority: i32, last_updated: i64) -> Self {
+        Self {
+            priority,
+            last_updated,
+            ..self
+        }
+    }
+}
+
+impl Ordered for policy_rule::Model {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn priority(&self) -> i32 {
+        self.priority
+    }
+    fn renumbered(self, priority: i32, last_updated: i64) -> Self {
+        Self {
+            priority,
+            last_updated,
+            ..self
+        }
+    }
+}
+
+/// Places `id` at `wanted` among the siblings matching `siblings` (a server's policies, a
+/// policy's rules) and writes the rows whose priority changed.
+async fn renumber<E>(
     db: &impl ConnectionTrait,
     state: &AppState,
     tenant: &str,
-    server_id: &str,
+    siblings: impl IntoCondition,
     id: &str,
     wanted: i32,
-) -> Result<(), ApiError> {
-    let all =
-        repo::all::<policy::Entity>(db, tenant, policy::Column::ServerId.eq(server_id)).await?;
+) -> Result<(), ApiError>
+where
+    E: repo::Scoped,
+    E::Model: Ordered + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let all = repo::all::<E>(db, tenant, siblings).await?;
     let order = reorder(
-        all.iter().map(|p| (p.id.clone(), p.priority)).collect(),
+        all.iter()
+            .map(|m| (m.id().to_owned(), m.priority()))
+            .collect(),
         id,
         wanted,
     );
-    for p in all {
-        if let Some((_, n)) = order.iter().find(|(pid, _)| *pid == p.id)
-            && *n != p.priority
+    for m in all {
+        if let Some((_, n)) = order.iter().find(|(mid, _)| mid == m.id())
+            && *n != m.priority()
         {
-            repo::update::<policy::Entity>(
-                db,
-                policy::Model {
-                    priority: *n,
-                    last_updated: state.now_ms(),
-                    ..p
-                },
-            )
-            .await?;
+            repo::update::<E>(db, m.renumbered(*n, state.now_ms())).await?;
         }
     }
     Ok(())
@@ -294,16 +330,20 @@ async fn create(
     let (model, wanted) = validated_policy(&state, &admin, &s, body.into_inner(), None).await?;
     let txn = state.begin().await?;
     let p = repo::insert::<policy::Entity>(&txn, model).await?;
-    renumber_policies(&txn, &state, &admin.tenant.id, &s.id, &p.id, wanted).await?;
+    renumber::<policy::Entity>(
+        &txn,
+        &state,
+        &admin.tenant.id,
+        policy::Column::ServerId.eq(&s.id),
+        &p.id,
+        wanted,
+    )
+    .await?;
     let p = repo::find::<policy::Entity>(&txn, &admin.tenant.id, &p.id)
         .await?
         .unwrap_or(p);
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::server("policy", &p.id, &s.id),
-        )
+    admin
+        .commit(&state, txn, Change::server("policy", &p.id, &s.id))
         .await?;
     Ok(HttpResponse::Created().json(render_policy(&admin.tenant.org_url, &s, &p)?))
 }
@@ -330,16 +370,20 @@ async fn replace(
         validated_policy(&state, &admin, &s, body.into_inner(), Some(&existing)).await?;
     let txn = state.begin().await?;
     let p = repo::update::<policy::Entity>(&txn, model).await?;
-    renumber_policies(&txn, &state, &admin.tenant.id, &s.id, &p.id, wanted).await?;
+    renumber::<policy::Entity>(
+        &txn,
+        &state,
+        &admin.tenant.id,
+        policy::Column::ServerId.eq(&s.id),
+        &p.id,
+        wanted,
+    )
+    .await?;
     let p = repo::find::<policy::Entity>(&txn, &admin.tenant.id, &p.id)
         .await?
         .unwrap_or(p);
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::server("policy", &p.id, &s.id),
-        )
+    admin
+        .commit(&state, txn, Change::server("policy", &p.id, &s.id))
         .await?;
     Ok(HttpResponse::Ok().json(render_policy(&admin.tenant.org_url, &s, &p)?))
 }
@@ -356,9 +400,17 @@ async fn delete(
     repo::delete_where::<policy_rule::Entity>(&txn, t, policy_rule::Column::PolicyId.eq(&p.id))
         .await?;
     repo::delete_where::<policy::Entity>(&txn, t, policy::Column::Id.eq(&p.id)).await?;
-    renumber_policies(&txn, &state, t, &s.id, "", i32::MAX).await?;
-    state
-        .commit(txn, t, Change::server("policy", &p.id, &s.id))
+    renumber::<policy::Entity>(
+        &txn,
+        &state,
+        t,
+        policy::Column::ServerId.eq(&s.id),
+        "",
+        i32::MAX,
+    )
+    .await?;
+    admin
+        .commit(&state, txn, Change::server("policy", &p.id, &s.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -383,8 +435,8 @@ async fn set_policy_status(
             },
         )
         .await?;
-        state
-            .commit(txn, &admin.tenant.id, Change::server("policy", &id, &s.id))
+        admin
+            .commit(state, txn, Change::server("policy", &id, &s.id))
             .await?;
     }
     Ok(HttpResponse::NoContent().finish())
@@ -420,48 +472,15 @@ struct RuleInput {
     actions: Option<RuleActions>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RuleConditions {
-    people: Option<People>,
-    grant_types: Option<Include>,
-    scopes: Option<Include>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct People {
-    users: Option<Include>,
-    groups: Option<Include>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RuleActions {
-    token: Option<TokenActions>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenActions {
-    access_token_lifetime_minutes: Option<i64>,
-    refresh_token_lifetime_minutes: Option<i64>,
-    refresh_token_window_minutes: Option<i64>,
-    inline_hook: Option<InlineHookRef>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct InlineHookRef {
-    id: Option<String>,
-}
-
 /// The stored, normalised form of a rule's conditions and actions.
 pub struct RuleBody {
-    pub conditions: Value,
-    pub actions: Value,
+    pub conditions: RuleConditions,
+    pub actions: RuleActions,
 }
 
 fn render_rule(org: &str, s: &srv::Model, r: &policy_rule::Model) -> Result<Value, ApiError> {
-    let conditions: Value = stored(&r.conditions)?;
-    let actions: Value = stored(&r.actions)?;
+    let conditions: RuleConditions = stored(&r.conditions)?;
+    let actions: RuleActions = stored(&r.actions)?;
     let base = format!(
         "{org}/api/v1/authorizationServers/{}/policies/{}/rules/{}",
         s.id, r.policy_id, r.id
@@ -498,15 +517,16 @@ async fn validate_rule_body(
     conditions: Option<RuleConditions>,
     actions: Option<RuleActions>,
 ) -> Result<RuleBody, ApiError> {
+    // Members Tessera does not interpret are dropped by the types.
     let cond = conditions.unwrap_or_default();
-    let grant_types = cond.grant_types.map(|g| g.include).unwrap_or_default();
+    let grant_types = &cond.grant_types.include;
     if grant_types.is_empty() {
         c.add(
             "conditions.grantTypes.include",
             "The field cannot be left blank",
         );
     }
-    for g in &grant_types {
+    for g in grant_types {
         if !RULE_GRANT_TYPES.contains(&g.as_str()) {
             c.add(
                 "conditions.grantTypes.include",
@@ -514,10 +534,7 @@ async fn validate_rule_body(
             );
         }
     }
-    let people = cond.people.unwrap_or_default();
-    let users = people.users.map(|u| u.include).unwrap_or_default();
-    let groups = people.groups.map(|g| g.include).unwrap_or_default();
-    for u in &users {
+    for u in &cond.people.users.include {
         if repo::find::<user::Entity>(&state.db, tenant, u)
             .await?
             .is_none()
@@ -528,7 +545,7 @@ async fn validate_rule_body(
             );
         }
     }
-    for g in &groups {
+    for g in &cond.people.groups.include {
         if g != "EVERYONE"
             && repo::find::<group::Entity>(&state.db, tenant, g)
                 .await?
@@ -540,14 +557,13 @@ async fn validate_rule_body(
             );
         }
     }
-    let scopes = cond.scopes.map(|x| x.include).unwrap_or_default();
-    if scopes.is_empty() {
+    if cond.scopes.include.is_empty() {
         c.add(
             "conditions.scopes.include",
             "The field cannot be left blank",
         );
     }
-    for name in scopes.iter().filter(|n| *n != "*") {
+    for name in cond.scopes.include.iter().filter(|n| *n != "*") {
         let exists = repo::find_by::<scope::Entity>(
             &state.db,
             tenant,
@@ -564,10 +580,18 @@ async fn validate_rule_body(
             );
         }
     }
-    let token = actions.and_then(|a| a.token).unwrap_or_default();
-    let at = token.access_token_lifetime_minutes.unwrap_or(60);
-    let rt = token.refresh_token_lifetime_minutes.unwrap_or(0);
-    let window = token.refresh_token_window_minutes.unwrap_or(10080);
+    let mut actions = actions.unwrap_or_default();
+    let token = &mut actions.token;
+    // Stored with Okta's defaults filled in, so a reader sees the lifetimes that apply.
+    let lifetimes = token.lifetimes();
+    let (at, rt, window) = (
+        lifetimes.access_token_minutes,
+        lifetimes.refresh_token_minutes,
+        lifetimes.refresh_window_minutes,
+    );
+    token.access_token_lifetime_minutes = Some(at);
+    token.refresh_token_lifetime_minutes = Some(rt);
+    token.refresh_token_window_minutes = Some(window);
     if !(5..=1440).contains(&at) {
         c.add(
             "actions.token.accessTokenLifetimeMinutes",
@@ -591,48 +615,31 @@ async fn validate_rule_body(
             "must not exceed the refresh token lifetime",
         );
     }
-    let mut token_json = json!({
-        "accessTokenLifetimeMinutes": at,
-        "refreshTokenLifetimeMinutes": rt,
-        "refreshTokenWindowMinutes": window,
-    });
-    if let Some(hook) = token.inline_hook.and_then(|h| h.id) {
-        let found = repo::find::<inline_hook::Entity>(&state.db, tenant, &hook).await?;
+    // A hook reference without an id names nothing.
+    if token.hook_id().is_none() {
+        token.inline_hook = None;
+    }
+    if let Some(hook) = token.hook_id() {
+        let found = repo::find::<inline_hook::Entity>(&state.db, tenant, hook).await?;
         if found.is_none_or(|h| h.hook_type != crate::hooks::TOKEN_HOOK_TYPE) {
             c.add(
                 "actions.token.inlineHook.id",
                 format!("'{hook}' is not a token inline hook of this organization"),
             );
         }
-        token_json["inlineHook"] = json!({ "id": hook });
     }
     Ok(RuleBody {
-        conditions: json!({
-            "people": { "users": { "include": users }, "groups": { "include": groups } },
-            "grantTypes": { "include": grant_types },
-            "scopes": { "include": scopes },
-        }),
-        actions: json!({ "token": token_json }),
+        conditions: cond,
+        actions,
     })
 }
 
-/// The default rule of a new tenant's default server (SPEC §1).
+/// The default rule of a new tenant's default server.
 pub fn default_rule_body() -> RuleBody {
+    let (conditions, actions) = config::default_rule();
     RuleBody {
-        conditions: json!({
-            "people": { "users": { "include": [] }, "groups": { "include": ["EVERYONE"] } },
-            "grantTypes": { "include": [
-                "authorization_code", "implicit", "password", "client_credentials",
-                "urn:ietf:params:oauth:grant-type:device_code",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ] },
-            "scopes": { "include": ["*"] },
-        }),
-        actions: json!({ "token": {
-            "accessTokenLifetimeMinutes": 60,
-            "refreshTokenLifetimeMinutes": 0,
-            "refreshTokenWindowMinutes": 10080,
-        } }),
+        conditions,
+        actions,
     }
 }
 
@@ -698,40 +705,6 @@ async fn validated_rule(
     ))
 }
 
-async fn renumber_rules(
-    db: &impl ConnectionTrait,
-    state: &AppState,
-    tenant: &str,
-    policy_id: &str,
-    id: &str,
-    wanted: i32,
-) -> Result<(), ApiError> {
-    let all =
-        repo::all::<policy_rule::Entity>(db, tenant, policy_rule::Column::PolicyId.eq(policy_id))
-            .await?;
-    let order = reorder(
-        all.iter().map(|r| (r.id.clone(), r.priority)).collect(),
-        id,
-        wanted,
-    );
-    for r in all {
-        if let Some((_, n)) = order.iter().find(|(rid, _)| *rid == r.id)
-            && *n != r.priority
-        {
-            repo::update::<policy_rule::Entity>(
-                db,
-                policy_rule::Model {
-                    priority: *n,
-                    last_updated: state.now_ms(),
-                    ..r
-                },
-            )
-            .await?;
-        }
-    }
-    Ok(())
-}
-
 async fn find_rule(
     state: &AppState,
     admin: &Admin,
@@ -776,16 +749,20 @@ async fn create_rule(
     let (model, wanted) = validated_rule(&state, &admin, &s, &p, body.into_inner(), None).await?;
     let txn = state.begin().await?;
     let r = repo::insert::<policy_rule::Entity>(&txn, model).await?;
-    renumber_rules(&txn, &state, &admin.tenant.id, &p.id, &r.id, wanted).await?;
+    renumber::<policy_rule::Entity>(
+        &txn,
+        &state,
+        &admin.tenant.id,
+        policy_rule::Column::PolicyId.eq(&p.id),
+        &r.id,
+        wanted,
+    )
+    .await?;
     let r = repo::find::<policy_rule::Entity>(&txn, &admin.tenant.id, &r.id)
         .await?
         .unwrap_or(r);
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::server("policyRule", &r.id, &s.id),
-        )
+    admin
+        .commit(&state, txn, Change::server("policyRule", &r.id, &s.id))
         .await?;
     Ok(HttpResponse::Created().json(render_rule(&admin.tenant.org_url, &s, &r)?))
 }
@@ -814,16 +791,20 @@ async fn replace_rule(
         validated_rule(&state, &admin, &s, &p, body.into_inner(), Some(&existing)).await?;
     let txn = state.begin().await?;
     let r = repo::update::<policy_rule::Entity>(&txn, model).await?;
-    renumber_rules(&txn, &state, &admin.tenant.id, &p.id, &r.id, wanted).await?;
+    renumber::<policy_rule::Entity>(
+        &txn,
+        &state,
+        &admin.tenant.id,
+        policy_rule::Column::PolicyId.eq(&p.id),
+        &r.id,
+        wanted,
+    )
+    .await?;
     let r = repo::find::<policy_rule::Entity>(&txn, &admin.tenant.id, &r.id)
         .await?
         .unwrap_or(r);
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::server("policyRule", &r.id, &s.id),
-        )
+    admin
+        .commit(&state, txn, Change::server("policyRule", &r.id, &s.id))
         .await?;
     Ok(HttpResponse::Ok().json(render_rule(&admin.tenant.org_url, &s, &r)?))
 }
@@ -843,13 +824,17 @@ async fn delete_rule(
         policy_rule::Column::Id.eq(&r.id),
     )
     .await?;
-    renumber_rules(&txn, &state, &admin.tenant.id, &p.id, "", i32::MAX).await?;
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::server("policyRule", &r.id, &s.id),
-        )
+    renumber::<policy_rule::Entity>(
+        &txn,
+        &state,
+        &admin.tenant.id,
+        policy_rule::Column::PolicyId.eq(&p.id),
+        "",
+        i32::MAX,
+    )
+    .await?;
+    admin
+        .commit(&state, txn, Change::server("policyRule", &r.id, &s.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -875,12 +860,8 @@ async fn set_rule_status(
             },
         )
         .await?;
-        state
-            .commit(
-                txn,
-                &admin.tenant.id,
-                Change::server("policyRule", &id, &s.id),
-            )
+        admin
+            .commit(state, txn, Change::server("policyRule", &id, &s.id))
             .await?;
     }
     Ok(HttpResponse::NoContent().finish())

@@ -161,6 +161,7 @@ async fn assign(
         },
     )
     .await?;
+    admin.record(&state);
     tracing::info!(tenant = %t, by = %admin.token_id, principal = %id, role = %role, "admin role assigned");
     Ok(HttpResponse::Created().json(render(&admin, &row)))
 }
@@ -206,6 +207,7 @@ async fn unassign(
         role_assignment::Column::Id.eq(&r.id),
     )
     .await?;
+    admin.record(&state);
     tracing::info!(tenant = %admin.tenant.id, by = %admin.token_id, principal = %id, role = %r.role_type, "admin role unassigned");
     Ok(HttpResponse::NoContent().finish())
 }

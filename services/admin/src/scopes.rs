@@ -14,7 +14,7 @@ use tessera_web::paging::ListParams;
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
-use crate::support::{Causes, hinted, page_response, server};
+use crate::support::{Causes, hinted, paged, server};
 
 pub fn routes(api: &mut Api) {
     let servers = Guard::of(Resource::AuthorizationServers);
@@ -154,11 +154,11 @@ async fn list(
     if let Some(term) = q.q.as_deref().filter(|t| !t.is_empty()) {
         cond = cond.add(tessera_store::text::contains(scope::Column::Name, term));
     }
-    let page =
-        repo::page::<scope::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)
-            .await?;
     let org = admin.tenant.org_url.clone();
-    page_response(&admin, &req, page, |sc| Ok(render(&org, &s, sc)))
+    paged::<scope::Entity>(&state, &admin, &req, &q, cond, |sc| {
+        Ok(render(&org, &s, sc))
+    })
+    .await
 }
 
 async fn create(
@@ -171,12 +171,8 @@ async fn create(
     let model = validated(&state, &admin, &s, body.into_inner(), None).await?;
     let txn = state.begin().await?;
     let sc = repo::insert::<scope::Entity>(&txn, model).await?;
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::server("scope", &sc.id, &s.id),
-        )
+    admin
+        .commit(&state, txn, Change::server("scope", &sc.id, &s.id))
         .await?;
     Ok(HttpResponse::Created().json(render(&admin.tenant.org_url, &s, &sc)))
 }
@@ -202,12 +198,8 @@ async fn replace(
     let model = validated(&state, &admin, &s, body.into_inner(), Some(&existing)).await?;
     let txn = state.begin().await?;
     let sc = repo::update::<scope::Entity>(&txn, model).await?;
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::server("scope", &sc.id, &s.id),
-        )
+    admin
+        .commit(&state, txn, Change::server("scope", &sc.id, &s.id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &s, &sc)))
 }
@@ -239,12 +231,8 @@ async fn delete(
         state.now_ms(),
     )
     .await?;
-    state
-        .commit(
-            txn,
-            &admin.tenant.id,
-            Change::server("scope", &sc.id, &s.id),
-        )
+    admin
+        .commit(&state, txn, Change::server("scope", &sc.id, &s.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -109,6 +109,20 @@ pub fn page_response<T>(
     Ok(list_response(admin, req, items, page.next_after))
 }
 
+/// One page of this tenant's `E` rows matching `cond` (`after` and `limit` from the query),
+/// rendered, with Okta's `Link` headers: the list handlers' one shape.
+pub async fn paged<E: tessera_store::Scoped>(
+    state: &tessera_core::AppState,
+    admin: &Admin,
+    req: &HttpRequest,
+    q: &tessera_web::paging::ListParams,
+    cond: impl tessera_store::sea_orm::sea_query::IntoCondition,
+    render: impl Fn(&E::Model) -> Result<Value, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let page = repo::page::<E>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?).await?;
+    page_response(admin, req, page, render)
+}
+
 /// The authorization server `id` of this tenant; the literal `default` names the default one.
 pub async fn server(
     state: &tessera_core::AppState,

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use tessera_core::AppState;
 use tessera_domain::admin_roles::{Guard, Resource};
+use tessera_domain::config::OAuthSettings;
 use tessera_store::entities::{app, authorization_server as srv, refresh_token};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::ApiError;
@@ -171,6 +172,7 @@ async fn revoke(
     )
     .await?;
     let n = tessera_core::revoke::refresh_tokens(state, &admin.tenant.id, rows).await?;
+    admin.record(state);
     tracing::info!(tenant = %admin.tenant.id, revoked = n, "refresh tokens revoked by an administrator");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -220,12 +222,12 @@ async fn clients(
     let mut out = Vec::new();
     for id in ids {
         if let Ok(a) = app_by_client(&state, &admin, id).await {
-            let settings: Value = stored(&a.settings)?;
+            let settings: OAuthSettings = stored(&a.settings)?;
             out.push(json!({
                 "client_id": id,
                 "client_name": a.label,
-                "client_uri": settings["client_uri"],
-                "logo_uri": settings["logo_uri"],
+                "client_uri": settings.client_uri,
+                "logo_uri": settings.logo_uri,
                 "_links": { "tokens": href(format!("{org}/api/v1/authorizationServers/{}/clients/{id}/tokens", s.id)) },
             }));
         }

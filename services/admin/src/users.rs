@@ -17,7 +17,7 @@ use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
 use crate::groups::render as render_group;
-use crate::support::{Causes, href, opt_ts, page_response, stored, to_text, ts};
+use crate::support::{Causes, href, opt_ts, paged, stored, to_text, ts};
 
 pub fn routes(api: &mut Api) {
     let users = Guard::of(Resource::Users);
@@ -245,7 +245,9 @@ async fn create(
     for g in groups {
         add_member(&txn, &state, t, &g.id, &u.id).await?;
     }
-    state.commit(txn, t, Change::cold("user", &u.id)).await?;
+    admin
+        .commit(&state, txn, Change::cold("user", &u.id))
+        .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &u)?))
 }
 
@@ -350,8 +352,8 @@ async fn update(
         },
     )
     .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::cold("user", &u.id))
+    admin
+        .commit(state, txn, Change::cold("user", &u.id))
         .await?;
     Ok(HttpResponse::Ok().json(render(&admin.tenant.org_url, &u)?))
 }
@@ -405,7 +407,7 @@ async fn delete(
         )
         .await?;
     }
-    state.commit(txn, t, Change::cold("user", &id)).await?;
+    admin.commit(&state, txn, Change::cold("user", &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -465,9 +467,7 @@ async fn lifecycle(
         },
     )
     .await?;
-    state
-        .commit(txn, &admin.tenant.id, Change::cold("user", &id))
-        .await?;
+    admin.commit(&state, txn, Change::cold("user", &id)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
@@ -547,11 +547,8 @@ async fn list(
         // Okta leaves deprovisioned users out of an unfiltered list.
         cond = cond.add(user::Column::Status.ne("DEPROVISIONED"));
     }
-    let page =
-        repo::page::<user::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)
-            .await?;
     let org = admin.tenant.org_url.clone();
-    page_response(&admin, &req, page, |u| render(&org, u))
+    paged::<user::Entity>(&state, &admin, &req, &q, cond, |u| render(&org, u)).await
 }
 
 async fn groups_of(

@@ -229,7 +229,12 @@ impl AppState {
         tenant_id: &str,
         change: Change<'_>,
     ) -> Result<i64, Error> {
-        let Change { what, id, reload } = change;
+        let Change {
+            what,
+            id,
+            reload,
+            audit,
+        } = change;
         let version = tessera_store::tenants::bump_version(&txn, tenant_id).await?;
         txn.commit().await.map_err(Error::internal)?;
         // This process's own hot state first, synchronously; then every other replica.
@@ -243,6 +248,9 @@ impl AppState {
             reload,
             origin: self.instance_id.to_string(),
         };
+        if let Some(audit) = audit {
+            self.syslog.record(audit.event(id));
+        }
         if let Err(e) = self.bus.publish(&event).await {
             tracing::warn!(error = %e, tenant = tenant_id, what, "config change committed but not announced");
         }
@@ -257,16 +265,24 @@ impl AppState {
     }
 }
 
-/// A configuration change being committed: what changed (`app`, `policyRule`, …), its id, and
-/// which hot state it makes stale.
+/// A configuration change being committed: what changed (`app`, `policyRule`, …), its id,
+/// which hot state it makes stale, and the System Log record the commit writes once the change
+/// is durable (management calls; see [`Change::audited`]).
 #[derive(Debug, Clone)]
 pub struct Change<'a> {
     pub what: &'a str,
     pub id: &'a str,
     pub reload: Reload,
+    pub audit: Option<crate::syslog::Audit>,
 }
 
 impl<'a> Change<'a> {
+    /// The same change, recording `audit` (if any) when it commits.
+    pub fn audited(mut self, audit: Option<crate::syslog::Audit>) -> Self {
+        self.audit = audit;
+        self
+    }
+
     /// A change to something an authorization server's snapshot holds (the server itself, its
     /// scopes, claims, policies, rules or keys).
     pub fn server(what: &'a str, id: &'a str, server_id: &str) -> Self {
@@ -274,6 +290,7 @@ impl<'a> Change<'a> {
             what,
             id,
             reload: Reload::Server(server_id.to_owned()),
+            audit: None,
         }
     }
 
@@ -283,6 +300,7 @@ impl<'a> Change<'a> {
             what,
             id,
             reload: Reload::App(app_id.to_owned()),
+            audit: None,
         }
     }
 
@@ -292,6 +310,7 @@ impl<'a> Change<'a> {
             what,
             id,
             reload: Reload::Tenant,
+            audit: None,
         }
     }
 
@@ -301,6 +320,7 @@ impl<'a> Change<'a> {
             what,
             id,
             reload: Reload::All,
+            audit: None,
         }
     }
 
@@ -310,6 +330,7 @@ impl<'a> Change<'a> {
             what,
             id,
             reload: Reload::Nothing,
+            audit: None,
         }
     }
 }

@@ -183,6 +183,33 @@ impl Event {
     }
 }
 
+/// The System Log record of a management change, prepared by the surface that authorised the
+/// call (it knows the actor, the origin and the event type) and written by
+/// [`AppState::commit`](crate::AppState::commit) once the change is durable, with the id the
+/// commit names when the route had none (a create).
+#[derive(Debug, Clone)]
+pub struct Audit {
+    event: Event,
+    target_type: &'static str,
+    target_id: Option<String>,
+}
+
+impl Audit {
+    pub fn new(event: Event, target_type: &'static str, target_id: Option<String>) -> Self {
+        Self {
+            event,
+            target_type,
+            target_id,
+        }
+    }
+
+    /// The event to store, aimed at the route's object or, for a create, at `created`.
+    pub fn event(self, created: &str) -> Event {
+        let id = self.target_id.unwrap_or_else(|| created.to_owned());
+        self.event.target(Party::new(self.target_type, id))
+    }
+}
+
 enum Message {
     Event(Box<log_event::Model>),
     Flush(oneshot::Sender<()>),

@@ -9,10 +9,13 @@
 //! * [`timefmt`]: RFC 3339 UTC timestamps as Okta prints them.
 //! * [`token_hook`]: the JSON-Patch commands of token inline hooks, applied all or nothing.
 //! * [`org_scopes`]: the `okta.*` scopes of the org authorization server.
+//! * [`config`]: rules' conditions and actions and apps' OAuth settings, as the management API
+//!   accepts them, the database stores them and the hot state loads them.
 //! * [`admin_roles`]: the admin roles and which resources of the management API each may touch.
 
 pub mod admin_roles;
 pub mod clock;
+pub mod config;
 pub mod el;
 pub mod el_eval;
 pub mod form;

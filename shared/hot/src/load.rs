@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use tessera_domain::config::{self, OAuthCredentials, OAuthSettings, RuleActions, RuleConditions};
 use tessera_domain::el;
 use tessera_domain::el_eval::GroupRef;
-use tessera_domain::policy::{Clients, Lifetimes, Policy, Rule, ScopeInfo};
+use tessera_domain::policy::{Clients, Policy, ScopeInfo};
 use tessera_domain::secrets::SecretHash;
 use tessera_jose::{Alg, KeyRing, SigningKey};
 use tessera_store::entities::{
@@ -27,16 +28,6 @@ use crate::snapshot::{
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
     serde_json::from_str(text).map_err(|e| LoadError::Corrupt(e.to_string()))
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Loads a tenant's apps and groups.
@@ -181,12 +172,9 @@ fn client(
     master: &KeyRing,
     id: &str,
 ) -> Result<ClientSnapshot, LoadError> {
-    let creds: Value = parse(&a.credentials)?;
-    let settings: Value = parse(&a.settings)?;
-    let method = creds["token_endpoint_auth_method"]
-        .as_str()
-        .unwrap_or("client_secret_basic")
-        .to_owned();
+    let creds: OAuthCredentials = parse(&a.credentials)?;
+    let settings: OAuthSettings = parse(&a.settings)?;
+    let method = creds.auth_method().to_owned();
     let app_secrets: Vec<&app_secret::Model> =
         rows.secrets.iter().filter(|s| s.app_id == a.id).collect();
     let jwt_secrets = if method == "client_secret_jwt" {
@@ -212,24 +200,15 @@ fn client(
         client_id: a.client_id.clone(),
         label: a.label.clone(),
         active: a.status == "ACTIVE",
-        application_type: settings["application_type"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        grant_types: strings(&settings["grant_types"]),
-        response_types: strings(&settings["response_types"]),
-        redirect_uris: strings(&settings["redirect_uris"]),
-        post_logout_redirect_uris: strings(&settings["post_logout_redirect_uris"]),
-        pkce_required: creds["pkce_required"].as_bool().unwrap_or(true),
-        refresh_rotation: settings["refresh_token"]["rotation_type"]
-            .as_str()
-            .unwrap_or("ROTATE")
-            .to_owned(),
-        refresh_leeway: settings["refresh_token"]["leeway"].as_i64().unwrap_or(30),
-        consent_method: settings["consent_method"]
-            .as_str()
-            .unwrap_or("TRUSTED")
-            .to_owned(),
+        application_type: settings.application_type().to_owned(),
+        grant_types: settings.grant_types.clone(),
+        response_types: settings.response_types.clone(),
+        redirect_uris: settings.redirect_uris.clone(),
+        post_logout_redirect_uris: settings.post_logout_redirect_uris.clone(),
+        pkce_required: creds.pkce_required(),
+        refresh_rotation: settings.refresh_rotation().to_owned(),
+        refresh_leeway: settings.refresh_leeway(),
+        consent_method: settings.consent_method().to_owned(),
         secrets: app_secrets
             .iter()
             .map(|s| SecretHash {
@@ -244,7 +223,7 @@ fn client(
             .filter(|k| k.app_id == a.id && k.key_use == "sig")
             .map(|k| parse(&k.jwk))
             .collect::<Result<_, _>>()?,
-        jwks_uri: settings["jwks_uri"].as_str().map(str::to_owned),
+        jwks_uri: settings.jwks_uri.clone(),
         org_scopes: rows
             .org_grants
             .iter()
@@ -440,30 +419,15 @@ pub async fn server(
             .iter()
             .filter(|r| r.policy_id == p.id)
             .map(|r| {
-                let cond: Value = parse(&r.conditions)?;
-                let actions: Value = parse(&r.actions)?;
-                let token = &actions["token"];
-                Ok(Rule {
-                    id: r.id.clone(),
-                    priority: r.priority,
-                    active: r.status == "ACTIVE",
-                    grant_types: strings(&cond["grantTypes"]["include"]),
-                    users: strings(&cond["people"]["users"]["include"]),
-                    groups: strings(&cond["people"]["groups"]["include"]),
-                    scopes: strings(&cond["scopes"]["include"]),
-                    lifetimes: Lifetimes {
-                        access_token_minutes: token["accessTokenLifetimeMinutes"]
-                            .as_i64()
-                            .unwrap_or(60),
-                        refresh_token_minutes: token["refreshTokenLifetimeMinutes"]
-                            .as_i64()
-                            .unwrap_or(0),
-                        refresh_window_minutes: token["refreshTokenWindowMinutes"]
-                            .as_i64()
-                            .unwrap_or(10080),
-                    },
-                    inline_hook: token["inlineHook"]["id"].as_str().map(str::to_owned),
-                })
+                let conditions: RuleConditions = parse(&r.conditions)?;
+                let actions: RuleActions = parse(&r.actions)?;
+                Ok(config::rule(
+                    &r.id,
+                    r.priority,
+                    r.status == "ACTIVE",
+                    conditions,
+                    &actions,
+                ))
             })
             .collect::<Result<Vec<_>, LoadError>>()?;
         policies.push(Policy {

@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use tessera_domain::admin_roles::{self, Guard, PrincipalKind, Role};
 use tessera_domain::org_scopes;
@@ -19,7 +19,10 @@ use tessera_store::{ColumnTrait as _, Condition, repo};
 
 use crate::error::ApiError;
 use crate::routes::RouteGuard;
-use tessera_core::state::AppState;
+use std::sync::{Arc, Mutex};
+use tessera_core::state::{AppState, Change};
+use tessera_core::syslog::{Audit, Event, Party};
+use tessera_store::DatabaseTransaction;
 
 /// The resolved tenant of a request.
 #[derive(Debug, Clone)]
@@ -41,12 +44,79 @@ pub struct Admin {
     pub token_id: String,
     pub user_id: Option<String>,
     pub roles: Vec<Role>,
+    /// The System Log event this call records when its change commits (`None` for reads and
+    /// for calls that record nothing); taken by the first [`Admin::commit`].
+    audit: Arc<Mutex<Option<Audit>>>,
 }
 
 impl Admin {
     pub fn is_super_admin(&self) -> bool {
         self.roles.contains(&Role::SuperAdmin)
     }
+
+    /// Commits the change this call made (see [`AppState::commit`]) and, with the first commit
+    /// of the call, its System Log event: the actor is the caller, the target the route's
+    /// object or, for a create, the object `change` names.
+    pub async fn commit(
+        &self,
+        state: &AppState,
+        txn: DatabaseTransaction,
+        change: Change<'_>,
+    ) -> Result<i64, tessera_core::Error> {
+        let audit = self.audit.lock().map(|mut a| a.take()).unwrap_or(None);
+        state
+            .commit(txn, &self.tenant.id, change.audited(audit))
+            .await
+    }
+
+    /// Records this call's System Log event for a change that is not a configuration commit
+    /// (revocations, role assignments, key rotation). Call it once the change is durable.
+    pub fn record(&self, state: &AppState) {
+        let audit = self.audit.lock().map(|mut a| a.take()).unwrap_or(None);
+        if let Some(audit) = audit {
+            state.syslog.record(audit.event("unknown"));
+        }
+    }
+}
+
+/// The event a management call records, prepared when the call is authorised: the event type
+/// from its method and path (`tessera_domain::syslog::admin_event`), the caller as actor.
+fn audit_of(req: &HttpRequest, tenant_id: &str, actor: Party) -> Option<Audit> {
+    let method = req.method().as_str();
+    let relative = relative_management_path(req.path())?;
+    let change = tessera_domain::syslog::admin_event(method, &relative)?;
+    let verb = change
+        .event_type
+        .rsplit('.')
+        .next()
+        .unwrap_or("change")
+        .replace('_', " ");
+    let event = Event::new(
+        tenant_id,
+        &change.event_type,
+        format!("{} {}", capitalized(&verb), change.target_type),
+        actor,
+    )
+    .origin(crate::client::origin(req))
+    .debug("method", method);
+    Some(Audit::new(event, change.target_type, change.target_id))
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// `/t/acme/api/v1/apps/0oa1` → `/apps/0oa1`; `/t/acme/oauth2/v1/clients/x/roles` →
+/// `/clients/x/roles`.
+fn relative_management_path(path: &str) -> Option<String> {
+    if let Some((_, rest)) = path.split_once("/api/v1") {
+        return Some(rest.to_owned());
+    }
+    path.split_once("/oauth2/v1/clients")
+        .map(|(_, rest)| format!("/clients{rest}"))
 }
 
 /// The roles a user holds directly and through the groups they belong to.
@@ -194,17 +264,13 @@ impl FromRequest for Admin {
                 return Err(ApiError::forbidden());
             }
             let actor = match (&caller.user_id, caller.scopes.is_some()) {
-                (Some(uid), _) => tessera_core::syslog::Party::new("User", uid),
-                (None, true) => {
-                    tessera_core::syslog::Party::new("PublicClientApp", &caller.principal)
+                (Some(uid), _) => Party::new("User", uid),
+                (None, true) => Party::new("PublicClientApp", &caller.principal),
+                (None, false) => {
+                    Party::new("ApiToken", &caller.token_id).named("Provisioning token")
                 }
-                (None, false) => tessera_core::syslog::Party::new("ApiToken", &caller.token_id)
-                    .named("Provisioning token"),
             };
-            req.extensions_mut().insert(AdminCaller {
-                tenant_id: tenant.id.clone(),
-                actor,
-            });
+            let audit = audit_of(&req, &tenant.id, actor);
             let ctx = TenantCtx {
                 org_url: state.org_url(&tenant.name),
                 id: tenant.id,
@@ -216,6 +282,7 @@ impl FromRequest for Admin {
                 token_id: caller.token_id,
                 user_id: caller.user_id,
                 roles: caller.roles,
+                audit: Arc::new(Mutex::new(audit)),
             })
         })
     }
@@ -283,14 +350,6 @@ pub async fn principal_held_roles(
             }
         }
     }
-}
-
-/// Who made an authorized management call, left in the request's extensions for the System
-/// Log's change record (`tessera_admin`'s change log reads it after the handler ran).
-#[derive(Debug, Clone)]
-pub struct AdminCaller {
-    pub tenant_id: String,
-    pub actor: tessera_core::syslog::Party,
 }
 
 /// Who is calling the management API, before the permission check.
@@ -490,4 +549,22 @@ pub async fn host_routing(
         }
     }
     next.call(req).await
+}
+
+#[cfg(test)]
+mod audit_tests {
+    use super::relative_management_path;
+
+    #[test]
+    fn management_paths_are_made_relative() {
+        assert_eq!(
+            relative_management_path("/t/acme/api/v1/apps/0oa1").as_deref(),
+            Some("/apps/0oa1")
+        );
+        assert_eq!(
+            relative_management_path("/t/acme/oauth2/v1/clients/c1/roles").as_deref(),
+            Some("/clients/c1/roles")
+        );
+        assert_eq!(relative_management_path("/operator/v1/tenants"), None);
+    }
 }
