@@ -84,7 +84,13 @@ const CIBA: &str = "urn:openid:params:grant-type:ciba";
 /// Grant types each application type may use (§5).
 fn allowed_grants(application_type: &str) -> &'static [&'static str] {
     match application_type {
-        "browser" => &["authorization_code", "implicit", "interaction_code"],
+        // Okta allows refresh tokens for single-page apps, rotated on every use.
+        "browser" => &[
+            "authorization_code",
+            "implicit",
+            "refresh_token",
+            "interaction_code",
+        ],
         "native" => &[
             "authorization_code",
             "implicit",
@@ -462,6 +468,19 @@ async fn validate_app(
         c.add(
             "credentials.oauthClient.token_endpoint_auth_method",
             format!("must be one of {}", AUTH_METHODS.join(", ")),
+        );
+    }
+    if method == "none"
+        && settings
+            .refresh_token
+            .as_ref()
+            .is_some_and(|r| r.rotation_type.as_deref() == Some("STATIC"))
+    {
+        // A public client cannot keep a refresh token secret: each must be used once (Okta
+        // offers only rotation for single-page apps; RFC 9700 §4.14.2).
+        c.add(
+            "settings.oauthClient.refresh_token.rotation_type",
+            "A public client must rotate refresh tokens (ROTATE)",
         );
     }
     if app_type == "browser" && method != "none" {

@@ -18,6 +18,7 @@ mod roles;
 mod scopes;
 mod support;
 mod tokens;
+mod trusted_origins;
 mod users;
 
 use actix_web::middleware::from_fn;
@@ -41,6 +42,7 @@ fn api_v1(api: &mut Api) {
     grants::app_routes(api);
     roles::routes(api);
     hooks::routes(api);
+    trusted_origins::routes(api);
 }
 
 /// Mounts the operator and management APIs.

@@ -120,7 +120,10 @@ pub async fn authorize(
         mode,
         state: params.get("state"),
     };
-    if !matches!(mode, "query" | "fragment" | "form_post") {
+    if !matches!(
+        mode,
+        "query" | "fragment" | "form_post" | "okta_post_message" | "web_message"
+    ) {
         return Ok(Reply {
             mode: "query",
             ..reply
@@ -208,16 +211,35 @@ pub async fn authorize(
         }
         (None, _) => {}
     }
-    // 4. The signed-in user: prompt and max_age can force a new sign-in.
+    // 4. The signed-in user: prompt, max_age and id_token_hint can force a new sign-in.
     let now = state.clock.now().unix_timestamp();
-    let prompt = params.get("prompt").unwrap_or_default();
+    let prompt = match Prompt::parse(params.get("prompt").unwrap_or_default()) {
+        Ok(p) => p,
+        Err(why) => return Ok(reply.error(ErrorCode::InvalidRequest, why)),
+    };
     let max_age = params.get("max_age").and_then(|m| m.parse::<i64>().ok());
+    // The user the client expects (OIDC Core §3.1.2.1): another user's session does not count.
+    let hinted_sub = match params.get("id_token_hint") {
+        Some(hint) => match crate::logout::id_token_claims(&server, hint)
+            .and_then(|c| c.get("sub").and_then(|s| s.as_str()).map(str::to_owned))
+        {
+            Some(sub) => Some(sub),
+            None => {
+                return Ok(reply.error(
+                    ErrorCode::InvalidRequest,
+                    "The 'id_token_hint' parameter is not a valid ID token of this authorization server.",
+                ));
+            }
+        },
+        None => None,
+    };
     let session = session::current(&state, &req, &tenant.tenant_id)
         .await?
         .filter(|s| max_age.is_none_or(|m| now - s.auth_time <= m))
-        .filter(|_| prompt != "login");
+        .filter(|s| hinted_sub.as_deref().is_none_or(|sub| sub == s.user_id))
+        .filter(|_| !prompt.login);
     let Some(session) = session else {
-        if prompt == "none" {
+        if prompt.none {
             return Ok(reply.error(
                 ErrorCode::LoginRequired,
                 "The client specified not to prompt, but the user is not logged in.",
@@ -261,11 +283,11 @@ pub async fn authorize(
         Ok(g) => g,
         Err(refused) => return Ok(reply.error(refused.error, &refused.description)),
     };
-    let to_ask = consent_to_ask(&client, &server, &grant.scopes, prompt);
+    let to_ask = consent_to_ask(&client, &server, &grant.scopes, prompt.consent);
     let missing: Vec<String> = if to_ask.is_empty() {
         Vec::new()
     } else {
-        let given = if prompt == "consent" {
+        let given = if prompt.consent {
             Vec::new()
         } else {
             crate::consent::granted(&state, t, &server.server_id, &u.id, &client.client_id).await?
@@ -296,7 +318,7 @@ pub async fn authorize(
         response_type: types.join(" "),
     };
     if !missing.is_empty() {
-        if prompt == "none" {
+        if prompt.none {
             return Ok(reply.error(ErrorCode::ConsentRequired, "The client specified not to prompt, but the user has not consented to the requested scopes."));
         }
         return crate::consent::ask(&state, &tenant, &server, &client, &missing, bound, back).await;
@@ -311,9 +333,9 @@ fn consent_to_ask(
     client: &ClientSnapshot,
     server: &ServerSnapshot,
     scopes: &[String],
-    prompt: &str,
+    prompt_consent: bool,
 ) -> Vec<String> {
-    if prompt != "consent" && client.consent_method != "REQUIRED" {
+    if !prompt_consent && client.consent_method != "REQUIRED" {
         return Vec::new();
     }
     server
@@ -321,6 +343,51 @@ fn consent_to_ask(
         .into_iter()
         .map(str::to_owned)
         .collect()
+}
+
+/// The `prompt` parameter: a space-separated list (OIDC Core §3.1.2.1).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Prompt {
+    none: bool,
+    login: bool,
+    consent: bool,
+}
+
+impl Prompt {
+    fn parse(value: &str) -> Result<Self, &'static str> {
+        let mut p = Self::default();
+        for v in value.split(' ').filter(|v| !v.is_empty()) {
+            match v {
+                "none" => p.none = true,
+                "login" => p.login = true,
+                "consent" => p.consent = true,
+                // Tessera has one session per browser: there is no account to choose.
+                "select_account" => {}
+                _ => return Err("The 'prompt' parameter is invalid."),
+            }
+        }
+        if p.none && value.split(' ').filter(|v| !v.is_empty()).count() > 1 {
+            return Err("The 'prompt' value 'none' cannot be combined with any other value.");
+        }
+        Ok(p)
+    }
+}
+
+/// The request as it resumes after the sign-in it asked for: `prompt=login`, `max_age` and
+/// `id_token_hint` have been honoured by that sign-in, so they are not applied again (the
+/// browser would otherwise be sent to sign in forever).
+fn resumed(params: &Form) -> Form {
+    let mut resumed = params.clone();
+    let prompt: Vec<&str> = params
+        .get("prompt")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|v| !v.is_empty() && *v != "login")
+        .collect();
+    resumed.set("prompt", prompt.join(" "));
+    resumed.set("max_age", String::new());
+    resumed.set("id_token_hint", String::new());
+    resumed
 }
 
 /// Parks the request and sends the browser to the sign-in page, which resumes it.
@@ -333,7 +400,7 @@ async fn sign_in_first(
     let id = random_token(state.random.as_ref(), 24);
     // The request resumes as a GET with the parameters it was decided on: POSTed ones become a
     // query, and a request object's (already verified, its jti spent) replace the object.
-    let resume = format!("{}?{}", req.path(), params.encoded());
+    let resume = format!("{}?{}", req.path(), resumed(params).encoded());
     state
         .short
         .put(
@@ -353,4 +420,35 @@ async fn sign_in_first(
         .insert_header((header::LOCATION, login))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_is_a_space_separated_list_and_none_stands_alone() {
+        let p = Prompt::parse("login consent").unwrap();
+        assert!(p.login && p.consent && !p.none);
+        assert!(Prompt::parse("none").unwrap().none);
+        assert_eq!(Prompt::parse("").unwrap(), Prompt::default());
+        assert!(Prompt::parse("none login").is_err());
+        assert!(Prompt::parse("none select_account").is_err());
+        assert!(Prompt::parse("sometimes").is_err());
+    }
+
+    #[test]
+    fn a_resumed_request_does_not_ask_for_the_sign_in_again() {
+        let params = Form::from_pairs([
+            ("prompt", "login consent"),
+            ("max_age", "0"),
+            ("id_token_hint", "x.y.z"),
+            ("state", "s"),
+        ]);
+        let r = resumed(&params);
+        assert_eq!(r.get("prompt"), Some("consent"));
+        assert_eq!(r.get("max_age"), None);
+        assert_eq!(r.get("id_token_hint"), None);
+        assert_eq!(r.get("state"), Some("s"));
+    }
 }

@@ -57,6 +57,8 @@ pub struct Issue<'a> {
     pub client: &'a ClientSnapshot,
     pub grant: &'a Grant,
     pub user: Option<&'a UserInfo>,
+    /// When the user authenticated (seconds; user grants only): the tokens' `auth_time`.
+    pub auth_time: Option<i64>,
     pub now: i64,
     pub origin: Origin<'a>,
 }
@@ -68,7 +70,13 @@ pub async fn tokens(i: &Issue<'_>, want: Want<'_>) -> Result<Issued, IssueError>
     let mut draft = Draft {
         access: if want.access {
             Some(mint::access_claims(
-                i.tenant, i.server, i.client, i.grant, i.user, i.now, random,
+                i.tenant,
+                i.server,
+                i.client,
+                i.grant,
+                i.user.zip(i.auth_time),
+                i.now,
+                random,
             )?)
         } else {
             None

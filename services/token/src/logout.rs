@@ -9,10 +9,29 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use jsonwebtoken::Validation;
 use serde_json::{Map, Value};
 use tessera_core::AppState;
+use tessera_hot::ServerSnapshot;
 use tessera_oauth::{Form, OAuthError};
 
 use crate::pages::error_page;
 use crate::session;
+
+/// The claims of `hint` if it is an ID token of `server` (its signature and issuer; expiry is
+/// not held against it, as Okta does for `id_token_hint`).
+pub fn id_token_claims(server: &ServerSnapshot, hint: &str) -> Option<Map<String, Value>> {
+    let h = jsonwebtoken::decode_header(hint).ok()?;
+    let key = server
+        .verify_keys
+        .iter()
+        .find(|k| Some(&k.kid) == h.kid.as_ref() && k.alg == h.alg)?;
+    let mut v = Validation::new(key.alg);
+    v.validate_exp = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    v.set_issuer(&[server.issuer.as_str()]);
+    jsonwebtoken::decode::<Map<String, Value>>(hint, &key.key, &v)
+        .ok()
+        .map(|d| d.claims)
+}
 
 pub async fn logout(
     req: HttpRequest,
@@ -55,21 +74,7 @@ pub async fn logout(
             "The 'id_token_hint' parameter is required.",
         ));
     };
-    // An ID token of this server: signature and issuer; expiry is not held against it.
-    let claims = jsonwebtoken::decode_header(hint).ok().and_then(|h| {
-        let key = server
-            .verify_keys
-            .iter()
-            .find(|k| Some(&k.kid) == h.kid.as_ref() && k.alg == h.alg)?;
-        let mut v = Validation::new(key.alg);
-        v.validate_exp = false;
-        v.validate_aud = false;
-        v.required_spec_claims.clear();
-        v.set_issuer(&[server.issuer.as_str()]);
-        jsonwebtoken::decode::<Map<String, Value>>(hint, &key.key, &v)
-            .ok()
-            .map(|d| d.claims)
-    });
+    let claims = id_token_claims(&server, hint);
     let client = claims
         .as_ref()
         .and_then(|c| c.get("aud").and_then(Value::as_str))

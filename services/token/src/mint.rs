@@ -51,10 +51,11 @@ pub fn access_claims(
     server: &ServerSnapshot,
     client: &ClientSnapshot,
     grant: &Grant,
-    user: Option<&UserInfo>,
+    user: Option<(&UserInfo, i64)>,
     now: i64,
     random: &dyn Random,
 ) -> Result<TokenDraft, IssueError> {
+    let (user, auth_time) = (user.map(|(u, _)| u), user.map(|(_, at)| at));
     let ctx = claims::context(tenant, client, user, &grant.scopes, now);
     let mut custom = claims::evaluate(server, "RESOURCE", &ctx, &grant.scopes, false)?;
     let sub = custom
@@ -71,8 +72,9 @@ pub fn access_claims(
         payload.insert("uid".into(), json!(u.id));
     }
     payload.insert("scp".into(), json!(grant.scopes));
-    if user.is_some() {
-        payload.insert("auth_time".into(), json!(now));
+    // When the user authenticated, not when this token was minted (OIDC Core §2).
+    if let Some(auth_time) = auth_time {
+        payload.insert("auth_time".into(), json!(auth_time));
     }
     payload.insert("sub".into(), sub);
     for (k, v) in custom {

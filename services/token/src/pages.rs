@@ -19,11 +19,21 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 's
 /// The only script Tessera serves: it submits the `form_post` form on load.
 const SUBMIT_SCRIPT: &str = "document.forms[0].submit()";
 
+/// The `okta_post_message` / `web_message` page's script: it posts the response in its
+/// `data-message` to the window that opened or framed it, at the origin in `data-origin` only.
+const POST_SCRIPT: &str = "var r=document.getElementById('response');(window.opener||window.parent).postMessage(JSON.parse(r.dataset.message),r.dataset.origin)";
+
 /// The `form_post` page's policy: the base policy plus the submit script, allowed by its hash.
 static FORM_POST_CSP: LazyLock<String> = LazyLock::new(|| {
     let hash = ring::digest::digest(&ring::digest::SHA256, SUBMIT_SCRIPT.as_bytes());
     format!("{CSP}; script-src 'sha256-{}'", STANDARD.encode(hash))
 });
+
+/// `'sha256-…'` of a script, for `script-src`.
+fn script_hash(script: &str) -> String {
+    let hash = ring::digest::digest(&ring::digest::SHA256, script.as_bytes());
+    format!("'sha256-{}'", STANDARD.encode(hash))
+}
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -35,6 +45,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         (
             "form_post.html",
             include_str!("../templates/form_post.html"),
+        ),
+        (
+            "post_message.html",
+            include_str!("../templates/post_message.html"),
         ),
     ] {
         if let Err(e) = env.add_template(name, source) {
@@ -97,6 +111,29 @@ pub fn form_post(action: &str, fields: &[(&str, &str)]) -> HttpResponse {
     res
 }
 
+/// The `okta_post_message` and `web_message` response modes (silent renewal from a hidden
+/// iframe, or a pop-up): a page that posts `message` (JSON) to its parent or opener at `origin`
+/// (the redirect URI's) and nowhere else. It may be framed by that origin only.
+pub fn post_message(origin: &str, message: &serde_json::Value) -> HttpResponse {
+    let mut res = render(
+        StatusCode::OK,
+        "post_message.html",
+        context! { message => message.to_string(), origin => origin, post_script => POST_SCRIPT },
+    );
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors {origin}; script-src {}",
+        script_hash(POST_SCRIPT)
+    );
+    let headers = res.headers_mut();
+    // `frame-ancestors` names the one origin allowed to frame it; X-Frame-Options cannot say
+    // that, so it is left out on this page only.
+    headers.remove(header::X_FRAME_OPTIONS);
+    if let Ok(value) = header::HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +160,10 @@ mod tests {
                 context! { action => "https://app.example/cb", fields => Value::from(Serde([("code", hostile)])),
                 submit_script => SUBMIT_SCRIPT },
             ),
+            html(
+                "post_message.html",
+                context! { message => hostile, origin => "https://app.example", post_script => POST_SCRIPT },
+            ),
         ];
         for page in pages {
             let page = page.unwrap();
@@ -146,5 +187,18 @@ mod tests {
             "{csp}"
         );
         assert!(csp.starts_with("default-src 'none'"));
+    }
+
+    #[test]
+    fn the_post_message_page_is_framable_by_its_origin_only() {
+        let res = post_message("https://app.example", &serde_json::json!({"code": "abc"}));
+        let csp = res.headers().get(header::CONTENT_SECURITY_POLICY).unwrap();
+        let csp = csp.to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors https://app.example;"),
+            "{csp}"
+        );
+        assert!(csp.contains(&script_hash(POST_SCRIPT)), "{csp}");
+        assert!(res.headers().get(header::X_FRAME_OPTIONS).is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! How `/authorize` answers the client: a code, tokens or an error, back to the exact
-//! redirect URI in the requested response mode (`query`, `fragment` or `form_post`), with
-//! `state` (RFC 6749 §4.1.2, OAuth 2.0 Form Post Response Mode). Used by `/authorize` itself
+//! redirect URI in the requested response mode (`query`, `fragment`, `form_post`, or
+//! `okta_post_message` / `web_message` for a hidden iframe or pop-up), with `state` (RFC 6749
+//! §4.1.2, OAuth 2.0 Form Post Response Mode, OAuth 2.0 Web Message Response Mode). Used by `/authorize` itself
 //! and by the consent page when the user has answered.
 
 use actix_web::HttpResponse;
@@ -29,8 +30,30 @@ impl Reply<'_> {
         if let Some(s) = self.state {
             all.push(("state", s));
         }
-        if self.mode == "form_post" {
-            return form_post(self.redirect_uri, &all);
+        match self.mode {
+            "form_post" => return form_post(self.redirect_uri, &all),
+            "okta_post_message" | "web_message" => {
+                let Some(origin) = tessera_domain::origins::of_url(self.redirect_uri) else {
+                    return crate::pages::error_page(
+                        actix_web::http::StatusCode::BAD_REQUEST,
+                        "Invalid redirect URI",
+                        "The redirect URI has no origin to post the response to.",
+                    );
+                };
+                let fields: serde_json::Map<String, serde_json::Value> = all
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+                    .collect();
+                // Okta's mode posts the parameters themselves; the Web Message Response Mode
+                // wraps them (`{"type": "authorization_response", "response": {…}}`).
+                let message = if self.mode == "web_message" {
+                    serde_json::json!({ "type": "authorization_response", "response": fields })
+                } else {
+                    serde_json::Value::Object(fields)
+                };
+                return crate::pages::post_message(&origin, &message);
+            }
+            _ => {}
         }
         let encoded = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(all)
@@ -137,6 +160,7 @@ pub async fn respond(
             client,
             grant: &grant,
             user: Some(&info),
+            auth_time: Some(bound.auth_time),
             now,
             origin: crate::issue::Origin {
                 endpoint: "authorize",

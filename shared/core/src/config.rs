@@ -20,6 +20,11 @@ pub struct Config {
     /// loopback by default, so only the machine's own Prometheus agent reads it). `off` serves
     /// no metrics.
     pub metrics_listen: String,
+    /// How long an idle client connection is kept open, in seconds (`TESSERA_KEEP_ALIVE_SECS`).
+    /// 75 like nginx's default, longer than the idle timeouts of client pools (Node's agents
+    /// keep sockets for 5 s to a few tens of seconds), so a client never reuses a connection
+    /// the server has just closed. 0 turns keep-alive off.
+    pub keep_alive_secs: u64,
     /// The externally visible base URL (`TESSERA_PUBLIC_URL`); tenants' org URLs and issuers
     /// derive from it, never from a request's Host header. Default: `http://{listen}`.
     pub public_url: Option<String>,
@@ -155,6 +160,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".into(),
             metrics_listen: "127.0.0.1:9464".into(),
+            keep_alive_secs: 75,
             public_url: None,
             base_domain: None,
             data_dir: PathBuf::from("./data"),
@@ -287,6 +293,12 @@ impl Config {
         }
         self.outbound_policy()?;
         self.proxies()?;
+        if self.keep_alive_secs > 3600 {
+            return Err(invalid(
+                "keep_alive_secs",
+                format!("{} is more than an hour", self.keep_alive_secs),
+            ));
+        }
         if self.metrics_listen != "off" && self.metrics_listen.parse::<SocketAddr>().is_err() {
             return Err(invalid(
                 "metrics_listen",

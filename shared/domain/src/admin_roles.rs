@@ -94,6 +94,8 @@ pub enum Resource {
     ApiTokens,
     /// Inline hooks.
     InlineHooks,
+    /// Trusted origins (CORS, redirect and iframe-embedding allow-lists).
+    TrustedOrigins,
     /// The System Log.
     Logs,
     /// Anything else: only a super admin.
@@ -101,7 +103,7 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::AuthorizationServers,
         Self::Apps,
         Self::AppAssignments,
@@ -111,6 +113,7 @@ impl Resource {
         Self::Roles,
         Self::ApiTokens,
         Self::InlineHooks,
+        Self::TrustedOrigins,
         Self::Logs,
         Self::Other,
     ];
@@ -336,6 +339,7 @@ mod tests {
             Roles,
             ApiTokens,
             InlineHooks,
+            TrustedOrigins,
             Logs,
             Other,
         ];
@@ -352,6 +356,7 @@ mod tests {
                     GroupMembership,
                     ApiTokens,
                     InlineHooks,
+                    TrustedOrigins,
                     Logs,
                 ],
                 &[
@@ -362,6 +367,7 @@ mod tests {
                     GroupMembership,
                     ApiTokens,
                     InlineHooks,
+                    TrustedOrigins,
                 ],
             ),
             (
@@ -384,6 +390,7 @@ mod tests {
                     Groups,
                     GroupMembership,
                     InlineHooks,
+                    TrustedOrigins,
                     Logs,
                 ],
                 &[],

@@ -26,6 +26,7 @@ pub enum IdKind {
     LogEvent,
     RoleAssignment,
     InlineHook,
+    TrustedOrigin,
     ErrorId,
 }
 
@@ -50,6 +51,7 @@ impl IdKind {
             Self::LogEvent => "evt",
             Self::RoleAssignment => "ra1",
             Self::InlineHook => "cal",
+            Self::TrustedOrigin => "tos",
             Self::ErrorId => "oae",
         }
     }

@@ -9,6 +9,7 @@
 //! * [`timefmt`]: RFC 3339 UTC timestamps as Okta prints them.
 //! * [`token_hook`]: the JSON-Patch commands of token inline hooks, applied all or nothing.
 //! * [`org_scopes`]: the `okta.*` scopes of the org authorization server.
+//! * [`origins`]: trusted origins, serialised as browsers send them in `Origin`.
 //! * [`config`]: rules' conditions and actions and apps' OAuth settings, as the management API
 //!   accepts them, the database stores them and the hot state loads them.
 //! * [`admin_roles`]: the admin roles and which resources of the management API each may touch.
@@ -21,6 +22,7 @@ pub mod el_eval;
 pub mod form;
 pub mod ids;
 pub mod org_scopes;
+pub mod origins;
 pub mod policy;
 pub mod random;
 pub mod ratelimit;

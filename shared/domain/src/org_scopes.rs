@@ -5,7 +5,7 @@
 use crate::admin_roles::Resource;
 
 /// Every scope the org authorization server can grant.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 17] = [
     "okta.authorizationServers.read",
     "okta.authorizationServers.manage",
     "okta.apps.read",
@@ -20,6 +20,8 @@ pub const ALL: [&str; 15] = [
     "okta.apiTokens.manage",
     "okta.inlineHooks.read",
     "okta.inlineHooks.manage",
+    "okta.trustedOrigins.read",
+    "okta.trustedOrigins.manage",
     "okta.logs.read",
 ];
 
@@ -38,6 +40,7 @@ fn family(resource: Resource) -> Option<&'static str> {
         Resource::Roles => Some("okta.roles"),
         Resource::ApiTokens => Some("okta.apiTokens"),
         Resource::InlineHooks => Some("okta.inlineHooks"),
+        Resource::TrustedOrigins => Some("okta.trustedOrigins"),
         Resource::Logs => Some("okta.logs"),
         Resource::Other => None,
     }

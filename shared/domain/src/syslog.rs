@@ -249,6 +249,20 @@ pub fn admin_event(method: &str, path: &str) -> Option<AdminEvent> {
         // API tokens and inline hooks.
         (Post, ["api-tokens"]) => event("system.api_token.create", "Token", None),
         (Delete, ["api-tokens", id]) => event("system.api_token.revoke", "Token", Some(id)),
+        (Post, ["trustedOrigins"]) => {
+            event("security.trusted_origin.create", "TrustedOrigin", None)
+        }
+        (Put, ["trustedOrigins", id]) => {
+            event("security.trusted_origin.update", "TrustedOrigin", Some(id))
+        }
+        (Delete, ["trustedOrigins", id]) => {
+            event("security.trusted_origin.delete", "TrustedOrigin", Some(id))
+        }
+        (Post, ["trustedOrigins", id, "lifecycle", action]) => event(
+            format!("security.trusted_origin.{}", present(action)?),
+            "TrustedOrigin",
+            Some(id),
+        ),
         (Post, ["inlineHooks"]) => event("inline_hook.created", "InlineHook", None),
         (Put, ["inlineHooks", id]) => event("inline_hook.updated", "InlineHook", Some(id)),
         (Delete, ["inlineHooks", id]) => event("inline_hook.deleted", "InlineHook", Some(id)),
@@ -783,6 +797,16 @@ mod tests {
                 Some("inline_hook.activated"),
             ),
             ("POST", "/inlineHooks/h1/execute", None),
+            (
+                "POST",
+                "/trustedOrigins",
+                Some("security.trusted_origin.create"),
+            ),
+            (
+                "POST",
+                "/trustedOrigins/tos1/lifecycle/deactivate",
+                Some("security.trusted_origin.deactivate"),
+            ),
             ("GET", "/apps", None),
             (
                 "DELETE",

@@ -1,16 +1,20 @@
 //! A tenant's org URL and issuers (SPEC §1): fixed by configuration, never by a request's Host.
 
-/// `https://{tenant}.{base_domain}` with a wildcard base domain (same scheme as the public
-/// URL), else `{public_url}/t/{tenant}`.
+/// `https://{tenant}.{base_domain}` with a wildcard base domain (same scheme, and same explicit
+/// port if any, as the public URL), else `{public_url}/t/{tenant}`.
 pub fn org_url(public_url: &str, base_domain: Option<&str>, tenant: &str) -> String {
     match base_domain {
         Some(domain) => {
+            let parsed = url::Url::parse(public_url).ok();
             let scheme = if public_url.starts_with("http://") {
                 "http"
             } else {
                 "https"
             };
-            format!("{scheme}://{tenant}.{domain}")
+            match parsed.and_then(|u| u.port()) {
+                Some(port) => format!("{scheme}://{tenant}.{domain}:{port}"),
+                None => format!("{scheme}://{tenant}.{domain}"),
+            }
         }
         None => format!("{}/t/{tenant}", public_url.trim_end_matches('/')),
     }
@@ -133,6 +137,10 @@ mod tests {
         assert_eq!(
             org_url("https://auth.example.com", Some("auth.example.com"), "acme"),
             "https://acme.auth.example.com"
+        );
+        assert_eq!(
+            org_url("http://localhost:8080", Some("localhost"), "acme"),
+            "http://acme.localhost:8080"
         );
         assert_eq!(
             issuer("https://x/t/acme", "aus1", false),

@@ -20,7 +20,7 @@ pub use bytes::Bytes;
 pub use registry::{ORG_SERVER, Registry, RegistryConfig};
 pub use snapshot::{
     Asking, ClaimValue, ClientSnapshot, CompiledClaim, HookOAuth, HookSnapshot, PublishedKey,
-    ServerSnapshot, TenantSnapshot, VerifyKey,
+    ServerSnapshot, TenantSnapshot, TrustedOrigins, VerifyKey,
 };
 
 /// A failure to build a snapshot.

@@ -13,7 +13,7 @@ use tessera_domain::secrets::SecretHash;
 use tessera_jose::{Alg, KeyRing, SigningKey};
 use tessera_store::entities::{
     app, app_group, app_jwk, app_secret, app_user, authorization_server as srv, claim, consent,
-    group, inline_hook, policy, policy_rule, scope, signing_key, tenant,
+    group, inline_hook, policy, policy_rule, scope, signing_key, tenant, trusted_origin,
 };
 use tessera_store::{ColumnTrait, Condition, DatabaseConnection, repo};
 
@@ -23,7 +23,7 @@ use bytes::Bytes;
 
 use crate::snapshot::{
     ClaimValue, ClientSnapshot, CompiledClaim, HookOAuth, HookSnapshot, PublishedKey,
-    ServerSnapshot, TenantSnapshot, VerifyKey,
+    ServerSnapshot, TenantSnapshot, TrustedOrigins, VerifyKey,
 };
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
@@ -83,6 +83,7 @@ pub async fn tenant(
         default_server_id,
         org_server_id,
         hooks: hooks(db, master, id).await?,
+        origins: trusted_origins(db, id).await?,
         version: t.config_version,
     })
 }
@@ -266,6 +267,27 @@ pub async fn app(
         .map(|s| s.id);
     let rows = AppRows::load(db, id, org_server_id.as_deref(), Some(app_id)).await?;
     Ok(Some(client(&a, &rows, master, id)?))
+}
+
+/// A tenant's ACTIVE trusted origins.
+async fn trusted_origins(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+) -> Result<TrustedOrigins, LoadError> {
+    let mut out = TrustedOrigins::default();
+    let rows = repo::all::<trusted_origin::Entity>(
+        db,
+        tenant_id,
+        Condition::all().add(trusted_origin::Column::Status.eq("ACTIVE")),
+    )
+    .await?;
+    for row in rows {
+        let scopes: Vec<tessera_domain::origins::Scope> = parse(&row.scopes)?;
+        for scope in scopes {
+            out.insert(scope.kind, &row.origin);
+        }
+    }
+    Ok(out)
 }
 
 /// A tenant's inline hooks, their authentication values unsealed.
@@ -510,14 +532,7 @@ pub async fn server(
     if s.org {
         published_scopes.extend(tessera_domain::org_scopes::ALL);
     }
-    let (oidc, oauth) = discovery(
-        &org,
-        &issuer,
-        &endpoints,
-        &published_scopes,
-        cfg,
-        &s.signing_alg,
-    );
+    let (oidc, oauth) = discovery(&issuer, &endpoints, &published_scopes, cfg, &s.signing_alg);
     Ok(ServerSnapshot {
         tenant_id: t.id.clone(),
         server_id: s.id.clone(),
@@ -559,7 +574,6 @@ fn jwks_fresh_until(s: &srv::Model, cfg: &RegistryConfig) -> Option<i64> {
 /// The two discovery documents (OKTA-REFERENCE §2.12), listing only what this deployment
 /// serves.
 fn discovery(
-    org: &str,
     issuer: &str,
     endpoints: &str,
     scopes: &[&str],
@@ -574,15 +588,24 @@ fn discovery(
         "private_key_jwt",
         "none",
     ];
+    // `device_sso` exists as a system scope (as in Okta) but needs the device grant, which
+    // Tessera does not implement: it is not advertised.
+    let scopes: Vec<&str> = scopes
+        .iter()
+        .copied()
+        .filter(|s| *s != "device_sso")
+        .collect();
+    let signing_algs = json!([
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
+    ]);
     let mut oauth = json!({
         "issuer": issuer,
         "token_endpoint": endpoint("token"),
         "jwks_uri": endpoint("keys"),
-        "registration_endpoint": format!("{org}/oauth2/v1/clients"),
         "grant_types_supported": cfg.grant_types,
         "scopes_supported": scopes,
         "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"],
+        "token_endpoint_auth_signing_alg_values_supported": signing_algs,
         "claims_supported": ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp", "sub"],
         "response_types_supported": cfg.response_types,
         "response_modes_supported": cfg.response_modes,
@@ -604,11 +627,15 @@ fn discovery(
             oauth[field] = json!(endpoint(path));
         }
     }
+    // RFC 8414 §2: with the JWT client-authentication methods listed, each endpoint that
+    // accepts them names the algorithms too.
     if cfg.endpoints.contains(&"introspect") {
         oauth["introspection_endpoint_auth_methods_supported"] = json!(auth_methods);
+        oauth["introspection_endpoint_auth_signing_alg_values_supported"] = signing_algs.clone();
     }
     if cfg.endpoints.contains(&"revoke") {
         oauth["revocation_endpoint_auth_methods_supported"] = json!(auth_methods);
+        oauth["revocation_endpoint_auth_signing_alg_values_supported"] = signing_algs.clone();
     }
     let mut oidc = oauth.clone();
     oidc["subject_types_supported"] = json!(["public"]);

@@ -1,11 +1,12 @@
 //! The immutable snapshots handlers read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
 use tessera_domain::el::Expr;
 use tessera_domain::el_eval::GroupRef;
+use tessera_domain::origins::ScopeType;
 use tessera_domain::policy::{Policy, ScopeInfo};
 use tessera_domain::secrets::SecretHash;
 use tessera_jose::SigningKey;
@@ -171,7 +172,42 @@ pub struct TenantSnapshot {
     pub org_server_id: Option<String>,
     /// The tenant's inline hooks by id, their credentials unsealed.
     pub hooks: HashMap<String, Arc<HookSnapshot>>,
+    /// The ACTIVE trusted origins, by what each is trusted for.
+    pub origins: TrustedOrigins,
     pub version: i64,
+}
+
+/// A tenant's ACTIVE trusted origins, each in the form browsers send in `Origin`
+/// (`tessera_domain::origins::normalize`), by scope type.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedOrigins {
+    cors: HashSet<String>,
+    redirect: HashSet<String>,
+    iframe: HashSet<String>,
+}
+
+impl TrustedOrigins {
+    pub fn insert(&mut self, kind: ScopeType, origin: &str) {
+        self.set_mut(kind).insert(origin.to_owned());
+    }
+
+    /// Whether `origin` (an `Origin` header's value, compared exactly) is trusted for `kind`.
+    pub fn allows(&self, kind: ScopeType, origin: &str) -> bool {
+        match kind {
+            ScopeType::Cors => &self.cors,
+            ScopeType::Redirect => &self.redirect,
+            ScopeType::IframeEmbed => &self.iframe,
+        }
+        .contains(origin)
+    }
+
+    fn set_mut(&mut self, kind: ScopeType) -> &mut HashSet<String> {
+        match kind {
+            ScopeType::Cors => &mut self.cors,
+            ScopeType::Redirect => &mut self.redirect,
+            ScopeType::IframeEmbed => &mut self.iframe,
+        }
+    }
 }
 
 /// An inline hook as the token path calls it.

@@ -75,6 +75,12 @@ pub async fn authenticate(
             return Err(OAuthError::invalid_client(FAILED));
         }
         let client = client(tenant, &id)?;
+        if secret.is_empty() {
+            // `Basic base64(client_id)` or `base64(client_id:)`: a public client naming itself
+            // the way okta-auth-js does at /revoke. It proves nothing, exactly like `client_id`
+            // in the body, so only a client registered with `none` is accepted this way.
+            return public(client);
+        }
         return check_secret(client, "client_secret_basic", &secret);
     }
     if let Some(secret) = post {
@@ -90,29 +96,34 @@ pub async fn authenticate(
         return check_assertion(jwt, form_client_id, creds.endpoint_url, tenant, store, now).await;
     }
     match form_client_id {
-        Some(id) => {
-            let c = client(tenant, id)?;
-            if c.token_endpoint_auth_method == "none" && c.active {
-                Ok(c)
-            } else {
-                Err(OAuthError::invalid_client(FAILED))
-            }
-        }
+        Some(id) => public(client(tenant, id)?),
         None => Err(OAuthError::invalid_client(NO_CREDENTIALS)),
     }
 }
 
-/// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+/// A client identified without a credential: accepted only if it is ACTIVE and registered as
+/// public (`token_endpoint_auth_method` `none`).
+fn public(c: Arc<ClientSnapshot>) -> Result<Arc<ClientSnapshot>, OAuthError> {
+    if c.token_endpoint_auth_method == "none" && c.active {
+        Ok(c)
+    } else {
+        Err(OAuthError::invalid_client(FAILED))
+    }
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1). The secret may be empty or
+/// left out with its colon (a public client naming itself); the id may not.
 fn parse_basic(encoded: &str) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
+    // okta-auth-js names a public client as `Basic base64(client_id)`, without the colon.
+    let (id, secret) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
     let unescape = |s: &str| {
         url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
     };
     let (id, secret) = (unescape(id)?, unescape(secret)?);
-    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+    (!id.is_empty()).then_some((id, secret))
 }
 
 fn client(tenant: &TenantSnapshot, id: &str) -> Result<Arc<ClientSnapshot>, OAuthError> {
@@ -337,7 +348,14 @@ mod tests {
         let h = STANDARD.encode("my%20client:s%3Acret");
         assert_eq!(parse_basic(&h), Some(("my client".into(), "s:cret".into())));
         assert_eq!(parse_basic("!!!"), None);
-        assert_eq!(parse_basic(&STANDARD.encode("no-colon")), None);
+        assert_eq!(
+            parse_basic(&STANDARD.encode("no-colon")),
+            Some(("no-colon".into(), String::new()))
+        );
         assert_eq!(parse_basic(&STANDARD.encode(":secret")), None);
+        assert_eq!(
+            parse_basic(&STANDARD.encode("spa:")),
+            Some(("spa".into(), String::new()))
+        );
     }
 }

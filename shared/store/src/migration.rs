@@ -20,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(InlineHookOAuth),
             Box::new(SystemLogDetails),
             Box::new(Revocations),
+            Box::new(TrustedOrigins),
+            Box::new(RefreshTokenAuthTime),
         ]
     }
 }
@@ -1228,6 +1230,86 @@ impl MigrationTrait for Revocations {
             Table::drop()
                 .table(Alias::new("revocations"))
                 .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Trusted origins (Okta's Trusted Origins API): the origins allowed to call the protocol
+/// endpoints from a browser (CORS), to be redirected to, and to frame the hosted pages.
+struct TrustedOrigins;
+
+impl MigrationName for TrustedOrigins {
+    fn name(&self) -> &str {
+        "m20261201_000012_trusted_origins"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for TrustedOrigins {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(table(
+            "trusted_origins",
+            true,
+            vec![
+                text("name"),
+                text("origin"),
+                text("scopes"),
+                text("status"),
+                text_null("created_by"),
+                text_null("last_updated_by"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_trusted_origins_tenant_id",
+            "trusted_origins",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("trusted_origins"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The authentication time of a refresh-token family's grant, kept so refreshed tokens carry
+/// the original `auth_time`. Rows from before it have none (the refresh then uses the row's
+/// creation time).
+struct RefreshTokenAuthTime;
+
+impl MigrationName for RefreshTokenAuthTime {
+    fn name(&self) -> &str {
+        "m20261201_000013_refresh_token_auth_time"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RefreshTokenAuthTime {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("refresh_tokens"))
+                .add_column(big_integer_null("auth_time"))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("refresh_tokens"))
+                .drop_column(Alias::new("auth_time"))
                 .to_owned(),
         )
         .await

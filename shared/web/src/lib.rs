@@ -4,6 +4,7 @@
 //!
 //! * [`error`]: Okta's management-API error body, the one conversion point for `/api/v1`.
 //! * [`client`]: who a request comes from (address behind trusted proxies, System Log origin).
+//! * [`cors`]: cross-origin calls to the protocol endpoints from trusted origins.
 //! * [`routes`]: management routes with their permission guards.
 //! * [`tenant`]: tenant resolution (`/t/{tenant}/…` or `{tenant}.{base domain}`) and the SSWS
 //!   and operator authentication extractors.
@@ -12,6 +13,7 @@
 //! * [`telemetry`]: structured logging.
 
 pub mod client;
+pub mod cors;
 pub mod error;
 pub mod health;
 pub mod paging;

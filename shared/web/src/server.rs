@@ -107,6 +107,10 @@ pub async fn start_with_clock(
         .await
         .map_err(|e: StartError| anyhow::anyhow!(e))?;
     state.hot.spawn_maintenance(state.bus.clone());
+    let keep_alive = match state.config.keep_alive_secs {
+        0 => actix_web::http::KeepAlive::Disabled,
+        secs => actix_web::http::KeepAlive::Timeout(std::time::Duration::from_secs(secs)),
+    };
     let data = web::Data::new(state.clone());
     let mut server = HttpServer::new(move || {
         let mut app = App::new()
@@ -115,9 +119,10 @@ pub async fn start_with_clock(
             .app_data(query_config())
             // Outermost last: the edge first (the path in normal form, security headers), the
             // split between the public and the metrics listener, host routing (so every later
-            // step sees `/t/{tenant}`), then the access log with the request's span, then rate
-            // limiting.
+            // step sees `/t/{tenant}`), then the access log with the request's span, then CORS
+            // for the protocol endpoints (so a browser can read even a 429), then rate limiting.
             .wrap(from_fn(crate::ratelimit::enforce))
+            .wrap(from_fn(crate::cors::handle))
             .wrap(from_fn(access_log))
             .wrap(from_fn(crate::tenant::host_routing))
             .wrap(from_fn(move |req, next| listeners(metrics_addr, req, next)))
@@ -128,6 +133,7 @@ pub async fn start_with_clock(
         }
         app.default_service(web::to(not_found))
     })
+    .keep_alive(keep_alive)
     .listen(listener)?
     .shutdown_timeout(10);
     if let Some(l) = metrics_listener {

@@ -10,16 +10,16 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, Tenant, TestApp, spawn, user};
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mJ92ZcM5bLk4e4nPzvMkY8wQ0aCddExampleVerifier1234";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mJ92ZcM5bLk4e4nPzvMkY8wQ0aCddExampleVerifier1234";
 
-fn challenge(verifier: &str) -> String {
+pub(crate) fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(ring::digest::digest(
         &ring::digest::SHA256,
         verifier.as_bytes(),
     ))
 }
 
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     /// The session cookie (`name=value`), once signed in.
     cookie: Option<String>,
@@ -29,7 +29,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(Policy::none())
@@ -59,7 +59,7 @@ impl Browser {
         (!all.is_empty()).then(|| all.join("; "))
     }
 
-    async fn get(&self, url: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, url: &str) -> reqwest::Response {
         let mut req = self.http.get(self.absolute(url));
         if let Some(c) = self.cookies() {
             req = req.header("Cookie", c);
@@ -69,7 +69,7 @@ impl Browser {
 
     /// Follows `/authorize` → sign-in → resume, signing in with `password`; returns the final
     /// response (normally the redirect back to the client).
-    async fn sign_in_through(
+    pub(crate) async fn sign_in_through(
         &mut self,
         authorize_url: &str,
         login: &str,
@@ -136,29 +136,29 @@ impl Browser {
     }
 }
 
-fn location(res: &reqwest::Response) -> String {
+pub(crate) fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get("location")
         .map(|l| l.to_str().unwrap().to_owned())
         .unwrap_or_default()
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
 
-struct Setup {
-    t: Tenant,
-    web_id: String,
-    web_secret: String,
-    spa_id: String,
-    uid: String,
+pub(crate) struct Setup {
+    pub(crate) t: Tenant,
+    pub(crate) web_id: String,
+    pub(crate) web_secret: String,
+    pub(crate) spa_id: String,
+    pub(crate) uid: String,
 }
 
-async fn setup(app: &TestApp) -> Setup {
+pub(crate) async fn setup(app: &TestApp) -> Setup {
     let provisioned = app.provision().await;
     // Talk to this process whatever public URL the deployment is configured with.
     let t = Tenant {
@@ -202,7 +202,7 @@ async fn setup(app: &TestApp) -> Setup {
     }
 }
 
-fn authorize_url(
+pub(crate) fn authorize_url(
     t: &Tenant,
     client_id: &str,
     redirect_uri: &str,
@@ -220,7 +220,7 @@ fn authorize_url(
     format!("{}/oauth2/default/v1/authorize?{q}", t.org)
 }
 
-async fn exchange(
+pub(crate) async fn exchange(
     app: &TestApp,
     t: &Tenant,
     basic: Option<(&str, &str)>,
@@ -1078,7 +1078,7 @@ fn fragment_params(url: &str) -> std::collections::HashMap<String, String> {
         .unwrap_or_default()
 }
 
-fn jwt_claims(jwt: &str) -> Value {
+pub(crate) fn jwt_claims(jwt: &str) -> Value {
     serde_json::from_slice(
         &URL_SAFE_NO_PAD
             .decode(jwt.split('.').nth(1).unwrap())

@@ -17,6 +17,8 @@ mod architecture;
 mod authorize;
 mod cli;
 mod cluster;
+mod conformance;
+mod cors;
 mod deploy_artifacts;
 mod helpers;
 mod hooks;

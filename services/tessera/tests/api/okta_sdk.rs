@@ -216,3 +216,145 @@ async fn a_real_browser_signs_in_on_the_hosted_page() {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     app.stop().await;
 }
+
+/// A single-page app on `@okta/okta-auth-js` in headless Chromium, configured only through the
+/// management API (app, user, assignment, policy rule, trusted origin): sign-in, the code
+/// exchange across origins, userinfo, renewal with a refresh token and through the hidden
+/// iframe, revocation, sign-out and a second sign-in (`tests/sdk/spa-okta-auth-js.test.mjs`).
+///
+/// The tenant is served on its own host (`base_domain`), as Okta orgs are: okta-auth-js takes
+/// the issuer's origin to be everything before `/oauth2/`, and checks the hidden iframe's
+/// message against it. The app runs at `app.{tenant}.localhost`, the same site as the tenant's
+/// `{tenant}.localhost` on another port: the session cookie is `SameSite=Lax`, which a browser
+/// sends to a same-site iframe only. Chromium resolves `*.localhost` to the loopback address;
+/// the management calls here go to the path-based org URL on 127.0.0.1.
+#[actix_web::test]
+async fn an_okta_auth_js_spa_signs_in_renews_and_signs_out_in_a_real_browser() {
+    let port = crate::helpers::free_port();
+    let config = tessera_core::Config {
+        listen: format!("127.0.0.1:{port}"),
+        public_url: Some(format!("http://localhost:{port}")),
+        base_domain: Some("localhost".into()),
+        ..crate::helpers::config(Backend::Embedded).await
+    };
+    let app = crate::helpers::spawn_with(config).await;
+    let hosted = app.provision().await;
+    assert_eq!(
+        hosted.org,
+        format!("http://{}.localhost:{port}", hosted.name)
+    );
+    let t = crate::helpers::Tenant {
+        org: format!("http://127.0.0.1:{port}/t/{}", hosted.name),
+        ..hosted.clone()
+    };
+    let spa_origin = format!(
+        "http://app.{}.localhost:{}",
+        t.name,
+        crate::helpers::free_port()
+    );
+    let spa = app
+        .api(
+            &t,
+            Method::POST,
+            "/apps",
+            Some(json!({
+                "name": "oidc_client", "label": "Reports SPA", "signOnMode": "OPENID_CONNECT",
+                "credentials": {"oauthClient": {"token_endpoint_auth_method": "none"}},
+                "settings": {"oauthClient": {
+                    "application_type": "browser",
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"],
+                    "redirect_uris": [format!("{spa_origin}/login/callback")],
+                    "post_logout_redirect_uris": [format!("{spa_origin}/logged-out")],
+                    "refresh_token": {"rotation_type": "ROTATE", "leeway": 0},
+                }},
+            })),
+        )
+        .await
+        .expect(200);
+    let u = app
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(crate::helpers::user("ada@example.com")),
+        )
+        .await
+        .expect(200);
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/apps/{}/users", spa["id"].as_str().unwrap()),
+        Some(json!({"id": u["id"]})),
+    )
+    .await
+    .expect(200);
+    let policies = app
+        .api(
+            &t,
+            Method::GET,
+            "/authorizationServers/default/policies",
+            None,
+        )
+        .await
+        .expect(200);
+    let policy = policies[0]["id"].as_str().unwrap();
+    app.api(
+        &t,
+        Method::POST,
+        &format!("/authorizationServers/default/policies/{policy}/rules"),
+        Some(json!({
+            "type": "RESOURCE_ACCESS", "name": "SPA sign-in", "priority": 1,
+            "conditions": {
+                "people": {"groups": {"include": ["EVERYONE"]}},
+                "grantTypes": {"include": ["authorization_code"]},
+                "scopes": {"include": ["*"]},
+            },
+            "actions": {"token": {
+                "accessTokenLifetimeMinutes": 5,
+                "refreshTokenLifetimeMinutes": 0,
+                "refreshTokenWindowMinutes": 60,
+            }},
+        })),
+    )
+    .await
+    .expect(201);
+    app.api(
+        &t,
+        Method::POST,
+        "/trustedOrigins",
+        Some(json!({
+            "name": "Reports SPA", "origin": spa_origin,
+            "scopes": [{"type": "CORS"}, {"type": "REDIRECT"}],
+        })),
+    )
+    .await
+    .expect(200);
+    let shots = if std::env::var_os("TESSERA_UPDATE_SCREENSHOT").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+    } else {
+        let dir = std::env::temp_dir().join(format!("tessera-spa-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+    let env = vec![
+        ("TESSERA_ISSUER", format!("{}/oauth2/default", hosted.org)),
+        (
+            "TESSERA_CLIENT_ID",
+            spa["credentials"]["oauthClient"]["client_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ),
+        ("TESSERA_SPA_ORIGIN", spa_origin),
+        ("TESSERA_USERNAME", "ada@example.com".to_owned()),
+        ("TESSERA_PASSWORD", "Analytical1Engine".to_owned()),
+        ("TESSERA_SCREENSHOTS", shots.display().to_string()),
+    ];
+    run_node("spa-okta-auth-js.test.mjs", env, 9).await;
+    for name in ["spa-sign-in.png", "spa-signed-in.png"] {
+        let png = std::fs::read(shots.join(name)).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is not a PNG");
+    }
+    app.stop().await;
+}

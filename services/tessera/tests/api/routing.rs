@@ -12,7 +12,10 @@ async fn wildcard_domain_when_configured_then_tenant_served_from_its_host_and_or
     cfg.base_domain = Some("tessera.test".into());
     let app = spawn_with(cfg).await;
     let t = app.provision().await;
-    assert_eq!(t.org, format!("http://{}.tessera.test", t.name));
+    // The public URL (here the listener's, `http://127.0.0.1:{port}`) gives the scheme and the
+    // port: the tenant's host is served where the server listens.
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    assert_eq!(t.org, format!("http://{}.tessera.test:{port}", t.name));
 
     // The same request by host name and by path.
     let by_host = app
@@ -27,7 +30,7 @@ async fn wildcard_domain_when_configured_then_tenant_served_from_its_host_and_or
     let body: Value = by_host.json().await.unwrap();
     assert_eq!(
         body["issuer"],
-        format!("http://{}.tessera.test/oauth2/default", t.name)
+        format!("http://{}.tessera.test:{port}/oauth2/default", t.name)
     );
     let by_path = crate::helpers::Tenant {
         org: format!("{}/t/{}", app.base, t.name),

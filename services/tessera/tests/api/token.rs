@@ -135,6 +135,7 @@ async fn discovery_and_jwks_are_served_from_hot_state() {
         oidc["grant_types_supported"],
         json!([
             "authorization_code",
+            "implicit",
             "client_credentials",
             "password",
             "refresh_token"

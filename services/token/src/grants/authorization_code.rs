@@ -94,8 +94,15 @@ pub async fn grant(
     let mut granted = user_tokens(r, &grant, &info, signed_in, None).await?;
     let mut refresh_family = None;
     if family::offered(r, &grant) {
-        let (token, fam) =
-            family::start(r, "authorization_code", &grant, &info, &granted.access).await?;
+        let (token, fam) = family::start(
+            r,
+            "authorization_code",
+            &grant,
+            &info,
+            bound.auth_time,
+            &granted.access,
+        )
+        .await?;
         granted.refresh_token = Some(token);
         refresh_family = Some(fam);
     }

@@ -29,6 +29,8 @@ pub struct Origin {
     pub expires_at: Option<i64>,
     pub access_token_minutes: i64,
     pub window_minutes: i64,
+    /// When the user authenticated (seconds): the `auth_time` of every token of the family.
+    pub auth_time: i64,
 }
 
 /// Starts a family and returns its first token and the family id. It is committed before the
@@ -38,6 +40,7 @@ pub async fn start(
     grant_type: &str,
     grant: &Grant,
     user: &UserInfo,
+    auth_time: i64,
     at: &AccessToken,
 ) -> Result<(String, String), OAuthError> {
     let l = grant.lifetimes;
@@ -50,6 +53,7 @@ pub async fn start(
             .then(|| r.now_ms + l.refresh_token_minutes * 60_000),
         access_token_minutes: l.access_token_minutes,
         window_minutes: l.refresh_window_minutes,
+        auth_time,
     };
     let (token, row) = row(r, &origin, &grant.scopes, at, Some(family.clone()));
     repo::insert::<refresh_token::Entity>(&r.state.db, row)
@@ -88,6 +92,7 @@ pub fn row(
         grant_type: Some(origin.grant_type.clone()),
         access_token_minutes: Some(origin.access_token_minutes),
         window_minutes: Some(origin.window_minutes),
+        auth_time: Some(origin.auth_time),
         created: now_ms,
         last_updated: now_ms,
     };

@@ -216,7 +216,7 @@ fn needing_consent<'g>(r: &GrantRequest<'_>, grant: &'g Grant) -> Vec<&'g str> {
 fn issue<'a>(
     r: &'a GrantRequest<'_>,
     grant: &'a Grant,
-    user: Option<&'a UserInfo>,
+    user: Option<(&'a UserInfo, i64)>,
     refresh_token_id: Option<&'a str>,
 ) -> crate::issue::Issue<'a> {
     crate::issue::Issue {
@@ -225,7 +225,8 @@ fn issue<'a>(
         server: r.server,
         client: r.client,
         grant,
-        user,
+        user: user.map(|(u, _)| u),
+        auth_time: user.map(|(_, at)| at),
         now: r.now,
         origin: crate::issue::Origin {
             endpoint: "token",
@@ -263,6 +264,7 @@ async fn user_tokens(
     session: IdTokenFor<'_>,
     refresh_token_id: Option<&str>,
 ) -> Result<Granted, OAuthError> {
+    let auth_time = session.auth_time;
     let want = Want {
         access: true,
         id: grant
@@ -272,7 +274,11 @@ async fn user_tokens(
             .then_some(session),
         code: None,
     };
-    let issued = crate::issue::tokens(&issue(r, grant, Some(user), refresh_token_id), want).await?;
+    let issued = crate::issue::tokens(
+        &issue(r, grant, Some((user, auth_time)), refresh_token_id),
+        want,
+    )
+    .await?;
     let access = issued
         .access
         .ok_or_else(|| OAuthError::server_error("no access token was minted"))?;

@@ -77,7 +77,8 @@ pub async fn grant(
     };
     let mut granted = user_tokens(r, &grant, &info, signed_in, None).await?;
     if family::offered(r, &grant) {
-        let (token, _) = family::start(r, "password", &grant, &info, &granted.access).await?;
+        let (token, _) =
+            family::start(r, "password", &grant, &info, r.now, &granted.access).await?;
         granted.refresh_token = Some(token);
     }
     Ok(granted)

@@ -131,10 +131,12 @@ pub async fn grant(
         window_minutes: row
             .window_minutes
             .unwrap_or(grant.lifetimes.refresh_window_minutes),
+        auth_time: row.auth_time.unwrap_or(row.created / 1000),
     };
     grant.lifetimes.access_token_minutes = origin.access_token_minutes;
+    // A refresh is not an authentication: the tokens keep the original `auth_time`.
     let refreshed = IdTokenFor {
-        auth_time: r.now,
+        auth_time: origin.auth_time,
         ..IdTokenFor::default()
     };
     let mut granted = user_tokens(r, &grant, &info, refreshed, Some(&row.id)).await?;

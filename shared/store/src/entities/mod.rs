@@ -27,4 +27,5 @@ pub mod role_assignment;
 pub mod scope;
 pub mod signing_key;
 pub mod tenant;
+pub mod trusted_origin;
 pub mod user;

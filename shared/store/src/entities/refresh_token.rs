@@ -29,6 +29,9 @@ pub struct Model {
     /// The original rule's access-token lifetime and idle window, kept for the family's life.
     pub access_token_minutes: Option<i64>,
     pub window_minutes: Option<i64>,
+    /// When the user authenticated for the grant that started the family (seconds since the
+    /// epoch): refreshed ID and access tokens keep it as `auth_time` (OIDC Core §12.2).
+    pub auth_time: Option<i64>,
     pub created: i64,
     pub last_updated: i64,
 }
