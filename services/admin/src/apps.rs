@@ -293,10 +293,18 @@ async fn validate_app(
             "code requires the authorization_code grant type",
         );
     }
-    if (has_rt("token") || has_rt("id_token")) && !has("implicit") {
+    // Okta's documented service app lists `token` beside `client_credentials` (the grant
+    // answers with a token); from /authorize, `token` and `id_token` need the implicit grant.
+    if has_rt("token") && !(has("implicit") || has("client_credentials")) {
         c.add(
             "settings.oauthClient.response_types",
-            "token and id_token require the implicit grant type",
+            "token requires the implicit or the client_credentials grant type",
+        );
+    }
+    if has_rt("id_token") && !has("implicit") {
+        c.add(
+            "settings.oauthClient.response_types",
+            "id_token requires the implicit grant type",
         );
     }
     // URIs.
@@ -524,11 +532,31 @@ async fn validate_app(
         );
     }
     let secret = match (&creds.client_secret, existing) {
-        (Some(_), Some(_)) => {
-            c.add(
-                "credentials.oauthClient.client_secret",
-                "Rotate client secrets through /credentials/secrets",
-            );
+        (Some(given), Some((a, _, _))) => {
+            // A client replacing the app with the body it read back (Okta's SDKs do) sends the
+            // current secret, which changes nothing; a different one would be a rotation, which
+            // has its own endpoint. Each comparison is constant-time.
+            let current = repo::all::<app_secret::Entity>(
+                &state.db,
+                t,
+                Condition::all()
+                    .add(app_secret::Column::AppId.eq(&a.id))
+                    .add(app_secret::Column::Status.eq("ACTIVE")),
+            )
+            .await?;
+            let unchanged = current.iter().any(|s| {
+                SecretHash {
+                    salt: s.salt.clone(),
+                    digest: s.digest.clone(),
+                }
+                .verify(given)
+            });
+            if !unchanged {
+                c.add(
+                    "credentials.oauthClient.client_secret",
+                    "Rotate client secrets through /credentials/secrets",
+                );
+            }
             None
         }
         (Some(s), None) => {

@@ -118,7 +118,14 @@ struct Valid {
     credential: Credential,
 }
 
-async fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError> {
+/// Validates a hook body. `stored_type` is the type of the hook being replaced: Okta's
+/// `InlineHookReplace` has no `type`, so a replacement without one keeps it (a type cannot be
+/// changed).
+async fn validate(
+    state: &AppState,
+    input: HookInput,
+    stored_type: Option<&str>,
+) -> Result<Valid, ApiError> {
     let mut c = Causes::new();
     let name = c
         .require("name", input.name.as_deref())
@@ -127,7 +134,7 @@ async fn validate(state: &AppState, input: HookInput) -> Result<Valid, ApiError>
     if !name.is_empty() {
         c.check("name", tessera_domain::validate::length(&name, 1, 255));
     }
-    match input.kind.as_deref() {
+    match input.kind.as_deref().or(stored_type) {
         Some(TOKEN_HOOK_TYPE) => {}
         None => c.add("type", "The field cannot be left blank"),
         Some(other) => c.add(
@@ -391,7 +398,7 @@ async fn create(
     admin: Admin,
     body: web::Json<HookInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let v = validate(&state, body.into_inner()).await?;
+    let v = validate(&state, body.into_inner(), None).await?;
     let t = &admin.tenant.id;
     let id = state.new_id(IdKind::InlineHook);
     let stored = store_credential(&state, t, &id, v.credential, None)?;
@@ -443,7 +450,7 @@ async fn replace(
     body: web::Json<HookInput>,
 ) -> Result<HttpResponse, ApiError> {
     let h = find(&state, &admin, &path.1).await?;
-    let v = validate(&state, body.into_inner()).await?;
+    let v = validate(&state, body.into_inner(), Some(&h.hook_type)).await?;
     let t = &admin.tenant.id;
     let stored = store_credential(&state, t, &h.id, v.credential, Some(&h))?;
     let txn = state.begin().await?;

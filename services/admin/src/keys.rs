@@ -108,7 +108,12 @@ async fn rotate(
     path: web::Path<(String, String)>,
     body: Option<web::Json<RotateInput>>,
 ) -> Result<HttpResponse, ApiError> {
-    if body.as_ref().and_then(|b| b.key_use.as_deref()) != Some("sig") {
+    // Okta's schema makes the body optional; `use`, when given, can only be `sig`.
+    if body
+        .as_ref()
+        .and_then(|b| b.key_use.as_deref())
+        .is_some_and(|u| u != "sig")
+    {
         return Err(ApiError::validation(
             "rotateKeys",
             vec!["use: must be 'sig'".into()],

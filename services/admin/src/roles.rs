@@ -58,7 +58,9 @@ async fn principal(
     }
     if pattern.contains("/api/v1/groups/") {
         let g = crate::support::group(state, admin, id).await?;
-        if g.group_type == "BUILT_IN" {
+        // A built-in group holds no role and cannot be given one; reading its (empty) list is
+        // fine.
+        if g.group_type == "BUILT_IN" && req.method() != actix_web::http::Method::GET {
             return Err(ApiError::invalid(
                 "type",
                 "Admin roles cannot be assigned to a built-in group.",

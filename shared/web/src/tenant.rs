@@ -193,8 +193,16 @@ fn authorization<'a>(req: &'a HttpRequest, scheme: &str) -> Option<&'a str> {
         .get(actix_web::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
-    let (s, rest) = value.split_once(' ')?;
-    s.eq_ignore_ascii_case(scheme)
+    credential(value, scheme)
+}
+
+/// The credential after `scheme` (any case) in an `Authorization` value. `SSWS` may also be
+/// written without its space (`SSWS00abc…`): Okta's Python SDK sends it so, and Okta takes it.
+fn credential<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let head = value.get(..scheme.len())?;
+    let rest = &value[scheme.len()..];
+    let spaced = rest.starts_with(' ');
+    (head.eq_ignore_ascii_case(scheme) && (spaced || scheme == "SSWS"))
         .then(|| rest.trim())
         .filter(|t| !t.is_empty())
 }
@@ -553,7 +561,19 @@ pub async fn host_routing(
 
 #[cfg(test)]
 mod audit_tests {
-    use super::relative_management_path;
+    use super::{credential, relative_management_path};
+
+    #[test]
+    fn ssws_is_read_in_any_case_with_or_without_its_space() {
+        assert_eq!(credential("SSWS 00abc", "SSWS"), Some("00abc"));
+        assert_eq!(credential("ssws 00abc", "SSWS"), Some("00abc"));
+        assert_eq!(credential("SSWS00abc", "SSWS"), Some("00abc"));
+        assert_eq!(credential("SSWS ", "SSWS"), None);
+        assert_eq!(credential("SSWS", "SSWS"), None);
+        assert_eq!(credential("Bearer x.y.z", "Bearer"), Some("x.y.z"));
+        assert_eq!(credential("Bearerx.y.z", "Bearer"), None);
+        assert_eq!(credential("Basic abc", "SSWS"), None);
+    }
 
     #[test]
     fn management_paths_are_made_relative() {

@@ -358,6 +358,57 @@ async fn authorization_servers_scopes_claims_policies_and_rules(app: &TestApp, t
 }
 
 async fn apps_secrets_keys_and_assignments(app: &TestApp, t: &Tenant) {
+    // Okta's documented service app (its API reference's example body) is accepted as written;
+    // `id_token` still needs the implicit grant.
+    let documented = json!({
+        "name": "oidc_client", "label": "Documented service", "signOnMode": "OPENID_CONNECT",
+        "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_post"}},
+        "settings": {"oauthClient": {"response_types": ["token"],
+            "grant_types": ["client_credentials"], "application_type": "service"}},
+    });
+    let made = app
+        .api(t, Method::POST, "/apps", Some(documented.clone()))
+        .await
+        .expect(200);
+    assert_eq!(
+        made["settings"]["oauthClient"]["response_types"],
+        json!(["token"])
+    );
+    let mut with_id_token = documented;
+    with_id_token["label"] = json!("id token service");
+    with_id_token["settings"]["oauthClient"]["response_types"] = json!(["id_token"]);
+    let refused = app
+        .api(t, Method::POST, "/apps", Some(with_id_token))
+        .await
+        .expect_error(400, "E0000001");
+    assert!(
+        causes(&refused).contains("id_token requires the implicit grant type"),
+        "{refused}"
+    );
+    // Okta's Python SDK writes `SSWS{token}` without the space; any case of the scheme works.
+    for scheme in ["SSWS", "ssws ", "SSWS  "] {
+        app.api_as(
+            &t.org,
+            &format!("{scheme}{}", t.token),
+            Method::GET,
+            &format!("/apps/{}", made["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .expect(200);
+    }
+    let made_id = made["id"].as_str().unwrap();
+    app.api(
+        t,
+        Method::POST,
+        &format!("/apps/{made_id}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+    app.api(t, Method::DELETE, &format!("/apps/{made_id}"), None)
+        .await
+        .expect(204);
     let svc = app
         .api(t, Method::POST, "/apps", Some(service_app("billing")))
         .await
@@ -368,6 +419,21 @@ async fn apps_secrets_keys_and_assignments(app: &TestApp, t: &Tenant) {
         .as_str()
         .unwrap();
     assert!(secret.len() >= 32);
+    // Replacing the app with the body of the create response (current secret included), as
+    // Okta's SDKs do, is accepted; a different secret is a rotation, refused here.
+    app.api(t, Method::PUT, &format!("/apps/{id}"), Some(svc.clone()))
+        .await
+        .expect(200);
+    let mut other = svc.clone();
+    other["credentials"]["oauthClient"]["client_secret"] = json!("a-different-secret-0123456789");
+    let refused = app
+        .api(t, Method::PUT, &format!("/apps/{id}"), Some(other))
+        .await
+        .expect_error(400, "E0000001");
+    assert!(
+        causes(&refused).contains("Rotate client secrets through /credentials/secrets"),
+        "{refused}"
+    );
     let fetched = app
         .api(t, Method::GET, &format!("/apps/{id}"), None)
         .await
@@ -1022,6 +1088,25 @@ async fn signing_keys_list_and_rotate(app: &TestApp, t: &Tenant) {
         .await
         .expect(200);
     assert!(server["credentials"]["signing"]["lastRotated"].is_string());
+
+    // Okta's schema makes the body optional: no body rotates the signing key as well.
+    let again = app
+        .api(
+            t,
+            Method::POST,
+            "/authorizationServers/default/credentials/lifecycle/keyRotate",
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(
+        again
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["status"] == "ACTIVE"),
+        "{again}"
+    );
 
     // ES256 servers get P-256 keys; the algorithm is fixed at creation.
     let es = app.api(t, Method::POST, "/authorizationServers", Some(json!({"name": "es", "audiences": ["api://es"], "credentials": {"signing": {"alg": "ES256"}}}))).await.expect(201);

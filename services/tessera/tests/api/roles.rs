@@ -302,6 +302,17 @@ async fn roles_are_assigned_like_oktas_and_a_token_loses_its_rights_with_its_adm
     )
     .await
     .expect(400);
+    // Reading its roles is a read: an empty list.
+    let held = app
+        .api(
+            &t,
+            Method::GET,
+            &format!("/groups/{everyone_id}/roles"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(held, json!([]));
 
     // A deactivated admin's token has no rights.
     app.api(

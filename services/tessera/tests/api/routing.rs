@@ -58,3 +58,41 @@ async fn wildcard_domain_when_configured_then_tenant_served_from_its_host_and_or
     assert_eq!(other.status(), 404);
     app.stop().await;
 }
+
+/// A pooled client (Node's agents keep idle sockets for seconds to tens of seconds) reuses a
+/// connection after it sat idle: the server must not have closed it ("socket hang up"). The
+/// keep-alive timeout is 75 s by default; here a connection idle for 6 s still serves.
+#[actix_web::test]
+async fn idle_connections_stay_open_longer_than_client_pools_keep_them() {
+    use std::io::{Read, Write};
+    let app = crate::helpers::spawn(Backend::Embedded).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let outcome = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        let mut answers = Vec::new();
+        for wait in [0, 6] {
+            std::thread::sleep(std::time::Duration::from_secs(wait));
+            let sent = conn.write_all(request.as_bytes());
+            let mut buf = [0u8; 1024];
+            let read = sent.ok().and_then(|()| conn.read(&mut buf).ok());
+            answers.push(
+                read.filter(|n| *n > 0)
+                    .map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .unwrap_or_default(),
+            );
+        }
+        answers
+    })
+    .await
+    .unwrap();
+    for (i, answer) in outcome.iter().enumerate() {
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "request {i} on the same connection: {answer:?}"
+        );
+    }
+    app.stop().await;
+}
