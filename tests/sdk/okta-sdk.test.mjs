@@ -3,6 +3,7 @@
 // pagination. Run by the Rust test `okta_sdk` with TESSERA_ORG_URL and TESSERA_API_TOKEN set;
 // exits non-zero on the first failure.
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import okta from '@okta/okta-sdk-nodejs';
 
 const orgUrl = process.env.TESSERA_ORG_URL;
@@ -103,6 +104,30 @@ await step('create and read an OIDC app', async () => {
   assert.equal(read.signOnMode, 'OPENID_CONNECT');
   assert.equal(read.credentials.oauthClient.client_id, app.id);
   assert.deepEqual(read.settings.oauthClient.grant_types, ['client_credentials']);
+});
+
+await step("add and list the app's JWKs (listJwk reads Okta's {keys} shape)", async () => {
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'sdk-1', use: 'sig' };
+  const added = await client.applicationSSOPublicKeysApi.addJwk({ appId: app.id, addJwkRequest: jwk });
+  assert.ok(added.id);
+  const listed = await client.applicationSSOPublicKeysApi.listJwk({ appId: app.id });
+  assert.equal(listed.keys.length, 1);
+  assert.equal(listed.keys[0].kid, 'sdk-1');
+});
+
+await step('trusted origins: create, list with q, deactivate, delete', async () => {
+  const created = await client.trustedOriginApi.createTrustedOrigin({
+    trustedOrigin: { name: 'SDK SPA', origin: 'https://spa.sdk.example', scopes: [{ type: 'CORS' }, { type: 'REDIRECT' }] },
+  });
+  assert.match(created.id, /^tos/);
+  assert.equal(created.status, 'ACTIVE');
+  const listed = [];
+  for await (const o of await client.trustedOriginApi.listTrustedOrigins({ q: 'SDK' })) listed.push(o);
+  assert.deepEqual(listed.map((o) => o.id), [created.id]);
+  const off = await client.trustedOriginApi.deactivateTrustedOrigin({ trustedOriginId: created.id });
+  assert.equal(off.status, 'INACTIVE');
+  await client.trustedOriginApi.deleteTrustedOrigin({ trustedOriginId: created.id });
 });
 
 await step('create and read a user', async () => {

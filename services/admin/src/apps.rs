@@ -1255,7 +1255,8 @@ async fn list_jwks(
         .iter()
         .map(|k| render_jwk(&admin.tenant.org_url, &a, k))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(out))
+    // Okta's `listJwk` answers `{"keys": [...]}`, not a bare array.
+    Ok(HttpResponse::Ok().json(json!({ "keys": out })))
 }
 
 async fn create_jwk(

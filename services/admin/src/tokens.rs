@@ -94,9 +94,17 @@ async fn render(
         "{org}/api/v1/authorizationServers/{}/clients/{}/tokens/{}",
         r.server_id, r.client_id, r.id
     );
+    // Okta's `OAuth2RefreshTokenStatus` is ACTIVE or REVOKED: a token that was rotated can no
+    // longer be used, so on the wire it is REVOKED (the store keeps ROTATED for reuse
+    // detection).
+    let status = if r.status == "ACTIVE" {
+        "ACTIVE"
+    } else {
+        "REVOKED"
+    };
     let mut v = json!({
         "id": r.id,
-        "status": r.status,
+        "status": status,
         "created": ts(r.created),
         "lastUpdated": ts(r.last_updated),
         "expiresAt": opt_ts(r.expires_at.or(r.window_expires_at)),

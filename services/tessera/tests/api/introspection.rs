@@ -693,6 +693,26 @@ async fn administrators_list_and_revoke_refresh_tokens_per_server_user_and_app()
             .unwrap()
             .is_empty()
     );
+
+    // A rotated token is shown with Okta's status values (ACTIVE, REVOKED): it can no longer be
+    // used, so it is REVOKED.
+    let (uid3, _, rt3) = user_tokens(&app, &t, &native, "adm3@example.com").await;
+    let per_user3 = format!("/users/{uid3}/clients/{}/tokens", native.id);
+    let before = app.api(&t, Method::GET, &per_user3, None).await.expect(200);
+    let rotated_id = before[0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        &app,
+        &format!("{}/oauth2/default/v1/token", t.org),
+        &native,
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt3)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rotated = app
+        .api(&t, Method::GET, &format!("{per_user3}/{rotated_id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(rotated["status"], "REVOKED");
     app.stop().await;
 }
 

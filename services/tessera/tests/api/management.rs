@@ -602,6 +602,10 @@ async fn apps_secrets_keys_and_assignments(app: &TestApp, t: &Tenant) {
         .await
         .expect_error(400, "E0000001");
     let kid = k["id"].as_str().unwrap();
+    // Okta's list shape, `{"keys": [...]}` (the Node SDK's `listJwk` iterates `keys`).
+    let listed = app.api(t, Method::GET, &jwks, None).await.expect(200);
+    assert_eq!(listed["keys"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed["keys"][0]["id"], kid);
     app.api(t, Method::DELETE, &format!("{jwks}/{kid}"), None)
         .await
         .expect_error(400, "E0000001");

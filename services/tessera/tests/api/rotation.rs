@@ -308,14 +308,15 @@ async fn tokens_issued_across_several_rotations_all_verify_with_a_cache_control_
     .unwrap()
     .id;
     // The log holds every token too, so a filtered query answers page by page (each page
-    // scans a bounded number of events): follow the `next` links.
+    // scans a bounded number of events): follow the `next` links. With `until` it is a bounded
+    // query, whose links end (without, it would be a poll, which always links on).
     let mut rollovers = Vec::new();
     let mut page = app
         .api(
             &t,
             Method::GET,
             &format!(
-                "/logs?limit=1000&filter=eventType%20eq%20%22app.oauth2.as.key.rollover%22%20and%20target.id%20eq%20%22{server}%22"
+                "/logs?limit=1000&since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z&filter=eventType%20eq%20%22app.oauth2.as.key.rollover%22%20and%20target.id%20eq%20%22{server}%22"
             ),
             None,
         )

@@ -265,24 +265,28 @@ async fn system_log_records_a_scripted_run_and_filters_it() {
     assert_eq!(types(&by_app), ["app.oauth2.client.lifecycle.create"]);
     assert_eq!(by_app[0]["target"][0]["id"], svc_id.as_str());
 
-    // limit + after: pages that do not overlap and end.
+    // limit + after: pages that do not overlap. Without `until` this is a poll (Okta's
+    // contract): every page links to the next, an empty one included, so the client keeps
+    // polling and later events reach it.
     let mut seen = Vec::new();
     let mut page = logs(&app, &t, &[("limit", "3")]).await;
-    loop {
-        let next = page.next_link();
+    let poll_from = loop {
+        let next = page
+            .next_link()
+            .expect("a poll always links to the next page");
         let body = page.expect(200);
         assert!(body.as_array().unwrap().len() <= 3);
+        if body.as_array().unwrap().is_empty() {
+            break next;
+        }
         seen.extend(
             body.as_array()
                 .unwrap()
                 .iter()
                 .map(|e| e["uuid"].as_str().unwrap().to_owned()),
         );
-        match next {
-            Some(url) => page = app.get_url(&t, &url).await,
-            None => break,
-        }
-    }
+        page = app.get_url(&t, &next).await;
+    };
     let all_ids: Vec<String> = all
         .as_array()
         .unwrap()
@@ -322,6 +326,12 @@ async fn system_log_records_a_scripted_run_and_filters_it() {
         newest[0]["uuid"],
         all.as_array().unwrap().last().unwrap()["uuid"]
     );
+
+    // The poll's last link delivers what happened after it was handed out, and links on.
+    app.group(&t, "Polled").await;
+    let polled = app.get_url(&t, &poll_from).await;
+    assert!(polled.next_link().is_some());
+    assert_eq!(types(&polled.expect(200)), ["group.lifecycle.create"]);
 
     // since / until.
     let future = logs(&app, &t, &[("since", "2999-01-01T00:00:00Z")])
