@@ -269,6 +269,13 @@ pub async fn submit(
         },
     )
     .await?;
+    // Okta's `user.session.start`: the user signed in with a password.
+    let user = tessera_core::syslog::Party::new("User", &u.id).alternate(&u.login);
+    state.syslog.record(
+        tessera_core::syslog::Event::new(t, "user.session.start", "User login to Okta", user)
+            .origin(tessera_web::client::origin(&req))
+            .debug("authnMethod", "password"),
+    );
     let resume = match pending.is_empty() {
         true => None,
         false => state

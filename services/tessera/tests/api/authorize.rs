@@ -383,6 +383,22 @@ async fn code_flow_with_pkce_signs_in_issues_tokens_and_revokes_them_on_code_rep
             "a replayed code revokes its tokens"
         );
     }
+    // The sign-in is in the System Log as Okta's `user.session.start` (the failed attempt is
+    // not a session).
+    let sessions = app
+        .api(
+            &s.t,
+            Method::GET,
+            "/logs?filter=eventType%20eq%20%22user.session.start%22",
+            None,
+        )
+        .await
+        .expect(200);
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(sessions[0]["actor"]["id"], s.uid.as_str());
+    assert_eq!(sessions[0]["actor"]["alternateId"], "flow@example.com");
+    assert_eq!(sessions[0]["outcome"]["result"], "SUCCESS");
     app.stop().await;
 }
 
