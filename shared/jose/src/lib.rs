@@ -1,7 +1,7 @@
 //! JOSE for Tessera, on aws-lc-rs.
 //!
 //! * [`SigningKey`]: an authorization server's key pair, parsed once and kept in the hot state
-//!   (re-parsing per token costs 2.5× in throughput, PERF.md). RS256 (RSA-2048) by default,
+//!   rather than parsed for every token. RS256 (RSA-2048) by default,
 //!   ES256 (P-256) per server.
 //! * [`MasterKey`]: AES-256-GCM sealing of private keys at rest; the sealed form names the
 //!   master key's id so that the master key can itself be rotated.
@@ -270,7 +270,8 @@ pub fn jws(key: &SigningKey, typ: Option<&str>, payload: &Value) -> Result<Strin
 }
 
 /// How long an EXPIRED signing key stays published: the longest access-token lifetime a rule
-/// allows (1 day, OKTA-REFERENCE §3.3), so every token it signed can still be verified (SPEC §4).
+/// allows (1 day, as Okta's token lifetimes), so every token it signed can still be verified
+/// until it expires.
 pub const EXPIRED_KEY_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The associated data a signing key is sealed under, so a sealed key cannot be replayed into

@@ -1,4 +1,5 @@
-//! Client authentication (OKTA-REFERENCE §2.1, RFC 6749 §2.3, RFC 7523), shared by the token,
+//! Client authentication (RFC 6749 §2.3, RFC 7523; Okta's client authentication methods,
+//! <https://developer.okta.com/docs/api/openapi/okta-oauth/guides/client-auth/>), shared by the token,
 //! introspection and revocation endpoints. Each client authenticates only with the method it
 //! registered; every failure has Okta's text, and nothing says which part was wrong beyond it.
 
@@ -160,7 +161,7 @@ struct AssertionClaims {
     jti: Option<String>,
 }
 
-/// `client_secret_jwt` and `private_key_jwt` (RFC 7523 §3, OKTA-REFERENCE §2.1).
+/// `client_secret_jwt` and `private_key_jwt` (RFC 7523 §3; the texts of the failures are Okta's).
 async fn check_assertion(
     jwt: &str,
     form_client_id: Option<&str>,

@@ -1,4 +1,4 @@
-//! Okta's management-API error body (OKTA-REFERENCE §1):
+//! Okta's management-API error body (<https://developer.okta.com/docs/reference/error-codes/>):
 //! `{"errorCode","errorSummary","errorLink","errorId","errorCauses":[{"errorSummary"}]}`.
 //!
 //! Handlers return [`ApiError`]; extractor failures (bad JSON, bad query) are routed through

@@ -1,4 +1,6 @@
-//! Rate limits per tenant and endpoint bucket (OKTA-REFERENCE §11, SPEC §6).
+//! Rate limits per tenant and endpoint bucket, in the manner of Okta's
+//! (<https://developer.okta.com/docs/reference/rate-limits/>); the buckets and their settings
+//! are described in docs/operations.md ("Rate limits").
 //!
 //! Each bucket of a tenant has a per-minute quota ([`crate::config::RateLimits`]). The window
 //! starts at the bucket's first request (not on the minute), and its counter lives in the

@@ -34,7 +34,8 @@ pub struct TenantCtx {
 }
 
 /// A caller authenticated with an API token of this tenant (`Authorization: SSWS …`) whose
-/// admin roles allow the request (OKTA-REFERENCE §10). A token acts with the current roles of
+/// admin roles allow the request (the matrix is in docs/management-api.md, after Okta's standard
+/// administrator roles). A token acts with the current roles of
 /// the user it belongs to (direct and through groups), so a user who loses a role or is
 /// deactivated loses its rights at once; the tenant's provisioning token, which belongs to no
 /// user, carries its own (`SUPER_ADMIN`).
@@ -405,8 +406,8 @@ struct OrgClaims {
     scp: Vec<String>,
 }
 
-/// `Authorization: Bearer {access token of the org authorization server}` (OKTA-REFERENCE §1,
-/// §10): verified against the org server's keys, issuer and audience (both the org), expiry and
+/// `Authorization: Bearer {access token of the org authorization server}` (Okta's "OAuth 2.0
+/// for Okta APIs", <https://developer.okta.com/docs/guides/implement-oauth-for-okta/>): verified against the org server's keys, issuer and audience (both the org), expiry and
 /// revocation; the caller acts with the roles assigned to its client, within its scopes.
 async fn org_token_caller(
     state: &AppState,
