@@ -524,3 +524,76 @@ async fn oidcc_server_token_response_headers() {
     assert!(body["expires_in"].as_i64().unwrap() > 0);
     app.stop().await;
 }
+
+/// Not a conformance module: the two post-message response modes browser SDKs use for silent
+/// renewal. The page posts the response to the redirect URI's origin and no other, and only
+/// that origin may frame it.
+#[actix_web::test]
+async fn response_modes_web_message_and_okta_post_message_post_to_the_redirect_origin_only() {
+    let app = spawn(Backend::Embedded).await;
+    let s = setup(&app).await;
+    let ch = challenge(VERIFIER);
+    let page = |res: reqwest::Response| async move {
+        assert_eq!(res.status(), 200);
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("frame-ancestors https://portal.example;"),
+            "{csp}"
+        );
+        assert!(res.headers().get("x-frame-options").is_none());
+        let html = res.text().await.unwrap();
+        // The values as the browser reads them: HTML attributes, entities decoded.
+        let attribute = |name: &str| {
+            let marker = format!("{name}=\"");
+            let start = html.find(&marker).unwrap() + marker.len();
+            html[start..start + html[start..].find('"').unwrap()]
+                .replace("&quot;", "\"")
+                .replace("&#x2f;", "/")
+                .replace("&#x27;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+        };
+        assert_eq!(attribute("data-origin"), "https://portal.example");
+        let unescaped = attribute("data-message");
+        serde_json::from_str::<Value>(&unescaped).unwrap()
+    };
+    // Without a session, prompt=none: the error is posted, with the state.
+    let url = authorize_url(
+        &s.t,
+        &s.web_id,
+        CALLBACK,
+        &params(
+            &ch,
+            &[("prompt", "none"), ("response_mode", "okta_post_message")],
+        ),
+    );
+    let message = page(Browser::new(&app).get(&url).await).await;
+    assert_eq!(message["error"], "login_required", "{message}");
+    assert_eq!(message["state"], "st4te");
+    // Signed in: the code, wrapped as the Web Message Response Mode says.
+    let (browser, _) = signed_in(&app, &s).await;
+    let url = authorize_url(
+        &s.t,
+        &s.web_id,
+        CALLBACK,
+        &params(&ch, &[("prompt", "none"), ("response_mode", "web_message")]),
+    );
+    let message = page(browser.get(&url).await).await;
+    assert_eq!(message["type"], "authorization_response", "{message}");
+    assert_eq!(message["response"]["state"], "st4te");
+    assert!(message["response"]["code"].is_string(), "{message}");
+    // Every other page keeps frame-ancestors 'none': the sign-in page, for one.
+    let stranger = Browser::new(&app);
+    let to_login = stranger
+        .get(&authorize_url(&s.t, &s.web_id, CALLBACK, &params(&ch, &[])))
+        .await;
+    let login = stranger.get(&location(&to_login)).await;
+    let csp = login.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(login.headers()["x-frame-options"], "DENY");
+    app.stop().await;
+}
