@@ -13,7 +13,7 @@ use tessera_domain::validate;
 use tessera_store::entities::api_token;
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::ListParams;
+use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
@@ -101,9 +101,15 @@ async fn list(
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let org = admin.tenant.org_url.clone();
-    paged::<api_token::Entity>(&state, &admin, &req, &q, Condition::all(), |t| {
-        Ok(render(&org, t))
-    })
+    paged::<api_token::Entity>(
+        &state,
+        &admin,
+        &req,
+        &q,
+        PageSize::STANDARD,
+        Condition::all(),
+        |t| Ok(render(&org, t)),
+    )
     .await
 }
 

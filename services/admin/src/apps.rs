@@ -12,15 +12,15 @@ use tessera_domain::secrets::{SecretHash, lookup_digest, new_client_secret};
 use tessera_domain::validate;
 use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{
-    app, app_group, app_jwk, app_secret, app_user, consent, refresh_token,
+    app, app_group, app_jwk, app_secret, app_user, consent, group, refresh_token,
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::ListParams;
+use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
-use crate::support::{Causes, hinted, href, paged, stored, to_text, ts};
+use crate::support::{Causes, hinted, href, page_response, paged, stored, to_text, ts};
 
 pub fn routes(api: &mut Api) {
     let apps = Guard::of(Resource::Apps);
@@ -66,7 +66,8 @@ pub fn routes(api: &mut Api) {
         .get("/apps/{id}/groups", assignments, list_groups)
         .get("/apps/{id}/groups/{groupId}", assignments, get_group)
         .put("/apps/{id}/groups/{groupId}", assignments, assign_group)
-        .delete("/apps/{id}/groups/{groupId}", assignments, unassign_group);
+        .delete("/apps/{id}/groups/{groupId}", assignments, unassign_group)
+        .get("/groups/{id}/apps", apps, apps_of_group);
 }
 
 const AUTH_METHODS: &[&str] = &[
@@ -111,7 +112,14 @@ fn allowed_grants(application_type: &str) -> &'static [&'static str] {
             TOKEN_EXCHANGE,
             "interaction_code",
         ],
-        "service" => &["client_credentials", TOKEN_EXCHANGE],
+        // Okta's own SDK test utilities create a service app with `implicit` and
+        // `authorization_code` beside `client_credentials`, and Okta accepts it.
+        "service" => &[
+            "client_credentials",
+            "authorization_code",
+            "implicit",
+            TOKEN_EXCHANGE,
+        ],
         _ => &[],
     }
 }
@@ -975,6 +983,61 @@ async fn lifecycle(
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
+/// The apps list's `filter`, as Okta has it: `eq` comparisons on `status`, `name`,
+/// `credentials.oauthClient.client_id`, `user.id` (apps the user is assigned to) and `group.id`
+/// (apps the group is assigned to), joined by `and`.
+async fn filter_condition(
+    state: &AppState,
+    tenant: &str,
+    text: &str,
+) -> Result<Condition, ApiError> {
+    use tessera_domain::scim::{Filter, Op};
+    let bad = |why: &str| ApiError::invalid("filter", format!("Invalid search criteria: {why}"));
+    let parsed = crate::users::parse_search("filter", text)?;
+    let mut terms = vec![&parsed];
+    let mut cond = Condition::all();
+    while let Some(term) = terms.pop() {
+        let (path, value) = match term {
+            Filter::And(a, b) => {
+                terms.push(a);
+                terms.push(b);
+                continue;
+            }
+            Filter::Compare {
+                path,
+                op: Op::Eq,
+                value,
+            } => (path.join("."), value.clone()),
+            _ => return Err(bad("the apps filter joins `eq` comparisons with `and`")),
+        };
+        cond = cond.add(match path.as_str() {
+            "status" => app::Column::Status.eq(value),
+            "name" => app::Column::Name.eq(value),
+            "credentials.oauthClient.client_id" => app::Column::ClientId.eq(value),
+            "user.id" => {
+                let rows = repo::all::<app_user::Entity>(
+                    &state.db,
+                    tenant,
+                    app_user::Column::UserId.eq(&value),
+                )
+                .await?;
+                app::Column::Id.is_in(rows.into_iter().map(|r| r.app_id))
+            }
+            "group.id" => {
+                let rows = repo::all::<app_group::Entity>(
+                    &state.db,
+                    tenant,
+                    app_group::Column::GroupId.eq(&value),
+                )
+                .await?;
+                app::Column::Id.is_in(rows.into_iter().map(|r| r.app_id))
+            }
+            other => return Err(bad(&format!("'{other}' cannot be filtered on"))),
+        });
+    }
+    Ok(cond)
+}
+
 async fn list(
     state: web::Data<AppState>,
     admin: Admin,
@@ -990,22 +1053,11 @@ async fn list(
         );
     }
     if let Some(filter) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        let re = regex::Regex::new(
-            r#"^(status|name|credentials\.oauthClient\.client_id)\s+eq\s+"([^"]*)"$"#,
-        )
-        .map_err(ApiError::internal)?;
-        let caps = re.captures(filter.trim()).ok_or_else(|| {
-            ApiError::invalid("filter", format!("Invalid search criteria: {filter}"))
-        })?;
-        let value = caps[2].to_owned();
-        cond = cond.add(match &caps[1] {
-            "status" => app::Column::Status.eq(value),
-            "name" => app::Column::Name.eq(value),
-            _ => app::Column::ClientId.eq(value),
-        });
+        cond = cond.add(filter_condition(&state, &admin.tenant.id, filter).await?);
     }
-    let page = repo::page::<app::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?)
-        .await?;
+    let limit = q.limit_in(PageSize::STANDARD)?;
+    let page =
+        repo::page::<app::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, limit).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for a in &page.items {
         items.push(render(&state, &admin.tenant.org_url, a, None).await?);
@@ -1454,15 +1506,35 @@ async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     let a = crate::support::app(&state, &admin, &path.1).await?;
     let org = admin.tenant.org_url.clone();
-    paged::<app_user::Entity>(
-        &state,
-        &admin,
-        &req,
-        &q,
-        app_user::Column::AppId.eq(&a.id),
-        |au| render_app_user(&org, au),
+    let cond = Condition::all().add(app_user::Column::AppId.eq(&a.id));
+    // `q`: a prefix of the user's first name, last name or email, or of the app user name.
+    let Some(term) = q.q.as_deref().filter(|t| !t.trim().is_empty()) else {
+        return paged::<app_user::Entity>(
+            &state,
+            &admin,
+            &req,
+            &q,
+            PageSize::APP_USERS,
+            cond,
+            |au| render_app_user(&org, au),
+        )
+        .await;
+    };
+    let users = crate::users::ids_matching(&state, &admin.tenant.id, term).await?;
+    let lower = term.to_lowercase();
+    let keep = |au: &app_user::Model| {
+        users.contains(&au.user_id) || au.user_name.to_lowercase().starts_with(&lower)
+    };
+    let page = repo::page_filtered::<app_user::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        cond,
+        q.after()?,
+        q.limit_in(PageSize::APP_USERS)?,
+        keep,
     )
-    .await
+    .await?;
+    page_response(&admin, &req, page, |au| render_app_user(&org, au))
 }
 
 async fn save_assignment(
@@ -1647,15 +1719,54 @@ async fn list_groups(
 ) -> Result<HttpResponse, ApiError> {
     let a = crate::support::app(&state, &admin, &path.1).await?;
     let org = admin.tenant.org_url.clone();
-    paged::<app_group::Entity>(
-        &state,
+    let mut cond = Condition::all().add(app_group::Column::AppId.eq(&a.id));
+    // `q`: a prefix of the group's name.
+    if let Some(term) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
+        let named = tessera_store::text::starts_with(group::Column::Name, term);
+        let ids: Vec<String> = repo::all::<group::Entity>(&state.db, &admin.tenant.id, named)
+            .await?
+            .into_iter()
+            .map(|g| g.id)
+            .collect();
+        cond = cond.add(app_group::Column::GroupId.is_in(ids));
+    }
+    paged::<app_group::Entity>(&state, &admin, &req, &q, PageSize::SMALL, cond, |ag| {
+        render_app_group(&org, ag)
+    })
+    .await
+}
+
+/// `GET /groups/{id}/apps`: the apps the group is assigned to (its `_links.apps`).
+async fn apps_of_group(
+    state: web::Data<AppState>,
+    admin: Admin,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let g = crate::support::group(&state, &admin, &path.1).await?;
+    let t = &admin.tenant.id;
+    let cond = app_group::Column::GroupId.eq(&g.id);
+    let page = repo::page::<app_group::Entity>(
+        &state.db,
+        t,
+        cond,
+        q.after()?,
+        q.limit_in(PageSize::SMALL)?,
+    )
+    .await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for ag in &page.items {
+        if let Some(a) = repo::find::<app::Entity>(&state.db, t, &ag.app_id).await? {
+            items.push(render(&state, &admin.tenant.org_url, &a, None).await?);
+        }
+    }
+    Ok(crate::support::list_response(
         &admin,
         &req,
-        &q,
-        app_group::Column::AppId.eq(&a.id),
-        |ag| render_app_group(&org, ag),
-    )
-    .await
+        items,
+        page.next_after,
+    ))
 }
 
 async fn get_group(

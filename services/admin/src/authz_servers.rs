@@ -10,8 +10,8 @@ use tessera_domain::ids::IdKind;
 use tessera_domain::validate;
 use tessera_ephemeral::revocation::Subject;
 use tessera_store::entities::{
-    authorization_server as srv, claim, consent, policy, policy_rule, refresh_token, scope,
-    signing_key,
+    associated_server, authorization_server as srv, claim, consent, policy, policy_rule,
+    refresh_token, scope, signing_key,
 };
 use tessera_store::{ColumnTrait as _, Condition, ConnectionTrait, repo};
 use tessera_web::ApiError;
@@ -520,6 +520,14 @@ async fn delete(
     repo::delete_where::<refresh_token::Entity>(&txn, t, refresh_token::Column::ServerId.eq(&s.id))
         .await?;
     repo::delete_where::<consent::Entity>(&txn, t, consent::Column::ServerId.eq(&s.id)).await?;
+    repo::delete_where::<associated_server::Entity>(
+        &txn,
+        t,
+        Condition::any()
+            .add(associated_server::Column::ServerId.eq(&s.id))
+            .add(associated_server::Column::TrustedServerId.eq(&s.id)),
+    )
+    .await?;
     repo::delete_where::<srv::Entity>(&txn, t, srv::Column::Id.eq(&s.id)).await?;
     admin
         .commit(

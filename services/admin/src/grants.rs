@@ -11,7 +11,7 @@ use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_store::entities::{app, authorization_server as srv, consent, scope};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::ListParams;
+use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
@@ -112,7 +112,7 @@ async fn list(
     q: &ListParams,
     cond: Condition,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = if q.limit.is_some() { q.limit()? } else { 20 };
+    let limit = q.limit_in(PageSize::SMALL)?;
     let page =
         repo::page::<consent::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, limit).await?;
     let expand = q.expand.as_deref() == Some("scope");

@@ -7,15 +7,15 @@ use serde_json::{Value, json};
 use tessera_core::{AppState, Change};
 use tessera_domain::admin_roles::{Guard, Resource};
 use tessera_domain::ids::IdKind;
-use tessera_domain::validate;
+use tessera_domain::{scim, validate};
 use tessera_store::entities::{app_group, group, group_member, user};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::ListParams;
+use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
-use crate::support::{Causes, href, opt_ts, page_response, paged, ts};
+use crate::support::{Causes, href, opt_ts, page_response, ts};
 
 pub fn routes(api: &mut Api) {
     let groups = Guard::of(Resource::Groups);
@@ -141,21 +141,29 @@ async fn list(
     if let Some(term) = q.q.as_deref().filter(|t| !t.is_empty()) {
         cond = cond.add(tessera_store::text::starts_with(group::Column::Name, term));
     }
-    if let Some(filter) = q
-        .filter
-        .as_deref()
-        .or(q.search.as_deref())
-        .filter(|f| !f.trim().is_empty())
-    {
-        let re = regex::Regex::new(r#"^type\s+eq\s+"(OKTA_GROUP|BUILT_IN|APP_GROUP)"$"#)
-            .map_err(ApiError::internal)?;
-        let caps = re.captures(filter.trim()).ok_or_else(|| {
-            ApiError::invalid("filter", format!("Invalid search criteria: {filter}"))
-        })?;
-        cond = cond.add(group::Column::GroupType.eq(caps[1].to_owned()));
+    let mut filters = Vec::new();
+    for (param, text) in [("filter", &q.filter), ("search", &q.search)] {
+        if let Some(text) = text.as_deref().filter(|f| !f.trim().is_empty()) {
+            filters.push(crate::users::parse_search(param, text)?);
+        }
     }
     let org = admin.tenant.org_url.clone();
-    paged::<group::Entity>(&state, &admin, &req, &q, cond, |g| Ok(render(&org, g))).await
+    let keep = |g: &group::Model| {
+        let v = render(&org, g);
+        filters
+            .iter()
+            .all(|f| f.matches_with(&v, scim::Case::Insensitive))
+    };
+    let page = repo::page_filtered::<group::Entity>(
+        &state.db,
+        &admin.tenant.id,
+        cond,
+        q.after()?,
+        q.limit_in(PageSize::GROUPS)?,
+        keep,
+    )
+    .await?;
+    page_response(&admin, &req, page, |g| Ok(render(&org, g)))
 }
 
 async fn create(
@@ -259,10 +267,10 @@ async fn members(
     let g = crate::support::group(&state, &admin, &path.1).await?;
     let t = &admin.tenant.id;
     let org = admin.tenant.org_url.clone();
+    let limit = q.limit_in(PageSize::GROUP_USERS)?;
     if g.group_type == "BUILT_IN" {
         let page =
-            repo::page::<user::Entity>(&state.db, t, Condition::all(), q.after()?, q.limit()?)
-                .await?;
+            repo::page::<user::Entity>(&state.db, t, Condition::all(), q.after()?, limit).await?;
         return page_response(&admin, &req, page, |u| crate::users::render(&org, u));
     }
     let page = repo::page::<group_member::Entity>(
@@ -270,7 +278,7 @@ async fn members(
         t,
         group_member::Column::GroupId.eq(&g.id),
         q.after()?,
-        q.limit()?,
+        limit,
     )
     .await?;
     let mut items = Vec::with_capacity(page.items.len());

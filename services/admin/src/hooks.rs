@@ -15,7 +15,7 @@ use tessera_domain::ids::IdKind;
 use tessera_store::entities::{inline_hook, policy_rule};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::ListParams;
+use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
@@ -384,7 +384,10 @@ async fn list(
         cond = cond.add(inline_hook::Column::HookType.eq(t));
     }
     let org = admin.tenant.org_url.clone();
-    paged::<inline_hook::Entity>(&state, &admin, &req, &q, cond, |h| render(&org, h)).await
+    paged::<inline_hook::Entity>(&state, &admin, &req, &q, PageSize::STANDARD, cond, |h| {
+        render(&org, h)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]

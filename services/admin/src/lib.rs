@@ -4,6 +4,7 @@
 
 mod api_tokens;
 mod apps;
+mod associated_servers;
 mod authz_servers;
 mod claims;
 mod grants;
@@ -29,6 +30,7 @@ use tessera_web::routes::{Api, RouteSpec};
 fn api_v1(api: &mut Api) {
     logs::routes(api);
     authz_servers::routes(api);
+    associated_servers::routes(api);
     keys::routes(api);
     scopes::routes(api);
     claims::routes(api);

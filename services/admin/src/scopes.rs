@@ -10,7 +10,7 @@ use tessera_domain::validate;
 use tessera_store::entities::{authorization_server as srv, consent, scope};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::ListParams;
+use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
@@ -155,7 +155,7 @@ async fn list(
         cond = cond.add(tessera_store::text::contains(scope::Column::Name, term));
     }
     let org = admin.tenant.org_url.clone();
-    paged::<scope::Entity>(&state, &admin, &req, &q, cond, |sc| {
+    paged::<scope::Entity>(&state, &admin, &req, &q, PageSize::STANDARD, cond, |sc| {
         Ok(render(&org, &s, sc))
     })
     .await

@@ -7,7 +7,7 @@ use tessera_domain::timefmt::millis_rfc3339;
 use tessera_store::entities::{app, authorization_server, group, user};
 use tessera_store::{ColumnTrait as _, Page, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::link_header;
+use tessera_web::paging::{ListParams, PageSize, link_header};
 use tessera_web::tenant::Admin;
 
 /// Collects validation problems so one response lists all of them (Okta's `errorCauses`).
@@ -109,17 +109,20 @@ pub fn page_response<T>(
     Ok(list_response(admin, req, items, page.next_after))
 }
 
-/// One page of this tenant's `E` rows matching `cond` (`after` and `limit` from the query),
-/// rendered, with Okta's `Link` headers: the list handlers' one shape.
+/// One page of this tenant's `E` rows matching `cond` (`after` and `limit` from the query,
+/// within the collection's `size`), rendered, with Okta's `Link` headers: the list handlers'
+/// one shape.
 pub async fn paged<E: tessera_store::Scoped>(
     state: &tessera_core::AppState,
     admin: &Admin,
     req: &HttpRequest,
-    q: &tessera_web::paging::ListParams,
+    q: &ListParams,
+    size: PageSize,
     cond: impl tessera_store::sea_orm::sea_query::IntoCondition,
     render: impl Fn(&E::Model) -> Result<Value, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = repo::page::<E>(&state.db, &admin.tenant.id, cond, q.after()?, q.limit()?).await?;
+    let limit = q.limit_in(size)?;
+    let page = repo::page::<E>(&state.db, &admin.tenant.id, cond, q.after()?, limit).await?;
     page_response(admin, req, page, render)
 }
 

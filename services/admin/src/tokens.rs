@@ -10,7 +10,7 @@ use tessera_domain::config::OAuthSettings;
 use tessera_store::entities::{app, authorization_server as srv, refresh_token};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::ListParams;
+use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
@@ -140,7 +140,7 @@ async fn list(
     q: &ListParams,
     cond: Condition,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = if q.limit.is_some() { q.limit()? } else { 20 };
+    let limit = q.limit_in(PageSize::SMALL)?;
     let cond = cond.add(refresh_token::Column::Status.eq("ACTIVE"));
     let page =
         repo::page::<refresh_token::Entity>(&state.db, &admin.tenant.id, cond, q.after()?, limit)

@@ -14,7 +14,7 @@ use tessera_domain::origins::{self, Scope, ScopeType};
 use tessera_store::entities::trusted_origin;
 use tessera_store::{ColumnTrait as _, Condition, repo};
 use tessera_web::ApiError;
-use tessera_web::paging::ListParams;
+use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
@@ -249,7 +249,10 @@ async fn list(
         cond = cond.add(filter_condition(filter.trim())?);
     }
     let org = admin.tenant.org_url.clone();
-    paged::<trusted_origin::Entity>(&state, &admin, &req, &q, cond, |o| render(&org, o)).await
+    paged::<trusted_origin::Entity>(&state, &admin, &req, &q, PageSize::SMALL, cond, |o| {
+        render(&org, o)
+    })
+    .await
 }
 
 async fn create(

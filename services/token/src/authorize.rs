@@ -258,10 +258,9 @@ pub async fn authorize(
     };
     let group_ids = crate::claims::group_ids(&state.db, t, &u.id).await?;
     if !assigned(&tenant, &client, &u.id, &group_ids) {
-        return Ok(reply.error(
-            ErrorCode::AccessDenied,
-            "User is not assigned to the client application.",
-        ));
+        let why = "User is not assigned to the client application.";
+        crate::events::authorize_denied(&state, &server, &client, &u.id, why);
+        return Ok(reply.error(ErrorCode::AccessDenied, why));
     }
     let facts = UserFacts {
         id: u.id.clone(),
@@ -281,7 +280,18 @@ pub async fn authorize(
     };
     let grant = match decided {
         Ok(g) => g,
-        Err(refused) => return Ok(reply.error(refused.error, &refused.description)),
+        Err(refused) => {
+            if refused.error == ErrorCode::AccessDenied {
+                crate::events::authorize_denied(
+                    &state,
+                    &server,
+                    &client,
+                    &u.id,
+                    &refused.description,
+                );
+            }
+            return Ok(reply.error(refused.error, &refused.description));
+        }
     };
     let to_ask = consent_to_ask(&client, &server, &grant.scopes, prompt.consent);
     let missing: Vec<String> = if to_ask.is_empty() {

@@ -61,3 +61,25 @@ pub fn authorized(
     }
     state.syslog.record(event);
 }
+
+/// `app.oauth2.as.authorize` with outcome `FAILURE`: a signed-in user was refused at
+/// `/authorize` (`access_denied`: not assigned to the app, or no policy rule allows the request).
+pub fn authorize_denied(
+    state: &AppState,
+    server: &ServerSnapshot,
+    client: &tessera_hot::ClientSnapshot,
+    user_id: &str,
+    reason: &str,
+) {
+    let event = Event::new(
+        &server.tenant_id,
+        format!("{}.authorize", prefix(server)),
+        "OAuth2 authorization request",
+        Party::new("User", user_id),
+    )
+    .outcome(tessera_core::syslog::Outcome::failure(reason))
+    .target(client_party(client))
+    .target(server_party(server))
+    .debug("error", "access_denied");
+    state.syslog.record(event);
+}

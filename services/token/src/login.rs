@@ -111,21 +111,44 @@ pub struct LoginQuery {
     login_hint: Option<String>,
 }
 
+/// Who the sign-in form is for.
+struct Page<'a> {
+    tenant_id: &'a str,
+    tenant: &'a str,
+    pending: &'a str,
+    username: &'a str,
+}
+
+/// What the sign-in form says above its fields.
+enum Prompt {
+    /// A fresh form.
+    Fresh,
+    /// The last attempt failed.
+    Error(&'static str),
+    /// The password is right but expired: the form asks for a new one too (and why the last
+    /// new one was refused, if it was).
+    Expired(Option<&'static str>),
+}
+
 /// The sign-in form, with a fresh CSRF token bound to this browser's pre-login cookie.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each is a distinct part of the page"
-)]
 async fn render(
     state: &AppState,
     req: &HttpRequest,
-    tenant_id: &str,
-    tenant: &str,
-    pending: &str,
-    username: &str,
-    error: Option<&str>,
+    page: &Page<'_>,
+    prompt: Prompt,
     status: StatusCode,
 ) -> Result<HttpResponse, OAuthError> {
+    let Page {
+        tenant_id,
+        tenant,
+        pending,
+        username,
+    } = *page;
+    let (error, expired) = match prompt {
+        Prompt::Fresh => (None, false),
+        Prompt::Error(e) => (Some(e), false),
+        Prompt::Expired(e) => (e, true),
+    };
     let (browser, new_cookie) = pre_login(state, req, tenant);
     let csrf = random_token(state.random.as_ref(), 24);
     state
@@ -139,7 +162,7 @@ async fn render(
     let mut page = pages::render(
         status,
         "sign_in.html",
-        context! { org => tenant, csrf => csrf, pending => pending, username => username, error => error },
+        context! { org => tenant, csrf => csrf, pending => pending, username => username, error => error, expired => expired },
     );
     if let Some(c) = new_cookie {
         page.add_cookie(&c).map_err(OAuthError::server_error)?;
@@ -166,17 +189,13 @@ pub async fn show(
             "This organization does not exist.",
         ));
     };
-    render(
-        &state,
-        &req,
-        &tenant.tenant_id,
-        &tenant.name,
-        q.pending.as_deref().unwrap_or_default(),
-        q.login_hint.as_deref().unwrap_or_default(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    let page = Page {
+        tenant_id: &tenant.tenant_id,
+        tenant: &tenant.name,
+        pending: q.pending.as_deref().unwrap_or_default(),
+        username: q.login_hint.as_deref().unwrap_or_default(),
+    };
+    render(&state, &req, &page, Prompt::Fresh, StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +204,8 @@ pub struct LoginForm {
     pending: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    /// The new password, when the current one has expired.
+    new_password: Option<String>,
 }
 
 pub async fn submit(
@@ -238,25 +259,34 @@ pub async fn submit(
     }
     let password = f.password.unwrap_or_default();
     let address = tessera_web::client::client_address(&state, &req);
+    let page = Page {
+        tenant_id: t,
+        tenant: &tenant.name,
+        pending: &pending,
+        username: &username,
+    };
     let u = match crate::sign_in::authenticate(&state, t, &username, password, address).await? {
         Ok(u) => u,
+        Err(crate::sign_in::Refused::Expired(u)) => {
+            let new = f.new_password.unwrap_or_default();
+            if new.is_empty() {
+                return render(&state, &req, &page, Prompt::Expired(None), StatusCode::OK).await;
+            }
+            match crate::sign_in::change_expired_password(&state, *u, new).await? {
+                Ok(u) => u,
+                Err(refusal) => {
+                    let prompt = Prompt::Expired(Some(refusal));
+                    return render(&state, &req, &page, prompt, StatusCode::BAD_REQUEST).await;
+                }
+            }
+        }
         Err(refused) => {
             let (message, status) = match refused {
                 crate::sign_in::Refused::Throttled => (THROTTLED, StatusCode::TOO_MANY_REQUESTS),
-                crate::sign_in::Refused::Invalid => (FAILED, StatusCode::UNAUTHORIZED),
+                _ => (FAILED, StatusCode::UNAUTHORIZED),
             };
             tracing::info!(tenant = t, "sign-in failed");
-            return render(
-                &state,
-                &req,
-                t,
-                &tenant.name,
-                &pending,
-                &username,
-                Some(message),
-                status,
-            )
-            .await;
+            return render(&state, &req, &page, Prompt::Error(message), status).await;
         }
     };
     let cookie = session::start(

@@ -22,12 +22,15 @@ const FAILURE_MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
 const ADDRESS_WINDOW: Duration = Duration::from_secs(60);
 
 /// Why a sign-in was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
     /// Wrong username or password, a user who may not sign in, or a locked account.
     Invalid,
     /// Too many failures from this client address: try again later.
     Throttled,
+    /// The password is right but expired (`PASSWORD_EXPIRED`): the user must choose a new one
+    /// ([`change_expired_password`]) before signing in.
+    Expired(Box<user::Model>),
 }
 
 fn address_key(tenant_id: &str, address: Option<IpAddr>) -> Key {
@@ -110,6 +113,10 @@ pub async fn authenticate(
         state.short.delete(&failures_key(tenant_id, &u.id)).await?;
         return Ok(Ok(u));
     }
+    if matched && u.status == "PASSWORD_EXPIRED" {
+        state.short.delete(&failures_key(tenant_id, &u.id)).await?;
+        return Ok(Err(Refused::Expired(Box::new(u))));
+    }
     state.short.hit(&from_address, ADDRESS_WINDOW).await?;
     if !matched && u.status == "ACTIVE" {
         let limit = state.config.sign_in.lockout_attempts;
@@ -132,6 +139,51 @@ pub async fn authenticate(
         }
     }
     Ok(Err(Refused::Invalid))
+}
+
+/// Replaces the expired password of `u` (just verified by [`authenticate`]) with `new`, which
+/// must meet the password policy (its refusal is returned as `Ok(Err(text))`); the user is
+/// `ACTIVE` again.
+pub async fn change_expired_password(
+    state: &AppState,
+    u: user::Model,
+    new: String,
+) -> Result<Result<user::Model, &'static str>, OAuthError> {
+    if let Some(refusal) = tessera_domain::secrets::password_policy_refusal(&new, &u.login) {
+        return Ok(Err(refusal));
+    }
+    let hashed = tokio::task::spawn_blocking(move || tessera_domain::secrets::hash_password(&new))
+        .await
+        .map_err(OAuthError::server_error)?
+        .map_err(OAuthError::server_error)?;
+    let now = state.now_ms();
+    let txn = state.begin().await.map_err(OAuthError::server_error)?;
+    let (tenant_id, id) = (u.tenant_id.clone(), u.id.clone());
+    let updated = repo::update::<user::Entity>(
+        &txn,
+        user::Model {
+            status: "ACTIVE".into(),
+            status_changed: Some(now),
+            password_hash: Some(hashed),
+            password_changed: Some(now),
+            last_updated: now,
+            ..u
+        },
+    )
+    .await
+    .map_err(OAuthError::server_error)?;
+    state
+        .commit(txn, &tenant_id, tessera_core::Change::cold("user", &id))
+        .await
+        .map_err(OAuthError::server_error)?;
+    record(
+        state,
+        &tenant_id,
+        &updated,
+        "user.account.update_password",
+        "User update password for Okta",
+    );
+    Ok(Ok(updated))
 }
 
 async fn set_status(

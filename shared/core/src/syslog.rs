@@ -192,6 +192,8 @@ pub struct Audit {
     event: Event,
     target_type: &'static str,
     target_id: Option<String>,
+    /// The target's `alternateId` and `displayName`, when the handler names them.
+    target_names: Option<(String, String)>,
 }
 
 impl Audit {
@@ -200,13 +202,24 @@ impl Audit {
             event,
             target_type,
             target_id,
+            target_names: None,
         }
+    }
+
+    /// Names the target as Okta does for users (`alternateId` the login, `displayName` the
+    /// full name).
+    pub fn name_target(&mut self, alternate_id: &str, display_name: &str) {
+        self.target_names = Some((alternate_id.to_owned(), display_name.to_owned()));
     }
 
     /// The event to store, aimed at the route's object or, for a create, at `created`.
     pub fn event(self, created: &str) -> Event {
         let id = self.target_id.unwrap_or_else(|| created.to_owned());
-        self.event.target(Party::new(self.target_type, id))
+        let mut target = Party::new(self.target_type, id);
+        if let Some((alternate, display)) = &self.target_names {
+            target = target.alternate(alternate).named(display);
+        }
+        self.event.target(target)
     }
 }
 

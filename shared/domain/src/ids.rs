@@ -27,6 +27,7 @@ pub enum IdKind {
     RoleAssignment,
     InlineHook,
     TrustedOrigin,
+    Association,
     ErrorId,
 }
 
@@ -51,6 +52,7 @@ impl IdKind {
             Self::LogEvent => "evt",
             Self::RoleAssignment => "ra1",
             Self::InlineHook => "cal",
+            Self::Association => "asn",
             Self::TrustedOrigin => "tos",
             Self::ErrorId => "oae",
         }

@@ -27,6 +27,7 @@ pub mod policy;
 pub mod random;
 pub mod ratelimit;
 pub mod rotation;
+pub mod scim;
 pub mod secrets;
 pub mod syslog;
 pub mod timefmt;

@@ -76,6 +76,23 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// What Okta's default password policy says of a password, as its error cause:
+/// at least 8 characters (and at most 256 bytes), a lowercase letter, an uppercase letter, a
+/// number, and no part of the username (the part of `login` before `@`, when it has 3 or more
+/// characters). `None` when the password meets it.
+pub fn password_policy_refusal(password: &str, login: &str) -> Option<&'static str> {
+    let long = password.chars().count() >= 8 && password.len() <= 256;
+    let lower = password.chars().any(char::is_lowercase);
+    let upper = password.chars().any(char::is_uppercase);
+    let digit = password.chars().any(|ch| ch.is_ascii_digit());
+    let local = login.split('@').next().unwrap_or_default().to_lowercase();
+    let has_login = local.chars().count() >= 3 && password.to_lowercase().contains(&local);
+    (!(long && lower && upper && digit) || has_login).then_some(
+        "Password requirements were not met. Password requirements: at least 8 characters, a \
+         lowercase letter, an uppercase letter, a number, no parts of your username.",
+    )
+}
+
 /// Hashes a user's password with argon2id (default parameters), giving a PHC string.
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     Argon2::default()

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(Revocations),
             Box::new(TrustedOrigins),
             Box::new(RefreshTokenAuthTime),
+            Box::new(AssociatedServers),
         ]
     }
 }
@@ -1310,6 +1311,51 @@ impl MigrationTrait for RefreshTokenAuthTime {
             Table::alter()
                 .table(Alias::new("refresh_tokens"))
                 .drop_column(Alias::new("auth_time"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The servers an authorization server trusts (Okta's associated servers).
+struct AssociatedServers;
+
+impl MigrationName for AssociatedServers {
+    fn name(&self) -> &str {
+        "m20261201_000014_associated_servers"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AssociatedServers {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(table(
+            "associated_servers",
+            true,
+            vec![text("server_id"), text("trusted_server_id")],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_associated_servers_tenant_id",
+            "associated_servers",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_associated_servers_pair",
+            "associated_servers",
+            &["tenant_id", "server_id", "trusted_server_id"],
+            true,
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("associated_servers"))
+                .if_exists()
                 .to_owned(),
         )
         .await

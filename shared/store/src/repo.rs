@@ -154,6 +154,46 @@ pub async fn page<E: Scoped>(
     Ok(Page { items, next_after })
 }
 
+/// How many rows [`page_filtered`] reads at a time.
+const SCAN_BATCH: u64 = 500;
+
+/// One page of this tenant's `E` rows that match `cond` in the database and `keep` in memory,
+/// for what SQL cannot express (a search over any attribute of a rendered resource). Rows are
+/// read in batches from `after`, so memory holds one batch and one page whatever the table's
+/// size; the time grows with the rows scanned, which is what an index-free search costs.
+pub async fn page_filtered<E: Scoped>(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    cond: Condition,
+    after: Option<i64>,
+    limit: u64,
+    keep: impl Fn(&E::Model) -> bool,
+) -> Result<Page<E::Model>, StoreError> {
+    let mut items = Vec::new();
+    let mut cursor = after;
+    loop {
+        let batch = page::<E>(db, tenant, cond.clone(), cursor, SCAN_BATCH).await?;
+        for row in batch.items {
+            if keep(&row) {
+                if items.len() as u64 == limit {
+                    let next_after = items.last().map(E::seq_of);
+                    return Ok(Page { items, next_after });
+                }
+                items.push(row);
+            }
+        }
+        match batch.next_after {
+            Some(next) => cursor = Some(next),
+            None => {
+                return Ok(Page {
+                    items,
+                    next_after: None,
+                });
+            }
+        }
+    }
+}
+
 /// Inserts a new row; `seq` is assigned by the database whatever the model says.
 pub async fn insert<E>(db: &impl ConnectionTrait, model: E::Model) -> Result<E::Model, StoreError>
 where

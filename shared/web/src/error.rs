@@ -30,6 +30,8 @@ pub enum ApiCode {
     Unavailable,
     /// `E0000011`: invalid token.
     InvalidToken,
+    /// `E0000014`: update of credentials failed.
+    CredentialsUpdate,
     /// `E0000022`: the endpoint does not support the method.
     MethodNotAllowed,
     /// `E0000032`: unlock is not allowed for this user.
@@ -55,6 +57,7 @@ impl ApiCode {
             Self::Internal => "E0000009",
             Self::Unavailable => "E0000010",
             Self::InvalidToken => "E0000011",
+            Self::CredentialsUpdate => "E0000014",
             Self::MethodNotAllowed => "E0000022",
             Self::UnlockNotAllowed => "E0000032",
             Self::BadLifecycle => "E0000038",
@@ -127,6 +130,18 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 ApiCode::Malformed,
                 "The request body was not well-formed.",
+            )
+        }
+    }
+
+    /// `E0000014` (403): a password change refused, with the reason as its cause.
+    pub fn credentials_update_failed(cause: impl Into<String>) -> Self {
+        Self {
+            causes: vec![cause.into()],
+            ..Self::new(
+                StatusCode::FORBIDDEN,
+                ApiCode::CredentialsUpdate,
+                "Update of credentials failed",
             )
         }
     }

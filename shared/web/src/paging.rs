@@ -1,5 +1,6 @@
-//! Okta-style pagination: `limit` (default and maximum 200) and an opaque `after` cursor, with
-//! the next page announced in `Link: <…>; rel="next"` (and the current one as `rel="self"`).
+//! Okta-style pagination: `limit` (each collection has Okta's own default and maximum, see
+//! [`PageSize`]) and an opaque `after` cursor, with the next page announced in
+//! `Link: <…>; rel="next"` (and the current one as `rel="self"`).
 
 use actix_web::HttpRequest;
 use serde::Deserialize;
@@ -7,6 +8,35 @@ use serde::Deserialize;
 use crate::error::ApiError;
 
 pub const MAX_LIMIT: u64 = 200;
+
+/// A collection's page size: Okta's default when `limit` is absent and its maximum.
+///
+/// A `limit` above the maximum is served as the maximum, and `-1` (which Okta documents as "all
+/// results" on `/apps`) means the maximum too; any other value below 1, or one that is not an
+/// integer, is refused. The figures are those of Okta's published Management API
+/// (<https://developer.okta.com/docs/api/openapi/okta-management/management/>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize {
+    pub default: u64,
+    pub max: u64,
+}
+
+impl PageSize {
+    /// Users, authorization servers, scopes, associated servers and most collections.
+    pub const STANDARD: Self = Self::new(200, 200);
+    /// `GET /apps/{id}/users`.
+    pub const APP_USERS: Self = Self::new(50, 500);
+    /// `GET /apps/{id}/groups`, `GET /groups/{id}/apps`, trusted origins, grants and tokens.
+    pub const SMALL: Self = Self::new(20, 200);
+    /// `GET /groups`.
+    pub const GROUPS: Self = Self::new(10_000, 10_000);
+    /// `GET /groups/{id}/users`.
+    pub const GROUP_USERS: Self = Self::new(1000, 1000);
+
+    pub const fn new(default: u64, max: u64) -> Self {
+        Self { default, max }
+    }
+}
 
 /// The longest `q`, `filter` or `search` accepted, in characters.
 pub const MAX_QUERY_TEXT: usize = 4096;
@@ -48,15 +78,24 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    /// The page size, refusing values that are not 1..=200.
+    /// The page size of a [`PageSize::STANDARD`] collection.
     pub fn limit(&self) -> Result<u64, ApiError> {
-        match &self.limit {
-            None => Ok(MAX_LIMIT),
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        self.limit_in(PageSize::STANDARD)
+    }
+
+    /// The page size within `size`: its default when absent, its maximum when larger or `-1`.
+    pub fn limit_in(&self, size: PageSize) -> Result<u64, ApiError> {
+        match self.limit.as_deref().map(str::trim) {
+            None | Some("") => Ok(size.default),
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(-1) => Ok(size.max),
+                Ok(n) if n >= 1 => Ok((n as u64).min(size.max)),
                 _ => Err(ApiError::invalid(
                     "limit",
-                    format!("must be an integer between 1 and {MAX_LIMIT}"),
+                    format!(
+                        "must be a positive integer (at most {} is served)",
+                        size.max
+                    ),
                 )),
             },
         }

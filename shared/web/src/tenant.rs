@@ -70,6 +70,15 @@ impl Admin {
             .await
     }
 
+    /// Names the target of this call's System Log event (see [`Audit::name_target`]).
+    pub fn name_target(&self, alternate_id: &str, display_name: &str) {
+        if let Ok(mut audit) = self.audit.lock()
+            && let Some(audit) = audit.as_mut()
+        {
+            audit.name_target(alternate_id, display_name);
+        }
+    }
+
     /// Records this call's System Log event for a change that is not a configuration commit
     /// (revocations, role assignments, key rotation). Call it once the change is durable.
     pub fn record(&self, state: &AppState) {

@@ -1,10 +1,10 @@
-//! The System Log's SCIM-style filter: any text is refused or parses into a filter that matches
+//! The SCIM-style filter of the System Log, users and groups: any text is refused or parses into a filter that matches
 //! an event without failing.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
-use tessera_domain::syslog::parse_filter;
+use tessera_domain::scim::parse_filter;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

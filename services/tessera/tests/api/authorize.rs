@@ -75,6 +75,18 @@ impl Browser {
         login: &str,
         password: &str,
     ) -> reqwest::Response {
+        self.sign_in_posting(authorize_url, login, password, &[])
+            .await
+    }
+
+    /// [`Browser::sign_in_through`], posting `extra` fields with the form too.
+    pub(crate) async fn sign_in_posting(
+        &mut self,
+        authorize_url: &str,
+        login: &str,
+        password: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
         let res = self.get(authorize_url).await;
         if res.status() != 302 || !location(&res).contains("/login?pending=") {
             return res;
@@ -111,16 +123,14 @@ impl Browser {
         if let Some(c) = self.cookies() {
             post = post.header("Cookie", c);
         }
-        let posted = post
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("pending", pending.as_str()),
-                ("username", login),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("pending", pending.as_str()),
+            ("username", login),
+            ("password", password),
+        ];
+        fields.extend_from_slice(extra);
+        let posted = post.form(&fields).send().await.unwrap();
         if posted.status() != 303 {
             return posted;
         }

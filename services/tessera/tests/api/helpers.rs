@@ -544,7 +544,8 @@ pub fn service_process(
 }
 
 /// The Python interpreter of the test tools' virtual environment (`scripts/test` creates it at
-/// `.venv` with prometheus-client, helm-python-sdk and kubernetes-validate).
+/// `.venv` with prometheus-client, helm-python-sdk, kubernetes-validate, check-jsonschema and
+/// Okta's Python SDK, `okta`).
 pub fn python() -> PathBuf {
     std::env::var_os("TESSERA_TEST_PYTHON")
         .map_or_else(|| repo_root().join(".venv/bin/python"), PathBuf::from)

@@ -26,6 +26,7 @@ mod introspection;
 mod isolation;
 mod management;
 mod observability;
+mod okta_parity;
 mod okta_sdk;
 mod operator;
 mod persistence;

@@ -827,7 +827,11 @@ async fn users_groups_and_api_tokens(app: &TestApp, t: &Tenant) {
     app.api(t, Method::GET, "/users?filter=nonsense", None)
         .await
         .expect_error(400, "E0000001");
+    // Above the maximum, Okta serves its maximum (200 for users); zero is refused.
     app.api(t, Method::GET, "/users?limit=500", None)
+        .await
+        .expect(200);
+    app.api(t, Method::GET, "/users?limit=0", None)
         .await
         .expect_error(400, "E0000001");
     // Four users exist: grace (assigned to an app above), staged, nopw and active.

@@ -358,3 +358,30 @@ async fn an_okta_auth_js_spa_signs_in_renews_and_signs_out_in_a_real_browser() {
     }
     app.stop().await;
 }
+
+/// Okta's Python SDK (`okta` on PyPI, installed in `.venv` by `scripts/test`), in its default
+/// API-token mode, reading every object back through its typed models.
+#[actix_web::test]
+async fn okta_python_sdk_manages_users_groups_apps_and_servers_through_its_typed_models() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let script = crate::helpers::repo_root().join("tests/sdk/okta_python_sdk.py");
+    let (org, token) = (t.org.clone(), t.token.clone());
+    let output = actix_web::rt::task::spawn_blocking(move || {
+        Command::new(crate::helpers::python())
+            .arg(script)
+            .env("TESSERA_ORG_URL", org)
+            .env("TESSERA_API_TOKEN", token)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("the test tools' Python (.venv, made by scripts/test) must exist");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("7 passed, 0 failed"),
+        "okta_python_sdk.py failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    app.stop().await;
+}

@@ -793,7 +793,7 @@ async fn like_wildcards_in_search_text_match_only_themselves() {
         assert_eq!(found, json!([]), "q={q}");
     }
     let found = app
-        .api(&t, Method::GET, "/users?q=ada", None)
+        .api(&t, Method::GET, "/users?q=grace", None)
         .await
         .expect(200);
     assert_eq!(found.as_array().unwrap().len(), 1);

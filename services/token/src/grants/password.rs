@@ -51,8 +51,8 @@ pub async fn grant(
     {
         Ok(u) => u,
         Err(crate::sign_in::Refused::Throttled) => return Err(rate_limited()),
-        Err(crate::sign_in::Refused::Invalid) => {
-            tracing::info!(client = %r.client.client_id, "password grant refused: bad credentials, locked or inactive user");
+        Err(crate::sign_in::Refused::Invalid | crate::sign_in::Refused::Expired(_)) => {
+            tracing::info!(client = %r.client.client_id, "password grant refused: bad credentials, locked, inactive or expired-password user");
             return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
         }
     };

@@ -12,6 +12,7 @@ pub mod app_group;
 pub mod app_jwk;
 pub mod app_secret;
 pub mod app_user;
+pub mod associated_server;
 pub mod authorization_server;
 pub mod claim;
 pub mod consent;
