@@ -1,6 +1,7 @@
 // Okta's own management SDK against Tessera: creates and reads back an authorization server,
 // a scope, a claim, a policy, a rule, an OIDC app, a user and a group, and lists with
-// pagination. Run by the Rust test `okta_sdk` with TESSERA_ORG_URL and TESSERA_API_TOKEN set;
+// pagination; searches users and groups, runs the password lifecycle, associates servers,
+// replaces an inline hook, lists client secrets and polls the System Log with subscribe(). Run by the Rust test `okta_sdk` with TESSERA_ORG_URL and TESSERA_API_TOKEN set;
 // exits non-zero on the first failure.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -161,6 +162,126 @@ await step('list users across pages through Link headers', async () => {
   const logins = [];
   for await (const u of await client.userApi.listUsers({ limit: 2, filter: 'status eq "STAGED"' })) logins.push(u.profile.login);
   assert.deepEqual(logins.sort(), ['page0@example.com', 'page1@example.com', 'page2@example.com']);
+});
+
+await step('search users and groups as Okta does (search, q, case-insensitive values)', async () => {
+  const found = [];
+  for await (const u of await client.userApi.listUsers({ search: 'profile.lastName eq "user" and status eq "active"' })) found.push(u.id);
+  assert.deepEqual(found, [user.id]);
+  const byPrefix = [];
+  for await (const u of await client.userApi.listUsers({ q: 'Sdk' })) byPrefix.push(u.id);
+  assert.deepEqual(byPrefix, [user.id]);
+  const groups = [];
+  for await (const g of await client.groupApi.listGroups({ search: 'profile.name sw "SDK-"' })) groups.push(g.id);
+  assert.deepEqual(groups, [group.id]);
+});
+
+await step('password lifecycle: changePassword, expirePassword, unlockUser refused', async () => {
+  const creds = await client.userApi.changePassword({
+    userId: user.id,
+    changePasswordRequest: { oldPassword: { value: 'Sdk-Passw0rd!' }, newPassword: { value: 'Sdk-Passw0rd-2' } },
+  });
+  assert.equal(creds.provider.type, 'OKTA');
+  await assert.rejects(
+    client.userApi.changePassword({
+      userId: user.id,
+      changePasswordRequest: { oldPassword: { value: 'Sdk-Passw0rd!' }, newPassword: { value: 'Sdk-Passw0rd-3' } },
+    }),
+    (err) => err.status === 403 && err.errorCode === 'E0000014',
+  );
+  const expired = await client.userApi.expirePassword({ userId: user.id });
+  assert.equal(expired.status, 'PASSWORD_EXPIRED');
+  await assert.rejects(client.userApi.unlockUser({ userId: user.id }), (err) => err.status === 403 && err.errorCode === 'E0000032');
+});
+
+await step("a group's apps, and an app's users and groups with q", async () => {
+  await client.applicationApi.assignGroupToApplication({ appId: app.id, groupId: group.id, applicationGroupAssignment: {} });
+  const apps = [];
+  for await (const a of await client.groupApi.listAssignedApplicationsForGroup({ groupId: group.id })) apps.push(a.id);
+  assert.deepEqual(apps, [app.id]);
+  const assigned = [];
+  for await (const g of await client.applicationApi.listApplicationGroupAssignments({ appId: app.id, q: 'sdk-' })) assigned.push(g.id);
+  assert.deepEqual(assigned, [group.id]);
+  const none = [];
+  for await (const g of await client.applicationApi.listApplicationGroupAssignments({ appId: app.id, q: 'nothing' })) none.push(g.id);
+  assert.deepEqual(none, []);
+});
+
+await step('associated servers: create, list trusted and untrusted, delete', async () => {
+  const other = await as.createAuthorizationServer({
+    authorizationServer: { name: 'sdk-billing', description: 'Billing API', audiences: ['api://sdk-billing'] },
+  });
+  const added = await as.createAssociatedServers({ authServerId: server.id, associatedServerMediated: { trusted: [other.id] } });
+  const addedIds = [];
+  for await (const s of added) addedIds.push(s.id);
+  assert.deepEqual(addedIds, [other.id]);
+  const trusted = [];
+  for await (const s of await as.listAssociatedServersByTrustedType({ authServerId: server.id, trusted: true })) trusted.push(s.id);
+  assert.deepEqual(trusted, [other.id]);
+  const untrusted = [];
+  for await (const s of await as.listAssociatedServersByTrustedType({ authServerId: server.id, trusted: false })) untrusted.push(s.name);
+  assert.ok(!untrusted.includes('sdk-billing') && untrusted.includes('default'), untrusted.join());
+  await as.deleteAssociatedServer({ authServerId: server.id, associatedServerId: other.id });
+  const after = [];
+  for await (const s of await as.listAssociatedServersByTrustedType({ authServerId: server.id, trusted: true })) after.push(s.id);
+  assert.deepEqual(after, []);
+});
+
+await step('replaceInlineHook keeps the type it does not send', async () => {
+  const hook = await client.inlineHookApi.createInlineHook({
+    inlineHook: {
+      name: 'sdk hook', type: 'com.okta.oauth2.tokens.transform', version: '1.0.0',
+      channel: { type: 'HTTP', version: '1.0.0',
+        config: { uri: 'https://hooks.sdk.example/tokens', method: 'POST', headers: [],
+          authScheme: { type: 'HEADER', key: 'Authorization', value: 'sdk-secret' } } },
+    },
+  });
+  const replaced = await client.inlineHookApi.replaceInlineHook({
+    inlineHookId: hook.id,
+    inlineHook: {
+      name: 'sdk hook renamed', version: '1.0.0',
+      channel: { type: 'HTTP', version: '1.0.0',
+        config: { uri: 'https://hooks.sdk.example/tokens2', method: 'POST', headers: [],
+          authScheme: { type: 'HEADER', key: 'Authorization', value: 'sdk-secret' } } },
+    },
+  });
+  assert.equal(replaced.name, 'sdk hook renamed');
+  assert.equal(replaced.type, 'com.okta.oauth2.tokens.transform');
+});
+
+await step("the app's client secrets are listed", async () => {
+  const secrets = [];
+  for await (const s of await client.applicationSSOPublicKeysApi.listOAuth2ClientSecrets({ appId: app.id })) secrets.push(s);
+  assert.equal(secrets.length, 1);
+  assert.equal(secrets[0].status, 'ACTIVE');
+  assert.ok(secrets[0].secret_hash);
+});
+
+await step('System Log: subscribe() delivers an event that happened after polling began', async () => {
+  const since = new Date(Date.now() - 1000).toISOString();
+  const events = await client.systemLogApi.listLogEvents({ since, filter: 'eventType eq "group.lifecycle.create"' });
+  const seen = new Set();
+  let created;
+  const delivered = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the event never arrived')), 15000);
+    const subscription = events.subscribe({
+      interval: 200,
+      next(event) {
+        seen.add(event.target?.[0]?.id);
+        if (created && seen.has(created.id)) {
+          clearTimeout(timer);
+          subscription.unsubscribe();
+          resolve();
+        }
+      },
+      error(err) { clearTimeout(timer); reject(err); },
+      complete() {},
+    });
+  });
+  // Polling has begun (the first page is empty or holds only earlier groups); now a group is made.
+  await new Promise((r) => setTimeout(r, 500));
+  created = await client.groupApi.createGroup({ group: { profile: { name: 'sdk-polled' } } });
+  await delivered;
 });
 
 console.log(`${passed} passed, ${failed} failed`);
