@@ -29,7 +29,7 @@ pub fn routes(api: &mut Api) {
 }
 
 fn render(org: &str, t: &api_token::Model) -> Value {
-    json!({
+    let v = json!({
         "id": t.id,
         "name": t.name,
         "userId": t.user_id,
@@ -40,7 +40,8 @@ fn render(org: &str, t: &api_token::Model) -> Value {
         "expiresAt": opt_ts(t.expires_at),
         "network": { "connection": "ANYWHERE" },
         "_link": { "self": href(format!("{org}/api/v1/api-tokens/{}", t.id)) },
-    })
+    });
+    crate::support::without_nulls(v, &["expiresAt", "userId"])
 }
 
 /// Who a new token acts as: a user (with that user's roles at each call), or nobody with fixed

@@ -1,5 +1,6 @@
-//! OIDC applications (OKTA-REFERENCE §5): CRUD and lifecycle, client secrets (at most two, each
-//! stored as a keyed hash and shown once), client JWKS, and user and group assignments.
+//! OIDC applications (Okta's Applications API): CRUD and lifecycle, client secrets (at most two,
+//! each stored as a salted hash and, unless `client_secrets = "hashed"`, sealed so that it can be
+//! shown as Okta shows it), client JWKS, and user and group assignments.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -674,6 +675,11 @@ async fn render(
         "autoKeyRotation": creds.auto_key_rotation,
         "pkce_required": creds.pkce_required,
     });
+    let secret = match secret {
+        Some(s) => Some(s.to_owned()),
+        None if secrets_shown(state) => newest_active_secret(state, a).await?,
+        None => None,
+    };
     if let Some(s) = secret {
         oauth_client["client_secret"] = json!(s);
     }
@@ -728,23 +734,52 @@ struct CreateParams {
     activate: Option<bool>,
 }
 
+/// Whether this deployment shows client secrets as Okta does (`client_secrets = "sealed"`).
+fn secrets_shown(state: &AppState) -> bool {
+    state.config.client_secrets == tessera_core::config::ClientSecrets::Sealed
+}
+
+/// The secret in clear, when secrets are shown and this one is sealed.
+fn shown_secret(state: &AppState, s: &app_secret::Model) -> Result<Option<String>, ApiError> {
+    let (true, Some(sealed), Some(key_id)) = (secrets_shown(state), &s.sealed, &s.master_key_id)
+    else {
+        return Ok(None);
+    };
+    let context = tessera_jose::client_secret_context(&s.tenant_id, &s.app_id, &s.id);
+    let plain = state
+        .master_keys
+        .open(key_id, sealed, &context)
+        .map_err(ApiError::internal)?;
+    String::from_utf8(plain)
+        .map(Some)
+        .map_err(ApiError::internal)
+}
+
+/// Stores a new secret: always as a salted hash (what client authentication checks), and
+/// sealed with the master key too when secrets are shown or the app signs assertions with it
+/// (`client_secret_jwt` verifies HMACs keyed by the secret).
 async fn insert_secret(
     db: &impl ConnectionTrait,
     state: &AppState,
-    tenant: &str,
-    app_id: &str,
+    app: (&str, &str, &str),
     secret: &str,
     status: &str,
 ) -> Result<app_secret::Model, ApiError> {
+    let (tenant, app_id, method) = app;
     let hash = SecretHash::new(secret, state.random.as_ref());
     let now = state.now_ms();
     let id = state.new_id(IdKind::AppSecret);
-    // Sealed so that `client_secret_jwt` can verify HMACs keyed by the secret.
-    let context = tessera_jose::client_secret_context(tenant, app_id, &id);
-    let sealed = state
-        .master_key
-        .seal(secret.as_bytes(), &context, state.random.as_ref())
-        .map_err(ApiError::internal)?;
+    let sealed = if secrets_shown(state) || method == "client_secret_jwt" {
+        let context = tessera_jose::client_secret_context(tenant, app_id, &id);
+        Some(
+            state
+                .master_key
+                .seal(secret.as_bytes(), &context, state.random.as_ref())
+                .map_err(ApiError::internal)?,
+        )
+    } else {
+        None
+    };
     Ok(repo::insert::<app_secret::Entity>(
         db,
         app_secret::Model {
@@ -756,8 +791,8 @@ async fn insert_secret(
             salt: hash.salt,
             digest: hash.digest,
             secret_hash: lookup_digest(secret)[..22].to_owned(),
-            sealed: Some(sealed),
-            master_key_id: Some(state.master_key.id().to_owned()),
+            master_key_id: sealed.as_ref().map(|_| state.master_key.id().to_owned()),
+            sealed,
             created: now,
             last_updated: now,
         },
@@ -843,7 +878,8 @@ async fn create(
         e => e.into(),
     })?;
     if let Some(secret) = &v.secret {
-        insert_secret(&txn, &state, t, &a.id, secret, "ACTIVE").await?;
+        let method = v.credentials.auth_method();
+        insert_secret(&txn, &state, (t, &a.id, method), secret, "ACTIVE").await?;
     }
     for k in v.jwks.unwrap_or_default() {
         insert_jwk(&txn, &state, t, &a.id, &k, "ACTIVE").await?;
@@ -1078,7 +1114,15 @@ struct SecretInput {
     status: Option<String>,
 }
 
-fn render_secret(org: &str, a: &app::Model, s: &app_secret::Model, plain: Option<&str>) -> Value {
+/// A secret as Okta shows it; `plain` is the secret just created (always shown once), else the
+/// stored one is shown when this deployment shows secrets.
+fn render_secret(
+    state: &AppState,
+    org: &str,
+    a: &app::Model,
+    s: &app_secret::Model,
+    plain: Option<&str>,
+) -> Result<Value, ApiError> {
     let base = format!("{org}/api/v1/apps/{}/credentials/secrets/{}", a.id, s.id);
     let lifecycle = if s.status == "ACTIVE" {
         "deactivate"
@@ -1096,10 +1140,33 @@ fn render_secret(org: &str, a: &app::Model, s: &app_secret::Model, plain: Option
     if s.status == "INACTIVE" {
         v["_links"]["delete"] = hinted(base, &["DELETE"]);
     }
+    let plain = match plain {
+        Some(p) => Some(p.to_owned()),
+        None => shown_secret(state, s)?,
+    };
     if let Some(p) = plain {
         v["client_secret"] = json!(p);
     }
-    v
+    Ok(v)
+}
+
+/// The app's newest `ACTIVE` secret in clear (what Okta shows as `client_secret`), if sealed.
+async fn newest_active_secret(
+    state: &AppState,
+    a: &app::Model,
+) -> Result<Option<String>, ApiError> {
+    let active = repo::all::<app_secret::Entity>(
+        &state.db,
+        &a.tenant_id,
+        Condition::all()
+            .add(app_secret::Column::AppId.eq(&a.id))
+            .add(app_secret::Column::Status.eq("ACTIVE")),
+    )
+    .await?;
+    match active.last() {
+        Some(s) => shown_secret(state, s),
+        None => Ok(None),
+    }
 }
 
 async fn secrets_of(state: &AppState, a: &app::Model) -> Result<Vec<app_secret::Model>, ApiError> {
@@ -1131,8 +1198,8 @@ async fn list_secrets(
     let out: Vec<_> = secrets_of(&state, &a)
         .await?
         .iter()
-        .map(|s| render_secret(&admin.tenant.org_url, &a, s, None))
-        .collect();
+        .map(|s| render_secret(&state, &admin.tenant.org_url, &a, s, None))
+        .collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -1182,11 +1249,13 @@ async fn create_secret(
         .client_secret
         .unwrap_or_else(|| new_client_secret(state.random.as_ref()));
     let txn = state.begin().await?;
-    let s = insert_secret(&txn, &state, &admin.tenant.id, &a.id, &plain, &status).await?;
+    let owner = (admin.tenant.id.as_str(), a.id.as_str(), method.as_str());
+    let s = insert_secret(&txn, &state, owner, &plain, &status).await?;
     admin
         .commit(&state, txn, Change::app("appSecret", &s.id, &a.id))
         .await?;
-    Ok(HttpResponse::Created().json(render_secret(&admin.tenant.org_url, &a, &s, Some(&plain))))
+    let rendered = render_secret(&state, &admin.tenant.org_url, &a, &s, Some(&plain))?;
+    Ok(HttpResponse::Created().json(rendered))
 }
 
 async fn get_secret(
@@ -1196,7 +1265,7 @@ async fn get_secret(
 ) -> Result<HttpResponse, ApiError> {
     let a = crate::support::app(&state, &admin, &path.1).await?;
     let s = find_secret(&state, &a, &path.2).await?;
-    Ok(HttpResponse::Ok().json(render_secret(&admin.tenant.org_url, &a, &s, None)))
+    Ok(HttpResponse::Ok().json(render_secret(&state, &admin.tenant.org_url, &a, &s, None)?))
 }
 
 async fn delete_secret(
@@ -1263,7 +1332,7 @@ async fn secret_lifecycle(
     admin
         .commit(&state, txn, Change::app("app", &a.id, &a.id))
         .await?;
-    Ok(HttpResponse::Ok().json(render_secret(&admin.tenant.org_url, &a, &s, None)))
+    Ok(HttpResponse::Ok().json(render_secret(&state, &admin.tenant.org_url, &a, &s, None)?))
 }
 
 // ------------------------------------------------------------------ client JWKS
@@ -1464,7 +1533,6 @@ fn render_app_user(org: &str, au: &app_user::Model) -> Result<Value, ApiError> {
     let profile: Value = stored(&au.profile)?;
     Ok(json!({
         "id": au.user_id,
-        "externalId": null,
         "created": ts(au.created),
         "lastUpdated": ts(au.last_updated),
         "scope": au.scope,

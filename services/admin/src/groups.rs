@@ -15,7 +15,7 @@ use tessera_web::paging::{ListParams, PageSize};
 use tessera_web::routes::Api;
 use tessera_web::tenant::Admin;
 
-use crate::support::{Causes, href, opt_ts, page_response, ts};
+use crate::support::{Causes, href, page_response, ts};
 
 pub fn routes(api: &mut Api) {
     let groups = Guard::of(Resource::Groups);
@@ -55,10 +55,14 @@ pub fn render(org: &str, g: &group::Model) -> Value {
         "id": g.id,
         "created": ts(g.created),
         "lastUpdated": ts(g.last_updated),
-        "lastMembershipUpdated": opt_ts(g.last_membership_updated),
+        // A group that never had members was last updated, membership-wise, when created.
+        "lastMembershipUpdated": ts(g.last_membership_updated.unwrap_or(g.created)),
         "objectClass": ["okta:user_group"],
         "type": g.group_type,
-        "profile": { "name": g.name, "description": g.description },
+        "profile": crate::support::without_nulls(
+            json!({ "name": g.name, "description": g.description }),
+            &["description"],
+        ),
         "_links": { "self": href(base.clone()), "users": href(format!("{base}/users")), "apps": href(format!("{base}/apps")) },
     })
 }

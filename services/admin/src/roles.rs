@@ -165,7 +165,13 @@ async fn assign(
     .await?;
     admin.record(&state);
     tracing::info!(tenant = %t, by = %admin.token_id, principal = %id, role = %role, "admin role assigned");
-    Ok(HttpResponse::Created().json(render(&admin, &row)))
+    // Okta answers 201 for a user's new role and 200 for a group's or a client's.
+    let mut res = if kind == "USER" {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(res.json(render(&admin, &row)))
 }
 
 async fn one(

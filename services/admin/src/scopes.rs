@@ -46,7 +46,7 @@ struct ScopeInput {
 }
 
 fn render(org: &str, s: &srv::Model, sc: &scope::Model) -> Value {
-    json!({
+    let v = json!({
         "id": sc.id,
         "name": sc.name,
         "displayName": sc.display_name,
@@ -59,7 +59,8 @@ fn render(org: &str, s: &srv::Model, sc: &scope::Model) -> Value {
         "_links": {
             "self": hinted(format!("{org}/api/v1/authorizationServers/{}/scopes/{}", s.id, sc.id), &["GET", "PUT", "DELETE"]),
         },
-    })
+    });
+    crate::support::without_nulls(v, &["displayName", "description"])
 }
 
 async fn validated(

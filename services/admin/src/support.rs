@@ -95,6 +95,19 @@ pub fn list_response(
         .json(Value::Array(items))
 }
 
+/// Removes `keys` whose value is `null`: Okta leaves absent optional fields out, and its
+/// OpenAPI documents (which its SDKs are generated from) do not allow `null` for them.
+pub fn without_nulls(mut v: Value, keys: &[&str]) -> Value {
+    if let Some(map) = v.as_object_mut() {
+        for k in keys {
+            if map.get(*k).is_some_and(Value::is_null) {
+                map.remove(*k);
+            }
+        }
+    }
+    v
+}
+
 pub fn page_response<T>(
     admin: &Admin,
     req: &HttpRequest,

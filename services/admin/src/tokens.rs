@@ -231,13 +231,16 @@ async fn clients(
     for id in ids {
         if let Ok(a) = app_by_client(&state, &admin, id).await {
             let settings: OAuthSettings = stored(&a.settings)?;
-            out.push(json!({
-                "client_id": id,
-                "client_name": a.label,
-                "client_uri": settings.client_uri,
-                "logo_uri": settings.logo_uri,
-                "_links": { "tokens": href(format!("{org}/api/v1/authorizationServers/{}/clients/{id}/tokens", s.id)) },
-            }));
+            out.push(crate::support::without_nulls(
+                json!({
+                    "client_id": id,
+                    "client_name": a.label,
+                    "client_uri": settings.client_uri,
+                    "logo_uri": settings.logo_uri,
+                    "_links": { "tokens": href(format!("{org}/api/v1/authorizationServers/{}/clients/{id}/tokens", s.id)) },
+                }),
+                &["client_uri", "logo_uri"],
+            ));
         }
     }
     Ok(HttpResponse::Ok().json(out))

@@ -66,6 +66,12 @@ pub struct Config {
     /// (`TESSERA_HOOKS_ALLOW_HTTP_LOOPBACK`). Otherwise a hook's URI must be `https://` and
     /// reach no internal address.
     pub hooks_allow_http_loopback: bool,
+    /// How OIDC client secrets are kept (`TESSERA_CLIENT_SECRETS`): `sealed` (default, as Okta)
+    /// keeps each one sealed with the master key and shows it on `GET /apps/{id}` and in
+    /// `/credentials/secrets`; `hashed` keeps only a salted hash (and a sealed copy for
+    /// `client_secret_jwt` apps, which need the secret to check HMACs) and shows a secret once,
+    /// when it is created.
+    pub client_secrets: ClientSecrets,
     /// Internal ranges (CIDR) and host names that outbound calls may reach although they are
     /// internal, for hooks that live inside the network (`TESSERA_OUTBOUND_ALLOW`, a TOML list:
     /// `'["10.1.0.0/16", "hooks.internal"]'`).
@@ -81,6 +87,16 @@ pub struct Config {
     /// A request from anywhere else is attributed to its own peer address, so a client cannot
     /// choose the address its failed sign-ins are counted against.
     pub trusted_proxies: Vec<String>,
+}
+
+/// How client secrets are kept and shown (the `client_secrets` setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientSecrets {
+    /// Sealed with the master key, shown as Okta shows them.
+    Sealed,
+    /// Hashed, shown once.
+    Hashed,
 }
 
 /// Okta's password-policy lockout (`settings.password.lockout`) and a per-address throttle.
@@ -177,6 +193,7 @@ impl Default for Config {
             log_format: "json".into(),
             log_level: "info".into(),
             hooks_allow_http_loopback: false,
+            client_secrets: ClientSecrets::Sealed,
             outbound_allow: Vec::new(),
             rate_limits: RateLimits::default(),
             startup_wait_secs: 60,

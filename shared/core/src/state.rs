@@ -442,8 +442,9 @@ fn registry_config(
             "query",
             "fragment",
             "form_post",
+            // `web_message` is accepted at /authorize too, but not advertised: Okta's
+            // metadata (and its OpenAPI enum, which typed clients check) lists these four.
             "okta_post_message",
-            "web_message",
         ],
         endpoints: vec!["authorize", "introspect", "revoke", "userinfo", "logout"],
         expired_key_retention_ms: tessera_jose::EXPIRED_KEY_RETENTION_MS,

@@ -357,6 +357,7 @@ pub fn to_json(row: &log_event::Model) -> Vec<(Position, Value)> {
     let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
     let details = parse(&row.details);
     let targets = parse(&row.target);
+    let actor = parse(&row.actor);
     let base = json!({
         "uuid": row.id,
         "published": tessera_domain::timefmt::millis_rfc3339(row.created),
@@ -365,14 +366,14 @@ pub fn to_json(row: &log_event::Model) -> Vec<(Position, Value)> {
         "severity": row.severity,
         "legacyEventType": Value::Null,
         "displayMessage": row.display_message,
-        "actor": parse(&row.actor),
+        "actor": actor,
         "client": parse(&row.client),
         "outcome": parse(&row.outcome),
         "target": targets,
         "transaction": details.get("transaction").cloned().unwrap_or(Value::Null),
         "debugContext": details.get("debugContext").cloned().unwrap_or(Value::Null),
         "request": details.get("request").cloned().unwrap_or(Value::Null),
-        "authenticationContext": { "authenticationStep": 0, "externalSessionId": Value::Null },
+        "authenticationContext": { "authenticationStep": 0 },
         "securityContext": {},
     });
     let mut out = vec![((row.seq, 0), base.clone())];
@@ -392,7 +393,23 @@ pub fn to_json(row: &log_event::Model) -> Vec<(Position, Value)> {
         }
         out.push(((row.seq, i + 1), e));
     }
+    for (_, e) in &mut out {
+        drop_absent(e);
+    }
     out
+}
+
+/// Leaves out every absent member, at any depth (`legacyEventType`, an actor's `alternateId`,
+/// an outcome's `reason`, …): Okta's `LogEvent` schema allows `null` for none of them.
+fn drop_absent(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_absent);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_absent),
+        _ => {}
+    }
 }
 
 /// A follow-up's uuid: the row's, with its last byte changed by the follow-up's number.

@@ -12,6 +12,8 @@
 //! * [`health`]: `/healthz` and `/readyz`.
 //! * [`telemetry`]: structured logging.
 
+#[cfg(feature = "wire-capture")]
+pub mod capture;
 pub mod client;
 pub mod cors;
 pub mod error;

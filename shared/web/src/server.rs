@@ -113,7 +113,7 @@ pub async fn start_with_clock(
     };
     let data = web::Data::new(state.clone());
     let mut server = HttpServer::new(move || {
-        let mut app = App::new()
+        let app = App::new()
             .app_data(data.clone())
             .app_data(json_config())
             .app_data(query_config())
@@ -123,7 +123,11 @@ pub async fn start_with_clock(
             // for the protocol endpoints (so a browser can read even a 429), then rate limiting.
             .wrap(from_fn(crate::ratelimit::enforce))
             .wrap(from_fn(crate::cors::handle))
-            .wrap(from_fn(access_log))
+            .wrap(from_fn(access_log));
+        // Test builds record every JSON answer for the OpenAPI check.
+        #[cfg(feature = "wire-capture")]
+        let app = app.wrap(from_fn(crate::capture::record));
+        let mut app = app
             .wrap(from_fn(crate::tenant::host_routing))
             .wrap(from_fn(move |req, next| listeners(metrics_addr, req, next)))
             .wrap(from_fn(edge))

@@ -431,7 +431,7 @@ impl OrgClient {
                 Some(json!({"type": role})),
             )
             .await
-            .expect(201);
+            .expect(200);
         }
         Self {
             app_id,

@@ -28,6 +28,7 @@ mod management;
 mod observability;
 mod okta_parity;
 mod okta_sdk;
+mod openapi;
 mod operator;
 mod persistence;
 mod rate_limits;

@@ -744,3 +744,121 @@ async fn authorization_servers_trust_other_servers_of_their_tenant_as_okta_assoc
         .await
         .expect_error(404, "E0000007");
 }
+
+/// Secrets as Okta shows them by default; with `client_secrets = "hashed"`, once.
+#[actix_web::test]
+async fn client_secrets_are_shown_as_okta_shows_them_or_once_when_the_operator_says_hashed() {
+    for mode in [
+        tessera_core::config::ClientSecrets::Sealed,
+        tessera_core::config::ClientSecrets::Hashed,
+    ] {
+        let mut cfg = crate::helpers::config(Backend::Embedded).await;
+        cfg.client_secrets = mode;
+        let app = crate::helpers::spawn_with(cfg).await;
+        let t = app.provision().await;
+        let shown = mode == tessera_core::config::ClientSecrets::Sealed;
+        let created = app
+            .api(
+                &t,
+                Method::POST,
+                "/apps",
+                Some(crate::helpers::service_app("billing")),
+            )
+            .await
+            .expect(200);
+        let id = created["id"].as_str().unwrap();
+        let secret = created["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .expect("the create response always shows the secret")
+            .to_owned();
+        let read = app
+            .api(&t, Method::GET, &format!("/apps/{id}"), None)
+            .await
+            .expect(200);
+        let listed = app.api(&t, Method::GET, "/apps", None).await.expect(200);
+        let secrets = app
+            .api(
+                &t,
+                Method::GET,
+                &format!("/apps/{id}/credentials/secrets"),
+                None,
+            )
+            .await
+            .expect(200);
+        if shown {
+            assert_eq!(
+                read["credentials"]["oauthClient"]["client_secret"],
+                secret.as_str()
+            );
+            assert_eq!(
+                listed[0]["credentials"]["oauthClient"]["client_secret"],
+                secret.as_str()
+            );
+            assert_eq!(secrets[0]["client_secret"], secret.as_str());
+        } else {
+            assert!(
+                read["credentials"]["oauthClient"]
+                    .get("client_secret")
+                    .is_none(),
+                "{read}"
+            );
+            assert!(
+                listed[0]["credentials"]["oauthClient"]
+                    .get("client_secret")
+                    .is_none()
+            );
+            assert!(secrets[0].get("client_secret").is_none(), "{secrets}");
+        }
+        // A second secret: shown when made; afterwards, as the mode says. The app shows the
+        // newest active one.
+        let second = app
+            .api(
+                &t,
+                Method::POST,
+                &format!("/apps/{id}/credentials/secrets"),
+                Some(json!({})),
+            )
+            .await
+            .expect(201);
+        let second_secret = second["client_secret"].as_str().unwrap().to_owned();
+        let read = app
+            .api(&t, Method::GET, &format!("/apps/{id}"), None)
+            .await
+            .expect(200);
+        if shown {
+            assert_eq!(
+                read["credentials"]["oauthClient"]["client_secret"],
+                second_secret.as_str()
+            );
+        }
+        let sid = second["id"].as_str().unwrap();
+        let one = app
+            .api(
+                &t,
+                Method::GET,
+                &format!("/apps/{id}/credentials/secrets/{sid}"),
+                None,
+            )
+            .await
+            .expect(200);
+        assert_eq!(one.get("client_secret").is_some(), shown, "{one}");
+        // Either way both secrets authenticate the client.
+        for s in [&secret, &second_secret] {
+            let res = app
+                .client
+                .post(format!("{}/oauth2/default/v1/token", t.org))
+                .basic_auth(id, Some(s))
+                .form(&[("grant_type", "client_credentials"), ("scope", "profile")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                res.status().as_u16(),
+                200,
+                "{mode:?}: {}",
+                res.text().await.unwrap()
+            );
+        }
+        app.stop().await;
+    }
+}

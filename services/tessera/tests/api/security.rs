@@ -556,7 +556,7 @@ async fn group_membership_does_not_hand_out_roles_the_caller_lacks() {
         Some(json!({"type": "SUPER_ADMIN"})),
     )
     .await
-    .expect(201);
+    .expect(200);
     let (me, as_me) = admin_with(&app, &t, "gm@example.com", "GROUP_MEMBERSHIP_ADMIN").await;
     let reply = app
         .api(
