@@ -15,6 +15,7 @@ mod logs;
 mod operator;
 mod policies;
 pub mod provision;
+mod role_targets;
 mod roles;
 mod scopes;
 mod support;
@@ -43,6 +44,7 @@ fn api_v1(api: &mut Api) {
     grants::routes(api);
     grants::app_routes(api);
     roles::routes(api);
+    role_targets::routes(api);
     hooks::routes(api);
     trusted_origins::routes(api);
 }

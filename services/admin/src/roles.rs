@@ -38,7 +38,7 @@ pub fn routes(api: &mut Api) {
 }
 
 /// Whose roles a path names: `("USER" | "GROUP", id)`, after checking they exist here.
-async fn principal(
+pub(crate) async fn principal(
     state: &AppState,
     admin: &Admin,
     req: &actix_web::HttpRequest,
@@ -174,7 +174,7 @@ async fn assign(
     Ok(res.json(render(&admin, &row)))
 }
 
-async fn one(
+pub(crate) async fn one(
     state: &AppState,
     admin: &Admin,
     kind: &str,
@@ -209,12 +209,15 @@ async fn unassign(
 ) -> Result<HttpResponse, ApiError> {
     let (kind, id) = principal(&state, &admin, &req, &path.1).await?;
     let r = one(&state, &admin, kind, &id, &path.2).await?;
+    let txn = state.begin().await?;
+    crate::role_targets::remove_for(&txn, &admin.tenant.id, vec![r.id.clone()]).await?;
     repo::delete_where::<role_assignment::Entity>(
-        &state.db,
+        &txn,
         &admin.tenant.id,
         role_assignment::Column::Id.eq(&r.id),
     )
     .await?;
+    txn.commit().await.map_err(ApiError::internal)?;
     admin.record(&state);
     tracing::info!(tenant = %admin.tenant.id, by = %admin.token_id, principal = %id, role = %r.role_type, "admin role unassigned");
     Ok(HttpResponse::NoContent().finish())
@@ -227,6 +230,13 @@ pub async fn remove_all(
     principal_type: &str,
     principal_id: &str,
 ) -> Result<(), ApiError> {
+    let ids: Vec<String> =
+        repo::all::<role_assignment::Entity>(db, tenant_id, held_by(principal_type, principal_id))
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+    crate::role_targets::remove_for(db, tenant_id, ids).await?;
     repo::delete_where::<role_assignment::Entity>(
         db,
         tenant_id,

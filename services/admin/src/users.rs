@@ -22,6 +22,8 @@ use crate::support::{Causes, href, opt_ts, page_response, stored, to_text, ts};
 pub fn routes(api: &mut Api) {
     let users = Guard::of(Resource::Users);
     let user = users.on_user("id");
+    // Passwords and locks: what a help desk admin may change too.
+    let credentials = Guard::of(Resource::UserCredentials).on_user("id");
     api.get("/users", users, list)
         .post("/users", users, create)
         .get("/users/{id}", users, get)
@@ -31,13 +33,14 @@ pub fn routes(api: &mut Api) {
         .get("/users/{id}/groups", users, groups_of)
         .post(
             "/users/{id}/lifecycle/expire_password",
-            user,
+            credentials,
             expire_password,
         )
+        .post("/users/{id}/lifecycle/unlock", credentials, unlock)
         .post("/users/{id}/lifecycle/{action}", user, lifecycle)
         .post(
             "/users/{id}/credentials/change_password",
-            user,
+            credentials,
             change_password,
         );
 }
@@ -428,9 +431,27 @@ async fn lifecycle(
     admin: Admin,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = crate::support::user(&state, &admin, &path.1).await?;
+    change_status(&state, &admin, &path.1, &path.2).await
+}
+
+/// `POST /users/{id}/lifecycle/unlock`, guarded as a credential change.
+async fn unlock(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(&state, &admin, &path.1, "unlock").await
+}
+
+async fn change_status(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    action: &str,
+) -> Result<HttpResponse, ApiError> {
+    let u = crate::support::user(state, admin, id).await?;
     let from = u.status.as_str();
-    let to = match (path.2.as_str(), from) {
+    let to = match (action, from) {
         ("activate", "STAGED" | "DEPROVISIONED") => {
             if u.password_hash.is_some() {
                 "ACTIVE"
@@ -449,12 +470,12 @@ async fn lifecycle(
         (other, _) => return Err(ApiError::not_found(other, "UserLifecycleOperation")),
     };
     let now = state.now_ms();
-    let activated = if path.2 == "activate" {
+    let activated = if action == "activate" {
         Some(now)
     } else {
         u.activated
     };
-    if path.2 == "unlock" {
+    if action == "unlock" {
         // A fresh run of attempts after an unlock (the sign-in code's failure counter).
         let key = tessera_ephemeral::Key::tenant(
             &admin.tenant.id,
@@ -465,7 +486,7 @@ async fn lifecycle(
     }
     let txn = state.begin().await?;
     if to == "DEPROVISIONED" {
-        crate::support::revoke_tokens(&state, &txn, &admin.tenant.id, Subject::User(&u.id)).await?;
+        crate::support::revoke_tokens(state, &txn, &admin.tenant.id, Subject::User(&u.id)).await?;
     }
     let id = u.id.clone();
     repo::update::<user::Entity>(
@@ -479,7 +500,7 @@ async fn lifecycle(
         },
     )
     .await?;
-    admin.commit(&state, txn, Change::cold("user", &id)).await?;
+    admin.commit(state, txn, Change::cold("user", &id)).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 

@@ -18,10 +18,12 @@ pub enum Role {
     ReadOnlyAdmin,
     UserAdmin,
     GroupMembershipAdmin,
+    HelpDeskAdmin,
+    ReportAdmin,
 }
 
 impl Role {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::SuperAdmin,
         Self::OrgAdmin,
         Self::AppAdmin,
@@ -29,6 +31,8 @@ impl Role {
         Self::ReadOnlyAdmin,
         Self::UserAdmin,
         Self::GroupMembershipAdmin,
+        Self::HelpDeskAdmin,
+        Self::ReportAdmin,
     ];
 
     /// Okta's `type`.
@@ -41,6 +45,8 @@ impl Role {
             Self::ReadOnlyAdmin => "READ_ONLY_ADMIN",
             Self::UserAdmin => "USER_ADMIN",
             Self::GroupMembershipAdmin => "GROUP_MEMBERSHIP_ADMIN",
+            Self::HelpDeskAdmin => "HELP_DESK_ADMIN",
+            Self::ReportAdmin => "REPORT_ADMIN",
         }
     }
 
@@ -54,8 +60,76 @@ impl Role {
             Self::ReadOnlyAdmin => "Read-only Administrator",
             Self::UserAdmin => "Group Administrator",
             Self::GroupMembershipAdmin => "Group Membership Administrator",
+            Self::HelpDeskAdmin => "Help Desk Administrator",
+            Self::ReportAdmin => "Report Administrator",
         }
     }
+
+    /// What an assignment of this role may be narrowed to (Okta's role targets): groups for
+    /// the roles that manage users, apps for the app admin, nothing for the others.
+    pub fn target_kind(self) -> Option<TargetKind> {
+        match self {
+            Self::UserAdmin | Self::HelpDeskAdmin | Self::GroupMembershipAdmin => {
+                Some(TargetKind::Groups)
+            }
+            Self::AppAdmin => Some(TargetKind::Apps),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of target a role assignment can be narrowed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Groups,
+    Apps,
+}
+
+/// One target of a role assignment: a group, every app of a catalog name (`oidc_client`), or
+/// one app instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Group(String),
+    AppName(String),
+    AppInstance { name: String, id: String },
+}
+
+/// A role as one assignment holds it: with its targets, or none (the whole tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub role: Role,
+    pub targets: Vec<Target>,
+}
+
+/// What a change acts on, as the target check needs it: a user with the groups they belong
+/// to, a group, or an app with its catalog name.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    User { group_ids: &'a [String] },
+    Group { id: &'a str },
+    App { id: &'a str, name: &'a str },
+}
+
+impl Target {
+    fn contains(&self, subject: Subject<'_>) -> bool {
+        match (self, subject) {
+            (Self::Group(g), Subject::User { group_ids }) => group_ids.iter().any(|id| id == g),
+            (Self::Group(g), Subject::Group { id }) => g == id,
+            (Self::AppName(n), Subject::App { name, .. }) => n == name,
+            (Self::AppInstance { id: target, .. }, Subject::App { id, .. }) => target == id,
+            _ => false,
+        }
+    }
+}
+
+/// Whether one of the assignments `held` lets its holder read or change `resource` on
+/// `subject`: an assignment whose role allows it, and which is either not narrowed or narrowed
+/// to targets that contain the subject (a user in one of its groups, one of its groups, one of
+/// its apps).
+pub fn reaches(held: &[Held], resource: Resource, write: bool, subject: Subject<'_>) -> bool {
+    held.iter()
+        .filter(|h| role_allows(h.role, resource, write))
+        .any(|h| h.targets.is_empty() || h.targets.iter().any(|t| t.contains(subject)))
 }
 
 impl fmt::Display for Role {
@@ -84,6 +158,9 @@ pub enum Resource {
     AppAssignments,
     /// Users, their lifecycle, consent grants and tokens.
     Users,
+    /// A user's password and lock: `change_password`, `expire_password`, `unlock` (what a help
+    /// desk admin may do).
+    UserCredentials,
     /// Groups and their lifecycle.
     Groups,
     /// A group's members.
@@ -103,11 +180,12 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::AuthorizationServers,
         Self::Apps,
         Self::AppAssignments,
         Self::Users,
+        Self::UserCredentials,
         Self::Groups,
         Self::GroupMembership,
         Self::Roles,
@@ -217,12 +295,21 @@ pub fn role_allows(role: Role, resource: Resource, write: bool) -> bool {
             matches!(resource, R::Apps | R::AppAssignments) || (resource == R::Logs && !write)
         }
         UserAdmin => {
-            matches!(resource, R::Users | R::Groups | R::GroupMembership)
-                || (resource == R::Logs && !write)
+            matches!(
+                resource,
+                R::Users | R::UserCredentials | R::Groups | R::GroupMembership
+            ) || (resource == R::Logs && !write)
         }
         GroupMembershipAdmin => {
             resource == R::GroupMembership || (matches!(resource, R::Users | R::Groups) && !write)
         }
+        // Okta's help desk admin: sees users and groups, resets passwords and unlocks.
+        HelpDeskAdmin => {
+            resource == R::UserCredentials
+                || (matches!(resource, R::Users | R::Groups | R::GroupMembership) && !write)
+        }
+        // Okta's report admin: reads reports and the System Log.
+        ReportAdmin => resource == R::Logs && !write,
     }
 }
 
@@ -334,6 +421,7 @@ mod tests {
             Apps,
             AppAssignments,
             Users,
+            UserCredentials,
             Groups,
             GroupMembership,
             Roles,
@@ -343,7 +431,7 @@ mod tests {
             Logs,
             Other,
         ];
-        let table: [(Role, &[Resource], &[Resource]); 7] = [
+        let table: [(Role, &[Resource], &[Resource]); 9] = [
             (SuperAdmin, &every, &every),
             (
                 OrgAdmin,
@@ -352,6 +440,7 @@ mod tests {
                     Apps,
                     AppAssignments,
                     Users,
+                    UserCredentials,
                     Groups,
                     GroupMembership,
                     ApiTokens,
@@ -363,6 +452,7 @@ mod tests {
                     Apps,
                     AppAssignments,
                     Users,
+                    UserCredentials,
                     Groups,
                     GroupMembership,
                     ApiTokens,
@@ -387,6 +477,7 @@ mod tests {
                     Apps,
                     AppAssignments,
                     Users,
+                    UserCredentials,
                     Groups,
                     GroupMembership,
                     InlineHooks,
@@ -397,14 +488,20 @@ mod tests {
             ),
             (
                 UserAdmin,
-                &[Users, Groups, GroupMembership, Logs],
-                &[Users, Groups, GroupMembership],
+                &[Users, UserCredentials, Groups, GroupMembership, Logs],
+                &[Users, UserCredentials, Groups, GroupMembership],
             ),
             (
                 GroupMembershipAdmin,
                 &[Users, Groups, GroupMembership],
                 &[GroupMembership],
             ),
+            (
+                HelpDeskAdmin,
+                &[Users, UserCredentials, Groups, GroupMembership],
+                &[UserCredentials],
+            ),
+            (ReportAdmin, &[Logs], &[]),
         ];
         for (role, reads, writes) in table {
             for resource in every {
@@ -434,6 +531,125 @@ mod tests {
             "API_ACCESS_MANAGEMENT_ADMIN".parse(),
             Ok(ApiAccessManagementAdmin)
         );
-        assert!("HELP_DESK_ADMIN".parse::<Role>().is_err());
+        assert_eq!("HELP_DESK_ADMIN".parse(), Ok(HelpDeskAdmin));
+        assert!("CUSTOM_ROLE".parse::<Role>().is_err());
+    }
+
+    /// A narrowed assignment reaches only what its targets contain; an unnarrowed one, or any
+    /// other assignment allowing the resource, reaches everything.
+    #[test]
+    fn targets_narrow_an_assignment_to_its_groups_or_apps() {
+        let in_eng = ["00geng".to_owned()];
+        let elsewhere = ["00gops".to_owned()];
+        let user_admin_of_eng = Held {
+            role: UserAdmin,
+            targets: vec![Target::Group("00geng".into())],
+        };
+        let held = std::slice::from_ref(&user_admin_of_eng);
+        assert!(reaches(
+            held,
+            R::Users,
+            true,
+            Subject::User { group_ids: &in_eng }
+        ));
+        assert!(!reaches(
+            held,
+            R::Users,
+            true,
+            Subject::User {
+                group_ids: &elsewhere
+            }
+        ));
+        assert!(!reaches(
+            held,
+            R::Users,
+            true,
+            Subject::User { group_ids: &[] }
+        ));
+        assert!(reaches(
+            held,
+            R::Groups,
+            true,
+            Subject::Group { id: "00geng" }
+        ));
+        assert!(!reaches(
+            held,
+            R::Groups,
+            true,
+            Subject::Group { id: "00gops" }
+        ));
+        // The role must allow the resource at all.
+        assert!(!reaches(
+            held,
+            R::Apps,
+            true,
+            Subject::App {
+                id: "0oa1",
+                name: "oidc_client"
+            }
+        ));
+        // Another, unnarrowed assignment that allows it reaches everyone.
+        let both = [
+            user_admin_of_eng.clone(),
+            Held {
+                role: HelpDeskAdmin,
+                targets: vec![],
+            },
+        ];
+        assert!(reaches(
+            &both,
+            R::UserCredentials,
+            true,
+            Subject::User {
+                group_ids: &elsewhere
+            }
+        ));
+        assert!(!reaches(
+            &both,
+            R::Users,
+            true,
+            Subject::User {
+                group_ids: &elsewhere
+            }
+        ));
+        // Apps: by catalog name, or one instance.
+        let one_app = [Held {
+            role: AppAdmin,
+            targets: vec![Target::AppInstance {
+                name: "oidc_client".into(),
+                id: "0oa1".into(),
+            }],
+        }];
+        assert!(reaches(
+            &one_app,
+            R::Apps,
+            true,
+            Subject::App {
+                id: "0oa1",
+                name: "oidc_client"
+            }
+        ));
+        assert!(!reaches(
+            &one_app,
+            R::Apps,
+            true,
+            Subject::App {
+                id: "0oa2",
+                name: "oidc_client"
+            }
+        ));
+        let by_name = [Held {
+            role: AppAdmin,
+            targets: vec![Target::AppName("oidc_client".into())],
+        }];
+        assert!(reaches(
+            &by_name,
+            R::Apps,
+            true,
+            Subject::App {
+                id: "0oa2",
+                name: "oidc_client"
+            }
+        ));
     }
 }

@@ -28,6 +28,7 @@ pub enum IdKind {
     InlineHook,
     TrustedOrigin,
     Association,
+    RoleTarget,
     ErrorId,
 }
 
@@ -53,6 +54,7 @@ impl IdKind {
             Self::RoleAssignment => "ra1",
             Self::InlineHook => "cal",
             Self::Association => "asn",
+            Self::RoleTarget => "rtg",
             Self::TrustedOrigin => "tos",
             Self::ErrorId => "oae",
         }

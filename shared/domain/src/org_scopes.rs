@@ -35,7 +35,7 @@ fn family(resource: Resource) -> Option<&'static str> {
     match resource {
         Resource::AuthorizationServers => Some("okta.authorizationServers"),
         Resource::Apps | Resource::AppAssignments => Some("okta.apps"),
-        Resource::Users => Some("okta.users"),
+        Resource::Users | Resource::UserCredentials => Some("okta.users"),
         Resource::Groups | Resource::GroupMembership => Some("okta.groups"),
         Resource::Roles => Some("okta.roles"),
         Resource::ApiTokens => Some("okta.apiTokens"),

@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(TrustedOrigins),
             Box::new(RefreshTokenAuthTime),
             Box::new(AssociatedServers),
+            Box::new(RoleTargets),
         ]
     }
 }
@@ -1355,6 +1356,56 @@ impl MigrationTrait for AssociatedServers {
         m.drop_table(
             Table::drop()
                 .table(Alias::new("associated_servers"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// What role assignments are narrowed to (Okta's role targets).
+struct RoleTargets;
+
+impl MigrationName for RoleTargets {
+    fn name(&self) -> &str {
+        "m20261201_000015_role_targets"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RoleTargets {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(table(
+            "role_targets",
+            true,
+            vec![
+                text("assignment_id"),
+                text("kind"),
+                text("target"),
+                text_null("app_id"),
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "ux_role_targets_tenant_id",
+            "role_targets",
+            &["tenant_id", "id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_role_targets_assignment",
+            "role_targets",
+            &["tenant_id", "assignment_id"],
+            false,
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("role_targets"))
                 .if_exists()
                 .to_owned(),
         )

@@ -10,11 +10,13 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use tessera_domain::admin_roles::{self, Guard, PrincipalKind, Role};
+use tessera_domain::admin_roles::{self, Guard, Held, PrincipalKind, Resource, Role, Target};
 use tessera_domain::org_scopes;
 use tessera_domain::secrets::{constant_time_eq, lookup_digest};
 use tessera_ephemeral::revocation::Subject;
-use tessera_store::entities::{api_token, app, group_member, role_assignment, tenant, user};
+use tessera_store::entities::{
+    api_token, app, group, group_member, role_assignment, role_target, tenant, user,
+};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 
 use crate::error::ApiError;
@@ -129,12 +131,12 @@ fn relative_management_path(path: &str) -> Option<String> {
         .map(|(_, rest)| format!("/clients{rest}"))
 }
 
-/// The roles a user holds directly and through the groups they belong to.
-pub async fn user_roles(
+/// The role assignments a user holds, directly and through their groups.
+async fn user_assignments(
     state: &AppState,
     tenant_id: &str,
     user_id: &str,
-) -> Result<Vec<Role>, ApiError> {
+) -> Result<Vec<role_assignment::Model>, ApiError> {
     let groups: Vec<String> = repo::all::<group_member::Entity>(
         &state.db,
         tenant_id,
@@ -155,7 +157,16 @@ pub async fn user_roles(
                 .add(role_assignment::Column::PrincipalType.eq("GROUP"))
                 .add(role_assignment::Column::PrincipalId.is_in(groups)),
         );
-    let mut roles: Vec<Role> = repo::all::<role_assignment::Entity>(&state.db, tenant_id, held)
+    Ok(repo::all::<role_assignment::Entity>(&state.db, tenant_id, held).await?)
+}
+
+/// The roles a user holds, directly and through their groups.
+pub async fn user_roles(
+    state: &AppState,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<Vec<Role>, ApiError> {
+    let mut roles: Vec<Role> = user_assignments(state, tenant_id, user_id)
         .await?
         .iter()
         .filter_map(|r| r.role_type.parse().ok())
@@ -163,6 +174,47 @@ pub async fn user_roles(
     roles.sort_unstable();
     roles.dedup();
     Ok(roles)
+}
+
+/// A user's assignments with their targets (Okta's role targets), for the target check.
+pub async fn user_held(
+    state: &AppState,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<Vec<Held>, ApiError> {
+    let assignments = user_assignments(state, tenant_id, user_id).await?;
+    let ids: Vec<&str> = assignments.iter().map(|a| a.id.as_str()).collect();
+    let targets = repo::all::<role_target::Entity>(
+        &state.db,
+        tenant_id,
+        role_target::Column::AssignmentId.is_in(ids),
+    )
+    .await?;
+    Ok(assignments
+        .iter()
+        .filter_map(|a| {
+            let role = a.role_type.parse().ok()?;
+            let targets = targets
+                .iter()
+                .filter(|t| t.assignment_id == a.id)
+                .filter_map(target_of)
+                .collect();
+            Some(Held { role, targets })
+        })
+        .collect())
+}
+
+/// A stored target as the domain knows it.
+pub fn target_of(t: &role_target::Model) -> Option<Target> {
+    match (t.kind.as_str(), &t.app_id) {
+        ("GROUP", _) => Some(Target::Group(t.target.clone())),
+        ("APP", _) => Some(Target::AppName(t.target.clone())),
+        ("APP_INSTANCE", Some(id)) => Some(Target::AppInstance {
+            name: t.target.clone(),
+            id: id.clone(),
+        }),
+        _ => None,
+    }
 }
 
 /// The roles an API token acts with now.
@@ -265,6 +317,8 @@ impl FromRequest for Admin {
                 Some("no role allows it")
             } else if write && !may_act_on(&state, &tenant.id, &req, &guard, &caller.roles).await? {
                 Some("the target holds a role the caller does not cover")
+            } else if write && !within_targets(&state, &tenant.id, &req, &guard, &caller).await? {
+                Some("outside the groups or apps the caller's roles are narrowed to")
             } else {
                 None
             };
@@ -323,6 +377,99 @@ async fn may_act_on(
         };
         let held = principal_held_roles(state, tenant_id, principal.kind, id).await?;
         if !admin_roles::covers(roles, &held) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether the principals a change acts on are within the targets of the caller's roles
+/// (Okta's role targets: a user admin narrowed to a group manages that group and its members
+/// only; an app admin narrowed to apps manages those apps only). Callers that are not users
+/// (the provisioning token, service apps with org-server tokens) have no targets. A principal
+/// that does not exist is left to the handler (404); users added to a group are the group's
+/// business, so a membership change checks the group alone.
+async fn within_targets(
+    state: &AppState,
+    tenant_id: &str,
+    req: &HttpRequest,
+    guard: &Guard,
+    caller: &Caller,
+) -> Result<bool, ApiError> {
+    let Some(uid) = &caller.user_id else {
+        return Ok(true);
+    };
+    if guard.principals().next().is_none() {
+        return Ok(true);
+    }
+    let held = user_held(state, tenant_id, uid).await?;
+    if held.iter().all(|h| h.targets.is_empty()) {
+        return Ok(true);
+    }
+    for principal in guard.principals() {
+        let Some(id) = req.match_info().get(principal.param) else {
+            continue;
+        };
+        let reached = match principal.kind {
+            PrincipalKind::User if guard.resource == Resource::GroupMembership => true,
+            PrincipalKind::User => {
+                let found = match repo::find::<user::Entity>(&state.db, tenant_id, id).await? {
+                    Some(u) => Some(u),
+                    None => {
+                        repo::find_by::<user::Entity>(
+                            &state.db,
+                            tenant_id,
+                            user::Column::Login.eq(id),
+                        )
+                        .await?
+                    }
+                };
+                let Some(u) = found else { continue };
+                let group_ids: Vec<String> = repo::all::<group_member::Entity>(
+                    &state.db,
+                    tenant_id,
+                    group_member::Column::UserId.eq(&u.id),
+                )
+                .await?
+                .into_iter()
+                .map(|m| m.group_id)
+                .collect();
+                admin_roles::reaches(
+                    &held,
+                    guard.resource,
+                    true,
+                    admin_roles::Subject::User {
+                        group_ids: &group_ids,
+                    },
+                )
+            }
+            PrincipalKind::Group => {
+                if repo::find::<group::Entity>(&state.db, tenant_id, id)
+                    .await?
+                    .is_none()
+                {
+                    continue;
+                }
+                admin_roles::reaches(
+                    &held,
+                    guard.resource,
+                    true,
+                    admin_roles::Subject::Group { id },
+                )
+            }
+            PrincipalKind::App => {
+                let Some(a) = repo::find::<app::Entity>(&state.db, tenant_id, id).await? else {
+                    continue;
+                };
+                let subject = admin_roles::Subject::App {
+                    id: &a.id,
+                    name: &a.name,
+                };
+                admin_roles::reaches(&held, guard.resource, true, subject)
+            }
+            PrincipalKind::ApiToken => true,
+        };
+        if !reached {
             return Ok(false);
         }
     }

@@ -862,3 +862,307 @@ async fn client_secrets_are_shown_as_okta_shows_them_or_once_when_the_operator_s
         app.stop().await;
     }
 }
+
+/// A new user, made a member of the group `gid`; their id.
+async fn member_of(app: &TestApp, t: &Tenant, login: &str, gid: &str) -> String {
+    let u = app.user(t, login).await;
+    let uid = u["id"].as_str().unwrap().to_owned();
+    app.api(t, Method::PUT, &format!("/groups/{gid}/users/{uid}"), None)
+        .await
+        .expect(204);
+    uid
+}
+
+/// Okta's role targets and its help desk and report admins: a user admin narrowed to a group
+/// manages that group's users only, an app admin narrowed to an app manages that app only.
+#[actix_web::test]
+async fn role_targets_narrow_admins_to_their_groups_and_apps() {
+    use crate::helpers::{admin_with, user};
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let eng = app.group(&t, "Engineering").await;
+    let ops = app.group(&t, "Operations").await;
+    let (eng_id, ops_id) = (eng["id"].as_str().unwrap(), ops["id"].as_str().unwrap());
+    let alice = member_of(&app, &t, "alice@example.com", eng_id).await;
+    let bob = member_of(&app, &t, "bob@example.com", ops_id).await;
+    let role_of = |uid: String| {
+        let (app, t) = (&app, &t);
+        async move {
+            let roles = app
+                .api(t, Method::GET, &format!("/users/{uid}/roles"), None)
+                .await
+                .expect(200);
+            roles[0]["id"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // A user admin narrowed to Engineering.
+    let (uadmin, as_uadmin) = admin_with(&app, &t, "uadmin@example.com", "USER_ADMIN").await;
+    let rid = role_of(uadmin.clone()).await;
+    let targets = format!("/users/{uadmin}/roles/{rid}/targets");
+    // Before any target the role reaches everyone.
+    app.api(
+        &as_uadmin,
+        Method::POST,
+        &format!("/users/{bob}/lifecycle/suspend"),
+        None,
+    )
+    .await
+    .expect(200);
+    app.api(
+        &as_uadmin,
+        Method::POST,
+        &format!("/users/{bob}/lifecycle/unsuspend"),
+        None,
+    )
+    .await
+    .expect(200);
+    app.api(&t, Method::PUT, &format!("{targets}/groups/{eng_id}"), None)
+        .await
+        .expect(204);
+    // Again: idempotent.
+    app.api(&t, Method::PUT, &format!("{targets}/groups/{eng_id}"), None)
+        .await
+        .expect(204);
+    let listed = app
+        .api(&t, Method::GET, &format!("{targets}/groups"), None)
+        .await
+        .expect(200);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], eng_id);
+    // Now: Alice (in Engineering) yes, Bob (in Operations) no.
+    app.api(
+        &as_uadmin,
+        Method::POST,
+        &format!("/users/{alice}/lifecycle/suspend"),
+        None,
+    )
+    .await
+    .expect(200);
+    app.api(
+        &as_uadmin,
+        Method::POST,
+        &format!("/users/{bob}/lifecycle/suspend"),
+        None,
+    )
+    .await
+    .expect_error(403, "E0000006");
+    app.api(
+        &as_uadmin,
+        Method::POST,
+        &format!("/users/{bob}"),
+        Some(user("bob@example.com")),
+    )
+    .await
+    .expect_error(403, "E0000006");
+    // Memberships: of Engineering, whoever is added; of Operations, nobody.
+    app.api(
+        &as_uadmin,
+        Method::PUT,
+        &format!("/groups/{eng_id}/users/{bob}"),
+        None,
+    )
+    .await
+    .expect(204);
+    app.api(
+        &as_uadmin,
+        Method::PUT,
+        &format!("/groups/{ops_id}/users/{alice}"),
+        None,
+    )
+    .await
+    .expect_error(403, "E0000006");
+    // Groups: Engineering may be renamed by them, Operations not.
+    app.api(
+        &as_uadmin,
+        Method::PUT,
+        &format!("/groups/{ops_id}"),
+        Some(json!({"profile": {"name": "Ops"}})),
+    )
+    .await
+    .expect_error(403, "E0000006");
+    // The last target stays; a group target on a role that takes app targets is refused.
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!("{targets}/groups/{eng_id}"),
+        None,
+    )
+    .await
+    .expect_error(400, "E0000001");
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("{targets}/catalog/apps/oidc_client"),
+        None,
+    )
+    .await
+    .expect_error(400, "E0000001");
+    app.api(&t, Method::PUT, &format!("{targets}/groups/{ops_id}"), None)
+        .await
+        .expect(204);
+    app.api(
+        &t,
+        Method::DELETE,
+        &format!("{targets}/groups/{eng_id}"),
+        None,
+    )
+    .await
+    .expect(204);
+    // Now narrowed to Operations: Bob, yes.
+    app.api(
+        &as_uadmin,
+        Method::POST,
+        &format!("/users/{bob}/lifecycle/suspend"),
+        None,
+    )
+    .await
+    .expect(200);
+    // Only a super admin manages targets.
+    app.api(
+        &as_uadmin,
+        Method::PUT,
+        &format!("{targets}/groups/{eng_id}"),
+        None,
+    )
+    .await
+    .expect_error(403, "E0000006");
+
+    // An app admin narrowed to one app instance.
+    let portal = app
+        .api(&t, Method::POST, "/apps", Some(web_app("portal")))
+        .await
+        .expect(200);
+    let reports = app
+        .api(&t, Method::POST, "/apps", Some(web_app("reports")))
+        .await
+        .expect(200);
+    let (portal_id, reports_id) = (
+        portal["id"].as_str().unwrap(),
+        reports["id"].as_str().unwrap(),
+    );
+    let (aadmin, as_aadmin) = admin_with(&app, &t, "aadmin@example.com", "APP_ADMIN").await;
+    let arid = role_of(aadmin.clone()).await;
+    let atargets = format!("/users/{aadmin}/roles/{arid}/targets");
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("{atargets}/groups/{eng_id}"),
+        None,
+    )
+    .await
+    .expect_error(400, "E0000001");
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("{atargets}/catalog/apps/saml_thing"),
+        None,
+    )
+    .await
+    .expect_error(404, "E0000007");
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("{atargets}/catalog/apps/oidc_client/{portal_id}"),
+        None,
+    )
+    .await
+    .expect(204);
+    let apps = app
+        .api(&t, Method::GET, &format!("{atargets}/catalog/apps"), None)
+        .await
+        .expect(200);
+    assert_eq!(apps[0]["name"], "oidc_client");
+    assert_eq!(apps[0]["id"], portal_id);
+    let mut renamed = web_app("portal v2");
+    renamed["settings"]["oauthClient"]["application_type"] = json!("web");
+    app.api(
+        &as_aadmin,
+        Method::PUT,
+        &format!("/apps/{portal_id}"),
+        Some(renamed.clone()),
+    )
+    .await
+    .expect(200);
+    app.api(
+        &as_aadmin,
+        Method::PUT,
+        &format!("/apps/{reports_id}"),
+        Some(renamed),
+    )
+    .await
+    .expect_error(403, "E0000006");
+    app.api(
+        &as_aadmin,
+        Method::POST,
+        &format!("/apps/{reports_id}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect_error(403, "E0000006");
+    // Every OIDC app, by catalog name.
+    app.api(
+        &t,
+        Method::PUT,
+        &format!("{atargets}/catalog/apps/oidc_client"),
+        None,
+    )
+    .await
+    .expect(204);
+    app.api(
+        &as_aadmin,
+        Method::POST,
+        &format!("/apps/{reports_id}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect(200);
+
+    // A help desk admin: reads users, resets passwords and unlocks; changes nothing else.
+    let carol = app.user(&t, "carol@example.com").await;
+    let carol = carol["id"].as_str().unwrap();
+    let (_, as_help) = admin_with(&app, &t, "help@example.com", "HELP_DESK_ADMIN").await;
+    app.api(&as_help, Method::GET, "/users", None)
+        .await
+        .expect(200);
+    app.api(
+        &as_help,
+        Method::POST,
+        &format!("/users/{carol}/lifecycle/expire_password"),
+        None,
+    )
+    .await
+    .expect(200);
+    app.api(
+        &as_help,
+        Method::POST,
+        &format!("/users/{carol}/lifecycle/unlock"),
+        None,
+    )
+    .await
+    .expect_error(403, "E0000032");
+    app.api(
+        &as_help,
+        Method::POST,
+        &format!("/users/{carol}"),
+        Some(user("carol@example.com")),
+    )
+    .await
+    .expect_error(403, "E0000006");
+    app.api(
+        &as_help,
+        Method::POST,
+        &format!("/users/{carol}/lifecycle/deactivate"),
+        None,
+    )
+    .await
+    .expect_error(403, "E0000006");
+    // A report admin reads the System Log and nothing else.
+    let (_, as_report) = admin_with(&app, &t, "report@example.com", "REPORT_ADMIN").await;
+    app.api(&as_report, Method::GET, "/logs", None)
+        .await
+        .expect(200);
+    app.api(&as_report, Method::GET, "/users", None)
+        .await
+        .expect_error(403, "E0000006");
+}

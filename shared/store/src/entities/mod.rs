@@ -25,6 +25,7 @@ pub mod policy_rule;
 pub mod refresh_token;
 pub mod revocation;
 pub mod role_assignment;
+pub mod role_target;
 pub mod scope;
 pub mod signing_key;
 pub mod tenant;
