@@ -249,12 +249,39 @@ await step('replaceInlineHook keeps the type it does not send', async () => {
   assert.equal(replaced.type, 'com.okta.oauth2.tokens.transform');
 });
 
-await step("the app's client secrets are listed", async () => {
+await step("the app's client secret is shown as Okta shows it (app and secrets list)", async () => {
   const secrets = [];
   for await (const s of await client.applicationSSOPublicKeysApi.listOAuth2ClientSecrets({ appId: app.id })) secrets.push(s);
   assert.equal(secrets.length, 1);
   assert.equal(secrets[0].status, 'ACTIVE');
   assert.ok(secrets[0].secret_hash);
+  assert.equal(secrets[0].client_secret, app.credentials.oauthClient.client_secret);
+  const read = await client.applicationApi.getApplication({ appId: app.id });
+  assert.equal(read.credentials.oauthClient.client_secret, app.credentials.oauthClient.client_secret);
+});
+
+await step('role targets: a USER_ADMIN narrowed to a group, an APP_ADMIN to an app', async () => {
+  const admin = await client.userApi.createUser({
+    body: { profile: { firstName: 'Target', lastName: 'Admin', email: 'target.admin@example.com', login: 'target.admin@example.com' },
+      credentials: { password: { value: 'Target-Passw0rd' } } },
+    activate: true,
+  });
+  const role = await client.roleAssignmentApi.assignRoleToUser({ userId: admin.id, assignRoleRequest: { type: 'USER_ADMIN' } });
+  await client.roleTargetApi.assignGroupTargetToUserRole({ userId: admin.id, roleId: role.id, groupId: group.id });
+  const targets = [];
+  for await (const g of await client.roleTargetApi.listGroupTargetsForRole({ userId: admin.id, roleId: role.id })) targets.push(g.id);
+  assert.deepEqual(targets, [group.id]);
+  await assert.rejects(
+    client.roleTargetApi.unassignGroupTargetFromUserAdminRole({ userId: admin.id, roleId: role.id, groupId: group.id }),
+    (err) => err.status === 400,
+  );
+  const appRole = await client.roleAssignmentApi.assignRoleToUser({ userId: admin.id, assignRoleRequest: { type: 'APP_ADMIN' } });
+  await client.roleTargetApi.assignAppInstanceTargetToAppAdminRoleForUser({ userId: admin.id, roleId: appRole.id, appName: 'oidc_client', applicationId: app.id });
+  const apps = [];
+  for await (const a of await client.roleTargetApi.listApplicationTargetsForApplicationAdministratorRoleForUser({ userId: admin.id, roleId: appRole.id })) apps.push(a);
+  assert.equal(apps.length, 1);
+  assert.equal(apps[0].name, 'oidc_client');
+  assert.equal(apps[0].id, app.id);
 });
 
 await step('System Log: subscribe() delivers an event that happened after polling began', async () => {

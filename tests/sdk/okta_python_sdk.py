@@ -222,6 +222,9 @@ async def main():
         check(len(secrets) == 1, f"one secret: {secrets}")
         status = secrets[0].status
         check(getattr(status, "value", status) == "ACTIVE", f"secret status {status}")
+        # Shown as Okta shows it: the value, equal to the app's current secret.
+        check(secrets[0].client_secret == state["app"].credentials.oauth_client.client_secret,
+              "the secret's value is listed")
         # Not `list_jwk`: okta 3.4.6 models its answer as a bare array, the shape of an older
         # Okta spec; Okta's current spec (and the Node SDK 8 built from it) answer
         # `{"keys": [...]}`, which Tessera follows (docs/management-api.md).

@@ -54,7 +54,7 @@ async fn okta_management_sdk_creates_and_reads_back_every_resource() {
             ("TESSERA_ORG_URL", t.org.clone()),
             ("TESSERA_API_TOKEN", t.token.clone()),
         ],
-        18,
+        19,
     )
     .await;
     app.stop().await;
