@@ -70,9 +70,11 @@ pub async fn oauth_metadata(
     Ok(document(&s.oauth_metadata, 3600))
 }
 
-/// The JWKS with a `max-age` computed for this request (OKTA-REFERENCE §2.7, §7): until the
-/// server's next scheduled rotation, at most a day; an hour for MANUAL servers, which rotate only
-/// on an admin's request and publish the key that signs next at the previous rotation.
+/// The JWKS with a `max-age` computed for this request: until the server's next scheduled
+/// rotation, at least the server's floor (a minute at most, so that strict caches do not refetch
+/// on every request while a due rotation waits for the keys service) and at most a day; an hour
+/// for MANUAL servers, which rotate only on an admin's request and publish the key that signs
+/// next at the previous rotation (docs/architecture.md, "Signing keys").
 pub async fn keys(
     state: web::Data<AppState>,
     path: web::Path<ServerPath>,
@@ -82,6 +84,7 @@ pub async fn keys(
     let max_age = match s.jwks_fresh_until {
         Some(until) => u64::try_from((until - now_ms) / 1000)
             .unwrap_or(0)
+            .max(s.jwks_max_age_floor)
             .min(86_400),
         None => 3_600,
     };

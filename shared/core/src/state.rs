@@ -449,6 +449,7 @@ fn registry_config(
         endpoints: vec!["authorize", "introspect", "revoke", "userinfo", "logout"],
         expired_key_retention_ms: tessera_jose::EXPIRED_KEY_RETENTION_MS,
         rotation_interval_ms: config.rotation_schedule().interval,
+        rotation_next_lead_ms: config.rotation_schedule().next_lead,
         version_check_every: std::time::Duration::from_secs(5),
         idle_after: std::time::Duration::from_secs(600),
         instance_id: instance_id.to_owned(),

@@ -552,6 +552,7 @@ pub async fn server(
         verify_keys,
         jwks: Bytes::from(jwks.to_string().into_bytes()),
         jwks_fresh_until: jwks_fresh_until(s, cfg),
+        jwks_max_age_floor: jwks_max_age_floor(s, cfg),
         openid_configuration: Bytes::from(oidc.to_string().into_bytes()),
         oauth_metadata: Bytes::from(oauth.to_string().into_bytes()),
         version: t.config_version,
@@ -569,6 +570,21 @@ fn jwks_fresh_until(s: &srv::Model, cfg: &RegistryConfig) -> Option<i64> {
         .rotation_interval_minutes
         .map_or(cfg.rotation_interval_ms, |m| m * 60_000);
     Some(s.last_rotated.unwrap_or(s.created) + interval)
+}
+
+/// The longest JWKS max-age floor.
+const JWKS_MAX_AGE_FLOOR_SECS: i64 = 60;
+
+/// The JWKS `max-age` floor: a minute, but never longer than the NEXT key's lead (its
+/// interval's half for a server with its own interval). A cache fetched in the last minute
+/// before a due rotation, kept a minute, holds the key that rotation promotes: that key was
+/// published the lead before.
+fn jwks_max_age_floor(s: &srv::Model, cfg: &RegistryConfig) -> u64 {
+    let lead_ms = match s.rotation_interval_minutes {
+        Some(m) if m > 0 => m * 60_000 / 2,
+        _ => cfg.rotation_next_lead_ms,
+    };
+    u64::try_from((lead_ms / 1000).clamp(0, JWKS_MAX_AGE_FLOOR_SECS)).unwrap_or(0)
 }
 
 /// The two discovery documents (OKTA-REFERENCE §2.12), listing only what this deployment

@@ -36,6 +36,9 @@ pub struct RegistryConfig {
     pub expired_key_retention_ms: i64,
     /// The AUTO rotation interval (for the JWKS max-age).
     pub rotation_interval_ms: i64,
+    /// How long before a scheduled rotation its NEXT key is published (bounds the JWKS
+    /// max-age floor).
+    pub rotation_next_lead_ms: i64,
     /// How often loaded tenants' config versions are compared with the database.
     pub version_check_every: Duration,
     /// How long an unused tenant stays loaded.

@@ -89,6 +89,9 @@ pub struct ServerSnapshot {
     /// Until when (ms) a cached copy of the JWKS is safe: the next scheduled rotation of an AUTO
     /// server (a key created before then may sign after it). `None` for MANUAL servers.
     pub jwks_fresh_until: Option<i64>,
+    /// The least `max-age` the JWKS is served with (seconds), so that a verifier honouring it
+    /// does not refetch on every request while a due rotation waits for the keys service.
+    pub jwks_max_age_floor: u64,
     /// `/.well-known/openid-configuration`, pre-serialised.
     pub openid_configuration: bytes::Bytes,
     /// `/.well-known/oauth-authorization-server`, pre-serialised.
