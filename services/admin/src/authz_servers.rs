@@ -361,7 +361,8 @@ pub async fn insert_server(
         let key = keys
             .next()
             .ok_or_else(|| ApiError::internal("a new server needs two generated keys"))?;
-        tessera_core::keys::insert(db, state, tenant_id, &server.id, key, status).await?;
+        let owner = (tenant_id, server.id.as_str(), server.created);
+        tessera_core::keys::insert_at(db, state, owner, key, status).await?;
     }
     Ok(server)
 }

@@ -121,7 +121,44 @@ async fn rotate(
     }
     let s = server(&state, &admin, &path.1).await?;
     let rows = tessera_core::keys::keys_of(&state.db, &admin.tenant.id, &s.id).await?;
-    let changes = tessera_domain::rotation::manual(&tessera_core::keys::infos(&rows));
+    let schedule = tessera_core::keys::schedule_of(&state, &s);
+    let planned = tessera_domain::rotation::manual(
+        &tessera_core::keys::infos(&rows),
+        &tessera_core::keys::lifecycle_server(&s),
+        state.now_ms(),
+        &schedule,
+    );
+    let changes = match planned {
+        Ok(changes) => changes,
+        Err(not_yet) => {
+            // Promoting a key that verifiers may not have cached yet would make them reject
+            // every token it signs; Okta's documents promise a rotation they never notice.
+            if not_yet == tessera_domain::rotation::NotYet::NoNextKey {
+                tessera_core::keys::apply(
+                    &state,
+                    &s,
+                    &[tessera_domain::rotation::Change::CreateNext],
+                    None,
+                )
+                .await?;
+            }
+            let when = match not_yet {
+                tessera_domain::rotation::NotYet::NextTooNew { ready_at } => {
+                    tessera_domain::timefmt::millis_rfc3339(ready_at)
+                }
+                tessera_domain::rotation::NotYet::NoNextKey => {
+                    tessera_domain::timefmt::millis_rfc3339(state.now_ms() + schedule.next_lead)
+                }
+            };
+            return Err(ApiError::validation(
+                "rotateKeys",
+                vec![format!(
+                    "The next signing key was published less than {} s ago, and verifiers may still hold a key set without it; it can start signing at {when}. Rotate then.",
+                    schedule.next_lead / 1000
+                )],
+            ));
+        }
+    };
     tessera_core::keys::apply(&state, &s, &changes, None).await?;
     admin.record(&state);
     let keys = current(&state, &admin, &s).await?;

@@ -78,8 +78,7 @@ pub async fn run_once(
             let schedule = lifecycle::schedule_of(state, &server);
             let changes = rotation::plan(
                 &lifecycle::infos(&keys),
-                lifecycle::mode(&server),
-                lifecycle::last_rotated(&server),
+                &lifecycle::lifecycle_server(&server),
                 now,
                 &schedule,
             );

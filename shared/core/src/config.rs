@@ -185,7 +185,7 @@ impl Default for Config {
             operator_token: None,
             master_key: None,
             rotation_interval_secs: 90 * 24 * 60 * 60,
-            rotation_next_lead_secs: 45 * 24 * 60 * 60,
+            rotation_next_lead_secs: 24 * 60 * 60,
             rotation_check_secs: 60,
             cluster_name: "tessera".into(),
             previous_master_key: None,

@@ -31,6 +31,20 @@ pub async fn insert(
     status: Status,
 ) -> Result<signing_key::Model, Error> {
     let now = state.now_ms();
+    insert_at(db, state, (tenant, server_id, now), key, status).await
+}
+
+/// [`insert`], created at `at`. A new server's first keys are created at the server's own
+/// creation time: they were in every key set the server ever served, so its NEXT key may sign
+/// at once (`tessera_domain::rotation`).
+pub async fn insert_at(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    (tenant, server_id, at): (&str, &str, i64),
+    key: GeneratedKey,
+    status: Status,
+) -> Result<signing_key::Model, Error> {
+    let now = at;
     let context = tessera_jose::signing_key_context(tenant, server_id, &key.kid);
     let sealed = state
         .master_key
@@ -234,7 +248,8 @@ pub async fn apply(
     Ok(true)
 }
 
-/// The schedule of one server: the deployment's, or its own interval (NEXT published halfway).
+/// The schedule of one server: the deployment's, or its own interval (with a NEXT lead of at
+/// most half of it).
 pub fn schedule_of(state: &AppState, server: &srv::Model) -> tessera_domain::rotation::Schedule {
     let default = state.config.rotation_schedule();
     match server.rotation_interval_minutes {
@@ -242,7 +257,7 @@ pub fn schedule_of(state: &AppState, server: &srv::Model) -> tessera_domain::rot
             let interval = m * 60_000;
             tessera_domain::rotation::Schedule {
                 interval,
-                next_lead: interval / 2,
+                next_lead: default.next_lead.min(interval / 2),
                 ..default
             }
         }
@@ -253,6 +268,15 @@ pub fn schedule_of(state: &AppState, server: &srv::Model) -> tessera_domain::rot
 /// When a server last rotated (or, never rotated, when it was created).
 pub fn last_rotated(server: &srv::Model) -> i64 {
     server.last_rotated.unwrap_or(server.created)
+}
+
+/// The lifecycle's view of a server.
+pub fn lifecycle_server(server: &srv::Model) -> tessera_domain::rotation::Server {
+    tessera_domain::rotation::Server {
+        mode: mode(server),
+        last_rotated: last_rotated(server),
+        created: server.created,
+    }
 }
 
 pub fn mode(server: &srv::Model) -> tessera_domain::rotation::Mode {

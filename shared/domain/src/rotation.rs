@@ -1,10 +1,18 @@
-//! The signing-key lifecycle (OKTA-REFERENCE §7, SPEC §4) as a pure function:
+//! The signing-key lifecycle (Okta's key rotation,
+//! <https://developer.okta.com/docs/concepts/key-rotation/>) as a pure function:
 //! NEXT (published, not signing) → ACTIVE (signing) → EXPIRED (verify-only, published until no
-//! token it signed can still be valid) → removed. Exactly one key is ACTIVE.
+//! token it signed can still be valid) → removed. Exactly one key is ACTIVE, and every server
+//! always has a NEXT key: one is made with the server and a fresh one each time a NEXT key is
+//! promoted, so whatever rotates next — the schedule or an admin's `keyRotate` — promotes a key
+//! that verifiers' caches already hold.
+//!
+//! A NEXT key may start signing once it has been published for the schedule's `next_lead` (the
+//! longest a verifier may cache the key set), or at once if it was made with the server (no key
+//! set without it was ever served).
 //!
 //! [`plan`] says what a scheduled check must change now; [`manual`] what `keyRotate` changes.
 //! The keys service applies the changes; this module decides them, so the schedule, retention
-//! and the "no key signs before it was published" rule are table-tested with a test clock.
+//! and the "no key signs before every cache has it" rule are table-tested with a test clock.
 
 /// A key's place in the lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,17 +63,19 @@ pub enum Mode {
 pub struct Schedule {
     /// Time between rotations (Okta: 90 days).
     pub interval: i64,
-    /// How long before a rotation the NEXT key is created and published (Okta: ≈ 45 days).
+    /// How long a NEXT key must have been published before it may start signing: the longest
+    /// `max-age` the key set is served with (a day).
     pub next_lead: i64,
     /// How long an EXPIRED key stays published (the longest token lifetime).
     pub retention: i64,
 }
 
 impl Schedule {
-    /// Okta's: rotate every 90 days, publish NEXT 45 days ahead, keep EXPIRED keys a day.
+    /// Okta's: rotate every 90 days, keep EXPIRED keys a day; a NEXT key signs once it has
+    /// been published for a day.
     pub const DEFAULT: Self = Self {
         interval: 90 * DAY,
-        next_lead: 45 * DAY,
+        next_lead: DAY,
         retention: DAY,
     };
 }
@@ -103,15 +113,24 @@ fn by_status(keys: &[KeyInfo], status: Status) -> Vec<&KeyInfo> {
     v
 }
 
-/// What a scheduled check changes at `now`. `last_rotated` is the last rotation, or the
-/// server's creation.
-pub fn plan(
-    keys: &[KeyInfo],
-    mode: Mode,
-    last_rotated: i64,
-    now: i64,
-    schedule: &Schedule,
-) -> Vec<Change> {
+/// The server whose keys are planned: its mode, its last rotation (or creation) and when it
+/// was created (keys made with it were in every key set it ever served).
+#[derive(Debug, Clone, Copy)]
+pub struct Server {
+    pub mode: Mode,
+    pub last_rotated: i64,
+    pub created: i64,
+}
+
+/// Whether a NEXT key may start signing at `now`: published for the lead, or made with the
+/// server.
+fn published(key: &KeyInfo, server: &Server, now: i64, schedule: &Schedule) -> bool {
+    key.created <= server.created || (key.created < now && key.created + schedule.next_lead <= now)
+}
+
+/// What a scheduled check changes at `now`.
+pub fn plan(keys: &[KeyInfo], server: &Server, now: i64, schedule: &Schedule) -> Vec<Change> {
+    let (mode, last_rotated) = (server.mode, server.last_rotated);
     let mut changes = Vec::new();
     let active = by_status(keys, Status::Active);
     let next = by_status(keys, Status::Next);
@@ -126,26 +145,17 @@ pub fn plan(
             active: None,
         }),
         (None, None) => changes.push(Change::CreateActive),
-        // A NEXT key that is published promotes when the rotation is due. One created in this
-        // same check is not yet published, so it waits for the next check.
-        (Some(a), Some(n)) if due && n.created < now => {
+        // When the rotation is due the NEXT key promotes, if it has been published long enough
+        // (otherwise the rotation waits for it), and the following NEXT key is published at once.
+        (Some(a), Some(n)) if due && published(n, server, now, schedule) => {
             changes.push(Change::Promote {
                 next: n.kid.clone(),
                 active: Some(a.kid.clone()),
             });
+            changes.push(Change::CreateNext);
         }
-        (Some(_), None) => {
-            let lead_reached = match mode {
-                Mode::Auto => next_rotation(mode, last_rotated, schedule)
-                    .is_some_and(|at| now >= at - schedule.next_lead),
-                // A MANUAL server always keeps a published NEXT key, so keyRotate never makes an
-                // unpublished key sign.
-                Mode::Manual => true,
-            };
-            if lead_reached {
-                changes.push(Change::CreateNext);
-            }
-        }
+        // Every server keeps a NEXT key (a repair: each promotion makes the next one).
+        (Some(_), None) => changes.push(Change::CreateNext),
         (Some(_), Some(_)) => {}
     }
     for k in by_status(keys, Status::Expired) {
@@ -156,26 +166,42 @@ pub fn plan(
     changes
 }
 
-/// `keyRotate` (OKTA-REFERENCE §4.2), in either mode: ACTIVE → EXPIRED, NEXT → ACTIVE at once,
-/// and a fresh NEXT is published so the following rotation is safe too.
-pub fn manual(keys: &[KeyInfo]) -> Vec<Change> {
+/// Why `keyRotate` cannot rotate now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotYet {
+    /// The NEXT key was published less than the lead ago; it may sign from `ready_at`.
+    NextTooNew { ready_at: i64 },
+    /// There is no NEXT key (the repair publishes one; it may sign a lead later).
+    NoNextKey,
+}
+
+/// `keyRotate`, in either mode: ACTIVE → EXPIRED, NEXT → ACTIVE at once, and a fresh NEXT is
+/// published so that the following rotation is safe too — provided the NEXT key is one every
+/// cache holds already. Otherwise the rotation is refused, saying when it can happen.
+pub fn manual(
+    keys: &[KeyInfo],
+    server: &Server,
+    now: i64,
+    schedule: &Schedule,
+) -> Result<Vec<Change>, NotYet> {
     let active = by_status(keys, Status::Active)
         .first()
         .map(|k| k.kid.clone());
-    match by_status(keys, Status::Next).first() {
-        Some(n) => vec![
-            Change::Promote {
-                next: n.kid.clone(),
-                active,
-            },
-            Change::CreateNext,
-        ],
-        None => {
-            let mut v: Vec<Change> = active.into_iter().map(Change::Expire).collect();
-            v.extend([Change::CreateActive, Change::CreateNext]);
-            v
-        }
+    let Some(n) = by_status(keys, Status::Next).first().copied() else {
+        return Err(NotYet::NoNextKey);
+    };
+    if !published(n, server, now, schedule) {
+        return Err(NotYet::NextTooNew {
+            ready_at: n.created + schedule.next_lead,
+        });
     }
+    Ok(vec![
+        Change::Promote {
+            next: n.kid.clone(),
+            active,
+        },
+        Change::CreateNext,
+    ])
 }
 
 #[cfg(test)]
@@ -275,7 +301,12 @@ mod tests {
         for _ in 0..(366 * 24) {
             clock.advance(time::Duration::hours(1));
             let t = now();
-            let changes = plan(&sim.keys, Mode::Auto, sim.last_rotated, t, &schedule);
+            let server = Server {
+                mode: Mode::Auto,
+                last_rotated: sim.last_rotated,
+                created: start,
+            };
+            let changes = plan(&sim.keys, &server, t, &schedule);
             rotations += changes
                 .iter()
                 .filter(|c| matches!(c, Change::Promote { .. }))
@@ -285,6 +316,11 @@ mod tests {
                 sim.count(Status::Active),
                 1,
                 "exactly one ACTIVE key at {t}"
+            );
+            assert_eq!(
+                sim.count(Status::Next),
+                1,
+                "always a published NEXT key at {t}"
             );
             // EXPIRED keys stay for exactly the retention period.
             for k in sim.keys.iter().filter(|k| k.status == Status::Expired) {
@@ -303,51 +339,46 @@ mod tests {
         }
     }
 
+    fn key(kid: &str, status: Status, created: i64) -> KeyInfo {
+        KeyInfo {
+            kid: kid.into(),
+            status,
+            created,
+            expired: None,
+        }
+    }
+
     #[test]
-    fn next_key_appears_at_the_lead_time_not_before() {
+    fn a_promotion_publishes_the_following_key_and_a_too_new_next_key_waits() {
         let s = Schedule {
             interval: 10 * H,
             next_lead: 4 * H,
             retention: H,
         };
-        let keys = vec![KeyInfo {
-            kid: "a".into(),
-            status: Status::Active,
+        let server = Server {
+            mode: Mode::Auto,
+            last_rotated: 0,
             created: 0,
-            expired: None,
-        }];
-        assert_eq!(plan(&keys, Mode::Auto, 0, 5 * H, &s), vec![]);
+        };
+        let born = [key("a", Status::Active, 0), key("n", Status::Next, 0)];
+        assert_eq!(plan(&born, &server, 5 * H, &s), vec![]);
+        // Due: the NEXT key made with the server promotes, and the following one is published.
         assert_eq!(
-            plan(&keys, Mode::Auto, 0, 6 * H, &s),
-            vec![Change::CreateNext]
+            plan(&born, &server, 10 * H, &s),
+            vec![
+                Change::Promote {
+                    next: "n".into(),
+                    active: Some("a".into())
+                },
+                Change::CreateNext
+            ]
         );
-        // Due with no NEXT: publish one now, promote it at the following check.
-        assert_eq!(
-            plan(&keys, Mode::Auto, 0, 10 * H, &s),
-            vec![Change::CreateNext]
-        );
-        let with_next = [
-            keys.clone(),
-            vec![KeyInfo {
-                kid: "n".into(),
-                status: Status::Next,
-                created: 10 * H,
-                expired: None,
-            }],
-        ]
-        .concat();
-        assert_eq!(
-            plan(&with_next, Mode::Auto, 0, 10 * H, &s),
-            vec![],
-            "not promoted in the check that created it"
-        );
-        assert_eq!(
-            plan(&with_next, Mode::Auto, 0, 10 * H + 1, &s),
-            vec![Change::Promote {
-                next: "n".into(),
-                active: Some("a".into())
-            }]
-        );
+        // A NEXT key published less than the lead ago waits, even when the rotation is due.
+        let young = [key("a", Status::Active, 0), key("n", Status::Next, 8 * H)];
+        assert_eq!(plan(&young, &server, 10 * H, &s), vec![]);
+        assert_eq!(plan(&young, &server, 12 * H, &s).len(), 2);
+        // A server that lost its NEXT key gets one at once, whatever the schedule says.
+        assert_eq!(plan(&born[..1], &server, H, &s), vec![Change::CreateNext]);
     }
 
     #[test]
@@ -363,10 +394,12 @@ mod tests {
             created: 0,
             expired: None,
         }];
-        assert_eq!(
-            plan(&keys, Mode::Manual, 0, 100 * H, &s),
-            vec![Change::CreateNext]
-        );
+        let server = Server {
+            mode: Mode::Manual,
+            last_rotated: 0,
+            created: 0,
+        };
+        assert_eq!(plan(&keys, &server, 100 * H, &s), vec![Change::CreateNext]);
         let both = [
             keys,
             vec![KeyInfo {
@@ -377,44 +410,49 @@ mod tests {
             }],
         ]
         .concat();
-        assert_eq!(plan(&both, Mode::Manual, 0, 100 * H, &s), vec![]);
+        assert_eq!(plan(&both, &server, 100 * H, &s), vec![]);
     }
 
     #[test]
-    fn manual_rotation_in_both_modes_promotes_next_and_publishes_a_new_one() {
-        let keys = vec![
-            KeyInfo {
-                kid: "a".into(),
-                status: Status::Active,
-                created: 0,
-                expired: None,
+    fn manual_rotation_promotes_a_next_key_every_cache_holds_and_refuses_a_newer_one() {
+        let s = Schedule {
+            interval: 90 * 24 * H,
+            next_lead: 24 * H,
+            retention: 24 * H,
+        };
+        let server = Server {
+            mode: Mode::Auto,
+            last_rotated: 0,
+            created: 0,
+        };
+        let rotated = vec![
+            Change::Promote {
+                next: "n".into(),
+                active: Some("a".into()),
             },
-            KeyInfo {
-                kid: "n".into(),
-                status: Status::Next,
-                created: 1,
-                expired: None,
-            },
+            Change::CreateNext,
         ];
+        // Keys made with the server: at once.
+        let born = [key("a", Status::Active, 0), key("n", Status::Next, 0)];
+        assert_eq!(manual(&born, &server, 1, &s), Ok(rotated.clone()));
+        // A NEXT key published just now (by the rotation before): refused until a day later.
+        let young = [key("a", Status::Active, 0), key("n", Status::Next, 10 * H)];
         assert_eq!(
-            manual(&keys),
-            vec![
-                Change::Promote {
-                    next: "n".into(),
-                    active: Some("a".into())
-                },
-                Change::CreateNext
-            ]
+            manual(&young, &server, 11 * H, &s),
+            Err(NotYet::NextTooNew { ready_at: 34 * H })
         );
-        let only_active = &keys[..1];
+        assert_eq!(manual(&young, &server, 34 * H, &s), Ok(rotated));
+        // Without a NEXT key nothing may sign that no cache has seen.
         assert_eq!(
-            manual(only_active),
-            vec![
-                Change::Expire("a".into()),
-                Change::CreateActive,
-                Change::CreateNext
-            ]
+            manual(&born[..1], &server, 100 * H, &s),
+            Err(NotYet::NoNextKey)
         );
+        // The same in MANUAL mode.
+        let manual_server = Server {
+            mode: Mode::Manual,
+            ..server
+        };
+        assert!(manual(&born, &manual_server, 1, &s).is_ok());
     }
 
     #[test]
@@ -456,8 +494,13 @@ mod tests {
                 expired: Some(2 * H),
             },
         ];
+        let server = Server {
+            mode: Mode::Auto,
+            last_rotated: 0,
+            created: 0,
+        };
         assert_eq!(
-            plan(&keys, Mode::Auto, 0, 3 * H, &s),
+            plan(&keys, &server, 3 * H, &s),
             vec![Change::Expire("b".into()), Change::Remove("old".into())]
         );
         let none_active = vec![KeyInfo {
@@ -467,15 +510,16 @@ mod tests {
             expired: None,
         }];
         assert_eq!(
-            plan(&none_active, Mode::Auto, 0, 1, &s),
+            plan(&none_active, &server, 1, &s),
             vec![Change::Promote {
                 next: "n".into(),
                 active: None
             }]
         );
-        assert_eq!(
-            plan(&[], Mode::Manual, 0, 1, &s),
-            vec![Change::CreateActive]
-        );
+        let manual_server = Server {
+            mode: Mode::Manual,
+            ..server
+        };
+        assert_eq!(plan(&[], &manual_server, 1, &s), vec![Change::CreateActive]);
     }
 }

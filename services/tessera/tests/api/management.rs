@@ -1095,8 +1095,9 @@ async fn signing_keys_list_and_rotate(app: &TestApp, t: &Tenant) {
         .expect(200);
     assert!(server["credentials"]["signing"]["lastRotated"].is_string());
 
-    // Okta's schema makes the body optional: no body rotates the signing key as well.
-    let again = app
+    // A second rotation right away would make the NEXT key published a moment ago sign, which
+    // no verifier's cache holds yet: refused, saying when it can happen; nothing changes.
+    let too_soon = app
         .api(
             t,
             Method::POST,
@@ -1104,19 +1105,51 @@ async fn signing_keys_list_and_rotate(app: &TestApp, t: &Tenant) {
             None,
         )
         .await
-        .expect(200);
+        .expect_error(400, "E0000001");
     assert!(
-        again
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k["status"] == "ACTIVE"),
-        "{again}"
+        causes(&too_soon).contains("can start signing at"),
+        "{too_soon}"
     );
+    let keys = app
+        .api(
+            t,
+            Method::GET,
+            "/authorizationServers/default/credentials/keys",
+            None,
+        )
+        .await
+        .expect(200);
+    let active: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["status"] == "ACTIVE")
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(active, [old_next.as_str()]);
 
     // ES256 servers get P-256 keys; the algorithm is fixed at creation.
     let es = app.api(t, Method::POST, "/authorizationServers", Some(json!({"name": "es", "audiences": ["api://es"], "credentials": {"signing": {"alg": "ES256"}}}))).await.expect(201);
     let es_id = es["id"].as_str().unwrap();
+    // Okta's schema makes the body optional: no body rotates too (a new server's NEXT key was
+    // in every key set it served, so it may sign at once).
+    let rotated_es = app
+        .api(
+            t,
+            Method::POST,
+            &format!("/authorizationServers/{es_id}/credentials/lifecycle/keyRotate"),
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(
+        rotated_es
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["status"] == "ACTIVE"),
+        "{rotated_es}"
+    );
     let es_keys = app
         .api(
             t,
