@@ -72,9 +72,9 @@ pub async fn oauth_metadata(
 
 /// The JWKS with a `max-age` computed for this request: until the server's next scheduled
 /// rotation, at least the server's floor (a minute at most, so that strict caches do not refetch
-/// on every request while a due rotation waits for the keys service) and at most a day; an hour
-/// for MANUAL servers, which rotate only on an admin's request and publish the key that signs
-/// next at the previous rotation (docs/architecture.md, "Signing keys").
+/// on every request while a due rotation waits for the keys service) and at most its ceiling (a
+/// day, an hour on MANUAL servers, never above the NEXT key's lead, so that a key published now
+/// may sign once every older cached copy has expired; docs/architecture.md, "Keys").
 pub async fn keys(
     state: web::Data<AppState>,
     path: web::Path<ServerPath>,
@@ -85,8 +85,8 @@ pub async fn keys(
         Some(until) => u64::try_from((until - now_ms) / 1000)
             .unwrap_or(0)
             .max(s.jwks_max_age_floor)
-            .min(86_400),
-        None => 3_600,
+            .min(s.jwks_max_age_ceiling),
+        None => s.jwks_max_age_ceiling,
     };
     Ok(document(&s.jwks, max_age))
 }

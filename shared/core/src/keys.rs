@@ -276,6 +276,7 @@ pub fn lifecycle_server(server: &srv::Model) -> tessera_domain::rotation::Server
         mode: mode(server),
         last_rotated: last_rotated(server),
         created: server.created,
+        ever_rotated: server.last_rotated.is_some(),
     }
 }
 

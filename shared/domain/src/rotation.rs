@@ -7,8 +7,8 @@
 //! that verifiers' caches already hold.
 //!
 //! A NEXT key may start signing once it has been published for the schedule's `next_lead` (the
-//! longest a verifier may cache the key set), or at once if it was made with the server (no key
-//! set without it was ever served).
+//! longest a verifier may cache the key set), or at once if it was made with a server that has
+//! not rotated since (no key set without it was ever served).
 //!
 //! [`plan`] says what a scheduled check must change now; [`manual`] what `keyRotate` changes.
 //! The keys service applies the changes; this module decides them, so the schedule, retention
@@ -113,19 +113,22 @@ fn by_status(keys: &[KeyInfo], status: Status) -> Vec<&KeyInfo> {
     v
 }
 
-/// The server whose keys are planned: its mode, its last rotation (or creation) and when it
-/// was created (keys made with it were in every key set it ever served).
+/// The server whose keys are planned: its mode, its last rotation (or creation), when it was
+/// created and whether it has ever rotated (until then its NEXT key is the one made with it,
+/// which was in every key set it ever served).
 #[derive(Debug, Clone, Copy)]
 pub struct Server {
     pub mode: Mode,
     pub last_rotated: i64,
     pub created: i64,
+    pub ever_rotated: bool,
 }
 
-/// Whether a NEXT key may start signing at `now`: published for the lead, or made with the
-/// server.
+/// Whether a NEXT key may start signing at `now`: published for the lead, or made with a
+/// server that has not rotated since.
 fn published(key: &KeyInfo, server: &Server, now: i64, schedule: &Schedule) -> bool {
-    key.created <= server.created || (key.created < now && key.created + schedule.next_lead <= now)
+    let born_with_server = !server.ever_rotated && key.created <= server.created;
+    born_with_server || (key.created < now && key.created + schedule.next_lead <= now)
 }
 
 /// What a scheduled check changes at `now`.
@@ -305,6 +308,7 @@ mod tests {
                 mode: Mode::Auto,
                 last_rotated: sim.last_rotated,
                 created: start,
+                ever_rotated: sim.last_rotated != start,
             };
             let changes = plan(&sim.keys, &server, t, &schedule);
             rotations += changes
@@ -359,6 +363,7 @@ mod tests {
             mode: Mode::Auto,
             last_rotated: 0,
             created: 0,
+            ever_rotated: false,
         };
         let born = [key("a", Status::Active, 0), key("n", Status::Next, 0)];
         assert_eq!(plan(&born, &server, 5 * H, &s), vec![]);
@@ -398,6 +403,7 @@ mod tests {
             mode: Mode::Manual,
             last_rotated: 0,
             created: 0,
+            ever_rotated: false,
         };
         assert_eq!(plan(&keys, &server, 100 * H, &s), vec![Change::CreateNext]);
         let both = [
@@ -424,6 +430,7 @@ mod tests {
             mode: Mode::Auto,
             last_rotated: 0,
             created: 0,
+            ever_rotated: false,
         };
         let rotated = vec![
             Change::Promote {
@@ -498,6 +505,7 @@ mod tests {
             mode: Mode::Auto,
             last_rotated: 0,
             created: 0,
+            ever_rotated: false,
         };
         assert_eq!(
             plan(&keys, &server, 3 * H, &s),

@@ -553,6 +553,7 @@ pub async fn server(
         jwks: Bytes::from(jwks.to_string().into_bytes()),
         jwks_fresh_until: jwks_fresh_until(s, cfg),
         jwks_max_age_floor: jwks_max_age_floor(s, cfg),
+        jwks_max_age_ceiling: jwks_max_age_ceiling(s, cfg),
         openid_configuration: Bytes::from(oidc.to_string().into_bytes()),
         oauth_metadata: Bytes::from(oauth.to_string().into_bytes()),
         version: t.config_version,
@@ -574,17 +575,34 @@ fn jwks_fresh_until(s: &srv::Model, cfg: &RegistryConfig) -> Option<i64> {
 
 /// The longest JWKS max-age floor.
 const JWKS_MAX_AGE_FLOOR_SECS: i64 = 60;
+/// The longest JWKS max-age.
+const JWKS_MAX_AGE_CEILING_SECS: i64 = 86_400;
 
-/// The JWKS `max-age` floor: a minute, but never longer than the NEXT key's lead (its
-/// interval's half for a server with its own interval). A cache fetched in the last minute
-/// before a due rotation, kept a minute, holds the key that rotation promotes: that key was
-/// published the lead before.
-fn jwks_max_age_floor(s: &srv::Model, cfg: &RegistryConfig) -> u64 {
+/// The NEXT key's lead on this server, in seconds: how long a NEXT key is published before it
+/// may sign (`tessera_core::keys::schedule_of`).
+fn lead_secs(s: &srv::Model, cfg: &RegistryConfig) -> i64 {
     let lead_ms = match s.rotation_interval_minutes {
-        Some(m) if m > 0 => m * 60_000 / 2,
+        Some(m) if m > 0 => cfg.rotation_next_lead_ms.min(m * 60_000 / 2),
         _ => cfg.rotation_next_lead_ms,
     };
-    u64::try_from((lead_ms / 1000).clamp(0, JWKS_MAX_AGE_FLOOR_SECS)).unwrap_or(0)
+    lead_ms / 1000
+}
+
+/// The JWKS `max-age` floor: a minute, never longer than the lead.
+fn jwks_max_age_floor(s: &srv::Model, cfg: &RegistryConfig) -> u64 {
+    u64::try_from(lead_secs(s, cfg).clamp(0, JWKS_MAX_AGE_FLOOR_SECS)).unwrap_or(0)
+}
+
+/// The JWKS `max-age` ceiling: a day (an hour on MANUAL servers), never longer than the lead.
+/// So a key set cached before a NEXT key was published has expired by the time that key may
+/// sign, whatever rotates it.
+fn jwks_max_age_ceiling(s: &srv::Model, cfg: &RegistryConfig) -> u64 {
+    let ceiling = if s.rotation_mode == "AUTO" {
+        JWKS_MAX_AGE_CEILING_SECS
+    } else {
+        3_600
+    };
+    u64::try_from(lead_secs(s, cfg).clamp(0, ceiling)).unwrap_or(0)
 }
 
 /// The two discovery documents (OKTA-REFERENCE §2.12), listing only what this deployment

@@ -92,6 +92,9 @@ pub struct ServerSnapshot {
     /// The least `max-age` the JWKS is served with (seconds), so that a verifier honouring it
     /// does not refetch on every request while a due rotation waits for the keys service.
     pub jwks_max_age_floor: u64,
+    /// The longest `max-age` the JWKS is served with (seconds): never above the NEXT key's
+    /// lead, so no cache outlives the moment a newly published key may sign.
+    pub jwks_max_age_ceiling: u64,
     /// `/.well-known/openid-configuration`, pre-serialised.
     pub openid_configuration: bytes::Bytes,
     /// `/.well-known/oauth-authorization-server`, pre-serialised.

@@ -467,3 +467,92 @@ async fn the_master_key_rotates_with_rewrap_while_tokens_keep_being_issued() {
     assert_eq!(token(&app, &t).await, 200);
     app.stop().await;
 }
+
+/// A manual rotation promotes only a NEXT key every verifier's cache holds: the JWKS is never
+/// cached longer than the NEXT key's lead, and `keyRotate` is refused until the NEXT key has
+/// been published that long (a new server's first NEXT key, in every key set it served, may
+/// sign at once).
+#[actix_web::test]
+async fn key_rotate_never_promotes_a_key_a_cache_may_lack() {
+    let clock = Arc::new(tessera_domain::TestClock::new(
+        time::OffsetDateTime::now_utc(),
+    ));
+    let app = crate::helpers::spawn_clocked(
+        config(Backend::Embedded).await,
+        &tessera::Service::ALL,
+        clock.clone(),
+    )
+    .await;
+    let t = app.provision().await;
+    let rotate = || {
+        app.api(
+            &t,
+            Method::POST,
+            "/authorizationServers/default/credentials/lifecycle/keyRotate",
+            None,
+        )
+    };
+    let max_age = || async {
+        let res = app
+            .client
+            .get(format!("{}/oauth2/default/v1/keys", t.org))
+            .send()
+            .await
+            .unwrap();
+        let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+        let jwks: Value = res.json().await.unwrap();
+        let age: u64 = cache
+            .split(',')
+            .find_map(|p| p.trim().strip_prefix("max-age="))
+            .unwrap()
+            .parse()
+            .unwrap();
+        (age, jwks)
+    };
+    let lead = tessera_core::Config::default().rotation_next_lead_secs;
+    let (age, before) = max_age().await;
+    assert!(age <= lead, "max-age {age} s above the lead {lead} s");
+    // The first rotation: the NEXT key made with the server signs at once.
+    let first = rotate().await.expect(200);
+    let next_kid = |keys: &Value| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["status"] == "NEXT")
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .expect("a NEXT key is always published")
+    };
+    let promoted = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["status"] == "ACTIVE")
+        .unwrap()["kid"]
+        .clone();
+    assert!(
+        before["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == promoted),
+        "the promoted key was in the key set served before"
+    );
+    let fresh_next = next_kid(&first);
+    // At once again: refused, nothing changes.
+    rotate().await.expect_error(400, "E0000001");
+    clock.advance(time::Duration::seconds(i64::try_from(lead).unwrap() - 60));
+    rotate().await.expect_error(400, "E0000001");
+    // Once the NEXT key has been published for the lead, it signs, and a new NEXT appears.
+    clock.advance(time::Duration::seconds(61));
+    let second = rotate().await.expect(200);
+    let active: Vec<&Value> = second
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["status"] == "ACTIVE")
+        .collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0]["kid"], fresh_next.as_str());
+    assert_ne!(next_kid(&second), fresh_next);
+    app.stop().await;
+}
