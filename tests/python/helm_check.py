@@ -59,6 +59,8 @@ def check_promises(docs, values):
         fail(f"deployments {sorted(deployments)} != {sorted(want)}")
     for name, d in deployments.items():
         pod = d["spec"]["template"]["spec"]
+        if pod.get("enableServiceLinks") is not False:
+            fail(f"{name} lets Kubernetes inject service-link variables (enableServiceLinks)")
         c = pod["containers"][0]
         component = name.removeprefix("tessera-")
         if c["args"] != ["serve", "--service", component]:
@@ -91,6 +93,8 @@ def check_promises(docs, values):
     job = jobs.get("tessera-migrate")
     if not job or "pre-upgrade" not in job["metadata"]["annotations"]["helm.sh/hook"]:
         fail("no pre-install/pre-upgrade migration hook")
+    if job["spec"]["template"]["spec"].get("enableServiceLinks") is not False:
+        fail("the migration job lets Kubernetes inject service-link variables")
     if job["spec"]["template"]["spec"]["containers"][0]["args"] != ["migrate"]:
         fail("the migration job does not run `tessera migrate`")
     services = by_kind(docs, "Service")

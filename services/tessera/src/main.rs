@@ -64,6 +64,13 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     tessera_web::telemetry::init(&config);
+    if !config.ignored_env.is_empty() {
+        // Not settings (Kubernetes' service links, say): worth one line, not a refusal.
+        tracing::warn!(
+            variables = %config.ignored_env.join(","),
+            "ignoring TESSERA_* environment variables that name no setting"
+        );
+    }
     actix_rt::System::new().block_on(run(cli.command, config))
 }
 

@@ -72,6 +72,10 @@ pub struct Config {
     /// `client_secret_jwt` apps, which need the secret to check HMACs) and shows a secret once,
     /// when it is created.
     pub client_secrets: ClientSecrets,
+    /// `TESSERA_*` environment variables that name no setting, ignored (filled by [`Config::load`]
+    /// for the start-up log; never read from a file or the environment itself).
+    #[serde(skip)]
+    pub ignored_env: Vec<String>,
     /// Internal ranges (CIDR) and host names that outbound calls may reach although they are
     /// internal, for hooks that live inside the network (`TESSERA_OUTBOUND_ALLOW`, a TOML list:
     /// `'["10.1.0.0/16", "hooks.internal"]'`).
@@ -194,6 +198,7 @@ impl Default for Config {
             log_level: "info".into(),
             hooks_allow_http_loopback: false,
             client_secrets: ClientSecrets::Sealed,
+            ignored_env: Vec::new(),
             outbound_allow: Vec::new(),
             rate_limits: RateLimits::default(),
             startup_wait_secs: 60,
@@ -222,6 +227,33 @@ fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Whether `key` (after `TESSERA_`, any case, `__` between levels) names a setting. Other
+/// `TESSERA_*` variables are not settings: Kubernetes, for one, injects `TESSERA_TOKEN_PORT` and
+/// the like for Services named `tessera-…` (unless a pod sets `enableServiceLinks: false`),
+/// and a process must not refuse to start over them. They are listed in
+/// [`Config::ignored_env`] and logged once at start-up. The TOML file, which only an operator
+/// writes, still refuses unknown keys.
+fn known_env_key(key: &str) -> bool {
+    let Ok(serde_json::Value::Object(settings)) = serde_json::to_value(Config::default()) else {
+        return false;
+    };
+    let lower = key.to_ascii_lowercase();
+    let mut parts = lower.split("__");
+    let (Some(top), nested) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    match (settings.get(top), nested) {
+        (Some(serde_json::Value::Object(section)), Some(field)) => {
+            parts.next().is_none() && section.contains_key(field)
+        }
+        (Some(_), None) => true,
+        // A section set as a whole (`TESSERA_RATE_LIMITS='{…}'`) or a nested key of a plain
+        // setting: leave it to the parser to accept or refuse.
+        (Some(_), Some(_)) => true,
+        (None, _) => false,
+    }
+}
+
 impl Config {
     /// Loads from `file` (when given, it must exist), then the environment, and validates.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -241,11 +273,22 @@ impl Config {
                     .only(&["DATABASE_URL", "REDIS_URL"])
                     .map(|k| k.as_str().to_ascii_lowercase().into()),
             )
-            .merge(Env::prefixed("TESSERA_").ignore(&["CONFIG"]).split("__"));
-        let config: Self = fig
+            .merge(
+                Env::prefixed("TESSERA_")
+                    .ignore(&["CONFIG"])
+                    .filter(|k| known_env_key(k.as_str()))
+                    .split("__"),
+            );
+        let mut config: Self = fig
             .extract()
             .map_err(|e| ConfigError::Load(e.to_string()))?;
         config.validate()?;
+        config.ignored_env = std::env::vars()
+            .filter_map(|(k, _)| k.strip_prefix("TESSERA_").map(str::to_owned))
+            .filter(|k| k != "CONFIG" && !known_env_key(k))
+            .map(|k| format!("TESSERA_{k}"))
+            .collect();
+        config.ignored_env.sort();
         Ok(config)
     }
 
