@@ -1,4 +1,5 @@
-//! Evaluation of parsed Expression Language trees (OKTA-REFERENCE §9) against a token request.
+//! Evaluation of parsed Expression Language trees (Okta Expression Language,
+//! <https://developer.okta.com/docs/reference/okta-expression-language/>) against a token request.
 //!
 //! Values are JSON values. Member access on a missing attribute or on null gives null (Okta
 //! leaves an absent profile attribute out rather than failing); a type error, an unknown

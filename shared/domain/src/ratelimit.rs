@@ -1,4 +1,5 @@
-//! Rate-limit buckets (OKTA-REFERENCE §11): which per-tenant, per-minute bucket a request
+//! Rate-limit buckets (Okta's rate limits, <https://developer.okta.com/docs/reference/rate-limits/>;
+//! docs/operations.md): which per-tenant, per-minute bucket a request
 //! path counts against. JWKS and discovery documents are never limited.
 
 /// A bucket of endpoints sharing one per-minute quota per tenant.

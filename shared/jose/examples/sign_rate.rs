@@ -1,5 +1,5 @@
 //! The raw signing rate on this machine, one core: the ceiling that token issuance is measured
-//! against (PERF.md). Run with `cargo run --release -p tessera-jose --example sign_rate`.
+//! against (docs/performance.md). Run with `cargo run --release -p tessera-jose --example sign_rate`.
 
 use std::time::{Duration, Instant};
 

@@ -28,7 +28,7 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// The first schema: every table of DESIGN.md's durable state.
+/// The first schema: every table of the durable state (docs/architecture.md, "Storage decisions").
 struct Initial;
 
 impl MigrationName for Initial {
@@ -951,7 +951,8 @@ impl MigrationTrait for RefreshTokenGrant {
     }
 }
 
-/// Admin roles (OKTA-REFERENCE §10) assigned to users and groups.
+/// Admin roles (Okta's standard administrator roles; docs/management-api.md) assigned to users
+/// and groups.
 struct RoleAssignments;
 
 impl MigrationName for RoleAssignments {
@@ -1000,7 +1001,8 @@ impl MigrationTrait for RoleAssignments {
     }
 }
 
-/// Token inline hooks (OKTA-REFERENCE §8): the endpoint a policy rule calls before tokens are
+/// Token inline hooks (Okta's token inline hook,
+/// <https://developer.okta.com/docs/reference/token-hook/>): the endpoint a policy rule calls before tokens are
 /// signed. The authentication header's value is sealed under the master key, like client secrets.
 struct InlineHooks;
 
@@ -1050,7 +1052,7 @@ impl MigrationTrait for InlineHooks {
     }
 }
 
-/// The org authorization server (OKTA-REFERENCE §1): one row per tenant, flagged, hidden from
+/// The org authorization server (Okta's, <https://developer.okta.com/docs/concepts/auth-servers/>): one row per tenant, flagged, hidden from
 /// the management API, with its own signing keys that the keys service rotates like any other.
 struct OrgAuthorizationServer;
 

@@ -1,4 +1,4 @@
-//! sea-orm entities, one per table of DESIGN.md's durable state.
+//! sea-orm entities, one per table of the durable state (docs/architecture.md, "Storage decisions").
 //!
 //! Every table has the same spine: `seq` (auto-increment primary key, the pagination cursor and
 //! creation order), `tenant_id`, `id` (the public identifier, unique within the tenant),
