@@ -87,6 +87,9 @@ pub struct Config {
     pub startup_wait_secs: u64,
     /// Password sign-in: lockout and throttling (`[sign_in]`, `TESSERA_SIGN_IN__…`).
     pub sign_in: SignIn,
+    /// How long a request waits on Redis and PostgreSQL before it fails (`[stores]`,
+    /// `TESSERA_STORES__…`): a store that is down costs a caller a fast 503, not a hang.
+    pub stores: Stores,
     /// Proxies whose `X-Forwarded-For` names the client (CIDR ranges; `TESSERA_TRUSTED_PROXIES`).
     /// A request from anywhere else is attributed to its own peer address, so a client cannot
     /// choose the address its failed sign-ins are counted against.
@@ -101,6 +104,99 @@ pub enum ClientSecrets {
     Sealed,
     /// Hashed, shown once.
     Hashed,
+}
+
+/// Timeouts on the stores (the `[stores]` section), in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Stores {
+    /// The longest one Redis operation may take; past it Redis is taken to be down and every
+    /// operation fails at once until the probe hears from it again.
+    pub redis_timeout_ms: u64,
+    /// The longest one connection attempt to Redis may take.
+    pub redis_connect_timeout_ms: u64,
+    /// How often Redis is pinged while it answers (a connection that died unused is replaced
+    /// by the ping); while it is down it is pinged five times as often.
+    pub redis_probe_ms: u64,
+    /// PostgreSQL: the longest a request waits for a pooled connection (while the database is
+    /// down, how long a request that needs it takes to answer 503).
+    pub database_acquire_timeout_ms: u64,
+    /// PostgreSQL: the longest one connection attempt may take.
+    pub database_connect_timeout_ms: u64,
+    /// PostgreSQL: the longest one statement may run (`statement_timeout`).
+    pub database_statement_timeout_ms: u64,
+    /// How often this process checks that the database answers (`/readyz`, the
+    /// `tessera_dependency_up` metric).
+    pub database_probe_ms: u64,
+}
+
+impl Default for Stores {
+    fn default() -> Self {
+        Self {
+            redis_timeout_ms: 500,
+            redis_connect_timeout_ms: 500,
+            redis_probe_ms: 1000,
+            database_acquire_timeout_ms: 1000,
+            database_connect_timeout_ms: 1000,
+            database_statement_timeout_ms: 5000,
+            database_probe_ms: 1000,
+        }
+    }
+}
+
+impl Stores {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (setting, value) in [
+            ("stores.redis_timeout_ms", self.redis_timeout_ms),
+            (
+                "stores.redis_connect_timeout_ms",
+                self.redis_connect_timeout_ms,
+            ),
+            ("stores.redis_probe_ms", self.redis_probe_ms),
+            (
+                "stores.database_acquire_timeout_ms",
+                self.database_acquire_timeout_ms,
+            ),
+            (
+                "stores.database_connect_timeout_ms",
+                self.database_connect_timeout_ms,
+            ),
+            (
+                "stores.database_statement_timeout_ms",
+                self.database_statement_timeout_ms,
+            ),
+            ("stores.database_probe_ms", self.database_probe_ms),
+        ] {
+            if !(10..=600_000).contains(&value) {
+                return Err(invalid(
+                    setting,
+                    format!("{value} is not between 10 and 600000"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The Redis store's timeouts.
+    pub fn redis(&self) -> tessera_ephemeral::Timeouts {
+        let ms = std::time::Duration::from_millis;
+        tessera_ephemeral::Timeouts {
+            operation: ms(self.redis_timeout_ms),
+            connect: ms(self.redis_connect_timeout_ms),
+            probe: ms(self.redis_probe_ms),
+            recovery_probe: ms((self.redis_probe_ms / 5).max(10)),
+        }
+    }
+
+    /// The database pool's timeouts.
+    pub fn database(&self) -> tessera_store::Timeouts {
+        let ms = std::time::Duration::from_millis;
+        tessera_store::Timeouts {
+            acquire: ms(self.database_acquire_timeout_ms),
+            connect: ms(self.database_connect_timeout_ms),
+            statement: ms(self.database_statement_timeout_ms),
+        }
+    }
 }
 
 /// Okta's password-policy lockout (`settings.password.lockout`) and a per-address throttle.
@@ -203,6 +299,7 @@ impl Default for Config {
             rate_limits: RateLimits::default(),
             startup_wait_secs: 60,
             sign_in: SignIn::default(),
+            stores: Stores::default(),
             trusted_proxies: vec!["127.0.0.0/8".into(), "::1/128".into()],
         }
     }
@@ -353,6 +450,7 @@ impl Config {
         }
         self.outbound_policy()?;
         self.proxies()?;
+        self.stores.validate()?;
         if self.keep_alive_secs > 3600 {
             return Err(invalid(
                 "keep_alive_secs",

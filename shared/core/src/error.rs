@@ -25,8 +25,18 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::Internal(cause.to_string())
+    /// An unexpected fault. A database error keeps its type instead, so that the surfaces
+    /// answer 503 for a database that cannot be reached.
+    pub fn internal(cause: impl std::fmt::Display + 'static) -> Self {
+        let text = cause.to_string();
+        let any: Box<dyn std::any::Any> = Box::new(cause);
+        match any.downcast::<tessera_store::sea_orm::DbErr>() {
+            Ok(db) => Self::Store(StoreError::Db(*db)),
+            Err(any) => match any.downcast::<StoreError>() {
+                Ok(s) => Self::Store(*s),
+                Err(_) => Self::Internal(text),
+            },
+        }
     }
 }
 

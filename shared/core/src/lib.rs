@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod hooks;
 pub mod keys;
 pub mod metrics;

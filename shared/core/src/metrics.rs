@@ -25,6 +25,8 @@ pub struct Metrics {
     pub bus_events: IntCounter,
     pub bus_lag: prometheus::Gauge,
     pub key_rotations: IntCounterVec,
+    pub dependency_up: prometheus::IntGaugeVec,
+    pub bus_waiting: IntGauge,
 }
 
 /// The metrics of this process.
@@ -124,6 +126,19 @@ pub fn metrics() -> &'static Metrics {
             &["trigger"],
         )
         .unwrap_or_else(|_| unreachable_metric());
+        let dependency_up = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "dependency_up",
+                "Whether a store answers, as this process last saw it (1) or not (0): database (probed every stores.database_probe_ms), redis (its circuit breaker)",
+            ),
+            &["dependency"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let bus_waiting = IntGauge::new(
+            "config_bus_waiting",
+            "Committed configuration changes waiting for Redis to be announced",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -138,6 +153,8 @@ pub fn metrics() -> &'static Metrics {
             Box::new(bus_events.clone()),
             Box::new(bus_lag.clone()),
             Box::new(key_rotations.clone()),
+            Box::new(dependency_up.clone()),
+            Box::new(bus_waiting.clone()),
         ] {
             let _ = registry.register(c);
         }
@@ -156,6 +173,8 @@ pub fn metrics() -> &'static Metrics {
             bus_events,
             bus_lag,
             key_rotations,
+            dependency_up,
+            bus_waiting,
         }
     })
 }
@@ -177,6 +196,20 @@ fn catch_up(counter: &prometheus::IntCounter, total: u64) {
 }
 
 impl Metrics {
+    /// Sets the stores' health gauges (`redis` only where Redis is configured).
+    pub fn observe_health(&self, health: crate::health::Snapshot, redis: bool, waiting: usize) {
+        self.dependency_up
+            .with_label_values(&["database"])
+            .set(i64::from(health.database));
+        if redis {
+            self.dependency_up
+                .with_label_values(&["redis"])
+                .set(i64::from(health.short_lived));
+        }
+        self.bus_waiting
+            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+    }
+
     /// Copies the hot registry's own counts into the exported metrics.
     pub fn observe_registry(&self, hot: &tessera_hot::Registry) {
         let s = hot.stats();

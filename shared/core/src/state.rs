@@ -44,6 +44,8 @@ pub struct AppState {
     pub revocations: Arc<crate::revocation::Revocations>,
     /// Proxies whose `X-Forwarded-For` is believed (`trusted_proxies`).
     pub proxies: Arc<Vec<tessera_outbound::Allowed>>,
+    /// The stores' health as the background probes last saw it.
+    pub health: Arc<crate::health::Health>,
 }
 
 /// A failure to start: the message says what to fix.
@@ -110,20 +112,19 @@ impl AppState {
         let wait = std::time::Duration::from_secs(config.startup_wait_secs);
         let db_url = config.effective_database_url();
         let db = patiently("database", &db_url, wait, StartError::Database, || {
-            tessera_store::connect(&db_url)
+            tessera_store::connect_with(&db_url, config.stores.database())
         })
         .await?;
         tessera_store::migrate(&db).await?;
         let (short, bus): (Arc<dyn ShortLived>, Arc<dyn ConfigBus>) = match &config.redis_url {
-            Some(url) => (
-                Arc::new(
-                    patiently("Redis", url, wait, StartError::Redis, || {
-                        RedisStore::connect(url)
-                    })
-                    .await?,
-                ),
-                Arc::new(RedisBus::connect(url).await?),
-            ),
+            Some(url) => {
+                let store = patiently("Redis", url, wait, StartError::Redis, || {
+                    RedisStore::connect_with(url, config.stores.redis())
+                })
+                .await?;
+                let bus = RedisBus::connect(url, store.clone()).await?;
+                (Arc::new(store), Arc::new(bus))
+            }
             None => (Arc::new(MemoryStore::new()), Arc::new(MemoryBus::new())),
         };
         let random: Arc<dyn Random> = Arc::new(SystemRandom);
@@ -177,6 +178,11 @@ impl AppState {
             short.clone(),
             clock.clone(),
         ));
+        let health = crate::health::Health::start(
+            db.clone(),
+            std::time::Duration::from_millis(config.stores.database_probe_ms),
+            std::time::Duration::from_millis(config.stores.database_acquire_timeout_ms),
+        );
         let (db_for_log, clock_for_log, random_for_log) =
             (db.clone(), clock.clone(), random.clone());
         let state = Self {
@@ -195,6 +201,7 @@ impl AppState {
             hooks,
             revocations,
             proxies,
+            health,
             syslog: crate::syslog::SystemLog::start(db_for_log, clock_for_log, random_for_log),
         };
         Ok((state, generated))
@@ -220,7 +227,8 @@ impl AppState {
 
     /// Commits a configuration write: bumps the tenant's config version inside `txn`, commits,
     /// then announces the change (`{tenant, what, id, version, reload}`) to this process's hot
-    /// state and on the config bus, so each replica reloads exactly what `change` touched. A
+    /// state and on the config bus, so each replica reloads exactly what `change` touched.
+    /// While Redis is down the bus holds the announcement and sends it when Redis answers; a
     /// failed announcement is logged, not returned: the write is durable and the periodic
     /// version check catches up.
     pub async fn commit(

@@ -3,14 +3,15 @@
 //! In-process it is a broadcast channel; with Redis it is pub/sub on one channel, relayed
 //! into the same local broadcast so that listeners do not care which one runs.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use redis::AsyncCommands as _;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
-use crate::Result;
+use crate::{RedisStore, Result};
 
 /// The Redis channel the bus uses.
 pub const CHANNEL: &str = "tessera:config";
@@ -63,6 +64,10 @@ pub trait ConfigBus: Send + Sync + 'static {
     async fn publish(&self, event: &ConfigEvent) -> Result<()>;
     /// A receiver of every event published from now on, by any replica.
     fn subscribe(&self) -> broadcast::Receiver<ConfigEvent>;
+    /// Events published here that wait to be delivered to the other replicas.
+    fn waiting(&self) -> usize {
+        0
+    }
 }
 
 const LOCAL_CAPACITY: usize = 4096;
@@ -100,11 +105,27 @@ impl ConfigBus for MemoryBus {
     }
 }
 
+/// How many announcements wait for Redis at most; past that the oldest is dropped (and logged):
+/// each replica's periodic version check still finds the change.
+const OUTBOX_CAPACITY: usize = 10_000;
+
 /// The bus across replicas: Redis pub/sub relayed into a local broadcast.
+///
+/// Publishing goes through the short-lived store's connection and circuit breaker. An event
+/// that cannot be published (Redis is down) waits in an in-process outbox, in order, and a
+/// background task publishes it as soon as Redis answers: a committed change is announced
+/// late, never not at all (unless the process dies first, when the replicas' periodic version
+/// check finds it).
 #[derive(Clone)]
 pub struct RedisBus {
-    conn: redis::aio::ConnectionManager,
+    store: RedisStore,
     local: broadcast::Sender<ConfigEvent>,
+    outbox: Arc<Outbox>,
+}
+
+struct Outbox {
+    waiting: Mutex<VecDeque<Vec<u8>>>,
+    wake: Notify,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -114,58 +135,130 @@ impl std::fmt::Debug for RedisBus {
 }
 
 impl RedisBus {
-    /// Connects, subscribes, and starts the relay task, which resubscribes by itself after a
-    /// lost connection (the hot-state registry's periodic version check covers the gap).
-    /// Returns once the subscription is active, so nothing published afterwards is missed.
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Subscribes and starts the relay task, which resubscribes by itself after a lost
+    /// connection (the hot-state registry's periodic version check covers the gap), and the
+    /// outbox task. Publishes through `store`. Returns once the subscription is active, so
+    /// nothing published afterwards is missed.
+    pub async fn connect(url: &str, store: RedisStore) -> Result<Self> {
         let client = redis::Client::open(url)?;
-        let conn = redis::aio::ConnectionManager::new(client.clone()).await?;
         let (local, _) = broadcast::channel(LOCAL_CAPACITY);
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(CHANNEL).await?;
-        let relay = local.clone();
-        tokio::spawn(async move {
-            let mut pubsub = Some(pubsub);
-            loop {
-                if let Some(mut ps) = pubsub.take() {
-                    let mut messages = ps.on_message();
-                    while let Some(msg) = messages.next().await {
-                        match serde_json::from_slice::<ConfigEvent>(msg.get_payload_bytes()) {
-                            Ok(event) => {
-                                let _ = relay.send(event);
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "ignoring a malformed config-bus message")
-                            }
-                        }
+        tokio::spawn(relay(client, pubsub, local.clone()));
+        let outbox = Arc::new(Outbox {
+            waiting: Mutex::new(VecDeque::new()),
+            wake: Notify::new(),
+        });
+        tokio::spawn(deliver(store.clone(), Arc::downgrade(&outbox)));
+        Ok(Self {
+            store,
+            local,
+            outbox,
+        })
+    }
+}
+
+/// Relays every message on [`CHANNEL`] into `local`, resubscribing after a lost connection.
+async fn relay(
+    client: redis::Client,
+    pubsub: redis::aio::PubSub,
+    local: broadcast::Sender<ConfigEvent>,
+) {
+    let mut pubsub = Some(pubsub);
+    loop {
+        if let Some(mut ps) = pubsub.take() {
+            let mut messages = ps.on_message();
+            while let Some(msg) = messages.next().await {
+                match serde_json::from_slice::<ConfigEvent>(msg.get_payload_bytes()) {
+                    Ok(event) => {
+                        let _ = local.send(event);
                     }
-                    tracing::warn!("config bus subscription lost; resubscribing");
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                match client.get_async_pubsub().await {
-                    Ok(mut ps) => match ps.subscribe(CHANNEL).await {
-                        Ok(()) => pubsub = Some(ps),
-                        Err(e) => tracing::warn!(error = %e, "config bus resubscribe failed"),
-                    },
-                    Err(e) => tracing::warn!(error = %e, "config bus reconnect failed"),
+                    Err(e) => tracing::warn!(error = %e, "ignoring a malformed config-bus message"),
                 }
             }
-        });
-        Ok(Self { conn, local })
+            tracing::warn!("config bus subscription lost; resubscribing");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let attempt = tokio::time::timeout(Duration::from_secs(1), async {
+            let mut ps = client.get_async_pubsub().await?;
+            ps.subscribe(CHANNEL).await?;
+            Ok::<_, redis::RedisError>(ps)
+        })
+        .await;
+        match attempt {
+            Ok(Ok(ps)) => {
+                tracing::info!("config bus subscribed again");
+                pubsub = Some(ps);
+            }
+            Ok(Err(e)) => tracing::debug!(error = %e, "config bus resubscribe failed"),
+            Err(_) => tracing::debug!("config bus resubscribe timed out"),
+        }
+    }
+}
+
+/// Publishes what waits in the outbox, oldest first, until the bus is dropped.
+async fn deliver(store: RedisStore, outbox: Weak<Outbox>) {
+    loop {
+        let Some(ob) = outbox.upgrade() else { return };
+        let next = ob.waiting.lock().ok().and_then(|w| w.front().cloned());
+        let Some(payload) = next else {
+            // Wake on a new event, or look again in a while (the bus may have been dropped).
+            let _ = tokio::time::timeout(Duration::from_secs(5), ob.wake.notified()).await;
+            continue;
+        };
+        if store.publish(CHANNEL, &payload).await.is_ok() {
+            if let Ok(mut w) = ob.waiting.lock() {
+                w.pop_front();
+                if w.is_empty() {
+                    tracing::info!("every waiting config change is announced");
+                }
+            }
+        } else {
+            drop(ob);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl ConfigBus for RedisBus {
+    /// Publishes now, or, while Redis is down or earlier events still wait, queues the event
+    /// behind them; it is announced when Redis answers. `Ok` either way.
     async fn publish(&self, event: &ConfigEvent) -> Result<()> {
         let payload = serde_json::to_vec(event)
             .map_err(|e| crate::StoreUnavailable::Malformed(e.to_string()))?;
-        let mut c = self.conn.clone();
-        let _: i64 = c.publish(CHANNEL, payload).await?;
+        let queued_before = ConfigBus::waiting(self) > 0;
+        if !queued_before && self.store.publish(CHANNEL, &payload).await.is_ok() {
+            return Ok(());
+        }
+        let Ok(mut waiting) = self.outbox.waiting.lock() else {
+            return Err(crate::StoreUnavailable::Malformed(
+                "the config bus outbox is poisoned".into(),
+            ));
+        };
+        if waiting.len() >= OUTBOX_CAPACITY {
+            waiting.pop_front();
+            tracing::error!(
+                capacity = OUTBOX_CAPACITY,
+                "config bus outbox full: dropped its oldest announcement (replicas find that change by their periodic version check)"
+            );
+        }
+        waiting.push_back(payload);
+        drop(waiting);
+        self.outbox.wake.notify_one();
+        tracing::warn!(
+            tenant = event.tenant,
+            what = event.what,
+            "config change committed; Redis is unavailable, so it is announced when Redis answers"
+        );
         Ok(())
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ConfigEvent> {
         self.local.subscribe()
+    }
+
+    fn waiting(&self) -> usize {
+        self.outbox.waiting.lock().map_or(0, |w| w.len())
     }
 }

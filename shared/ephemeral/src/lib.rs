@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub use bus::{ConfigBus, ConfigEvent, MemoryBus, RedisBus, Reload};
 pub use memory::MemoryStore;
-pub use redis_store::RedisStore;
+pub use redis_store::{RedisStore, Timeouts};
 
 /// A failure to reach or use the store. Callers fail closed on it.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,12 @@ pub enum StoreUnavailable {
     Redis(#[from] redis::RedisError),
     #[error("short-lived store returned malformed data: {0}")]
     Malformed(String),
+    /// The store did not answer within its operation timeout.
+    #[error("short-lived store did not answer in time")]
+    Timeout,
+    /// The store is known to be down (its circuit breaker is open): nothing was sent.
+    #[error("short-lived store is down; failing fast until it answers again")]
+    Down,
 }
 
 pub type Result<T> = std::result::Result<T, StoreUnavailable>;
@@ -112,8 +118,13 @@ pub trait ShortLived: Send + Sync + 'static {
     async fn renew_lease(&self, key: &Key, holder: &str, ttl: Duration) -> Result<bool>;
     /// Gives the lease up if `holder` has it.
     async fn release_lease(&self, key: &Key, holder: &str) -> Result<bool>;
-    /// Whether the store answers (for `/readyz`).
+    /// Whether the store answers, asked now.
     async fn ping(&self) -> Result<()>;
+    /// Whether the store is believed to answer, without asking (for `/readyz` and metrics):
+    /// the Redis store's circuit breaker; the in-process store always is.
+    fn reachable(&self) -> bool {
+        true
+    }
 }
 
 fn millis(d: Duration) -> u64 {

@@ -287,7 +287,10 @@ async fn memory_bus_delivers_to_every_subscriber() {
 
 #[tokio::test]
 async fn redis_bus_delivers_across_replicas() {
-    let one: Arc<dyn ConfigBus> = Arc::new(RedisBus::connect(&redis_url()).await.unwrap());
-    let two: Arc<dyn ConfigBus> = Arc::new(RedisBus::connect(&redis_url()).await.unwrap());
+    async fn replica() -> Arc<dyn ConfigBus> {
+        let store = RedisStore::connect(&redis_url()).await.unwrap();
+        Arc::new(RedisBus::connect(&redis_url(), store).await.unwrap())
+    }
+    let (one, two) = (replica().await, replica().await);
     a_published_change_reaches_every_subscriber(one, two).await;
 }

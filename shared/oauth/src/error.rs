@@ -157,7 +157,12 @@ impl OAuthError {
     }
 
     /// An internal fault: logged with its cause, answered without it.
-    pub fn server_error(cause: impl std::fmt::Display) -> Self {
+    /// `500 server_error`, unless the cause is a database that cannot be reached: that is
+    /// `503 temporarily_unavailable`, which the client may retry.
+    pub fn server_error(cause: impl std::fmt::Display + 'static) -> Self {
+        if tessera_store::unreachable_any(&cause) {
+            return Self::temporarily_unavailable(cause);
+        }
         tracing::error!(error = %cause, "internal error on an OAuth endpoint");
         Self::code(ErrorCode::ServerError, "An unexpected error occurred.")
     }
@@ -185,6 +190,10 @@ impl ResponseError for OAuthError {
                 "WWW-Authenticate",
                 format!("Basic realm=\"tessera\", error=\"{}\"", self.error),
             ));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // The stores are probed every second: a retry after one sees a store that is back.
+            res.insert_header(("Retry-After", "1"));
         }
         res.json(json!({ "error": self.error, "error_description": self.description }))
     }

@@ -33,14 +33,50 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
-/// Opens the database named by `url` (`sqlite://…` or `postgres://…`).
+/// How long the pool waits on PostgreSQL (SQLite is a local file and keeps sqlx's defaults).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// The longest a caller waits for a pooled connection. While the database is down, every
+    /// connection attempt is refused and retried until this passes: it is how long a request
+    /// that needs the database takes to fail.
+    pub acquire: std::time::Duration,
+    /// The longest one connection attempt may take.
+    pub connect: std::time::Duration,
+    /// PostgreSQL's `statement_timeout`.
+    pub statement: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            acquire: std::time::Duration::from_secs(1),
+            connect: std::time::Duration::from_secs(1),
+            statement: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// Opens the database named by `url` (`sqlite://…` or `postgres://…`) with the default
+/// [`Timeouts`].
 pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
+    connect_with(url, Timeouts::default()).await
+}
+
+/// Opens the database named by `url` with `timeouts` (PostgreSQL only).
+pub async fn connect_with(url: &str, timeouts: Timeouts) -> Result<DatabaseConnection, StoreError> {
+    let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
-        .max_connections(if url.starts_with("sqlite:") { 4 } else { 16 });
+        .max_connections(if sqlite { 4 } else { 16 });
+    if !sqlite {
+        options
+            .acquire_timeout(timeouts.acquire)
+            .connect_timeout(timeouts.connect)
+            .statement_timeout(timeouts.statement);
+    }
     let db = Database::connect(options).await?;
-    if url.starts_with("sqlite:") {
+    if sqlite {
         // WAL lets readers proceed while one writer commits; foreign keys are not used but the
         // busy timeout matters when several pooled connections write.
         for pragma in [
@@ -54,15 +90,54 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
     Ok(db)
 }
 
+/// [`unreachable`] for an error of any type: `true` only for a [`sea_orm::DbErr`] or a
+/// [`StoreError`] that says so. The wire-error constructors ask it, so that a database outage is
+/// a 503 however the error reached them (`?`, or `map_err` into a 500).
+pub fn unreachable_any(cause: &dyn std::any::Any) -> bool {
+    if let Some(e) = cause.downcast_ref::<sea_orm::DbErr>() {
+        return unreachable(e);
+    }
+    cause
+        .downcast_ref::<StoreError>()
+        .is_some_and(StoreError::is_unreachable)
+}
+
+/// Whether `err` says the database could not be reached or did not answer in time (its
+/// caller gets a 503 and may retry), as opposed to an answer it gave (a 4xx or a 500).
+pub fn unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, SqlxError};
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        SqlxError::Io(_)
+        | SqlxError::PoolTimedOut
+        | SqlxError::PoolClosed
+        | SqlxError::WorkerCrashed
+        | SqlxError::Tls(_) => true,
+        // SQLSTATE class 08 (connection exception), 57P01–57P03 (the server is shutting down
+        // or starting), 57014 (the statement timeout cancelled the query).
+        SqlxError::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "57014")
+        }),
+        _ => false,
+    }
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
     migration::Migrator::up(db, None).await?;
     Ok(())
 }
 
-/// Whether the database answers (for `/readyz`).
-pub async fn ping(db: &DatabaseConnection) -> bool {
-    db.ping().await.is_ok()
+/// Whether the database answers, within `within`.
+pub async fn ping(db: &DatabaseConnection, within: std::time::Duration) -> bool {
+    matches!(tokio::time::timeout(within, db.ping()).await, Ok(Ok(())))
 }
 
 /// Text matching with `LIKE`, the caller's text taken literally: `%`, `_` and the escape

@@ -24,6 +24,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database could not be reached or did not answer in time (see
+    /// [`crate::unreachable`]).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Db(e) if crate::unreachable(e))
+    }
+
     pub(crate) fn from_write(err: sea_orm::DbErr) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict,

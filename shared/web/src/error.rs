@@ -238,8 +238,13 @@ impl ApiError {
         )
     }
 
-    /// `E0000009`, for faults the caller cannot fix. The cause is logged, not returned.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    /// `E0000009`, for faults the caller cannot fix. The cause is logged, not returned. A
+    /// database that cannot be reached is not such a fault: that cause is a 503
+    /// ([`ApiError::unavailable`]), which the caller may retry.
+    pub fn internal(cause: impl std::fmt::Display + 'static) -> Self {
+        if tessera_store::unreachable_any(&cause) {
+            return Self::unavailable(cause);
+        }
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -274,6 +279,9 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header(("WWW-Authenticate", "SSWS realm=\"tessera\""));
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.insert_header(("Retry-After", RETRY_AFTER_SECS));
+        }
         res.json(json!({
             "errorCode": self.code.as_str(),
             "errorSummary": self.summary,
@@ -289,6 +297,10 @@ impl From<tessera_store::StoreError> for ApiError {
         Self::internal(e)
     }
 }
+
+/// What a 503 tells the caller to wait before retrying, in seconds: the stores are probed every
+/// second, so a retry after one sees a store that has come back.
+pub const RETRY_AFTER_SECS: &str = "1";
 
 impl From<tessera_ephemeral::StoreUnavailable> for ApiError {
     fn from(e: tessera_ephemeral::StoreUnavailable) -> Self {

@@ -80,6 +80,8 @@ pub async fn enforce(
     let key = Key::tenant(&tenant, Kind::RateLimit, b.name());
     let hit = match state.short.hit(&key, WINDOW).await {
         Ok(hit) => hit,
+        // Redis is known to be down (logged once, when its breaker opened): fail open at once.
+        Err(tessera_ephemeral::StoreUnavailable::Down) => return next.call(req).await,
         Err(e) => {
             tracing::warn!(error = %e, bucket = b.name(), "rate-limit counter unreachable; request let through");
             return next.call(req).await;

@@ -20,6 +20,7 @@ mod cluster;
 mod conformance;
 mod cors;
 mod deploy_artifacts;
+mod faults;
 mod helpers;
 mod hooks;
 mod introspection;
