@@ -8,6 +8,9 @@
 #   deploy/local-cluster.sh stop     # stop what `start` started (by PID), gracefully
 #   deploy/local-cluster.sh status   # which processes are up
 #   deploy/local-cluster.sh kill NAME   # SIGKILL one replica (e.g. token-1), as a crash would
+#   deploy/local-cluster.sh start NAME  # start one replica again (nginx is left alone: its
+#                                       # upstreams name fixed ports and it retries a replica
+#                                       # that is back after fail_timeout)
 #
 # Settings (environment):
 #   TESSERA_BIN        the binary (default: target/release/tessera, else target/debug/tessera)
@@ -73,15 +76,44 @@ wait_ready() { # name url
   log "$1 did not become ready at $2"; return 1
 }
 
-start() {
-  [ -x "$BIN" ] || { log "no tessera binary at $BIN (cargo build --release)"; exit 1; }
-  [ -x "$NGINX" ] || { log "nginx not found at $NGINX (apt-get install nginx-light)"; exit 1; }
+environment() { # what every replica is started with
   mkdir -p "$DIR/pids" "$DIR/logs" "$DIR/nginx"
   export TESSERA_OPERATOR_TOKEN="${TESSERA_OPERATOR_TOKEN:-$(secret operator-token)}"
   export TESSERA_MASTER_KEY="${TESSERA_MASTER_KEY:-$(secret master-key)}"
   export TESSERA_PUBLIC_URL="${TESSERA_PUBLIC_URL:-http://127.0.0.1:$PORT}"
   export TESSERA_LOG_LEVEL="${TESSERA_LOG_LEVEL:-info}"
   export DATABASE_URL REDIS_URL
+}
+
+launch() { # name service port: start one replica unless it runs
+  if running "$1"; then log "$1 already running"; return 0; fi
+  # Each replica's Prometheus metrics on loopback, 100 ports above its own.
+  TESSERA_LISTEN="127.0.0.1:$3" TESSERA_METRICS_LISTEN="127.0.0.1:$(($3 + 100))" \
+    TESSERA_INSTANCE_ID="$1" TESSERA_DATA_DIR="$DIR/data-$1" \
+    OTEL_SERVICE_NAME="tessera-$2" \
+    nohup "$BIN" serve --service "$2" </dev/null >>"$DIR/logs/$1.log" 2>&1 &
+  echo $! >"$DIR/pids/$1.pid"
+}
+
+start_one() { # name: start one replica again, leaving nginx and the others alone
+  local r name service port
+  for r in "${REPLICAS[@]}"; do
+    read -r name service port <<<"$r"
+    if [ "$name" = "$1" ]; then
+      environment
+      launch "$name" "$service" "$port"
+      wait_ready "$name" "http://127.0.0.1:$port/readyz"
+      log "$name up"
+      return 0
+    fi
+  done
+  log "no replica named $1"; exit 2
+}
+
+start() {
+  [ -x "$BIN" ] || { log "no tessera binary at $BIN (cargo build --release)"; exit 1; }
+  [ -x "$NGINX" ] || { log "nginx not found at $NGINX (apt-get install nginx-light)"; exit 1; }
+  environment
   # A fresh database when the named one does not exist (the server half of the URL, db "postgres").
   local db="${DATABASE_URL##*/}"; db="${db%%\?*}"
   if command -v psql >/dev/null && ! psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
@@ -93,13 +125,7 @@ start() {
   fi
   for r in "${REPLICAS[@]}"; do
     read -r name service port <<<"$r"
-    if running "$name"; then log "$name already running"; continue; fi
-    # Each replica's Prometheus metrics on loopback, 100 ports above its own.
-    TESSERA_LISTEN="127.0.0.1:$port" TESSERA_METRICS_LISTEN="127.0.0.1:$((port + 100))" \
-      TESSERA_INSTANCE_ID="$name" TESSERA_DATA_DIR="$DIR/data-$name" \
-      OTEL_SERVICE_NAME="tessera-$service" \
-      nohup "$BIN" serve --service "$service" </dev/null >>"$DIR/logs/$name.log" 2>&1 &
-    echo $! >"$DIR/pids/$name.pid"
+    launch "$name" "$service" "$port"
   done
   for r in "${REPLICAS[@]}"; do
     read -r name _ port <<<"$r"
@@ -140,14 +166,17 @@ $(upstream admin)
     }
     server {
         listen 127.0.0.1:$PORT;
-        include $ROOT/deploy/nginx/routes.conf;
+        include $DIR/nginx/routes.conf;
     }
 }
 CONF
+  # The routing as deployed, but logging to a file: routes.conf logs to stdout (a container's
+  # log), which a daemonised nginx loses on its first reload.
+  sed "s|access_log /dev/stdout |access_log $DIR/logs/nginx-access.log |" \
+    "$ROOT/deploy/nginx/routes.conf" >"$DIR/nginx/routes.conf"
   if running nginx; then "$NGINX" -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -s reload
-  else # The access log is nginx's stdout (routes.conf): a file here.
-    "$NGINX" -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -e "$DIR/logs/nginx-error.log" \
-      </dev/null >>"$DIR/logs/nginx-access.log" 2>>"$DIR/logs/nginx-error.log"
+  else "$NGINX" -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -e "$DIR/logs/nginx-error.log" \
+      </dev/null 2>>"$DIR/logs/nginx-error.log"
   fi
   wait_ready nginx "http://127.0.0.1:$PORT/healthz"
   log "up: http://127.0.0.1:$PORT (operator token in $DIR/operator-token unless set)"
@@ -184,9 +213,9 @@ status() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) if [ -n "${2:-}" ]; then start_one "$2"; else start; fi ;;
   stop) stop ;;
   status) status ;;
   kill) running "${2:?name}" && kill -KILL "$(cat "$DIR/pids/$2.pid")" && log "killed $2" ;;
-  *) echo "usage: $0 start|stop|status|kill NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 start [NAME]|stop|status|kill NAME" >&2; exit 2 ;;
 esac

@@ -17,13 +17,13 @@ use serde_json::{Value, json};
 use crate::helpers::{fresh_postgres, repo_root, service_app};
 
 /// The cluster: its directory, nginx's port, and the script's environment.
-struct Cluster {
-    port: u16,
-    env: Vec<(String, String)>,
+pub(crate) struct Cluster {
+    pub(crate) port: u16,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Cluster {
-    fn script(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) fn script(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(repo_root().join("deploy/local-cluster.sh"));
         for (k, _) in std::env::vars() {
             if k.starts_with("TESSERA_") || k.starts_with("OTEL_") {
@@ -34,7 +34,7 @@ impl Cluster {
         cmd.output().expect("run deploy/local-cluster.sh")
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
@@ -50,7 +50,7 @@ impl Drop for Cluster {
 }
 
 /// A base port with it and the six after it free.
-fn free_range() -> u16 {
+pub(crate) fn free_range() -> u16 {
     use tessera_domain::Random as _;
     for _ in 0..200 {
         let mut b = [0u8; 2];
@@ -63,7 +63,7 @@ fn free_range() -> u16 {
     panic!("no free port range");
 }
 
-async fn form(
+pub(crate) async fn form(
     client: &Client,
     url: &str,
     auth: (&str, &str),
@@ -85,11 +85,11 @@ fn claims(jwt: &str, jwks: &Value, issuer: &str) -> Value {
 }
 
 /// Sends `req` and reads its JSON body.
-async fn json_of(req: reqwest::RequestBuilder) -> Value {
+pub(crate) async fn json_of(req: reqwest::RequestBuilder) -> Value {
     req.send().await.unwrap().json().await.unwrap()
 }
 
-fn logs_of(dir: &Path) -> String {
+pub(crate) fn logs_of(dir: &Path) -> String {
     let mut all = String::new();
     for entry in std::fs::read_dir(dir.join("logs")).unwrap() {
         all.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());

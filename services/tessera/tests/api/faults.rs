@@ -224,13 +224,13 @@ async fn with_redis_down_requests_pass_or_fail_fast_and_all_is_back_within_a_sec
 }
 
 /// A private PostgreSQL cluster (`initdb` + `pg_ctl` as the `postgres` user) on a free port.
-struct OwnPostgres {
+pub(crate) struct OwnPostgres {
     dir: std::path::PathBuf,
     port: u16,
 }
 
 impl OwnPostgres {
-    fn init() -> Self {
+    pub(crate) fn init() -> Self {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("tessera-pg-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
@@ -261,11 +261,11 @@ impl OwnPostgres {
         pg
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    fn start(&self) {
+    pub(crate) fn start(&self) {
         let data = self.dir.join("data").display().to_string();
         let log = self.dir.join("pg.log").display().to_string();
         let opts = format!(
@@ -284,7 +284,7 @@ impl OwnPostgres {
         );
     }
 
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let data = self.dir.join("data").display().to_string();
         as_postgres(&["pg_ctl", "-D", &data, "-m", "fast", "-w", "stop"], false);
     }

@@ -15,6 +15,7 @@
 
 mod architecture;
 mod authorize;
+mod chaos;
 mod cli;
 mod cluster;
 mod conformance;

@@ -162,14 +162,14 @@ async fn two_keys_processes_rotate_each_due_key_exactly_once_and_hand_over_when_
 
 /// A JWKS cache that refetches only when `Cache-Control: max-age` runs out, never on an unknown
 /// `kid`: the strictest reading of what a verifier may do.
-struct JwksCache {
-    url: String,
-    entry: tokio::sync::Mutex<Option<(Value, Instant)>>,
-    fetches: AtomicU64,
+pub(crate) struct JwksCache {
+    pub(crate) url: String,
+    pub(crate) entry: tokio::sync::Mutex<Option<(Value, Instant)>>,
+    pub(crate) fetches: AtomicU64,
 }
 
 impl JwksCache {
-    async fn key_for(&self, client: &reqwest::Client, kid: &str) -> Option<DecodingKey> {
+    pub(crate) async fn key_for(&self, client: &reqwest::Client, kid: &str) -> Option<DecodingKey> {
         let mut entry = self.entry.lock().await;
         if entry
             .as_ref()
