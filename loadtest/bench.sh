@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The PERF.md benchmark: client credentials (RS256, ES256), JWKS and discovery against
+# The benchmark of docs/performance.md: client credentials (RS256, ES256), JWKS and discovery against
 # `tessera serve` built with --release, and — when npm is available — against the peer
 # (oidc-provider 9, installed and started by loadtest/peer). Loopback only, bounded runs.
 #

@@ -1,4 +1,4 @@
-//! Authorization servers (OKTA-REFERENCE §4.1): CRUD and lifecycle. The literal `default`
+//! Authorization servers (Okta's Authorization Servers API): CRUD and lifecycle. The literal `default`
 //! names the tenant's default server everywhere an id is accepted.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -39,7 +39,7 @@ pub fn routes(api: &mut Api) {
         );
 }
 
-/// The scopes every authorization server has (OKTA-REFERENCE §4.3), with the consent Okta
+/// The scopes every authorization server has (Okta's authorization-server scopes), with the consent Okta
 /// gives them.
 pub const RESERVED_SCOPES: &[(&str, &str)] = &[
     ("openid", "Signals that a request is an OpenID request."),

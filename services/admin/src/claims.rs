@@ -1,4 +1,4 @@
-//! Claims of an authorization server (OKTA-REFERENCE §4.4). Expression values are parsed with
+//! Claims of an authorization server (Okta's authorization-server claims). Expression values are parsed with
 //! the Expression Language parser when saved; a syntax error is a 400 naming its position.
 
 use actix_web::{HttpResponse, web};

@@ -1,4 +1,4 @@
-//! Inline hooks (`/api/v1/inlineHooks`, OKTA-REFERENCE §8.1): Tessera runs the token inline hook
+//! Inline hooks (`/api/v1/inlineHooks`, Okta's Inline Hooks API): Tessera runs the token inline hook
 //! (`com.okta.oauth2.tokens.transform`) that a policy rule names in `actions.token.inlineHook`.
 //! The URI must be `https://` and reach no internal address (`tessera_outbound`); `http://` to
 //! loopback only with `hooks_allow_http_loopback`, other internal hosts only with `outbound_allow`.

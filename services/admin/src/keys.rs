@@ -1,4 +1,4 @@
-//! Authorization-server signing keys (OKTA-REFERENCE §4.2, §7): generation at server creation
+//! Authorization-server signing keys (Okta's authorization-server key credentials): generation at server creation
 //! (an ACTIVE and a NEXT key), the `credentials/keys` listing, and `keyRotate`.
 //!
 //! Private keys are generated with aws-lc-rs off the async workers, sealed with the master key

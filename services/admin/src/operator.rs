@@ -1,4 +1,4 @@
-//! The operator API (`/operator/v1`, SPEC §1): the SaaS platform provisions, lists, suspends,
+//! The operator API (`/operator/v1`; README, "APIs"): the SaaS platform provisions, lists, suspends,
 //! reactivates and deletes tenants. Authenticated by the operator token.
 
 use actix_web::{HttpRequest, HttpResponse, web};

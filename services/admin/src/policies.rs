@@ -1,4 +1,4 @@
-//! Access policies and their rules (OKTA-REFERENCE §4.5–§4.6), with lifecycle and priorities.
+//! Access policies and their rules (Okta's access policies and rules), with lifecycle and priorities.
 //! Priorities are kept dense (1..n): creating or moving an object to a priority in use shifts
 //! the others down, and a priority past the end places it last.
 

@@ -1,4 +1,4 @@
-//! Tenant provisioning (SPEC §1): the tenant, its Everyone group, a super-admin API token, and
+//! Tenant provisioning: the tenant, its Everyone group, a super-admin API token, and
 //! the `default` authorization server with its reserved scopes, `sub` claim and the
 //! "Default Policy" with its "Default Policy Rule" — all in one transaction.
 
@@ -131,7 +131,7 @@ pub async fn provision(state: &AppState, name: &str) -> Result<Provisioned, ApiE
     })
 }
 
-/// The tenant's org authorization server (OKTA-REFERENCE §1): issuer `{org}`, access tokens for
+/// The tenant's org authorization server (Okta's org authorization server, <https://developer.okta.com/docs/concepts/auth-servers/>): issuer `{org}`, access tokens for
 /// the management API with `okta.*` scopes, RS256 keys rotated automatically.
 async fn insert_org_server(
     db: &impl ConnectionTrait,

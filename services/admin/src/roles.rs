@@ -1,4 +1,4 @@
-//! Admin role assignments (OKTA-REFERENCE §10): `/users/{id}/roles` and `/groups/{id}/roles`.
+//! Admin role assignments (Okta's administrator roles and OAuth 2.0 scopes for Okta APIs): `/users/{id}/roles` and `/groups/{id}/roles`.
 //! A role held by a group is held by each of its members. Only a super admin may read or
 //! change them (the permission check in `tessera_web::tenant::Admin` sees to that).
 

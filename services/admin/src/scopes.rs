@@ -1,4 +1,4 @@
-//! Scopes of an authorization server (OKTA-REFERENCE §4.3).
+//! Scopes of an authorization server (Okta's authorization-server scopes).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! Refresh-token administration (OKTA-REFERENCE §4.8): the clients holding tokens of a server,
+//! Refresh-token administration (Okta's refresh-token administration): the clients holding tokens of a server,
 //! and listing and revoking refresh tokens per server and client, per user and client, and per
 //! app. Revoking a refresh token also revokes the access tokens minted with it.
 

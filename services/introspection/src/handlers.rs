@@ -93,7 +93,7 @@ fn no_store(body: Value) -> HttpResponse {
         .json(body)
 }
 
-/// RFC 7662 (OKTA-REFERENCE §2.5): the token's own claims plus `active`, `token_type`, `scope`,
+/// RFC 7662 (Okta's `/introspect` reference): the token's own claims plus `active`, `token_type`, `scope`,
 /// `client_id`, `username`; anything not active is `{"active": false}` with 200.
 pub async fn introspect(
     req: HttpRequest,
@@ -187,7 +187,7 @@ pub async fn introspect(
     Ok(no_store(out))
 }
 
-/// RFC 7009 (OKTA-REFERENCE §2.6): 200 for anything; a client revokes only its own tokens.
+/// RFC 7009 (Okta's `/revoke` reference): 200 for anything; a client revokes only its own tokens.
 /// Revoking a refresh token revokes its family and the access tokens minted from it; revoking
 /// an access token leaves its refresh token alone.
 pub async fn revoke(

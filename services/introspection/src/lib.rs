@@ -1,5 +1,5 @@
-//! The introspection service (DESIGN "Four services"): RFC 7662 introspection and RFC 7009
-//! revocation with Okta's semantics (OKTA-REFERENCE §2.5, §2.6, §3.4), under
+//! The introspection service: RFC 7662 introspection and RFC 7009
+//! revocation with Okta's semantics (Okta's `/introspect` reference), under
 //! `{org}/oauth2/{as}/v1/introspect|revoke`, and the org authorization server's under
 //! `{org}/oauth2/v1/introspect|revoke`.
 //!

@@ -3,7 +3,7 @@
 use tessera_core::Config;
 use tessera_web::server::{Mount, Started};
 
-/// The four services (DESIGN "Four services").
+/// The four services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
     Token,

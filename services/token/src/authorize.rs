@@ -1,5 +1,5 @@
 //! `GET|POST /v1/authorize` for the authorization-code flow (RFC 6749 §4.1, RFC 7636, OIDC Core
-//! §3.1.2, OKTA-REFERENCE §2.2), as an ordered list of checks. Until the client and its exact
+//! §3.1.2, Okta's `/authorize` reference), as an ordered list of checks. Until the client and its exact
 //! redirect URI are known, errors are shown as a page and never redirected; after that they go
 //! back to the client with `state`.
 
@@ -336,7 +336,7 @@ pub async fn authorize(
     respond(&state, &tenant, &server, &client, bound, &back).await
 }
 
-/// The granted scopes the user must be asked about (OKTA-REFERENCE §4.7 step 10): with
+/// The granted scopes the user must be asked about (Okta's policy evaluation): with
 /// `prompt=consent` every REQUIRED or FLEXIBLE scope; otherwise, for apps whose
 /// `consent_method` is REQUIRED, the same; TRUSTED apps are never asked without the prompt.
 fn consent_to_ask(

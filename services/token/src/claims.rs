@@ -1,4 +1,4 @@
-//! The claims engine (OKTA-REFERENCE §4.4, §9): after the policy decides, each claim of the
+//! The claims engine (Okta's authorization-server claims): after the policy decides, each claim of the
 //! server whose scope condition is met is evaluated; null omits it, a failure fails the request
 //! with `server_error` naming the claim. Reserved claims are never overridden.
 
@@ -131,7 +131,7 @@ fn failed(name: &str) -> IssueError {
 }
 
 /// Evaluates the server's claims of `claim_type` (`RESOURCE` or `IDENTITY`) for `scopes`.
-/// With `always_only`, only claims marked `alwaysIncludeInToken` (thin ID tokens, SPEC §4).
+/// With `always_only`, only claims marked `alwaysIncludeInToken` (thin ID tokens).
 pub fn evaluate(
     server: &ServerSnapshot,
     claim_type: &str,

@@ -1,4 +1,4 @@
-//! The consent page (OKTA-REFERENCE §4.7 step 10) and stored consents. When a user must be
+//! The consent page (Okta's policy evaluation) and stored consents. When a user must be
 //! asked, `/authorize` parks the prepared code grant under a single-use random id and renders
 //! the page; allowing stores one consent per scope (so the user is not asked again) and issues
 //! the code, denying sends `access_denied` back to the client.

@@ -1,5 +1,5 @@
 //! Issuing the tokens of one response: draft their claims, let the matched rule's token inline
-//! hook (OKTA-REFERENCE §8) change them, then sign. Every grant that mints tokens goes through
+//! hook (Okta's token inline hook, <https://developer.okta.com/docs/reference/token-hook/>) change them, then sign. Every grant that mints tokens goes through
 //! [`tokens`], so the hook runs for client credentials, password, authorization code, refresh
 //! and the implicit and hybrid responses of `/authorize` alike.
 //!
@@ -202,7 +202,7 @@ async fn transform(i: &Issue<'_>, hook_id: &str, draft: &mut Draft) -> Result<()
     Ok(())
 }
 
-/// The hook request of OKTA-REFERENCE §8.2.
+/// The request Okta's token inline hook sends.
 fn request(i: &Issue<'_>, draft: &Draft) -> Value {
     let source = format!("{}/v1/{}", i.server.issuer, i.origin.endpoint);
     let event_id = tessera_domain::secrets::random_token(i.state.random.as_ref(), 16);

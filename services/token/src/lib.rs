@@ -1,4 +1,4 @@
-//! The token service (DESIGN "Four services"): discovery, JWKS and the token endpoint of every
+//! The token service: discovery, JWKS and the token endpoint of every
 //! custom authorization server, under `{org}/oauth2/{as}`.
 //!
 //! Everything on the token path reads the hot state (`tessera_hot`); the only database access
@@ -76,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         &format!("{org}/oauth2/{{as}}/v1/logout"),
         web::post().to(logout::logout),
     )
-    // The org authorization server (OKTA-REFERENCE §1): issuer `{org}`, access tokens for the
+    // The org authorization server (Okta's org authorization server, <https://developer.okta.com/docs/concepts/auth-servers/>): issuer `{org}`, access tokens for the
     // management API.
     .route(
         &format!("{org}/.well-known/openid-configuration"),

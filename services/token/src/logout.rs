@@ -1,4 +1,4 @@
-//! `GET|POST /v1/logout` (OpenID Connect RP-Initiated Logout, OKTA-REFERENCE §2.9): ends the
+//! `GET|POST /v1/logout` (OpenID Connect RP-Initiated Logout, Okta's `/logout` reference): ends the
 //! sign-in session and sends the browser to a registered `post_logout_redirect_uri` (echoing
 //! `state`) or to the sign-in page. `id_token_hint` is required and must be an ID token of this
 //! server — expired ones are accepted, as Okta does; an invalid one gets an error page.

@@ -1,4 +1,4 @@
-//! Discovery documents and JWKS (OKTA-REFERENCE §2.7, §2.12): pre-serialised bytes from the
+//! Discovery documents and JWKS (Okta's `/keys` reference): pre-serialised bytes from the
 //! server's snapshot.
 
 use std::sync::Arc;

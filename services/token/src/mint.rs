@@ -1,5 +1,5 @@
-//! Token minting: access tokens exactly as OKTA-REFERENCE §3.1, thin and fat ID tokens (§3.2,
-//! SPEC §4), and opaque refresh tokens stored as hashes. Claims are drafted first and signed
+//! Token minting: access tokens with exactly Okta's claims, thin and fat ID tokens as
+//! Okta issues them, and opaque refresh tokens stored as hashes. Claims are drafted first and signed
 //! after the rule's token inline hook (if any) has seen them; see `issue`.
 
 use serde_json::{Map, Value, json};
@@ -43,7 +43,7 @@ pub struct IdToken {
     pub exp: i64,
 }
 
-/// An access token's claims before signing (OKTA-REFERENCE §3.1): the reserved claims, then the
+/// An access token's claims before signing (Okta's access-token claims): the reserved claims, then the
 /// server's RESOURCE claims. `exp` is set when it is signed, from the draft's lifetime (which a
 /// token inline hook may change).
 pub fn access_claims(
@@ -115,7 +115,7 @@ pub fn sign_access(
 pub struct IdTokenFor<'a> {
     pub nonce: Option<&'a str>,
     pub auth_time: i64,
-    /// For a *fat* ID token (`response_type=id_token` alone, SPEC §4): the standard claims of
+    /// For a *fat* ID token (`response_type=id_token` alone): the standard claims of
     /// the granted scopes; every IDENTITY claim is then evaluated, not only the always-included.
     pub fat: Option<Map<String, Value>>,
 }
@@ -130,7 +130,7 @@ fn half_hash(value: &str) -> String {
     )
 }
 
-/// An ID token's claims before signing (OKTA-REFERENCE §3.2): thin unless `opts.fat` is given.
+/// An ID token's claims before signing (Okta's ID-token claims): thin unless `opts.fat` is given.
 /// `exp`, `at_hash` and `c_hash` are added when it is signed.
 #[expect(
     clippy::too_many_arguments,
@@ -174,7 +174,7 @@ pub fn id_claims(
     })
 }
 
-/// ID tokens live an hour (OKTA-REFERENCE §3.3), unless a token inline hook says otherwise.
+/// ID tokens live an hour (Okta's token lifetimes), unless a token inline hook says otherwise.
 pub const ID_TOKEN_LIFETIME_SECS: i64 = 3600;
 
 /// Signs an ID token with `at_hash` for the access token and `c_hash` for the code issued beside

@@ -1,4 +1,4 @@
-//! The server-rendered pages (SPEC §5): sign-in, consent, errors and the `form_post` response.
+//! The server-rendered pages: sign-in, consent, errors and the `form_post` response.
 //! Templates live in `services/token/templates`, are compiled into the binary and rendered by
 //! minijinja with HTML autoescaping. Every page carries the same strict security headers; none
 //! needs JavaScript except `form_post`, whose one inline script is allowed by its hash.

@@ -1,4 +1,4 @@
-//! Signed request objects (`request`, OIDC Core §6.1, OKTA-REFERENCE §2.2): the authorize
+//! Signed request objects (`request`, OIDC Core §6.1, Okta's `/authorize` reference): the authorize
 //! parameters as a JWT signed by the client, with its client secret (HS*, for
 //! `client_secret_jwt` clients, whose secrets are kept sealed) or a key of its registered JWKS
 //! (RS*, ES*). `iss` is the client, `aud` the issuer; `exp` at most an hour ahead; a `jti` is
@@ -15,7 +15,7 @@ use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::client_auth::{NoKey, client_keys};
 use tessera_oauth::{ErrorCode, Form, OAuthError};
 
-/// The longest a request object may live (OKTA-REFERENCE §3.3).
+/// The longest a request object may live (Okta's token lifetimes).
 const MAX_LIFETIME_SECS: i64 = 3600;
 
 /// Why a request object was refused: the `error_description` of `invalid_request_object`

@@ -1,4 +1,4 @@
-//! Sign-in sessions (SPEC §5): a random id in an HttpOnly, SameSite=Lax cookie scoped to the
+//! Sign-in sessions: a random id in an HttpOnly, SameSite=Lax cookie scoped to the
 //! tenant's path; the session itself lives in the short-lived store (Redis when configured),
 //! keyed by a hash of the id, so any token replica can read it.
 

@@ -1,4 +1,4 @@
-//! `GET|POST /v1/userinfo` (OpenID Connect Core §5.3, OKTA-REFERENCE §2.8): the claims of the
+//! `GET|POST /v1/userinfo` (OpenID Connect Core §5.3, Okta's `/userinfo` reference): the claims of the
 //! user an access token of this server was issued for, by granted scope, plus custom IDENTITY
 //! claims whose scope condition is met. The token comes in the `Authorization` header (or, for
 //! POST, a form body, RFC 6750 §2.2) — never in a query string.

@@ -224,7 +224,7 @@ impl Default for SignIn {
     }
 }
 
-/// Requests per minute per tenant and bucket (OKTA-REFERENCE §11; defaults are Okta's
+/// Requests per minute per tenant and bucket (Okta's rate limits, <https://developer.okta.com/docs/reference/rate-limits/>; defaults are Okta's
 /// Enterprise quotas). `0` lifts a bucket's limit; `enabled = false` lifts them all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

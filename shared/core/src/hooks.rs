@@ -1,4 +1,4 @@
-//! Outbound calls to inline hooks (OKTA-REFERENCE §8): one HTTP client per process, with
+//! Outbound calls to inline hooks (Okta's token inline hook, <https://developer.okta.com/docs/reference/token-hook/>): one HTTP client per process, with
 //! pooled connections, shared by every tenant. A call is bounded by a 3-second timeout and a
 //! 256 KB response, and runs on the async workers without holding anything else, so a slow hook
 //! delays only the requests that wait for it.

@@ -1,4 +1,4 @@
-//! Prometheus metrics (SPEC §6), served at `GET /metrics` by every service: requests and their
+//! Prometheus metrics, served at `GET /metrics` by every service: requests and their
 //! latency per route, tokens issued per tenant, server, grant and outcome, and the hot-state
 //! actors a process holds. One registry per process.
 

@@ -1,5 +1,5 @@
 //! Revoking refresh tokens and the access tokens minted with them: used by `/revoke` and by the
-//! management API's token administration (OKTA-REFERENCE §2.6, §4.8).
+//! management API's token administration (Okta's `/revoke` reference).
 
 use tessera_store::entities::refresh_token;
 use tessera_store::repo;

@@ -208,7 +208,7 @@ impl AppState {
     }
 
     /// A tenant's org URL: `https://{tenant}.{base_domain}` with a wildcard domain, else
-    /// `{public_url}/t/{tenant}` (SPEC §1). Never derived from the request.
+    /// `{public_url}/t/{tenant}`. Never derived from the request.
     pub fn org_url(&self, tenant_name: &str) -> String {
         tessera_domain::urls::org_url(
             &self.public_url,

@@ -1,4 +1,4 @@
-//! The System Log (OKTA-REFERENCE §12): what happened in a tenant, stored durably and served
+//! The System Log (Okta's System Log API, <https://developer.okta.com/docs/reference/api/system-log/>): what happened in a tenant, stored durably and served
 //! by `GET /api/v1/logs`.
 //!
 //! Recording never delays the request that caused the event: [`SystemLog::record`] hands the

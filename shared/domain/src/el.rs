@@ -1,4 +1,4 @@
-//! The Okta Expression Language subset used by claim values (OKTA-REFERENCE §9).
+//! The Okta Expression Language subset used by claim values (Okta Expression Language, <https://developer.okta.com/docs/reference/okta-expression-language/>).
 //!
 //! Expressions are parsed once, when a claim is saved, into an [`Expr`] tree; a syntax error
 //! is reported with its line and column so the management API can answer a precise 400. The

@@ -1,6 +1,6 @@
 //! Tessera's domain vocabulary, free of any web framework or storage engine.
 //!
-//! * [`clock`] and [`random`]: time and randomness are injected (STYLE §11), so expiry,
+//! * [`clock`] and [`random`]: time and randomness are injected, so expiry,
 //!   rotation and replay windows are deterministic in tests.
 //! * [`ids`]: opaque identifiers with Okta-like prefixes (`aus`, `scp`, `0oa`, …).
 //! * [`secrets`]: generation and keyed hashing of high-entropy secrets, argon2id for passwords.

@@ -1,5 +1,5 @@
 //! The `okta.*` scopes the org authorization server grants for the management API
-//! (OKTA-REFERENCE §10), and which one a management request needs: `….read` to read,
+//! (Okta's administrator roles and OAuth 2.0 scopes for Okta APIs), and which one a management request needs: `….read` to read,
 //! `….manage` to read or change.
 
 use crate::admin_roles::Resource;

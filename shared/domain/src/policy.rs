@@ -1,4 +1,4 @@
-//! Access-policy evaluation (OKTA-REFERENCE §4.7, SPEC §4): a pure function from a server's
+//! Access-policy evaluation (Okta's policy evaluation): a pure function from a server's
 //! compiled policies, its scope catalog and one token request to a decision.
 //!
 //! Order: scope existence (step 2), default scopes when none are requested (step 3), then

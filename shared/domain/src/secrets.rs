@@ -2,7 +2,7 @@
 //!
 //! Client secrets and API tokens are generated here with at least 256 bits of entropy, so a
 //! keyed SHA-256 (HMAC with a per-secret salt) is the right check: a slow password hash there
-//! would cap token throughput (DESIGN "Tokens and keys"). Human passwords use argon2id.
+//! would cap token throughput. Human passwords use argon2id.
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::Engine as _;

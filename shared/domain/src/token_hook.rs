@@ -1,4 +1,4 @@
-//! The commands a token inline hook answers with (OKTA-REFERENCE §8.3), applied to the tokens of
+//! The commands a token inline hook answers with (Okta's token inline hook commands), applied to the tokens of
 //! one response before they are signed. Pure: the token service calls the hook and hands its
 //! `commands` to [`apply`], which changes everything or nothing.
 //!

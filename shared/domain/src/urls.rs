@@ -1,4 +1,4 @@
-//! A tenant's org URL and issuers (SPEC §1): fixed by configuration, never by a request's Host.
+//! A tenant's org URL and issuers: fixed by configuration, never by a request's Host.
 
 /// `https://{tenant}.{base_domain}` with a wildcard base domain (same scheme, and same explicit
 /// port if any, as the public URL), else `{public_url}/t/{tenant}`.

@@ -3,7 +3,7 @@
 
 use url::Url;
 
-/// Tenant names: 3–63 characters of `a-z0-9-`, not starting or ending with `-` (SPEC §1),
+/// Tenant names: 3–63 characters of `a-z0-9-`, not starting or ending with `-`,
 /// so that a name is also a valid DNS label for the wildcard-domain routing form.
 pub fn tenant_name(name: &str) -> Result<(), String> {
     let ok_chars = name
@@ -31,7 +31,7 @@ pub fn length(value: &str, min: usize, max: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Scope names (OKTA-REFERENCE §4.3): printable ASCII without space, `"` or `\`; not `okta`,
+/// Scope names (Okta's authorization-server scopes): printable ASCII without space, `"` or `\`; not `okta`,
 /// `*`, nor starting with `okta.` or `okta:`; may hold `<` or `>` but not both.
 pub fn scope_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 1024 {

@@ -3,7 +3,7 @@
 //!
 //! Short-lived state is what lives seconds to hours: authorization codes (single use),
 //! sign-in sessions, revoked access-token ids until their `exp`, used client-assertion `jti`s,
-//! device codes, rate-limit counters and the key-rotation leader lease (DESIGN "State").
+//! device codes, rate-limit counters and the key-rotation leader lease.
 //! Protocol rules (single use, rotation, reuse detection) are built by callers from the
 //! primitives here; the store only promises atomicity and expiry.
 
@@ -63,7 +63,7 @@ impl Kind {
     }
 }
 
-/// A namespaced key. Tenant-owned state always carries its tenant (STYLE §8); only
+/// A namespaced key. Tenant-owned state always carries its tenant; only
 /// process-wide coordination (the rotation lease) uses [`Key::global`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key(String);

@@ -1,5 +1,5 @@
 //! The short-lived store and config bus contract, run against every implementation
-//! (STYLE §6). The Redis runs need a Redis at `TESSERA_TEST_REDIS_URL`
+//!. The Redis runs need a Redis at `TESSERA_TEST_REDIS_URL`
 //! (default `redis://127.0.0.1:6379`); they fail, never skip, when it is missing.
 
 #![expect(

@@ -1,4 +1,4 @@
-//! Hot state (DESIGN "Hot state: one actor per authorization server").
+//! Hot state.
 //!
 //! Issuing a token must not touch the database. For each (tenant, authorization server) an
 //! actix actor owns the loading of a [`ServerSnapshot`] — settings, scopes, compiled claims,

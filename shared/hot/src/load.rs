@@ -359,7 +359,7 @@ pub async fn server(
 ) -> Result<ServerSnapshot, LoadError> {
     let id = t.id.as_str();
     let org = tessera_domain::urls::org_url(&cfg.public_url, cfg.base_domain.as_deref(), &t.name);
-    // The org server's issuer and audience are the org itself (OKTA-REFERENCE §1).
+    // The org server's issuer and audience are the org itself (Okta's org authorization server, <https://developer.okta.com/docs/concepts/auth-servers/>).
     let (issuer, audience) = if s.org {
         (org.clone(), org.clone())
     } else {
@@ -605,7 +605,7 @@ fn jwks_max_age_ceiling(s: &srv::Model, cfg: &RegistryConfig) -> u64 {
     u64::try_from(lead_secs(s, cfg).clamp(0, ceiling)).unwrap_or(0)
 }
 
-/// The two discovery documents (OKTA-REFERENCE §2.12), listing only what this deployment
+/// The two discovery documents (Okta's discovery documents), listing only what this deployment
 /// serves.
 fn discovery(
     issuer: &str,

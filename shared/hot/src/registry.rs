@@ -557,7 +557,7 @@ impl Registry {
         self.server_named(tenant_name, server, false).await
     }
 
-    /// The tenant's org authorization server (OKTA-REFERENCE §1), loading it on first use.
+    /// The tenant's org authorization server (Okta's org authorization server, <https://developer.okta.com/docs/concepts/auth-servers/>), loading it on first use.
     pub async fn org_server(
         &self,
         tenant_name: &str,

@@ -147,7 +147,7 @@ impl OAuthError {
         Self::invalid_request(format!("The required parameter '{parameter}' is missing."))
     }
 
-    /// The authorization server does not exist or is inactive (SPEC §4).
+    /// The authorization server does not exist or is inactive.
     pub fn unknown_server() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

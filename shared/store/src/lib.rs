@@ -3,7 +3,7 @@
 //! * [`entities`]: one entity per table; every table but `tenants` is keyed by tenant.
 //! * [`migration`]: the schema, applied by `tessera migrate` and at start-up.
 //! * [`repo`]: the tenant-scoped repository functions handlers use. Every function takes the
-//!   tenant explicitly: there is no ambient "current tenant" (STYLE §8).
+//!   tenant explicitly: there is no ambient "current tenant".
 
 pub mod entities;
 pub mod fences;

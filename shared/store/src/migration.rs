@@ -908,8 +908,8 @@ impl MigrationTrait for RefreshTokenAccessTokens {
     }
 }
 
-/// What a refresh must preserve from the original grant (SPEC §4: lifetimes stay those of the
-/// original grant; policy is re-evaluated for the original grant type).
+/// What a refresh must preserve from the original grant (lifetimes stay those of the original
+/// grant, as Okta keeps them; policy is re-evaluated for the original grant type).
 struct RefreshTokenGrant;
 
 impl MigrationName for RefreshTokenGrant {

@@ -1,4 +1,4 @@
-//! Token inline hooks (OKTA-REFERENCE §8) against a local HTTP hook whose answers the test sets:
+//! Token inline hooks (Okta's token inline hook, <https://developer.okta.com/docs/reference/token-hook/>) against a local HTTP hook whose answers the test sets:
 //! claims added, replaced and removed in both tokens, a lifetime changed, reserved claims left
 //! alone, `error` failing the request, and a slow or failing hook leaving the tokens unmodified.
 

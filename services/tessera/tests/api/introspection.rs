@@ -1,4 +1,4 @@
-//! Introspection and revocation over HTTP (OKTA-REFERENCE §2.5, §2.6, §3.4): every
+//! Introspection and revocation over HTTP (Okta's `/introspect` reference): every
 //! active/inactive case, the revocation cascade, each implicit-revocation trigger, and failing
 //! closed when the short-lived store is down.
 

@@ -1,4 +1,4 @@
-//! Observability (SPEC §6): a token request's trace, exported over OTLP to a test receiver,
+//! Observability: a token request's trace, exported over OTLP to a test receiver,
 //! continues the caller's `traceparent` and shows the spans from HTTP down to signing; and
 //! `/metrics` parses as Prometheus text with the token, latency and hot-state series.
 

@@ -1,4 +1,4 @@
-//! Rate limits (OKTA-REFERENCE §11) across two replicas sharing one Redis: the
+//! Rate limits (Okta's rate limits, <https://developer.okta.com/docs/reference/rate-limits/>) across two replicas sharing one Redis: the
 //! `X-Rate-Limit-*` headers count down on both, the request past the quota gets 429 with
 //! `E0000047`, JWKS and discovery are never limited, buckets and tenants are counted apart, and
 //! the violation is in the System Log.

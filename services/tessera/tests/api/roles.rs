@@ -1,4 +1,4 @@
-//! Admin roles on the management API (OKTA-REFERENCE §10): role assignment through Okta's
+//! Admin roles on the management API (Okta's administrator roles and OAuth 2.0 scopes for Okta APIs): role assignment through Okta's
 //! endpoints, every role's allowed and denied calls, and tokens that lose their rights with their
 //! admin's role.
 

@@ -1,4 +1,4 @@
-//! Both routing forms of SPEC §1: `/t/{tenant}/…` and `{tenant}.{base_domain}`, with the org URL
+//! Both routing forms of a tenant (README, "APIs"): `/t/{tenant}/…` and `{tenant}.{base_domain}`, with the org URL
 //! fixed by configuration, never by the request.
 
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! The System Log (OKTA-REFERENCE §12) over HTTP: a scripted run of management changes, token
+//! The System Log (Okta's System Log API, <https://developer.okta.com/docs/reference/api/system-log/>) over HTTP: a scripted run of management changes, token
 //! grants (one failing), a revocation and a refresh-token reuse, then `GET /api/v1/logs` with
 //! `filter`, `q`, `limit` + `after`, `sortOrder`, `since`/`until`, its errors, and tenant
 //! isolation. No token appears in any event.

@@ -1,5 +1,5 @@
 //! Discovery, JWKS and the token endpoint over HTTP: client credentials and password grants,
-//! every client-authentication method, the errors of OKTA-REFERENCE §2.1 and §2.4, and admin
+//! every client-authentication method, the errors of Okta's `/token` reference, and admin
 //! changes honoured by the very next request.
 
 use base64::Engine as _;
