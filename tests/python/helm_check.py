@@ -137,7 +137,30 @@ def check_promises(docs, values):
     return len(docs)
 
 
+def check_chart_metadata():
+    """What Chart.yaml points at exists in this repository (the icon, by its path on main)."""
+    meta = yaml.safe_load((Path(CHART) / "Chart.yaml").read_text())
+    icon = meta.get("icon", "")
+    path = icon.split("/main/", 1)[1] if "/main/" in icon else ""
+    if not path or not (Path(CHART).parents[1] / path).is_file():
+        fail(f"Chart.yaml's icon {icon!r} names no file of the repository")
+    print(f"ok: Chart.yaml's icon is {path}")
+
+
+def check_connection_budget(values):
+    """Every pod's PostgreSQL pool, at each service's largest pod count plus the one extra pod a
+    rolling update adds, fits PostgreSQL's default max_connections (100, 3 kept for superusers)."""
+    total = 0
+    for name, svc in values["services"].items():
+        pods = svc["autoscaling"]["maxReplicas"] if svc["autoscaling"]["enabled"] else svc["replicas"]
+        total += (pods + 1) * svc["databaseMaxConnections"]
+    if total > 97:
+        fail(f"the pools can open {total} PostgreSQL connections, more than 97")
+    print(f"ok: at most {total} PostgreSQL connections, rolling update included")
+
+
 def main():
+    check_chart_metadata()
     lint = helm.lint(CHART)
     if lint["errors"]:
         fail("lint errors: " + "; ".join(map(str, lint["errors"])))
@@ -145,6 +168,7 @@ def main():
         fail("lint findings: " + "; ".join(map(str, lint["messages"])))
     with open(Path(CHART) / "values.yaml") as f:
         defaults = yaml.safe_load(f)
+    check_connection_budget(defaults)
 
     created = copy.deepcopy(defaults)
     created["secrets"] = {

@@ -3,12 +3,16 @@
 use tessera_core::Config;
 use tessera_web::server::{Mount, Started};
 
-/// The four services.
+/// The four services (docs/architecture.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
+    /// Discovery, JWKS, authorize, token, userinfo, logout and the hosted pages.
     Token,
+    /// Introspection and revocation.
     Introspection,
+    /// The management and operator APIs.
     Admin,
+    /// Scheduled signing-key rotation (no public routes).
     Keys,
 }
 

@@ -25,6 +25,10 @@ struct Cli {
 enum Command {
     /// Run every service in one process (default), or just one.
     Serve {
+        /// Run only this service: `token` (discovery, JWKS, authorize, token, userinfo,
+        /// logout and the hosted pages), `introspection` (introspect and revoke), `admin` (the
+        /// management and operator APIs) or `keys` (scheduled key rotation; no public routes).
+        /// Without it, all four run in this process.
         #[arg(long, value_enum)]
         service: Option<Service>,
     },
@@ -60,7 +64,34 @@ enum TenantCommand {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> anyhow::Result<()> {
+/// Errors are one line on stderr and exit status 1, whatever `RUST_BACKTRACE` says: a wrong
+/// setting or an unreachable store is the operator's to fix, and a backtrace only hides the
+/// line that says what to fix. (A panic, a real bug, still prints its backtrace.)
+fn main() -> std::process::ExitCode {
+    match try_main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tessera: {}", one_line(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, each cause once: the errors of the stores already
+/// quote their source, which the chain would otherwise repeat.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
+fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     tessera_web::telemetry::init(&config);
@@ -88,7 +119,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             started.serve().await.context("server failed")?;
         }
         Command::Migrate => {
-            let db = tessera_store::connect(&config.effective_database_url()).await?;
+            if config.database_url.is_none() {
+                // The embedded database's directory, as `serve` would make it.
+                std::fs::create_dir_all(&config.data_dir)
+                    .with_context(|| format!("data directory {}", config.data_dir.display()))?;
+            }
+            let db = tessera_store::connect_with(
+                &config.effective_database_url(),
+                config.stores.database(),
+            )
+            .await?;
             tessera_store::migrate(&db).await?;
             println!("migrations applied");
         }

@@ -58,7 +58,8 @@ pub struct Config {
     pub previous_master_key: Option<String>,
     /// This replica's name among replicas (the holder of leases it takes); random when unset.
     pub instance_id: Option<String>,
-    /// `json` (default) or `pretty`.
+    /// `auto` (default: `pretty` when stderr is a terminal, `json` otherwise), `json` (one object
+    /// per line) or `pretty`.
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `tessera=debug,info`.
     pub log_level: String,
@@ -118,6 +119,10 @@ pub struct Stores {
     /// How often Redis is pinged while it answers (a connection that died unused is replaced
     /// by the ping); while it is down it is pinged five times as often.
     pub redis_probe_ms: u64,
+    /// PostgreSQL: connections each process keeps open at most. Every replica of every
+    /// service has its own pool, so the sum over the largest number of pods the deployment can
+    /// scale to must stay below PostgreSQL's `max_connections` (docs/operations.md, "Sizing").
+    pub database_max_connections: u32,
     /// PostgreSQL: the longest a request waits for a pooled connection (while the database is
     /// down, how long a request that needs it takes to answer 503).
     pub database_acquire_timeout_ms: u64,
@@ -136,6 +141,7 @@ impl Default for Stores {
             redis_timeout_ms: 500,
             redis_connect_timeout_ms: 500,
             redis_probe_ms: 1000,
+            database_max_connections: 16,
             database_acquire_timeout_ms: 1000,
             database_connect_timeout_ms: 1000,
             database_statement_timeout_ms: 5000,
@@ -174,6 +180,15 @@ impl Stores {
                 ));
             }
         }
+        if !(1..=1000).contains(&self.database_max_connections) {
+            return Err(invalid(
+                "stores.database_max_connections",
+                format!(
+                    "{} is not between 1 and 1000",
+                    self.database_max_connections
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -188,10 +203,11 @@ impl Stores {
         }
     }
 
-    /// The database pool's timeouts.
-    pub fn database(&self) -> tessera_store::Timeouts {
+    /// The database pool.
+    pub fn database(&self) -> tessera_store::Pool {
         let ms = std::time::Duration::from_millis;
-        tessera_store::Timeouts {
+        tessera_store::Pool {
+            max_connections: self.database_max_connections,
             acquire: ms(self.database_acquire_timeout_ms),
             connect: ms(self.database_connect_timeout_ms),
             statement: ms(self.database_statement_timeout_ms),
@@ -290,7 +306,7 @@ impl Default for Config {
             cluster_name: "tessera".into(),
             previous_master_key: None,
             instance_id: None,
-            log_format: "json".into(),
+            log_format: "auto".into(),
             log_level: "info".into(),
             hooks_allow_http_loopback: false,
             client_secrets: ClientSecrets::Sealed,
@@ -524,8 +540,8 @@ impl Config {
                 "must be letters, digits, '-' or '_'",
             ));
         }
-        if !matches!(self.log_format.as_str(), "json" | "pretty") {
-            return Err(invalid("log_format", "must be json or pretty"));
+        if !matches!(self.log_format.as_str(), "auto" | "json" | "pretty") {
+            return Err(invalid("log_format", "must be auto, json or pretty"));
         }
         Ok(())
     }

@@ -111,16 +111,26 @@ impl AppState {
         }
         let wait = std::time::Duration::from_secs(config.startup_wait_secs);
         let db_url = config.effective_database_url();
-        let db = patiently("database", &db_url, wait, StartError::Database, || {
-            tessera_store::connect_with(&db_url, config.stores.database())
-        })
+        let db = patiently(
+            "database",
+            &db_url,
+            wait,
+            StartError::Database,
+            tessera_store::permanent,
+            || tessera_store::connect_with(&db_url, config.stores.database()),
+        )
         .await?;
         tessera_store::migrate(&db).await?;
         let (short, bus): (Arc<dyn ShortLived>, Arc<dyn ConfigBus>) = match &config.redis_url {
             Some(url) => {
-                let store = patiently("Redis", url, wait, StartError::Redis, || {
-                    RedisStore::connect_with(url, config.stores.redis())
-                })
+                let store = patiently(
+                    "Redis",
+                    url,
+                    wait,
+                    StartError::Redis,
+                    tessera_ephemeral::StoreUnavailable::is_permanent,
+                    || RedisStore::connect_with(url, config.stores.redis()),
+                )
                 .await?;
                 let bus = RedisBus::connect(url, store.clone()).await?;
                 (Arc::new(store), Arc::new(bus))
@@ -347,12 +357,14 @@ impl<'a> Change<'a> {
 /// the store's address (never its credentials). Each attempt is cut off at 5 s or the time
 /// left, whichever is shorter (a driver's own connect timeout can be 30 s), so `wait` bounds
 /// the whole. Replicas started before their stores (a compose file, a Kubernetes rollout) come
-/// up as soon as the stores do.
+/// up as soon as the stores do. A failure that waiting cannot mend (`permanent`: no such
+/// database, wrong credentials) ends it at once.
 async fn patiently<T, E, F, Fut>(
     what: &'static str,
     url: &str,
     wait: std::time::Duration,
     failed: fn(E) -> StartError,
+    permanent: fn(&E) -> bool,
     mut connect: F,
 ) -> Result<T, StartError>
 where
@@ -373,6 +385,7 @@ where
                 }
                 return Ok(v);
             }
+            Ok(Err(e)) if permanent(&e) => return Err(failed(e)),
             Ok(Err(e)) => {
                 let text = e.to_string();
                 (text, Some(e))

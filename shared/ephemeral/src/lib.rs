@@ -33,6 +33,16 @@ pub enum StoreUnavailable {
     Down,
 }
 
+impl StoreUnavailable {
+    /// Whether waiting cannot help: Redis refused the credentials, or the URL is malformed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::Redis(e) if matches!(
+            e.kind(),
+            redis::ErrorKind::AuthenticationFailed | redis::ErrorKind::InvalidClientConfig
+        ))
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreUnavailable>;
 
 /// What a key holds; part of every key, so kinds never collide.

@@ -33,9 +33,12 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
-/// How long the pool waits on PostgreSQL (SQLite is a local file and keeps sqlx's defaults).
+/// The PostgreSQL connection pool: its size and how long it waits (SQLite is a local file and
+/// keeps a pool of 4 with sqlx's defaults).
 #[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
+pub struct Pool {
+    /// Connections this process keeps open at most.
+    pub max_connections: u32,
     /// The longest a caller waits for a pooled connection. While the database is down, every
     /// connection attempt is refused and retried until this passes: it is how long a request
     /// that needs the database takes to fail.
@@ -46,9 +49,10 @@ pub struct Timeouts {
     pub statement: std::time::Duration,
 }
 
-impl Default for Timeouts {
+impl Default for Pool {
     fn default() -> Self {
         Self {
+            max_connections: 16,
             acquire: std::time::Duration::from_secs(1),
             connect: std::time::Duration::from_secs(1),
             statement: std::time::Duration::from_secs(5),
@@ -57,23 +61,23 @@ impl Default for Timeouts {
 }
 
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) with the default
-/// [`Timeouts`].
+/// [`Pool`].
 pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
-    connect_with(url, Timeouts::default()).await
+    connect_with(url, Pool::default()).await
 }
 
-/// Opens the database named by `url` with `timeouts` (PostgreSQL only).
-pub async fn connect_with(url: &str, timeouts: Timeouts) -> Result<DatabaseConnection, StoreError> {
+/// Opens the database named by `url` with `pool` (PostgreSQL only).
+pub async fn connect_with(url: &str, pool: Pool) -> Result<DatabaseConnection, StoreError> {
     let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
-        .max_connections(if sqlite { 4 } else { 16 });
+        .max_connections(if sqlite { 4 } else { pool.max_connections });
     if !sqlite {
         options
-            .acquire_timeout(timeouts.acquire)
-            .connect_timeout(timeouts.connect)
-            .statement_timeout(timeouts.statement);
+            .acquire_timeout(pool.acquire)
+            .connect_timeout(pool.connect)
+            .statement_timeout(pool.statement);
     }
     let db = Database::connect(options).await?;
     if sqlite {
@@ -88,6 +92,25 @@ pub async fn connect_with(url: &str, timeouts: Timeouts) -> Result<DatabaseConne
         }
     }
     Ok(db)
+}
+
+/// Whether a failure to connect will not go away by waiting: the database does not exist, the
+/// role does not exist or its password is wrong, or the URL is malformed. Start-up gives up at
+/// once on these instead of retrying for `startup_wait_secs`.
+pub fn permanent(err: &StoreError) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, SqlxError};
+    let StoreError::Db(DbErr::Conn(RuntimeErr::SqlxError(e))) = err else {
+        return false;
+    };
+    match e.as_ref() {
+        SqlxError::Configuration(_) => true,
+        // 3D000 invalid_catalog_name (no such database), 28000 invalid_authorization_specification
+        // (no such role), 28P01 invalid_password.
+        SqlxError::Database(db) => db
+            .code()
+            .is_some_and(|c| matches!(c.as_ref(), "3D000" | "28000" | "28P01")),
+        _ => false,
+    }
 }
 
 /// [`unreachable`] for an error of any type: `true` only for a [`sea_orm::DbErr`] or a

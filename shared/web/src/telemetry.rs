@@ -38,7 +38,12 @@ fn otlp_configured() -> bool {
 pub fn init(config: &Config) {
     let filter = EnvFilter::try_new(format!("{},sqlx=warn,sea_orm=warn", config.log_level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt = if config.log_format == "pretty" {
+    let pretty = match config.log_format.as_str() {
+        "pretty" => true,
+        "auto" => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        _ => false,
+    };
+    let fmt = if pretty {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .boxed()

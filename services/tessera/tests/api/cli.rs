@@ -188,3 +188,60 @@ fn serve_waits_for_its_database_then_gives_up_naming_it_without_credentials() {
         "a password in the log: {stderr}"
     );
 }
+
+/// The lines of stderr that are not log records (JSON objects): what a person reads.
+fn message_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| !l.starts_with('{')).collect()
+}
+
+#[test]
+fn errors_are_one_line_even_with_rust_backtrace_set() {
+    let out = tessera()
+        .args(["serve"])
+        .env("RUST_BACKTRACE", "1")
+        .env("TESSERA_LISTEN", "not-an-address")
+        .env("TESSERA_DATA_DIR", temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines = message_lines(&stderr);
+    assert_eq!(lines.len(), 1, "one line, no backtrace: {stderr}");
+    assert!(
+        lines[0].starts_with("tessera: invalid setting `listen`"),
+        "{stderr}"
+    );
+}
+
+#[actix_web::test]
+async fn a_database_that_does_not_exist_fails_at_once_saying_so_once() {
+    let admin = std::env::var("TESSERA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let (server, _) = admin.rsplit_once('/').unwrap();
+    let started = std::time::Instant::now();
+    let out = tessera()
+        .args(["serve", "--service", "token"])
+        .env("RUST_BACKTRACE", "1")
+        .env("DATABASE_URL", format!("{server}/tessera_no_such_database"))
+        .env("TESSERA_DATA_DIR", temp_dir())
+        .env(
+            "TESSERA_OPERATOR_TOKEN",
+            "operator-token-for-the-missing-db-test",
+        )
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        waited < Duration::from_secs(5),
+        "no retrying for startup_wait_secs (60 s) when the database does not exist: {waited:?}"
+    );
+    let lines = message_lines(&stderr);
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("tessera: cannot open the database")
+            && lines[0].matches("does not exist").count() == 1,
+        "the cause, stated once: {stderr}"
+    );
+}

@@ -232,7 +232,9 @@ pub(crate) struct OwnPostgres {
 impl OwnPostgres {
     pub(crate) fn init() -> Self {
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("tessera-pg-{port}"));
+        // Under /tmp itself, not TMPDIR: scripts/test makes TMPDIR a directory only its own
+        // user may enter, and the server runs as `postgres`. Drop removes it.
+        let dir = std::path::Path::new("/tmp").join(format!("tessera-pg-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         as_postgres(

@@ -45,7 +45,12 @@ pub fn tenant_name() -> String {
 pub async fn fresh_postgres() -> String {
     let admin_url = std::env::var("TESSERA_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = unique("tessera_t_");
+    // Named for this run (scripts/test sets TESSERA_TEST_RUN), which drops its own at the end.
+    let run = std::env::var("TESSERA_TEST_RUN")
+        .ok()
+        .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| "local".into());
+    let name = unique(&format!("tessera_t_{run}_"));
     let db = sea_orm::Database::connect(&admin_url)
         .await
         .expect("PostgreSQL must be running for the tests");

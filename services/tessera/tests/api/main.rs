@@ -34,6 +34,7 @@ mod openapi;
 mod operator;
 mod persistence;
 mod rate_limits;
+mod readme;
 mod reloads;
 mod roles;
 mod rotation;
