@@ -91,6 +91,8 @@ pub struct Config {
     /// How long a request waits on Redis and PostgreSQL before it fails (`[stores]`,
     /// `TESSERA_STORES__…`): a store that is down costs a caller a fast 503, not a hang.
     pub stores: Stores,
+    /// The System Log's spool (`[system_log]`, `TESSERA_SYSTEM_LOG__…`).
+    pub system_log: SystemLogSettings,
     /// Proxies whose `X-Forwarded-For` names the client (CIDR ranges; `TESSERA_TRUSTED_PROXIES`).
     /// A request from anywhere else is attributed to its own peer address, so a client cannot
     /// choose the address its failed sign-ins are counted against.
@@ -105,6 +107,22 @@ pub enum ClientSecrets {
     Sealed,
     /// Hashed, shown once.
     Hashed,
+}
+
+/// The System Log's spool: every event is written to `{data_dir}/system-log` before its request
+/// answers, and loaded into the database from there (docs/operations.md, "The System Log").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SystemLogSettings {
+    /// Past this many megabytes waiting (the database is down or slow) the spool says so loudly;
+    /// it keeps accepting events all the same.
+    pub spool_max_mb: u64,
+}
+
+impl Default for SystemLogSettings {
+    fn default() -> Self {
+        Self { spool_max_mb: 512 }
+    }
 }
 
 /// Timeouts on the stores (the `[stores]` section), in milliseconds.
@@ -316,6 +334,7 @@ impl Default for Config {
             startup_wait_secs: 60,
             sign_in: SignIn::default(),
             stores: Stores::default(),
+            system_log: SystemLogSettings::default(),
             trusted_proxies: vec!["127.0.0.0/8".into(), "::1/128".into()],
         }
     }

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod metrics;
 pub mod revocation;
 pub mod revoke;
+pub mod spool;
 pub mod state;
 pub mod syslog;
 

@@ -17,7 +17,8 @@ pub struct Metrics {
     pub tokens: IntCounterVec,
     pub loaded_tenants: IntGauge,
     pub system_log_events: IntCounter,
-    pub system_log_dropped: IntCounter,
+    pub system_log_lost: IntCounter,
+    pub system_log_spool_bytes: IntGauge,
     pub rate_limited: IntCounterVec,
     pub hot_tenant_lookups: IntCounterVec,
     pub introspection_cache: IntCounterVec,
@@ -68,12 +69,17 @@ pub fn metrics() -> &'static Metrics {
         .unwrap_or_else(|_| unreachable_metric());
         let system_log_events = IntCounter::new(
             "system_log_events_total",
-            "System Log records stored by this process (an event stored with its follow-ups is one)",
+            "System Log records this process loaded from its spool into the database (an event stored with its follow-ups is one)",
         )
         .unwrap_or_else(|_| unreachable_metric());
-        let system_log_dropped = IntCounter::new(
-            "system_log_dropped_total",
-            "System Log events this process could not store (queue full or database refused)",
+        let system_log_lost = IntCounter::new(
+            "system_log_lost_total",
+            "System Log events lost: spooled lines that could not be loaded (torn by a machine crash, or not JSON), and events the spool could not be written to",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let system_log_spool_bytes = IntGauge::new(
+            "system_log_spool_bytes",
+            "Bytes of System Log events in this process's spool, waiting to be loaded into the database",
         )
         .unwrap_or_else(|_| unreachable_metric());
         let rate_limited = IntCounterVec::new(
@@ -145,7 +151,8 @@ pub fn metrics() -> &'static Metrics {
             Box::new(tokens.clone()),
             Box::new(loaded_tenants.clone()),
             Box::new(system_log_events.clone()),
-            Box::new(system_log_dropped.clone()),
+            Box::new(system_log_lost.clone()),
+            Box::new(system_log_spool_bytes.clone()),
             Box::new(rate_limited.clone()),
             Box::new(hot_tenant_lookups.clone()),
             Box::new(introspection_cache.clone()),
@@ -165,7 +172,8 @@ pub fn metrics() -> &'static Metrics {
             tokens,
             loaded_tenants,
             system_log_events,
-            system_log_dropped,
+            system_log_lost,
+            system_log_spool_bytes,
             rate_limited,
             hot_tenant_lookups,
             introspection_cache,

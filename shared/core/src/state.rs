@@ -61,12 +61,14 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error(
-        "the {store} at {address} did not answer within {waited_secs} s (setting `startup_wait_secs`)"
+        "the {store} at {address} did not answer within {waited_secs} s (setting `startup_wait_secs`){reason}"
     )]
     Unreachable {
         store: &'static str,
         address: String,
         waited_secs: u64,
+        /// What a plain TCP connection to the address found (`: connection refused`), or empty.
+        reason: String,
     },
     #[error("the master key in {0} is not 32 bytes of base64url")]
     MasterKey(String),
@@ -193,8 +195,14 @@ impl AppState {
             std::time::Duration::from_millis(config.stores.database_probe_ms),
             std::time::Duration::from_millis(config.stores.database_acquire_timeout_ms),
         );
-        let (db_for_log, clock_for_log, random_for_log) =
-            (db.clone(), clock.clone(), random.clone());
+        let syslog = crate::syslog::SystemLog::start(
+            db.clone(),
+            &config.data_dir.join("system-log"),
+            config.system_log.spool_max_mb.saturating_mul(1 << 20),
+            clock.clone(),
+            random.clone(),
+        )
+        .map_err(|e| StartError::Setting(e.to_string()))?;
         let state = Self {
             config: Arc::new(config),
             public_url: public_url.into(),
@@ -212,7 +220,7 @@ impl AppState {
             revocations,
             proxies,
             health,
-            syslog: crate::syslog::SystemLog::start(db_for_log, clock_for_log, random_for_log),
+            syslog,
         };
         Ok((state, generated))
     }
@@ -378,7 +386,7 @@ where
     loop {
         let left = wait.saturating_sub(started.elapsed());
         let per_attempt = left.clamp(std::time::Duration::from_millis(200), ATTEMPT);
-        let failure = match tokio::time::timeout(per_attempt, connect()).await {
+        let mut failure = match tokio::time::timeout(per_attempt, connect()).await {
             Ok(Ok(v)) => {
                 if attempt > 1 {
                     tracing::info!(store = what, address = %redacted(url), attempt, "store reachable");
@@ -395,6 +403,12 @@ where
                 None,
             ),
         };
+        // A driver that retries inside its own timeout reports only that it timed out; a bare
+        // TCP connection says why ("connection refused" is a closed port or a stopped server).
+        let tcp = tcp_diagnosis(url).await;
+        if let Some(found) = &tcp {
+            failure.0 = format!("{found} ({})", failure.0);
+        }
         tracing::warn!(
             store = what,
             address = %redacted(url),
@@ -404,12 +418,14 @@ where
             "waiting for the {what} before starting"
         );
         if started.elapsed() >= wait {
-            return Err(match failure.1 {
-                Some(e) => failed(e),
-                None => StartError::Unreachable {
+            // The store's own error when it answered; else what the TCP check found.
+            return Err(match (failure.1, tcp) {
+                (Some(e), None) => failed(e),
+                (_, tcp) => StartError::Unreachable {
                     store: what,
                     address: redacted(url),
                     waited_secs: started.elapsed().as_secs(),
+                    reason: tcp.map(|t| format!(": {t}")).unwrap_or_default(),
                 },
             });
         }
@@ -418,6 +434,33 @@ where
             std::time::Duration::from_secs(1).min(wait.saturating_sub(started.elapsed())),
         )
         .await;
+    }
+}
+
+/// What a bare TCP connection to the store's host and port finds, when it fails: `connection
+/// refused at 127.0.0.1:9`, `no such host db.internal`, `no answer from 10.0.0.5:5432`. `None`
+/// when it connects (the store itself is the problem) or the URL names no host.
+async fn tcp_diagnosis(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let host = u.host_str()?.to_owned();
+    let port = u.port_or_known_default().or(match u.scheme() {
+        "postgres" | "postgresql" => Some(5432),
+        "redis" | "rediss" => Some(6379),
+        _ => None,
+    })?;
+    let at = format!("{host}:{port}");
+    let attempt = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        tokio::net::TcpStream::connect(at.clone()),
+    )
+    .await;
+    match attempt {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Some(format!("connection refused at {at}"))
+        }
+        Ok(Err(e)) => Some(format!("cannot connect to {at}: {e}")),
+        Err(_) => Some(format!("no answer from {at} within 0.5 s")),
     }
 }
 

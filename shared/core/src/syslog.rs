@@ -11,11 +11,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tessera_store::DatabaseConnection;
 use tessera_store::entities::log_event;
-use tokio::sync::{mpsc, oneshot};
-
-const QUEUE: usize = 10_000;
-const BATCH: usize = 2_000;
-const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// `SUCCESS`, `FAILURE`, or another of Okta's outcome results.
 #[derive(Debug, Clone, Serialize)]
@@ -223,32 +218,34 @@ impl Audit {
     }
 }
 
-enum Message {
-    Event(Box<log_event::Model>),
-    Flush(oneshot::Sender<()>),
-}
-
-/// The process's System Log writer.
+/// The process's System Log writer: events go to the spool ([`crate::spool`]) before the
+/// request that produced them answers, and from there into the database.
 #[derive(Clone)]
 pub struct SystemLog {
-    tx: mpsc::Sender<Message>,
+    spool: crate::spool::Spool,
     clock: std::sync::Arc<dyn tessera_domain::Clock>,
     random: std::sync::Arc<dyn tessera_domain::Random>,
 }
 
 impl SystemLog {
-    /// Starts the writer task. Call inside a tokio runtime.
+    /// Opens the spool in `dir` and starts loading it into `db`. Call inside a tokio runtime.
     pub fn start(
         db: DatabaseConnection,
+        dir: &std::path::Path,
+        max_bytes: u64,
         clock: std::sync::Arc<dyn tessera_domain::Clock>,
         random: std::sync::Arc<dyn tessera_domain::Random>,
-    ) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(db, rx));
-        Self { tx, clock, random }
+    ) -> Result<Self, crate::spool::SpoolError> {
+        let spool = crate::spool::Spool::open(dir, db, max_bytes, random.as_ref(), clock.clone())?;
+        Ok(Self {
+            spool,
+            clock,
+            random,
+        })
     }
 
-    /// Queues `event` for storage; never waits.
+    /// Records `event`: once this returns, the event is in the spool and survives a crash of
+    /// the process. Never waits on the database.
     pub fn record(&self, event: Event) {
         let now_ms = tessera_domain::timefmt::to_millis(self.clock.now());
         let row = to_row(&event, self.uuid(), now_ms);
@@ -260,26 +257,17 @@ impl SystemLog {
             reason = event.outcome.reason.as_deref().unwrap_or(""),
             "{}", event.display_message
         );
-        if self.tx.try_send(Message::Event(Box::new(row))).is_err() {
-            let m = crate::metrics::metrics();
-            m.system_log_dropped.inc();
-            // One warning per 10 000 drops, not one per drop: under overload the log must not
-            // become the next bottleneck.
-            if m.system_log_dropped.get() % 10_000 == 1 {
-                tracing::warn!(
-                    dropped_total = m.system_log_dropped.get(),
-                    "System Log queue full; events dropped (see tessera_system_log_dropped_total)"
-                );
-            }
+        let line = row_array(row).to_string();
+        if let Err(e) = self.spool.append(line.as_bytes()) {
+            crate::metrics::metrics().system_log_lost.inc();
+            tracing::error!(error = %e, event_type = %event.event_type, "a System Log event could not be spooled and is lost");
         }
     }
 
-    /// Waits until every event queued before this call is stored (or given up on).
+    /// Waits until every event recorded before this call is in the database, for at most
+    /// 5 s (the database may be down; the events then wait in the spool).
     pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.tx.send(Message::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
+        self.spool.flush(std::time::Duration::from_secs(5)).await;
     }
 
     /// An RFC 4122 version-4 UUID, Okta's event id.
@@ -419,94 +407,32 @@ fn derived_uuid(uuid: &str, n: usize) -> String {
     format!("{head}{byte:02x}")
 }
 
-async fn write_batches(db: DatabaseConnection, mut rx: mpsc::Receiver<Message>) {
-    while let Some(first) = rx.recv().await {
-        let mut rows = Vec::new();
-        let mut waiters = Vec::new();
-        // Let a batch gather for a moment: one commit (one fsync) per 50 ms at most, instead
-        // of one per handful of events. A flush does not wait.
-        if matches!(first, Message::Event(_)) {
-            tokio::time::sleep(GATHER).await;
-        }
-        let mut pending = Some(first);
-        while let Some(m) = pending.take() {
-            match m {
-                Message::Event(row) => rows.push(*row),
-                Message::Flush(done) => waiters.push(done),
-            }
-            if rows.len() < BATCH {
-                pending = rx.try_recv().ok();
-            }
-        }
-        if !rows.is_empty() {
-            store(&db, rows).await;
-        }
-        for w in waiters {
-            let _ = w.send(());
-        }
-    }
-}
-
 /// One `INSERT … SELECT` per batch with the rows as a single JSON parameter: the statement's
 /// text never changes, so it is prepared once per connection, and a batch of 500 events is one
 /// round trip (a multi-row `VALUES` would be re-planned for each batch size and bind 13
 /// parameters per event).
-const INSERT_SQLITE: &str = "INSERT INTO log_events (tenant_id, id, event_type, severity, \
+pub(crate) const INSERT_SQLITE: &str = "INSERT INTO log_events (tenant_id, id, event_type, severity, \
     display_message, actor, target, outcome, client, details, created, last_updated) \
     SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
     value->>7, value->>8, value->>9, value->>10, value->>10 FROM json_each(?)";
-const INSERT_POSTGRES: &str = "INSERT INTO log_events (tenant_id, id, event_type, severity, \
+pub(crate) const INSERT_POSTGRES: &str = "INSERT INTO log_events (tenant_id, id, event_type, severity, \
     display_message, actor, target, outcome, client, details, created, last_updated) \
     SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, \
     (r->>10)::bigint, (r->>10)::bigint FROM json_array_elements($1::json) AS r";
 
-async fn store(db: &DatabaseConnection, rows: Vec<log_event::Model>) {
-    use tessera_store::ConnectionTrait as _;
-    use tessera_store::sea_orm::{DbBackend, Statement};
-    let count = rows.len();
-    let batch: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!([
-                r.tenant_id,
-                r.id,
-                r.event_type,
-                r.severity,
-                r.display_message,
-                r.actor,
-                r.target,
-                r.outcome,
-                r.client,
-                r.details,
-                r.created
-            ])
-        })
-        .collect();
-    let batch = Value::Array(batch).to_string();
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => INSERT_POSTGRES,
-        _ => INSERT_SQLITE,
-    };
-    for attempt in 1..=2 {
-        let stmt = Statement::from_sql_and_values(backend, sql, [batch.clone().into()]);
-        match db.execute_raw(stmt).await {
-            Ok(_) => {
-                crate::metrics::metrics()
-                    .system_log_events
-                    .inc_by(count as u64);
-                return;
-            }
-            Err(e) if attempt == 1 => {
-                tracing::warn!(error = %e, count, "storing System Log events failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-            Err(e) => {
-                crate::metrics::metrics()
-                    .system_log_dropped
-                    .inc_by(count as u64);
-                tracing::error!(error = %e, count, "System Log events could not be stored");
-            }
-        }
-    }
+/// A row as the JSON array the inserts read (`value->>0` …), in their column order.
+fn row_array(r: log_event::Model) -> Value {
+    json!([
+        r.tenant_id,
+        r.id,
+        r.event_type,
+        r.severity,
+        r.display_message,
+        r.actor,
+        r.target,
+        r.outcome,
+        r.client,
+        r.details,
+        r.created
+    ])
 }

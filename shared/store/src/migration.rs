@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(RefreshTokenAuthTime),
             Box::new(AssociatedServers),
             Box::new(RoleTargets),
+            Box::new(SpoolCheckpoints),
         ]
     }
 }
@@ -1408,6 +1409,44 @@ impl MigrationTrait for RoleTargets {
         m.drop_table(
             Table::drop()
                 .table(Alias::new("role_targets"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// How far each process's System Log spool has been loaded, written in the transaction that
+/// loads it, so that a spool replayed after a crash is loaded exactly once. Not tenant-owned:
+/// one row per spool (`id`, generated in the spool's directory).
+struct SpoolCheckpoints;
+
+impl MigrationName for SpoolCheckpoints {
+    fn name(&self) -> &str {
+        "m20261201_000016_spool_checkpoints"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SpoolCheckpoints {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Alias::new("spool_checkpoints"))
+                .if_not_exists()
+                .col(text("id").primary_key())
+                .col(big_integer("segment"))
+                .col(big_integer("position"))
+                .col(big_integer("last_updated"))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("spool_checkpoints"))
                 .if_exists()
                 .to_owned(),
         )

@@ -183,6 +183,13 @@ fn serve_waits_for_its_database_then_gives_up_naming_it_without_credentials() {
         stderr.contains("postgres://127.0.0.1:9/tessera"),
         "{stderr}"
     );
+    // The last line says why, in the words of the failure: nothing listens there.
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("tessera: the database at postgres://127.0.0.1:9/tessera did not answer")
+            && last.ends_with("connection refused at 127.0.0.1:9"),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains("s3cret-pw"),
         "a password in the log: {stderr}"

@@ -14,6 +14,7 @@
 )]
 
 mod architecture;
+mod audit;
 mod authorize;
 mod chaos;
 mod cli;

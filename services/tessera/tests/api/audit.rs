@@ -1,0 +1,306 @@
+//! Every audit event kept: under a bounded client-credentials load, every token a client was
+//! given (an acknowledged request) has its `app.oauth2.as.token.grant.access_token` event in
+//! `GET /api/v1/logs` afterwards — when the server is SIGKILLed in the middle of the load and
+//! started again on the same data directory (the spool is replayed), and when PostgreSQL is
+//! stopped under load and started again (the events wait in the spool).
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::{Client, Method};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::faults::OwnPostgres;
+use crate::helpers::{Backend, config, free_port, service_app, spawn_with};
+
+/// The `jti` of an access token (its payload, unverified: the test only needs the id).
+fn jti(jwt: &str) -> String {
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["jti"].as_str().unwrap().to_owned()
+}
+
+/// Issues client-credentials tokens from `workers` tasks until `stop`; the jti of every token
+/// that came back.
+fn load(
+    client: &Client,
+    token_url: String,
+    id: String,
+    secret: String,
+    workers: usize,
+    stop: Arc<AtomicBool>,
+) -> (Arc<Mutex<Vec<String>>>, Vec<actix_rt::task::JoinHandle<()>>) {
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let tasks = (0..workers)
+        .map(|_| {
+            let (client, url, id, secret, stop, acknowledged) = (
+                client.clone(),
+                token_url.clone(),
+                id.clone(),
+                secret.clone(),
+                stop.clone(),
+                acknowledged.clone(),
+            );
+            actix_rt::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let res = client
+                        .post(&url)
+                        .basic_auth(&id, Some(&secret))
+                        .form(&[("grant_type", "client_credentials"), ("scope", "profile")])
+                        .timeout(Duration::from_secs(5))
+                        .send()
+                        .await;
+                    let Ok(res) = res else {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    };
+                    if res.status() != 200 {
+                        continue;
+                    }
+                    // Acknowledged only once the whole answer has arrived.
+                    let Ok(body) = res.json::<Value>().await else {
+                        continue;
+                    };
+                    if let Some(at) = body["access_token"].as_str() {
+                        acknowledged.lock().await.push(jti(at));
+                    }
+                }
+            })
+        })
+        .collect();
+    (acknowledged, tasks)
+}
+
+/// The access-token ids in the tenant's `…token.grant.access_token` events, following every
+/// `next` link of a bounded query.
+async fn logged_tokens(client: &Client, org: &str, api_token: &str) -> BTreeSet<String> {
+    let mut url = format!(
+        "{org}/api/v1/logs?limit=1000&since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z&filter={}",
+        urlencoding("eventType eq \"app.oauth2.as.token.grant.access_token\"")
+    );
+    let mut found = BTreeSet::new();
+    loop {
+        let res = client
+            .get(&url)
+            .header("Authorization", format!("SSWS {api_token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        // `Link: <…>; rel="self", <…>; rel="next"`, in one header or several.
+        let next = res
+            .headers()
+            .get_all("link")
+            .iter()
+            .filter_map(|l| l.to_str().ok())
+            .flat_map(|l| l.split(", <"))
+            .find(|l| l.ends_with("rel=\"next\""))
+            .and_then(|l| l.trim_start_matches('<').split('>').next().map(str::to_owned));
+        let page: Value = res.json().await.unwrap();
+        for event in page.as_array().unwrap() {
+            for target in event["target"].as_array().into_iter().flatten() {
+                if target["type"] == "access_token" {
+                    found.insert(target["id"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        match next {
+            Some(n) => url = n,
+            None => return found,
+        }
+    }
+}
+
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The embedded server as a process of its own (so that it can be SIGKILLed).
+fn server(dir: &std::path::Path, port: u16, operator: &str) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    let child = cmd
+        .arg("serve")
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TESSERA_METRICS_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_DATA_DIR", dir)
+        .env("TESSERA_OPERATOR_TOKEN", operator)
+        .env("TESSERA_RATE_LIMITS__ENABLED", "false")
+        .env("TESSERA_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.with_extension("log"))
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+        )
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[actix_web::test]
+async fn a_sigkill_under_load_loses_no_acknowledged_tokens_event() {
+    let dir = std::env::temp_dir().join(format!("tessera-audit-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (port, operator) = (free_port(), "audit-operator-token-0123456789abcdef");
+    let mut first = server(&dir, port, operator);
+    let client = Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let tenant: Value = client
+        .post(format!("{base}/operator/v1/tenants"))
+        .bearer_auth(operator)
+        .json(&json!({"name": "audit"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (org, api_token) = (
+        tenant["orgUrl"].as_str().unwrap().to_owned(),
+        tenant["apiToken"].as_str().unwrap().to_owned(),
+    );
+    let app: Value = client
+        .post(format!("{org}/api/v1/apps"))
+        .header("Authorization", format!("SSWS {api_token}"))
+        .json(&service_app("audited"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (
+        app["id"].as_str().unwrap().to_owned(),
+        app["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let (acknowledged, tasks) = load(
+        &client,
+        format!("{org}/oauth2/default/v1/token"),
+        id,
+        secret,
+        4,
+        stop.clone(),
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    eprintln!("killing the server after {} tokens", acknowledged.lock().await.len());
+    first.kill().unwrap(); // SIGKILL, mid-load
+    let _ = first.wait();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acknowledged: BTreeSet<String> = acknowledged.lock().await.iter().cloned().collect();
+
+    eprintln!("load stopped; starting the server again");
+    let mut second = server(&dir, port, operator);
+    let started = Instant::now();
+    let logged = logged_tokens(&client, &org, &api_token).await;
+    let missing: Vec<_> = acknowledged.difference(&logged).collect();
+    eprintln!(
+        "SIGKILL under load: {} tokens acknowledged, {} found in the System Log after the restart ({:?} to query), {} missing",
+        acknowledged.len(),
+        acknowledged.intersection(&logged).count(),
+        started.elapsed(),
+        missing.len()
+    );
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(acknowledged.len() > 100, "{}", acknowledged.len());
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not logged: {missing:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[actix_web::test]
+async fn a_database_outage_under_load_loses_no_acknowledged_tokens_event() {
+    let pg = OwnPostgres::init();
+    let mut cfg = config(Backend::Embedded).await;
+    cfg.database_url = Some(pg.url());
+    cfg.rate_limits.enabled = false;
+    let app = spawn_with(cfg).await;
+    let t = app.provision().await;
+    let created = app
+        .api(&t, Method::POST, "/apps", Some(service_app("audited")))
+        .await
+        .expect(200);
+    let (id, secret) = (
+        created["id"].as_str().unwrap().to_owned(),
+        created["credentials"]["oauthClient"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let (acknowledged, tasks) = load(
+        &app.client,
+        format!("{}/oauth2/default/v1/token", t.org),
+        id,
+        secret,
+        4,
+        stop.clone(),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    pg.stop();
+    let during = acknowledged.lock().await.len();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let issued_while_down = acknowledged.lock().await.len() - during;
+    pg.start();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let acknowledged: BTreeSet<String> = acknowledged.lock().await.iter().cloned().collect();
+    // The query flushes this process's spool first (for at most 5 s); poll until it is in.
+    let started = Instant::now();
+    let mut logged = BTreeSet::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        logged = logged_tokens(&app.client, &t.org, &t.token).await;
+        if acknowledged.is_subset(&logged) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let missing: Vec<_> = acknowledged.difference(&logged).collect();
+    eprintln!(
+        "PostgreSQL stopped for 5 s under load: {} tokens acknowledged ({issued_while_down} while it was down), {} in the System Log {:?} after the load ended, {} missing",
+        acknowledged.len(),
+        acknowledged.intersection(&logged).count(),
+        started.elapsed(),
+        missing.len()
+    );
+    assert!(
+        issued_while_down > 50,
+        "tokens were issued during the outage: {issued_while_down}"
+    );
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not logged: {missing:?}"
+    );
+    app.stop().await;
+}

@@ -1,0 +1,493 @@
+//! The System Log spool: every event is appended to a local file before the request that
+//! produced it answers, and a loader moves the file's events into the database in large
+//! transactions. Nothing the service acknowledged is lost to a slow, down or restarting
+//! database, or to a crash of the process:
+//!
+//! * **Append** ([`Spool::append`]): one `write(2)` of one line (the event's row as a JSON
+//!   array) to the current segment, `{dir}/{seq:012}.log`, opened for append. Once it returns,
+//!   the event is in the kernel: a SIGKILL of the process cannot lose it. The segment is
+//!   `fdatasync`'d every [`SYNC_EVERY`], so a power loss or kernel crash loses at most that much.
+//! * **Load**: a task reads complete lines from where the last load ended, inserts up to
+//!   [`BATCH`] of them in one statement, and records its position (segment, byte offset) in
+//!   `spool_checkpoints` **in the same transaction**: after a crash the spool is replayed from
+//!   that position, so every event is loaded exactly once. While the database is down the
+//!   loader retries every second and events wait in the spool; they are loaded when it returns.
+//! * **Segments** roll over at [`SEGMENT_BYTES`]; a segment is deleted once loaded. A new
+//!   process always appends to a new segment, so older ones never change again.
+//! * **Full**: past `spool_max_mb` the spool says so loudly (an error log line, the metrics)
+//!   and keeps accepting events: backpressure on the operator, never loss.
+//!
+//! The only events lost are lines that cannot be loaded: a line torn by a machine crash in the
+//! middle of a write, or one that is not JSON. They are counted
+//! (`tessera_system_log_lost_total`) and logged.
+
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tessera_store::sea_orm::{DbBackend, Statement};
+use tessera_store::{ConnectionTrait as _, DatabaseConnection};
+use tokio::sync::{Notify, watch};
+
+/// A segment rolls over past this size.
+pub const SEGMENT_BYTES: u64 = 16 << 20;
+/// The most events one load inserts.
+pub const BATCH: usize = 5_000;
+/// How often the current segment is synced to disk.
+pub const SYNC_EVERY: Duration = Duration::from_millis(100);
+/// The most bytes one load reads.
+const READ_BYTES: usize = 8 << 20;
+
+/// A position in the spool: a segment and a byte offset in it.
+pub type Position = (u64, u64);
+
+/// The spool of one process (one data directory).
+#[derive(Clone)]
+pub struct Spool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    /// Held for the life of the spool: one process per spool directory.
+    _lock: std::fs::File,
+    /// Names this spool's row in `spool_checkpoints`.
+    id: String,
+    current: Mutex<Segment>,
+    /// Where appends have reached (the current segment and its length).
+    appended: watch::Sender<Position>,
+    /// Where loads have reached.
+    loaded: watch::Sender<Position>,
+    wake: Notify,
+    dirty: AtomicBool,
+    max_bytes: u64,
+    full: AtomicBool,
+    clock: Arc<dyn tessera_domain::Clock>,
+}
+
+struct Segment {
+    seq: u64,
+    file: std::fs::File,
+    len: u64,
+}
+
+/// Why the spool cannot be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("the System Log spool at {path}: {source}")]
+pub struct SpoolError {
+    path: String,
+    source: std::io::Error,
+}
+
+fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:012}.log"))
+}
+
+/// The segments in `dir`, oldest first.
+fn segments(dir: &Path) -> Vec<u64> {
+    let mut found: Vec<u64> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".log")?.parse().ok()
+        })
+        .collect();
+    found.sort_unstable();
+    found
+}
+
+impl Spool {
+    /// Opens (or creates) the spool in `dir` and starts its loader and its sync task. Call
+    /// inside a tokio runtime. A spool belongs to one process at a time (an exclusive lock on
+    /// `{dir}/lock`); a second process on the same data directory uses `{dir}-2`, and so on,
+    /// so each is replayed by the next process that takes it.
+    pub fn open(
+        dir: &Path,
+        db: DatabaseConnection,
+        max_bytes: u64,
+        random: &dyn tessera_domain::Random,
+        clock: Arc<dyn tessera_domain::Clock>,
+    ) -> Result<Self, SpoolError> {
+        let mut claimed = None;
+        for n in 1..=16 {
+            let candidate = if n == 1 {
+                dir.to_owned()
+            } else {
+                PathBuf::from(format!("{}-{n}", dir.display()))
+            };
+            let failed = |source| SpoolError {
+                path: candidate.display().to_string(),
+                source,
+            };
+            std::fs::create_dir_all(&candidate).map_err(failed)?;
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(candidate.join("lock"))
+                .map_err(failed)?;
+            if lock.try_lock().is_ok() {
+                claimed = Some((candidate, lock));
+                break;
+            }
+        }
+        let Some((dir, lock)) = claimed else {
+            return Err(SpoolError {
+                path: dir.display().to_string(),
+                source: std::io::Error::other("16 processes hold spools in this data directory"),
+            });
+        };
+        let dir = dir.as_path();
+        let failed = |source| SpoolError {
+            path: dir.display().to_string(),
+            source,
+        };
+        let id_file = dir.join("id");
+        let id = match std::fs::read_to_string(&id_file) {
+            Ok(id) if !id.trim().is_empty() => id.trim().to_owned(),
+            _ => {
+                let id = format!(
+                    "spool-{}",
+                    tessera_domain::secrets::random_token(random, 12)
+                );
+                std::fs::write(&id_file, &id).map_err(failed)?;
+                id
+            }
+        };
+        // Always a fresh segment: the ones a previous process wrote never change again.
+        let seq = segments(dir).last().map_or(1, |s| s + 1);
+        let file = open_segment(dir, seq).map_err(failed)?;
+        let inner = Arc::new(Inner {
+            dir: dir.to_owned(),
+            _lock: lock,
+            id,
+            current: Mutex::new(Segment { seq, file, len: 0 }),
+            appended: watch::channel((seq, 0)).0,
+            loaded: watch::channel((0, 0)).0,
+            wake: Notify::new(),
+            dirty: AtomicBool::new(false),
+            max_bytes,
+            full: AtomicBool::new(false),
+            clock,
+        });
+        tokio::spawn(load(inner.clone(), db));
+        tokio::spawn(sync(Arc::downgrade(&inner)));
+        Ok(Self { inner })
+    }
+
+    /// Appends one event (its row as a JSON array, on one line). When this returns `Ok`, the
+    /// event survives a crash of this process.
+    pub fn append(&self, line: &[u8]) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line);
+        buf.push(b'\n');
+        let position = {
+            let mut seg = self
+                .inner
+                .current
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if seg.len >= SEGMENT_BYTES {
+                let next = seg.seq + 1;
+                let file = open_segment(&self.inner.dir, next)?;
+                // The finished segment to disk before the loader may delete anything.
+                let _ = seg.file.sync_data();
+                *seg = Segment {
+                    seq: next,
+                    file,
+                    len: 0,
+                };
+            }
+            seg.file.write_all(&buf)?;
+            seg.len += buf.len() as u64;
+            (seg.seq, seg.len)
+        };
+        self.inner.dirty.store(true, Ordering::Release);
+        self.inner.appended.send_replace(position);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Waits until everything appended before the call is in the database, or `within` has
+    /// passed (the database may be down: the events stay in the spool). `true` when loaded.
+    pub async fn flush(&self, within: Duration) -> bool {
+        let target = *self.inner.appended.borrow();
+        let mut loaded = self.inner.loaded.subscribe();
+        self.inner.wake.notify_one();
+        tokio::time::timeout(within, loaded.wait_for(|at| *at >= target))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Bytes waiting to be loaded.
+    pub fn waiting_bytes(&self) -> u64 {
+        let (aseg, alen) = *self.inner.appended.borrow();
+        let (lseg, lpos) = *self.inner.loaded.borrow();
+        if lseg == aseg {
+            return alen.saturating_sub(lpos);
+        }
+        // Whole segments between them, measured on disk.
+        segments(&self.inner.dir)
+            .into_iter()
+            .filter(|s| *s >= lseg && *s <= aseg)
+            .map(|s| {
+                let len =
+                    std::fs::metadata(segment_path(&self.inner.dir, s)).map_or(0, |m| m.len());
+                if s == lseg {
+                    len.saturating_sub(lpos)
+                } else {
+                    len
+                }
+            })
+            .sum()
+    }
+}
+
+fn open_segment(dir: &Path, seq: u64) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(segment_path(dir, seq))
+}
+
+/// Syncs the current segment every [`SYNC_EVERY`] while it has unsynced appends.
+async fn sync(inner: std::sync::Weak<Inner>) {
+    loop {
+        tokio::time::sleep(SYNC_EVERY).await;
+        let Some(inner) = inner.upgrade() else { return };
+        if !inner.dirty.swap(false, Ordering::AcqRel) {
+            continue;
+        }
+        let file = inner
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .file
+            .try_clone();
+        if let Ok(file) = file {
+            let _ = tokio::task::spawn_blocking(move || file.sync_data()).await;
+        }
+    }
+}
+
+/// Complete, well-formed lines from `at`: up to [`BATCH`] of them, the position after the last
+/// one read, and how many malformed lines were skipped.
+fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Vec<Vec<u8>>, Position, u64)> {
+    let mut file = std::fs::File::open(segment_path(dir, at.0))?;
+    file.seek(SeekFrom::Start(at.1))?;
+    let mut buf = Vec::new();
+    file.take(READ_BYTES as u64).read_to_end(&mut buf)?;
+    let mut lines = Vec::new();
+    let mut consumed = 0usize;
+    let mut malformed = 0;
+    for line in buf.split_inclusive(|b| *b == b'\n') {
+        if line.last() != Some(&b'\n') || lines.len() >= BATCH {
+            break; // a line still being written, or enough for one load
+        }
+        consumed += line.len();
+        let body = &line[..line.len() - 1];
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() && body.starts_with(b"[") {
+            lines.push(body.to_vec());
+        } else {
+            malformed += 1;
+        }
+    }
+    Ok((lines, (at.0, at.1 + consumed as u64), malformed))
+}
+
+fn lost(count: u64, why: &str) {
+    if count > 0 {
+        crate::metrics::metrics().system_log_lost.inc_by(count);
+        tracing::error!(count, why, "System Log events lost");
+    }
+}
+
+/// The loader: from the checkpoint, forever (until the spool is dropped and drained).
+async fn load(inner: Arc<Inner>, db: DatabaseConnection) {
+    let mut at = loop {
+        match checkpoint(&db, &inner.id).await {
+            Ok(at) => break at,
+            Err(e) => {
+                tracing::warn!(error = %e, "System Log spool: reading its checkpoint; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    // A checkpoint names a segment that may be gone (loaded, then deleted): start at the next.
+    let first = segments(&inner.dir).into_iter().find(|s| *s >= at.0);
+    if let Some(first) = first
+        && first != at.0
+    {
+        at = (first, 0);
+    }
+    inner.loaded.send_replace(at);
+    let mut failing = false;
+    loop {
+        let current = *inner.appended.borrow();
+        let read = read_lines(&inner.dir, at);
+        let (lines, next, malformed) = match read {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), at, 0),
+            Err(e) => {
+                tracing::error!(error = %e, segment = at.0, "System Log spool: cannot read a segment; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        lost(malformed, "a spooled line is not an event");
+        if lines.is_empty() {
+            if at.0 < current.0 {
+                // A finished segment is loaded: what is left of it is a torn last line.
+                let len = std::fs::metadata(segment_path(&inner.dir, at.0)).map_or(0, |m| m.len());
+                lost(
+                    u64::from(len > next.1),
+                    "a spooled line was torn by a crash",
+                );
+                let following = segments(&inner.dir).into_iter().find(|s| *s > at.0);
+                let _ = std::fs::remove_file(segment_path(&inner.dir, at.0));
+                at = (following.unwrap_or(current.0), 0);
+                inner.loaded.send_replace(at);
+                continue;
+            }
+            inner.loaded.send_replace(next);
+            note_fill(&inner);
+            // Woken by an append (or a flush), or look again in a while.
+            let _ = tokio::time::timeout(Duration::from_millis(500), inner.wake.notified()).await;
+            continue;
+        }
+        let count = lines.len();
+        let now = tessera_domain::timefmt::to_millis(inner.clock.now());
+        match store(&db, &inner.id, &lines, next, now).await {
+            Ok(()) => {
+                if failing {
+                    tracing::info!("System Log events are being stored again");
+                    failing = false;
+                }
+                crate::metrics::metrics()
+                    .system_log_events
+                    .inc_by(count as u64);
+                at = next;
+                inner.loaded.send_replace(at);
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::error!(error = %e, "System Log events cannot be stored; they wait in the spool and are stored when the database answers");
+                    failing = true;
+                }
+                note_fill(&inner);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Publishes how much waits, and says once, loudly, when the spool passes its size (and once
+/// when it is back under it). Events are accepted either way.
+fn note_fill(inner: &Arc<Inner>) {
+    let waiting = Spool {
+        inner: inner.clone(),
+    }
+    .waiting_bytes();
+    crate::metrics::metrics()
+        .system_log_spool_bytes
+        .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+    let full = waiting > inner.max_bytes;
+    if full != inner.full.swap(full, Ordering::AcqRel) {
+        if full {
+            tracing::error!(
+                waiting_bytes = waiting,
+                max_bytes = inner.max_bytes,
+                "the System Log spool is over its size (system_log.spool_max_mb): the database is down or not keeping up; events are still accepted and kept"
+            );
+        } else {
+            tracing::info!(
+                waiting_bytes = waiting,
+                "the System Log spool is back under its size"
+            );
+        }
+    }
+}
+
+/// The loader's position in the database, or the beginning.
+async fn checkpoint(
+    db: &DatabaseConnection,
+    id: &str,
+) -> Result<Position, tessera_store::sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT segment, position FROM spool_checkpoints WHERE id = $1",
+        _ => "SELECT segment, position FROM spool_checkpoints WHERE id = ?",
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
+        .await?;
+    Ok(match row {
+        Some(r) => {
+            let segment: i64 = r.try_get("", "segment")?;
+            let position: i64 = r.try_get("", "position")?;
+            (
+                u64::try_from(segment).unwrap_or(0),
+                u64::try_from(position).unwrap_or(0),
+            )
+        }
+        None => (0, 0),
+    })
+}
+
+/// Inserts `lines` and moves the checkpoint to `next`, in one transaction.
+async fn store(
+    db: &DatabaseConnection,
+    id: &str,
+    lines: &[Vec<u8>],
+    next: Position,
+    now: i64,
+) -> Result<(), tessera_store::sea_orm::DbErr> {
+    let mut batch = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() + 2);
+    batch.push(b'[');
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            batch.push(b',');
+        }
+        batch.extend_from_slice(line);
+    }
+    batch.push(b']');
+    let batch = String::from_utf8_lossy(&batch).into_owned();
+    let backend = db.get_database_backend();
+    let (insert, upsert) = match backend {
+        DbBackend::Postgres => (crate::syslog::INSERT_POSTGRES, UPSERT_POSTGRES),
+        _ => (crate::syslog::INSERT_SQLITE, UPSERT_SQLITE),
+    };
+    let txn = tessera_store::begin_write(db).await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        insert,
+        [batch.into()],
+    ))
+    .await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        upsert,
+        [
+            id.into(),
+            i64::try_from(next.0).unwrap_or(i64::MAX).into(),
+            i64::try_from(next.1).unwrap_or(i64::MAX).into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    txn.commit().await
+}
+
+const UPSERT_SQLITE: &str = "INSERT INTO spool_checkpoints (id, segment, position, last_updated) \
+    VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET segment = excluded.segment, \
+    position = excluded.position, last_updated = excluded.last_updated";
+const UPSERT_POSTGRES: &str = "INSERT INTO spool_checkpoints (id, segment, position, last_updated) \
+    VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET segment = excluded.segment, \
+    position = excluded.position, last_updated = excluded.last_updated";
