@@ -4,7 +4,7 @@
 //! loses the lease (or was paused past it) finds its token outdated and writes nothing. The
 //! leader also prunes revocation markers that no longer matter.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tessera_core::AppState;
 use tessera_domain::rotation;
@@ -15,6 +15,9 @@ use tessera_store::{Condition, repo, sea_orm::EntityTrait as _};
 use tessera_core::keys::{self as lifecycle, Fence};
 
 /// Starts the job in the current actix system; aborting the handle stops it.
+/// How often the leader deletes System Log events past their retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 pub fn spawn(state: AppState) -> actix_rt::task::JoinHandle<()> {
     let me = state.instance_id.to_string();
     actix_rt::spawn(async move {
@@ -25,6 +28,7 @@ pub fn spawn(state: AppState) -> actix_rt::task::JoinHandle<()> {
         );
         let fence_name = format!("{}:key-rotation", state.config.cluster_name);
         let mut term: Option<(u64, i64)> = None;
+        let mut last_prune: Option<Instant> = None;
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
@@ -52,6 +56,25 @@ pub fn spawn(state: AppState) -> actix_rt::task::JoinHandle<()> {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(rows = n, "expired revocation markers pruned"),
                         Err(e) => tracing::warn!(error = %e, "revocation pruning failed"),
+                    }
+                    // …and, once an hour, System Log events past their retention (Okta keeps
+                    // 90 days).
+                    let days = state.config.system_log.retention_days;
+                    if days > 0 && last_prune.is_none_or(|at: Instant| at.elapsed() >= PRUNE_EVERY)
+                    {
+                        last_prune = Some(Instant::now());
+                        let keep =
+                            i64::try_from(days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
+                        let cutoff = state.now_ms().saturating_sub(keep);
+                        match tessera_core::syslog::prune(&state.db, cutoff).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(
+                                events = n,
+                                days,
+                                "System Log events past their retention deleted"
+                            ),
+                            Err(e) => tracing::warn!(error = %e, "System Log pruning failed"),
+                        }
                     }
                 }
                 Ok(None) => term = None,

@@ -117,11 +117,16 @@ pub struct SystemLogSettings {
     /// Past this many megabytes waiting (the database is down or slow) the spool says so loudly;
     /// it keeps accepting events all the same.
     pub spool_max_mb: u64,
+    /// Events older than this many days are deleted (Okta keeps 90); `0` keeps them forever.
+    pub retention_days: u64,
 }
 
 impl Default for SystemLogSettings {
     fn default() -> Self {
-        Self { spool_max_mb: 512 }
+        Self {
+            spool_max_mb: 512,
+            retention_days: 90,
+        }
     }
 }
 

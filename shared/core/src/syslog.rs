@@ -436,3 +436,45 @@ fn row_array(r: log_event::Model) -> Value {
         r.created
     ])
 }
+
+/// Deletes the events created before `cutoff_ms`, oldest first, in batches of [`PRUNE_BATCH`]
+/// rows (each its own short statement, so writers never wait long). Returns how many rows went.
+///
+/// Each batch walks the primary key (`seq`, which grows with time) from its start, so old rows
+/// are found first; the last batch of a pass reads the rest of the table once. The keys
+/// service's leader runs a pass once an hour.
+pub async fn prune(
+    db: &DatabaseConnection,
+    cutoff_ms: i64,
+) -> Result<u64, tessera_store::sea_orm::DbErr> {
+    use tessera_store::ConnectionTrait as _;
+    use tessera_store::sea_orm::{DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "DELETE FROM log_events WHERE seq IN (SELECT seq FROM log_events WHERE created < $1 ORDER BY seq LIMIT $2)"
+        }
+        _ => {
+            "DELETE FROM log_events WHERE seq IN (SELECT seq FROM log_events WHERE created < ? ORDER BY seq LIMIT ?)"
+        }
+    };
+    let mut deleted = 0;
+    loop {
+        let done = db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [cutoff_ms.into(), PRUNE_BATCH.into()],
+            ))
+            .await?
+            .rows_affected();
+        deleted += done;
+        if done < u64::try_from(PRUNE_BATCH).unwrap_or(0) {
+            return Ok(deleted);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Rows one pruning statement deletes at most.
+pub const PRUNE_BATCH: i64 = 5_000;

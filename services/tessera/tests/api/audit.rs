@@ -101,7 +101,12 @@ async fn logged_tokens(client: &Client, org: &str, api_token: &str) -> BTreeSet<
             .filter_map(|l| l.to_str().ok())
             .flat_map(|l| l.split(", <"))
             .find(|l| l.ends_with("rel=\"next\""))
-            .and_then(|l| l.trim_start_matches('<').split('>').next().map(str::to_owned));
+            .and_then(|l| {
+                l.trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .map(str::to_owned)
+            });
         let page: Value = res.json().await.unwrap();
         for event in page.as_array().unwrap() {
             for target in event["target"].as_array().into_iter().flatten() {
@@ -205,7 +210,10 @@ async fn a_sigkill_under_load_loses_no_acknowledged_tokens_event() {
         stop.clone(),
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    eprintln!("killing the server after {} tokens", acknowledged.lock().await.len());
+    eprintln!(
+        "killing the server after {} tokens",
+        acknowledged.lock().await.len()
+    );
     first.kill().unwrap(); // SIGKILL, mid-load
     let _ = first.wait();
     stop.store(true, Ordering::Relaxed);
@@ -303,4 +311,94 @@ async fn a_database_outage_under_load_loses_no_acknowledged_tokens_event() {
         "acknowledged but not logged: {missing:?}"
     );
     app.stop().await;
+}
+
+async fn retention_prunes_old_events_in_batches_and_keeps_the_rest(backend: Backend) {
+    use tessera_store::ConnectionTrait as _;
+    use tessera_store::sea_orm::Statement;
+    let app = spawn_with(config(backend).await).await;
+    let t = app.provision().await;
+    app.api(
+        &t,
+        Method::POST,
+        "/groups",
+        Some(json!({"profile": {"name": "kept"}})),
+    )
+    .await
+    .expect(200);
+    app.state.syslog.flush().await;
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let count = |sql: &'static str| async move {
+        db.query_one_raw(Statement::from_string(backend, sql))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap()
+    };
+    let recent = count("SELECT COUNT(*) AS n FROM log_events").await;
+    let day: i64 = 86_400_000;
+    let now = app.state.now_ms();
+    // Old copies of the recent events, 91 days back, doubled until there are over two batches.
+    let copy = format!(
+        "INSERT INTO log_events (tenant_id, id, event_type, severity, display_message, actor, \
+         target, outcome, client, details, created, last_updated) SELECT tenant_id, id, \
+         event_type, severity, display_message, actor, target, outcome, client, details, \
+         created - {}, last_updated FROM log_events WHERE created > {}",
+        91 * day,
+        now - day
+    );
+    db.execute_unprepared(&copy).await.unwrap();
+    while count("SELECT COUNT(*) AS n FROM log_events").await - recent < 12_000 {
+        let double = format!(
+            "INSERT INTO log_events (tenant_id, id, event_type, severity, display_message, \
+             actor, target, outcome, client, details, created, last_updated) SELECT tenant_id, \
+             id, event_type, severity, display_message, actor, target, outcome, client, details, \
+             created, last_updated FROM log_events WHERE created < {}",
+            now - 90 * day
+        );
+        db.execute_unprepared(&double).await.unwrap();
+    }
+    let old = count("SELECT COUNT(*) AS n FROM log_events").await - recent;
+    let started = Instant::now();
+    let deleted = tessera_core::syslog::prune(db, now - 90 * day)
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    eprintln!("retention: {deleted} of {old} old events deleted in {took:?}; {recent} recent kept");
+    assert_eq!(deleted, u64::try_from(old).unwrap());
+    assert_eq!(count("SELECT COUNT(*) AS n FROM log_events").await, recent);
+    // Nothing more to do: one short query.
+    assert_eq!(
+        tessera_core::syslog::prune(db, now - 90 * day)
+            .await
+            .unwrap(),
+        0
+    );
+    let events = app
+        .api(
+            &t,
+            Method::GET,
+            "/logs?filter=eventType%20eq%20%22group.lifecycle.create%22",
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        events.as_array().map(Vec::len),
+        Some(1),
+        "the recent event stays: {events}"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn retention_prunes_old_events_on_sqlite() {
+    retention_prunes_old_events_in_batches_and_keeps_the_rest(Backend::Embedded).await;
+}
+
+#[actix_web::test]
+async fn retention_prunes_old_events_on_postgres() {
+    retention_prunes_old_events_in_batches_and_keeps_the_rest(Backend::Shared).await;
 }
