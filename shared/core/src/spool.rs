@@ -321,11 +321,13 @@ async fn load(inner: Arc<Inner>, db: DatabaseConnection) {
         }
     };
     // A checkpoint names a segment that may be gone (loaded, then deleted): start at the next.
-    let first = segments(&inner.dir).into_iter().find(|s| *s >= at.0);
-    if let Some(first) = first
-        && first != at.0
-    {
-        at = (first, 0);
+    // One past every segment on disk means the segments were removed by hand while the `id`
+    // file stayed: start again at the oldest one there is.
+    let on_disk = segments(&inner.dir);
+    match on_disk.iter().find(|s| **s >= at.0) {
+        Some(first) if *first != at.0 => at = (*first, 0),
+        Some(_) => {}
+        None => at = (on_disk.first().copied().unwrap_or(at.0), 0),
     }
     inner.loaded.send_replace(at);
     let mut failing = false;
