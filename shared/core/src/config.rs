@@ -83,6 +83,10 @@ pub struct Config {
     pub outbound_allow: Vec<String>,
     /// Per-tenant request quotas per minute (`[rate_limits]`, or `TESSERA_RATE_LIMITS__TOKEN=…`).
     pub rate_limits: RateLimits,
+    /// A tenant's hot state (its actors, keys and snapshots) is dropped after this many seconds
+    /// without a request (`TESSERA_HOT_IDLE_SECS`), and loaded again from the database on the
+    /// next one.
+    pub hot_idle_secs: u64,
     /// How long start-up keeps trying to reach the database and Redis before giving up
     /// (seconds; `TESSERA_STARTUP_WAIT_SECS`).
     pub startup_wait_secs: u64,
@@ -337,6 +341,7 @@ impl Default for Config {
             outbound_allow: Vec::new(),
             rate_limits: RateLimits::default(),
             startup_wait_secs: 60,
+            hot_idle_secs: 600,
             sign_in: SignIn::default(),
             stores: Stores::default(),
             system_log: SystemLogSettings::default(),
@@ -491,6 +496,9 @@ impl Config {
         self.outbound_policy()?;
         self.proxies()?;
         self.stores.validate()?;
+        if self.hot_idle_secs == 0 {
+            return Err(invalid("hot_idle_secs", "must be at least 1"));
+        }
         if self.keep_alive_secs > 3600 {
             return Err(invalid(
                 "keep_alive_secs",

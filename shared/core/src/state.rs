@@ -515,7 +515,7 @@ fn registry_config(
         rotation_interval_ms: config.rotation_schedule().interval,
         rotation_next_lead_ms: config.rotation_schedule().next_lead,
         version_check_every: std::time::Duration::from_secs(5),
-        idle_after: std::time::Duration::from_secs(600),
+        idle_after: std::time::Duration::from_secs(config.hot_idle_secs),
         instance_id: instance_id.to_owned(),
     }
 }

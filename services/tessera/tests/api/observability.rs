@@ -212,3 +212,48 @@ async fn metrics_parse_as_prometheus_text_and_count_what_happened() {
     );
     app.stop().await;
 }
+
+/// A tenant's hot state is dropped after `hot_idle_secs` without a request, and the next
+/// request loads it again.
+#[actix_web::test]
+async fn idle_tenants_are_evicted_after_the_configured_time_and_load_again() {
+    let clock = std::sync::Arc::new(tessera_domain::TestClock::new(
+        time::OffsetDateTime::now_utc(),
+    ));
+    let mut cfg = crate::helpers::config(crate::helpers::Backend::Embedded).await;
+    cfg.hot_idle_secs = 30;
+    let app = crate::helpers::spawn_clocked(cfg, &tessera::Service::ALL, clock.clone()).await;
+    let t = app.provision().await;
+    let jwks = |app: &crate::helpers::TestApp| {
+        app.client
+            .get(format!("{}/oauth2/default/v1/keys", t.org))
+            .send()
+    };
+    assert_eq!(jwks(&app).await.unwrap().status(), 200);
+    assert!(app.state.hot.loaded_tenants() >= 1);
+    // Idle for less than the setting: kept through a maintenance pass (every 5 s).
+    clock.advance(time::Duration::seconds(20));
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert!(
+        app.state.hot.loaded_tenants() >= 1,
+        "kept while younger than hot_idle_secs"
+    );
+    // Past it: dropped at the next pass.
+    clock.advance(time::Duration::seconds(20));
+    let mut evicted = false;
+    for _ in 0..70 {
+        if app.state.hot.loaded_tenants() == 0 {
+            evicted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(evicted, "evicted once idle past hot_idle_secs");
+    assert_eq!(
+        jwks(&app).await.unwrap().status(),
+        200,
+        "and loaded again on use"
+    );
+    assert!(app.state.hot.loaded_tenants() >= 1);
+    app.stop().await;
+}
