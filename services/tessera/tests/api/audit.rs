@@ -5,7 +5,7 @@
 //! stopped under load and started again (the events wait in the spool).
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -128,12 +128,7 @@ fn urlencoding(s: &str) -> String {
 
 /// The embedded server as a process of its own (so that it can be SIGKILLed).
 fn server(dir: &std::path::Path, port: u16, operator: &str) -> std::process::Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = crate::helpers::tessera_command();
     let child = cmd
         .arg("serve")
         .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
@@ -252,23 +247,13 @@ async fn a_database_outage_under_load_loses_no_acknowledged_tokens_event() {
     cfg.rate_limits.enabled = false;
     let app = spawn_with(cfg).await;
     let t = app.provision().await;
-    let created = app
-        .api(&t, Method::POST, "/apps", Some(service_app("audited")))
-        .await
-        .expect(200);
-    let (id, secret) = (
-        created["id"].as_str().unwrap().to_owned(),
-        created["credentials"]["oauthClient"]["client_secret"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    let svc = crate::introspection::app_with(&app, &t, service_app("audited")).await;
     let stop = Arc::new(AtomicBool::new(false));
     let (acknowledged, tasks) = load(
         &app.client,
         format!("{}/oauth2/default/v1/token", t.org),
-        id,
-        secret,
+        svc.id,
+        svc.secret,
         4,
         stop.clone(),
     );

@@ -5,12 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn tessera() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = crate::helpers::tessera_command();
     // Tests run in parallel: no two servers may reach for the default metrics port.
     cmd.env("TESSERA_METRICS_LISTEN", "127.0.0.1:0");
     cmd

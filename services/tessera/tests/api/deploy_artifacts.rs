@@ -69,12 +69,7 @@ fn the_binary_starts_with_the_variables_kubernetes_injects_for_the_charts_servic
         ]);
     }
     let run = |args: &[&str], file: Option<&std::path::Path>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = crate::helpers::tessera_command();
         if let Some(f) = file {
             cmd.arg("--config").arg(f);
         }
@@ -92,12 +87,7 @@ fn the_binary_starts_with_the_variables_kubernetes_injects_for_the_charts_servic
     );
     // `serve` with the same environment comes up and answers.
     let port = crate::helpers::free_port();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = crate::helpers::tessera_command();
     let mut server = cmd
         .arg("serve")
         .env("TESSERA_DATA_DIR", &data)

@@ -41,6 +41,17 @@ async fn readyz(app: &crate::helpers::TestApp) -> (u16, Value, Duration) {
     (status, body, started.elapsed())
 }
 
+async fn metrics(app: &crate::helpers::TestApp) -> String {
+    app.client
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Polls until `ready` holds, for at most `within`; how long it took.
 async fn until<F, Fut>(within: Duration, mut ready: F) -> Option<Duration>
 where
@@ -150,15 +161,7 @@ async fn with_redis_down_requests_pass_or_fail_fast_and_all_is_back_within_a_sec
     assert_eq!(body["status"], "degraded", "{body}");
     assert_eq!(body["down"], json!(["redis"]), "{body}");
     assert!(took < Duration::from_millis(200), "/readyz took {took:?}");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.metrics_base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&app).await;
     assert!(
         metrics.contains("tessera_dependency_up{dependency=\"redis\"} 0"),
         "{metrics}"
@@ -425,15 +428,7 @@ async fn with_postgres_down_hot_paths_serve_the_rest_answers_503_fast_and_readin
         "{body}"
     );
     assert!(took < Duration::from_millis(200), "/readyz took {took:?}");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.metrics_base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&app).await;
     assert!(
         metrics.contains("tessera_dependency_up{dependency=\"database\"} 0"),
         "{metrics}"

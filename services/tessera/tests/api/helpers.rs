@@ -500,18 +500,25 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
-pub fn service_process(
-    cfg: &Config,
-    service: &str,
-    port: u16,
-    extra: &[(&str, String)],
-) -> ServiceProcess {
+/// The `tessera` binary, with none of this environment's settings (`TESSERA_*`,
+/// `DATABASE_URL`, `REDIS_URL`): each test says what its process runs with.
+pub fn tessera_command() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
     for (k, _) in std::env::vars() {
         if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
             cmd.env_remove(k);
         }
     }
+    cmd
+}
+
+pub fn service_process(
+    cfg: &Config,
+    service: &str,
+    port: u16,
+    extra: &[(&str, String)],
+) -> ServiceProcess {
+    let mut cmd = crate::helpers::tessera_command();
     cmd.args(["serve", "--service", service])
         .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
         .env("TESSERA_METRICS_LISTEN", "127.0.0.1:0")

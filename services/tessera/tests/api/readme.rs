@@ -38,12 +38,7 @@ fn the_quickstart_runs_as_written_against_a_fresh_server() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TESSERA_") || k == "DATABASE_URL" || k == "REDIS_URL" {
-            server.env_remove(k);
-        }
-    }
+    let mut server = crate::helpers::tessera_command();
     // The embedded default, in the directory the commands run in (`data/operator-token`).
     let mut server = server
         .arg("serve")
