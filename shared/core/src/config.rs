@@ -123,6 +123,9 @@ pub struct SystemLogSettings {
     pub spool_max_mb: u64,
     /// Events older than this many days are deleted (Okta keeps 90); `0` keeps them forever.
     pub retention_days: u64,
+    /// A JSON Lines file every event is also written to, at least once, for a log shipper to
+    /// stream out (docs/operations.md, "Streaming the System Log out"). Unset: no export.
+    pub export_path: Option<PathBuf>,
 }
 
 impl Default for SystemLogSettings {
@@ -130,6 +133,7 @@ impl Default for SystemLogSettings {
         Self {
             spool_max_mb: 512,
             retention_days: 90,
+            export_path: None,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod health;
 pub mod hooks;
 pub mod keys;
+mod log_export;
 pub mod metrics;
 pub mod revocation;
 pub mod revoke;

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub system_log_events: IntCounter,
     pub system_log_lost: IntCounter,
     pub system_log_spool_bytes: IntGauge,
+    pub system_log_spooled: IntCounter,
+    pub system_log_lag: prometheus::Gauge,
+    pub system_log_exported: IntCounter,
     pub rate_limited: IntCounterVec,
     pub hot_tenant_lookups: IntCounterVec,
     pub introspection_cache: IntCounterVec,
@@ -80,6 +83,21 @@ pub fn metrics() -> &'static Metrics {
         let system_log_spool_bytes = IntGauge::new(
             "system_log_spool_bytes",
             "Bytes of System Log events in this process's spool, waiting to be loaded into the database",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let system_log_spooled = IntCounter::new(
+            "system_log_spooled_total",
+            "System Log records this process appended to its spool (every record is then loaded, or counted lost)",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let system_log_lag = prometheus::Gauge::new(
+            "system_log_write_lag_seconds",
+            "Age of the oldest System Log record waiting in this process's spool to be loaded (0 when none waits)",
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let system_log_exported = IntCounter::new(
+            "system_log_exported_total",
+            "System Log events written to the export file (system_log.export_path)",
         )
         .unwrap_or_else(|_| unreachable_metric());
         let rate_limited = IntCounterVec::new(
@@ -153,6 +171,9 @@ pub fn metrics() -> &'static Metrics {
             Box::new(system_log_events.clone()),
             Box::new(system_log_lost.clone()),
             Box::new(system_log_spool_bytes.clone()),
+            Box::new(system_log_spooled.clone()),
+            Box::new(system_log_lag.clone()),
+            Box::new(system_log_exported.clone()),
             Box::new(rate_limited.clone()),
             Box::new(hot_tenant_lookups.clone()),
             Box::new(introspection_cache.clone()),
@@ -174,6 +195,9 @@ pub fn metrics() -> &'static Metrics {
             system_log_events,
             system_log_lost,
             system_log_spool_bytes,
+            system_log_spooled,
+            system_log_lag,
+            system_log_exported,
             rate_limited,
             hot_tenant_lookups,
             introspection_cache,

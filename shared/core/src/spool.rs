@@ -108,6 +108,7 @@ impl Spool {
         dir: &Path,
         db: DatabaseConnection,
         max_bytes: u64,
+        export_path: Option<PathBuf>,
         random: &dyn tessera_domain::Random,
         clock: Arc<dyn tessera_domain::Clock>,
     ) -> Result<Self, SpoolError> {
@@ -173,7 +174,8 @@ impl Spool {
             full: AtomicBool::new(false),
             clock,
         });
-        tokio::spawn(load(inner.clone(), db));
+        let export = export_path.map(|path| crate::log_export::Export::open(path, dir));
+        tokio::spawn(load(inner.clone(), db, export));
         tokio::spawn(sync(Arc::downgrade(&inner)));
         Ok(Self { inner })
     }
@@ -205,6 +207,7 @@ impl Spool {
             seg.len += buf.len() as u64;
             (seg.seq, seg.len)
         };
+        crate::metrics::metrics().system_log_spooled.inc();
         self.inner.dirty.store(true, Ordering::Release);
         self.inner.appended.send_replace(position);
         self.inner.wake.notify_one();
@@ -277,9 +280,33 @@ async fn sync(inner: std::sync::Weak<Inner>) {
     }
 }
 
+/// One spooled record, read back: its line (without the newline), where the line ends in its
+/// segment, and when its event was recorded (ms since the epoch).
+struct Line {
+    body: Vec<u8>,
+    end: u64,
+    created_ms: i64,
+}
+
+/// A spooled record as written by [`crate::syslog`]: eleven members, the last the time it was
+/// recorded. Anything else on a line is not an event.
+type Record = (
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+    i64,
+);
+
 /// Complete, well-formed lines from `at`: up to [`BATCH`] of them, the position after the last
 /// one read, and how many malformed lines were skipped.
-fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Vec<Vec<u8>>, Position, u64)> {
+fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Vec<Line>, Position, u64)> {
     let mut file = std::fs::File::open(segment_path(dir, at.0))?;
     file.seek(SeekFrom::Start(at.1))?;
     let mut buf = Vec::new();
@@ -293,10 +320,13 @@ fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Vec<Vec<u8>>, Positi
         }
         consumed += line.len();
         let body = &line[..line.len() - 1];
-        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() && body.starts_with(b"[") {
-            lines.push(body.to_vec());
-        } else {
-            malformed += 1;
+        match serde_json::from_slice::<Record>(body) {
+            Ok(record) => lines.push(Line {
+                body: body.to_vec(),
+                end: at.1 + consumed as u64,
+                created_ms: record.10,
+            }),
+            Err(_) => malformed += 1,
         }
     }
     Ok((lines, (at.0, at.1 + consumed as u64), malformed))
@@ -310,7 +340,11 @@ fn lost(count: u64, why: &str) {
 }
 
 /// The loader: from the checkpoint, forever (until the spool is dropped and drained).
-async fn load(inner: Arc<Inner>, db: DatabaseConnection) {
+async fn load(
+    inner: Arc<Inner>,
+    db: DatabaseConnection,
+    mut export: Option<crate::log_export::Export>,
+) {
     let mut at = loop {
         match checkpoint(&db, &inner.id).await {
             Ok(at) => break at,
@@ -359,6 +393,7 @@ async fn load(inner: Arc<Inner>, db: DatabaseConnection) {
                 continue;
             }
             inner.loaded.send_replace(next);
+            crate::metrics::metrics().system_log_lag.set(0.0);
             note_fill(&inner);
             // Woken by an append (or a flush), or look again in a while.
             let _ = tokio::time::timeout(Duration::from_millis(500), inner.wake.notified()).await;
@@ -366,6 +401,27 @@ async fn load(inner: Arc<Inner>, db: DatabaseConnection) {
         }
         let count = lines.len();
         let now = tessera_domain::timefmt::to_millis(inner.clock.now());
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "a lag in ms fits an f64 exactly"
+        )]
+        crate::metrics::metrics()
+            .system_log_lag
+            .set(now.saturating_sub(lines[0].created_ms).max(0) as f64 / 1000.0);
+        if let Some(export) = &mut export {
+            // Out to the export file before the batch is loaded (and may be deleted): at
+            // least once. Records it already holds (a load that failed) are not written again.
+            let fresh: Vec<&[u8]> = lines
+                .iter()
+                .filter(|l| !export.has((at.0, l.end)))
+                .map(|l| l.body.as_slice())
+                .collect();
+            if !fresh.is_empty() && export.write(&fresh, next).await.is_err() {
+                note_fill(&inner);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        }
         match store(&db, &inner.id, &lines, next, now).await {
             Ok(()) => {
                 if failing {
@@ -447,17 +503,17 @@ async fn checkpoint(
 async fn store(
     db: &DatabaseConnection,
     id: &str,
-    lines: &[Vec<u8>],
+    lines: &[Line],
     next: Position,
     now: i64,
 ) -> Result<(), tessera_store::sea_orm::DbErr> {
-    let mut batch = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() + 2);
+    let mut batch = Vec::with_capacity(lines.iter().map(|l| l.body.len() + 1).sum::<usize>() + 2);
     batch.push(b'[');
     for (i, line) in lines.iter().enumerate() {
         if i > 0 {
             batch.push(b',');
         }
-        batch.extend_from_slice(line);
+        batch.extend_from_slice(&line.body);
     }
     batch.push(b']');
     let batch = String::from_utf8_lossy(&batch).into_owned();

@@ -198,7 +198,7 @@ impl AppState {
         let syslog = crate::syslog::SystemLog::start(
             db.clone(),
             &config.data_dir.join("system-log"),
-            config.system_log.spool_max_mb.saturating_mul(1 << 20),
+            &config.system_log,
             clock.clone(),
             random.clone(),
         )

@@ -1,11 +1,12 @@
 //! The System Log (Okta's System Log API, <https://developer.okta.com/docs/reference/api/system-log/>): what happened in a tenant, stored durably and served
 //! by `GET /api/v1/logs`.
 //!
-//! Recording never delays the request that caused the event: [`SystemLog::record`] hands the
-//! event to a writer task that inserts whatever has queued up in one statement. A reader calls
-//! [`SystemLog::flush`] first, so a process always reads its own events. When the database
-//! refuses a batch, it is retried once; if the queue (10 000 events) is full, the event is
-//! dropped and counted in `tessera_system_log_dropped_total`, never blocking a token request.
+//! Recording never waits on the database: [`SystemLog::record`] appends the event to the
+//! process's spool ([`crate::spool`]) before the request that caused it answers, and a loader
+//! moves spooled events into the database in large transactions. A reader calls
+//! [`SystemLog::flush`] first, so a process always reads its own events. With
+//! `system_log.export_path` set, events are also streamed to a JSON Lines file
+//! ([`crate::log_export`]).
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -228,15 +229,23 @@ pub struct SystemLog {
 }
 
 impl SystemLog {
-    /// Opens the spool in `dir` and starts loading it into `db`. Call inside a tokio runtime.
+    /// Opens the spool in `dir` and starts loading it into `db` (and exporting it, when
+    /// `settings` name an export file). Call inside a tokio runtime.
     pub fn start(
         db: DatabaseConnection,
         dir: &std::path::Path,
-        max_bytes: u64,
+        settings: &crate::config::SystemLogSettings,
         clock: std::sync::Arc<dyn tessera_domain::Clock>,
         random: std::sync::Arc<dyn tessera_domain::Random>,
     ) -> Result<Self, crate::spool::SpoolError> {
-        let spool = crate::spool::Spool::open(dir, db, max_bytes, random.as_ref(), clock.clone())?;
+        let spool = crate::spool::Spool::open(
+            dir,
+            db,
+            settings.spool_max_mb.saturating_mul(1 << 20),
+            settings.export_path.clone(),
+            random.as_ref(),
+            clock.clone(),
+        )?;
         Ok(Self {
             spool,
             clock,
@@ -419,6 +428,47 @@ pub(crate) const INSERT_POSTGRES: &str = "INSERT INTO log_events (tenant_id, id,
     display_message, actor, target, outcome, client, details, created, last_updated) \
     SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, \
     (r->>10)::bigint, (r->>10)::bigint FROM json_array_elements($1::json) AS r";
+
+/// A spooled record (a row as [`row_array`] wrote it) as export lines: one
+/// `{"tenantId", "event"}` object per `LogEvent` the API serves for the row (the row's own
+/// event, then its follow-ups), each serialised. A record that is not a row yields none.
+pub(crate) fn exported(record: &[u8]) -> Vec<String> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+    );
+    let Ok(r) = serde_json::from_slice::<Row>(record) else {
+        return Vec::new();
+    };
+    let row = log_event::Model {
+        seq: 0,
+        tenant_id: r.0,
+        id: r.1,
+        event_type: r.2,
+        severity: r.3,
+        display_message: r.4,
+        actor: r.5,
+        target: r.6,
+        outcome: r.7,
+        client: r.8,
+        details: r.9,
+        created: r.10,
+        last_updated: r.10,
+    };
+    to_json(&row)
+        .into_iter()
+        .map(|(_, event)| json!({ "tenantId": row.tenant_id, "event": event }).to_string())
+        .collect()
+}
 
 /// A row as the JSON array the inserts read (`value->>0` …), in their column order.
 fn row_array(r: log_event::Model) -> Value {

@@ -2,7 +2,9 @@
 //! given (an acknowledged request) has its `app.oauth2.as.token.grant.access_token` event in
 //! `GET /api/v1/logs` afterwards — when the server is SIGKILLed in the middle of the load and
 //! started again on the same data directory (the spool is replayed), and when PostgreSQL is
-//! stopped under load and started again (the events wait in the spool).
+//! stopped under load and started again (the events wait in the spool). The SIGKILL test also
+//! streams the log to an export file and finds every acknowledged token's event there, exactly
+//! as the API serves it.
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
@@ -77,14 +79,29 @@ fn load(
     (acknowledged, tasks)
 }
 
-/// The access-token ids in the tenant's `…token.grant.access_token` events, following every
-/// `next` link of a bounded query.
+/// The access-token ids in `events`.
+fn access_tokens<'a>(events: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
+    events
+        .into_iter()
+        .flat_map(|e| e["target"].as_array().into_iter().flatten())
+        .filter(|t| t["type"] == "access_token")
+        .map(|t| t["id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The access-token ids in the tenant's `…token.grant.access_token` events.
 async fn logged_tokens(client: &Client, org: &str, api_token: &str) -> BTreeSet<String> {
+    access_tokens(&logged_events(client, org, api_token).await)
+}
+
+/// The tenant's `…token.grant.access_token` events, following every `next` link of a bounded
+/// query.
+async fn logged_events(client: &Client, org: &str, api_token: &str) -> Vec<Value> {
     let mut url = format!(
         "{org}/api/v1/logs?limit=1000&since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z&filter={}",
         urlencoding("eventType eq \"app.oauth2.as.token.grant.access_token\"")
     );
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     loop {
         let res = client
             .get(&url)
@@ -108,13 +125,7 @@ async fn logged_tokens(client: &Client, org: &str, api_token: &str) -> BTreeSet<
                     .map(str::to_owned)
             });
         let page: Value = res.json().await.unwrap();
-        for event in page.as_array().unwrap() {
-            for target in event["target"].as_array().into_iter().flatten() {
-                if target["type"] == "access_token" {
-                    found.insert(target["id"].as_str().unwrap_or_default().to_owned());
-                }
-            }
-        }
+        found.extend(page.as_array().unwrap().iter().cloned());
         match next {
             Some(n) => url = n,
             None => return found,
@@ -127,10 +138,15 @@ fn urlencoding(s: &str) -> String {
 }
 
 /// The embedded server as a process of its own (so that it can be SIGKILLed).
+/// Its System Log is also exported to `{dir}.jsonl`.
 fn server(dir: &std::path::Path, port: u16, operator: &str) -> std::process::Child {
     let mut cmd = crate::helpers::tessera_command();
     let child = cmd
         .arg("serve")
+        .env(
+            "TESSERA_SYSTEM_LOG__EXPORT_PATH",
+            dir.with_extension("jsonl"),
+        )
         .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
         .env("TESSERA_METRICS_LISTEN", "127.0.0.1:0")
         .env("TESSERA_DATA_DIR", dir)
@@ -157,7 +173,7 @@ fn server(dir: &std::path::Path, port: u16, operator: &str) -> std::process::Chi
 }
 
 #[actix_web::test]
-async fn a_sigkill_under_load_loses_no_acknowledged_tokens_event() {
+async fn a_sigkill_under_load_loses_no_acknowledged_tokens_event_in_the_log_or_its_export() {
     let dir = std::env::temp_dir().join(format!("tessera-audit-kill-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (port, operator) = (free_port(), "audit-operator-token-0123456789abcdef");
@@ -220,7 +236,8 @@ async fn a_sigkill_under_load_loses_no_acknowledged_tokens_event() {
     eprintln!("load stopped; starting the server again");
     let mut second = server(&dir, port, operator);
     let started = Instant::now();
-    let logged = logged_tokens(&client, &org, &api_token).await;
+    let events = logged_events(&client, &org, &api_token).await;
+    let logged = access_tokens(&events);
     let missing: Vec<_> = acknowledged.difference(&logged).collect();
     eprintln!(
         "SIGKILL under load: {} tokens acknowledged, {} found in the System Log after the restart ({:?} to query), {} missing",
@@ -229,6 +246,35 @@ async fn a_sigkill_under_load_loses_no_acknowledged_tokens_event() {
         started.elapsed(),
         missing.len()
     );
+
+    // The export: written before each batch is loaded, so by now it holds every logged event,
+    // each as the API serves it; a batch written just before the SIGKILL may appear twice.
+    let export = std::fs::read_to_string(dir.with_extension("jsonl")).unwrap();
+    let mut exported = std::collections::BTreeMap::new();
+    let mut lines = 0;
+    for line in export.lines() {
+        let record: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(record["tenantId"], tenant["id"], "{line}");
+        let event = record["event"].clone();
+        exported.insert(event["uuid"].as_str().unwrap().to_owned(), event);
+        lines += 1;
+    }
+    let mut different = 0;
+    for event in &events {
+        match exported.get(event["uuid"].as_str().unwrap()) {
+            Some(e) if e == event => {}
+            _ => different += 1,
+        }
+    }
+    let exported_tokens = access_tokens(exported.values());
+    let not_exported: Vec<_> = acknowledged.difference(&exported_tokens).collect();
+    eprintln!(
+        "export: {lines} lines, {} distinct events ({} written twice), {} of {} acknowledged tokens, {different} of the API's events absent or different",
+        exported.len(),
+        lines - exported.len(),
+        acknowledged.intersection(&exported_tokens).count(),
+        acknowledged.len()
+    );
     let _ = second.kill();
     let _ = second.wait();
     assert!(acknowledged.len() > 100, "{}", acknowledged.len());
@@ -236,7 +282,16 @@ async fn a_sigkill_under_load_loses_no_acknowledged_tokens_event() {
         missing.is_empty(),
         "acknowledged but not logged: {missing:?}"
     );
+    assert!(
+        not_exported.is_empty(),
+        "acknowledged but not exported: {not_exported:?}"
+    );
+    assert_eq!(
+        different, 0,
+        "every event the API serves is exported as served"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(dir.with_extension("jsonl"));
 }
 
 #[actix_web::test]
@@ -245,6 +300,8 @@ async fn a_database_outage_under_load_loses_no_acknowledged_tokens_event() {
     let mut cfg = config(Backend::Embedded).await;
     cfg.database_url = Some(pg.url());
     cfg.rate_limits.enabled = false;
+    let export = cfg.data_dir.join("export.jsonl");
+    cfg.system_log.export_path = Some(export.clone());
     let app = spawn_with(cfg).await;
     let t = app.provision().await;
     let svc = crate::introspection::app_with(&app, &t, service_app("audited")).await;
@@ -287,6 +344,21 @@ async fn a_database_outage_under_load_loses_no_acknowledged_tokens_event() {
         started.elapsed(),
         missing.len()
     );
+    // The export: every event once, though the loads of the outage were retried many times.
+    let mut exported = Vec::new();
+    for line in std::fs::read_to_string(&export).unwrap().lines() {
+        let record: Value = serde_json::from_str(line).unwrap();
+        exported.push(record["event"].clone());
+    }
+    let uuids: BTreeSet<&str> = exported.iter().filter_map(|e| e["uuid"].as_str()).collect();
+    let exported_tokens = access_tokens(&exported);
+    eprintln!(
+        "export: {} lines, {} distinct events, {} of {} acknowledged tokens",
+        exported.len(),
+        uuids.len(),
+        acknowledged.intersection(&exported_tokens).count(),
+        acknowledged.len()
+    );
     assert!(
         issued_while_down > 50,
         "tokens were issued during the outage: {issued_while_down}"
@@ -295,6 +367,11 @@ async fn a_database_outage_under_load_loses_no_acknowledged_tokens_event() {
         missing.is_empty(),
         "acknowledged but not logged: {missing:?}"
     );
+    assert!(
+        acknowledged.is_subset(&exported_tokens),
+        "every token's event exported"
+    );
+    assert_eq!(uuids.len(), exported.len(), "no event exported twice");
     app.stop().await;
 }
 
