@@ -8,7 +8,9 @@
 //!   the event is in the kernel: a SIGKILL of the process cannot lose it. The segment is
 //!   `fdatasync`'d every [`SYNC_EVERY`], so a power loss or kernel crash loses at most that much.
 //! * **Load**: a task reads complete lines from where the last load ended, inserts up to
-//!   [`BATCH`] of them in one statement, and records its position (segment, byte offset) in
+//!   [`BATCH`] of them in one transaction (their columns bound to prepared multi-row
+//!   inserts; at most one load per [`LOAD_EVERY`] while fewer wait), and records its position
+//!   (segment, byte offset) in
 //!   `spool_checkpoints` **in the same transaction**: after a crash the spool is replayed from
 //!   that position, so every event is loaded exactly once. While the database is down the
 //!   loader retries every second and events wait in the spool; they are loaded when it returns.
@@ -35,6 +37,9 @@ use tokio::sync::{Notify, watch};
 pub const SEGMENT_BYTES: u64 = 16 << 20;
 /// The most events one load inserts.
 pub const BATCH: usize = 5_000;
+/// At most one load per this interval while fewer than [`BATCH`] events wait (unless a reader
+/// is waiting for them): under load, one transaction stores many events.
+pub const LOAD_EVERY: Duration = Duration::from_millis(50);
 /// How often the current segment is synced to disk.
 pub const SYNC_EVERY: Duration = Duration::from_millis(100);
 /// The most bytes one load reads.
@@ -61,6 +66,8 @@ struct Inner {
     /// Where loads have reached.
     loaded: watch::Sender<Position>,
     wake: Notify,
+    /// A reader waits for the spool to be loaded ([`Spool::flush`]).
+    urgent: Notify,
     dirty: AtomicBool,
     max_bytes: u64,
     full: AtomicBool,
@@ -169,6 +176,7 @@ impl Spool {
             appended: watch::channel((seq, 0)).0,
             loaded: watch::channel((0, 0)).0,
             wake: Notify::new(),
+            urgent: Notify::new(),
             dirty: AtomicBool::new(false),
             max_bytes,
             full: AtomicBool::new(false),
@@ -220,6 +228,7 @@ impl Spool {
         let target = *self.inner.appended.borrow();
         let mut loaded = self.inner.loaded.subscribe();
         self.inner.wake.notify_one();
+        self.inner.urgent.notify_one();
         tokio::time::timeout(within, loaded.wait_for(|at| *at >= target))
             .await
             .is_ok_and(|r| r.is_ok())
@@ -433,6 +442,10 @@ async fn load(
                     .inc_by(count as u64);
                 at = next;
                 inner.loaded.send_replace(at);
+                if count < BATCH {
+                    // Let events gather for the next transaction, unless a reader waits.
+                    let _ = tokio::time::timeout(LOAD_EVERY, inner.urgent.notified()).await;
+                }
             }
             Err(e) => {
                 if !failing {
@@ -507,28 +520,42 @@ async fn store(
     next: Position,
     now: i64,
 ) -> Result<(), tessera_store::sea_orm::DbErr> {
-    let mut batch = Vec::with_capacity(lines.iter().map(|l| l.body.len() + 1).sum::<usize>() + 2);
-    batch.push(b'[');
-    for (i, line) in lines.iter().enumerate() {
-        if i > 0 {
-            batch.push(b',');
-        }
-        batch.extend_from_slice(&line.body);
-    }
-    batch.push(b']');
-    let batch = String::from_utf8_lossy(&batch).into_owned();
     let backend = db.get_database_backend();
-    let (insert, upsert) = match backend {
-        DbBackend::Postgres => (crate::syslog::INSERT_POSTGRES, UPSERT_POSTGRES),
-        _ => (crate::syslog::INSERT_SQLITE, UPSERT_SQLITE),
+    let upsert = match backend {
+        DbBackend::Postgres => UPSERT_POSTGRES,
+        _ => UPSERT_SQLITE,
     };
+    // Lines are checked when read; one that still fails here is skipped like a malformed one.
+    let rows: Vec<_> = lines
+        .iter()
+        .filter_map(|l| crate::syslog::spooled_row(&l.body))
+        .collect();
+    let mut rows = rows.into_iter().peekable();
     let txn = tessera_store::begin_write(db).await?;
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        insert,
-        [batch.into()],
-    ))
-    .await?;
+    while rows.peek().is_some() {
+        let mut values = Vec::with_capacity(crate::syslog::INSERT_ROWS * 12);
+        let mut count = 0;
+        for r in rows.by_ref().take(crate::syslog::INSERT_ROWS) {
+            values.extend([
+                r.tenant_id.into(),
+                r.id.into(),
+                r.event_type.into(),
+                r.severity.into(),
+                r.display_message.into(),
+                r.actor.into(),
+                r.target.into(),
+                r.outcome.into(),
+                r.client.into(),
+                r.details.into(),
+                r.created.into(),
+                r.last_updated.into(),
+            ]);
+            count += 1;
+        }
+        let sql = crate::syslog::insert_sql(backend, count);
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
         upsert,

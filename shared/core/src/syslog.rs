@@ -257,7 +257,7 @@ impl SystemLog {
     /// the process. Never waits on the database.
     pub fn record(&self, event: Event) {
         let now_ms = tessera_domain::timefmt::to_millis(self.clock.now());
-        let row = to_row(&event, self.uuid(), now_ms);
+        let uuid = self.uuid();
         tracing::debug!(
             target: "tessera::system_log",
             tenant = %event.tenant_id,
@@ -266,8 +266,8 @@ impl SystemLog {
             reason = event.outcome.reason.as_deref().unwrap_or(""),
             "{}", event.display_message
         );
-        let line = row_array(row).to_string();
-        if let Err(e) = self.spool.append(line.as_bytes()) {
+        let line = serde_json::to_vec(&SpoolRow::of(&event, &uuid, now_ms)).unwrap_or_default();
+        if let Err(e) = self.spool.append(&line) {
             crate::metrics::metrics().system_log_lost.inc();
             tracing::error!(error = %e, event_type = %event.event_type, "a System Log event could not be spooled and is lost");
         }
@@ -302,46 +302,144 @@ impl SystemLog {
     }
 }
 
-fn to_row(e: &Event, uuid: String, now_ms: i64) -> log_event::Model {
-    let mut debug_data = e.debug.clone();
-    if let Some(path) = &e.origin.path {
-        debug_data.insert("requestUri".into(), Value::String(path.clone()));
+/// A record as its spool line: the columns of `log_events` in the inserts' order
+/// ([`INSERT_SQLITE`]), serialised straight from the event. The JSON columns are nested as JSON
+/// (not as strings), so nothing is escaped twice; the inserts store each one's text.
+#[derive(Serialize)]
+struct SpoolRow<'a>(
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a Party,
+    &'a [Party],
+    &'a Outcome,
+    Client<'a>,
+    Details<'a>,
+    i64,
+);
+
+impl<'a> SpoolRow<'a> {
+    fn of(e: &'a Event, uuid: &'a str, now_ms: i64) -> Self {
+        let ip = e.origin.ip.as_deref();
+        Self(
+            &e.tenant_id,
+            uuid,
+            &e.event_type,
+            e.severity,
+            &e.display_message,
+            &e.actor,
+            &e.targets,
+            &e.outcome,
+            Client {
+                ip_address: ip,
+                user_agent: e
+                    .origin
+                    .user_agent
+                    .as_deref()
+                    .map(|raw_user_agent| UserAgent { raw_user_agent }),
+                zone: "null",
+                device: if e.origin.user_agent.is_some() {
+                    "Unknown"
+                } else {
+                    "Computer"
+                },
+            },
+            Details {
+                transaction: Transaction {
+                    kind: "WEB",
+                    id: e.origin.transaction.as_deref(),
+                    detail: Empty {},
+                },
+                debug_context: DebugContext {
+                    debug_data: DebugData(e),
+                },
+                request: Request {
+                    ip_chain: ip.map(|ip| Ip { ip }).into_iter().collect(),
+                },
+                follow_ups: &e.follow_ups,
+            },
+            now_ms,
+        )
     }
-    let mut details = json!({
-        "transaction": {
-            "type": "WEB",
-            "id": e.origin.transaction,
-            "detail": {},
-        },
-        "debugContext": { "debugData": debug_data },
-        "request": {
-            "ipChain": e.origin.ip.as_ref().map(|ip| vec![json!({ "ip": ip })]).unwrap_or_default(),
-        },
-    });
-    if !e.follow_ups.is_empty() {
-        details["followUps"] = serde_json::to_value(&e.follow_ups).unwrap_or(Value::Null);
+}
+
+/// Okta's `client` of an event.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Client<'a> {
+    ip_address: Option<&'a str>,
+    user_agent: Option<UserAgent<'a>>,
+    zone: &'static str,
+    device: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserAgent<'a> {
+    raw_user_agent: &'a str,
+}
+
+/// What the row's `details` column holds: the event's transaction, debug context and request,
+/// and its follow-ups.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Details<'a> {
+    transaction: Transaction<'a>,
+    debug_context: DebugContext<'a>,
+    request: Request<'a>,
+    #[serde(skip_serializing_if = "<[FollowUp]>::is_empty")]
+    follow_ups: &'a [FollowUp],
+}
+
+#[derive(Serialize)]
+struct Transaction<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Option<&'a str>,
+    detail: Empty,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DebugContext<'a> {
+    debug_data: DebugData<'a>,
+}
+
+/// `debugData`: the event's debug entries and the request's path (`requestUri`).
+struct DebugData<'a>(&'a Event);
+
+impl Serialize for DebugData<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let e = self.0;
+        let path = e.origin.path.as_deref();
+        let mut map = s.serialize_map(Some(e.debug.len() + usize::from(path.is_some())))?;
+        for (k, v) in &e.debug {
+            if !(path.is_some() && k == "requestUri") {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        if let Some(path) = path {
+            map.serialize_entry("requestUri", path)?;
+        }
+        map.end()
     }
-    let client = json!({
-        "ipAddress": e.origin.ip,
-        "userAgent": e.origin.user_agent.as_ref().map(|ua| json!({ "rawUserAgent": ua })),
-        "zone": "null",
-        "device": if e.origin.user_agent.is_some() { "Unknown" } else { "Computer" },
-    });
-    log_event::Model {
-        seq: 0,
-        tenant_id: e.tenant_id.clone(),
-        id: uuid,
-        event_type: e.event_type.clone(),
-        severity: e.severity.to_owned(),
-        display_message: e.display_message.clone(),
-        actor: serde_json::to_string(&e.actor).unwrap_or_else(|_| "{}".into()),
-        target: serde_json::to_string(&e.targets).unwrap_or_else(|_| "[]".into()),
-        outcome: serde_json::to_string(&e.outcome).unwrap_or_else(|_| "{}".into()),
-        client: client.to_string(),
-        details: details.to_string(),
-        created: now_ms,
-        last_updated: now_ms,
-    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Request<'a> {
+    ip_chain: Vec<Ip<'a>>,
+}
+
+#[derive(Serialize)]
+struct Ip<'a> {
+    ip: &'a str,
 }
 
 /// The position of an event in the log: its row's `seq`, and 0 for the row's own event or
@@ -416,53 +514,53 @@ fn derived_uuid(uuid: &str, n: usize) -> String {
     format!("{head}{byte:02x}")
 }
 
-/// One `INSERT … SELECT` per batch with the rows as a single JSON parameter: the statement's
-/// text never changes, so it is prepared once per connection, and a batch of 500 events is one
-/// round trip (a multi-row `VALUES` would be re-planned for each batch size and bind 13
-/// parameters per event).
-pub(crate) const INSERT_SQLITE: &str = "INSERT INTO log_events (tenant_id, id, event_type, severity, \
-    display_message, actor, target, outcome, client, details, created, last_updated) \
-    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
-    value->>7, value->>8, value->>9, value->>10, value->>10 FROM json_each(?)";
-pub(crate) const INSERT_POSTGRES: &str = "INSERT INTO log_events (tenant_id, id, event_type, severity, \
-    display_message, actor, target, outcome, client, details, created, last_updated) \
-    SELECT r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7, r->>8, r->>9, \
-    (r->>10)::bigint, (r->>10)::bigint FROM json_array_elements($1::json) AS r";
-
-/// A spooled record (a row as [`row_array`] wrote it) as export lines: one
-/// `{"tenantId", "event"}` object per `LogEvent` the API serves for the row (the row's own
-/// event, then its follow-ups), each serialised. A record that is not a row yields none.
-pub(crate) fn exported(record: &[u8]) -> Vec<String> {
-    type Row = (
+/// A spooled record (a row as [`SpoolRow`] wrote it) as the row to store (`seq` 0: the
+/// database assigns it). The JSON columns are nested JSON, stored as their text; a spool
+/// written before they were nested holds them as strings, read the same. `None` for a line
+/// that is not a record.
+pub(crate) fn spooled_row(record: &[u8]) -> Option<log_event::Model> {
+    type Json<'a> = &'a serde_json::value::RawValue;
+    type Row<'a> = (
         String,
         String,
         String,
         String,
         String,
-        String,
-        String,
-        String,
-        String,
-        String,
+        Json<'a>,
+        Json<'a>,
+        Json<'a>,
+        Json<'a>,
+        Json<'a>,
         i64,
     );
-    let Ok(r) = serde_json::from_slice::<Row>(record) else {
-        return Vec::new();
+    let r: Row<'_> = serde_json::from_slice(record).ok()?;
+    let text = |raw: Json<'_>| match raw.get().starts_with('"') {
+        true => serde_json::from_str::<String>(raw.get()).unwrap_or_default(),
+        false => raw.get().to_owned(),
     };
-    let row = log_event::Model {
+    Some(log_event::Model {
         seq: 0,
         tenant_id: r.0,
         id: r.1,
         event_type: r.2,
         severity: r.3,
         display_message: r.4,
-        actor: r.5,
-        target: r.6,
-        outcome: r.7,
-        client: r.8,
-        details: r.9,
+        actor: text(r.5),
+        target: text(r.6),
+        outcome: text(r.7),
+        client: text(r.8),
+        details: text(r.9),
         created: r.10,
         last_updated: r.10,
+    })
+}
+
+/// A spooled record as export lines: one `{"tenantId", "event"}` object per `LogEvent` the
+/// API serves for its row (the row's own event, then its follow-ups), each serialised. A line
+/// that is not a record yields none.
+pub(crate) fn exported(record: &[u8]) -> Vec<String> {
+    let Some(row) = spooled_row(record) else {
+        return Vec::new();
     };
     to_json(&row)
         .into_iter()
@@ -470,21 +568,34 @@ pub(crate) fn exported(record: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// A row as the JSON array the inserts read (`value->>0` …), in their column order.
-fn row_array(r: log_event::Model) -> Value {
-    json!([
-        r.tenant_id,
-        r.id,
-        r.event_type,
-        r.severity,
-        r.display_message,
-        r.actor,
-        r.target,
-        r.outcome,
-        r.client,
-        r.details,
-        r.created
-    ])
+/// Rows one insert statement of [`insert_sql`] stores at most (12 parameters each).
+pub(crate) const INSERT_ROWS: usize = 64;
+
+/// `INSERT INTO log_events … VALUES (…), …` for `rows` rows, in `backend`'s placeholders.
+/// A load binds its rows' columns to statements of at most [`INSERT_ROWS`] rows: each text is
+/// prepared once per connection and reused, and the database parses no JSON.
+pub(crate) fn insert_sql(backend: tessera_store::sea_orm::DbBackend, rows: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::from(
+        "INSERT INTO log_events (tenant_id, id, event_type, severity, display_message, actor, \
+         target, outcome, client, details, created, last_updated) VALUES ",
+    );
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..12 {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                tessera_store::sea_orm::DbBackend::Postgres => {
+                    let _ = write!(sql, "${}", r * 12 + c + 1);
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// Deletes the events created before `cutoff_ms`, oldest first, in batches of [`PRUNE_BATCH`]

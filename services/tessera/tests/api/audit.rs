@@ -464,3 +464,73 @@ async fn retention_prunes_old_events_on_sqlite() {
 async fn retention_prunes_old_events_on_postgres() {
     retention_prunes_old_events_in_batches_and_keeps_the_rest(Backend::Shared).await;
 }
+
+/// A second process on a data directory whose spool is held takes `system-log-2`, and loads
+/// what is waiting there — here a record in the spool's earlier line format (its JSON columns
+/// as strings rather than nested), as an upgrade finds it.
+#[actix_web::test]
+async fn a_second_process_loads_its_own_spool_including_the_earlier_line_format() {
+    let cfg = config(Backend::Embedded).await;
+    let first = spawn_with(cfg.clone()).await;
+    let t = first.provision().await;
+    let (_, tenant) = first
+        .operator(Method::GET, &format!("/tenants/{}", t.name), None)
+        .await;
+    let spool = std::path::PathBuf::from(format!(
+        "{}-2",
+        cfg.data_dir.join("system-log").display()
+    ));
+    std::fs::create_dir_all(&spool).unwrap();
+    let now_ms = i64::try_from(std::time::SystemTime::UNIX_EPOCH.elapsed().unwrap().as_millis()).unwrap();
+    let old = json!([
+        tenant["id"],
+        "0b3c2a6e-1d2f-4a5b-8c9d-0e1f2a3b4c5d",
+        "user.session.start",
+        "INFO",
+        "written by the earlier format",
+        json!({"id": "00u-earlier", "type": "User"}).to_string(),
+        json!([{"id": "0oa-earlier", "type": "AppInstance"}]).to_string(),
+        json!({"result": "SUCCESS"}).to_string(),
+        json!({"zone": "null", "device": "Computer"}).to_string(),
+        json!({"debugContext": {"debugData": {"requestUri": "/earlier"}}}).to_string(),
+        now_ms
+    ]);
+    std::fs::write(spool.join("000000000007.log"), format!("{old}\n")).unwrap();
+    let second = spawn_with(cfg).await;
+    let mut found = Value::Null;
+    for _ in 0..50 {
+        let res = second
+            .client
+            .get(format!(
+                "{}/api/v1/logs?filter={}",
+                t.org,
+                urlencoding("eventType eq \"user.session.start\"")
+            ))
+            .header("Authorization", format!("SSWS {}", t.token))
+            .send()
+            .await
+            .unwrap();
+        found = res.json::<Value>().await.unwrap();
+        if found.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let event = &found[0];
+    assert_eq!(event["uuid"], "0b3c2a6e-1d2f-4a5b-8c9d-0e1f2a3b4c5d", "{found}");
+    assert_eq!(event["actor"]["id"], "00u-earlier");
+    assert_eq!(event["target"][0]["id"], "0oa-earlier");
+    assert_eq!(event["outcome"]["result"], "SUCCESS");
+    assert_eq!(event["debugContext"]["debugData"]["requestUri"], "/earlier");
+    // The loaded segment is removed, once the loader has moved past it.
+    let segment = spool.join("000000000007.log");
+    for _ in 0..100 {
+        if !segment.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!segment.exists(), "the loaded segment is removed");
+    second.stop().await;
+    first.stop().await;
+}
