@@ -476,12 +476,16 @@ async fn a_second_process_loads_its_own_spool_including_the_earlier_line_format(
     let (_, tenant) = first
         .operator(Method::GET, &format!("/tenants/{}", t.name), None)
         .await;
-    let spool = std::path::PathBuf::from(format!(
-        "{}-2",
-        cfg.data_dir.join("system-log").display()
-    ));
+    let spool =
+        std::path::PathBuf::from(format!("{}-2", cfg.data_dir.join("system-log").display()));
     std::fs::create_dir_all(&spool).unwrap();
-    let now_ms = i64::try_from(std::time::SystemTime::UNIX_EPOCH.elapsed().unwrap().as_millis()).unwrap();
+    let now_ms = i64::try_from(
+        std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
     let old = json!([
         tenant["id"],
         "0b3c2a6e-1d2f-4a5b-8c9d-0e1f2a3b4c5d",
@@ -517,7 +521,10 @@ async fn a_second_process_loads_its_own_spool_including_the_earlier_line_format(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let event = &found[0];
-    assert_eq!(event["uuid"], "0b3c2a6e-1d2f-4a5b-8c9d-0e1f2a3b4c5d", "{found}");
+    assert_eq!(
+        event["uuid"], "0b3c2a6e-1d2f-4a5b-8c9d-0e1f2a3b4c5d",
+        "{found}"
+    );
     assert_eq!(event["actor"]["id"], "00u-earlier");
     assert_eq!(event["target"][0]["id"], "0oa-earlier");
     assert_eq!(event["outcome"]["result"], "SUCCESS");
