@@ -297,22 +297,6 @@ struct Line {
     created_ms: i64,
 }
 
-/// A spooled record as written by [`crate::syslog`]: eleven members, the last the time it was
-/// recorded. Anything else on a line is not an event.
-type Record = (
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-    i64,
-);
-
 /// Complete, well-formed lines from `at`: up to [`BATCH`] of them, the position after the last
 /// one read, and how many malformed lines were skipped.
 fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Vec<Line>, Position, u64)> {
@@ -329,13 +313,14 @@ fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Vec<Line>, Position,
         }
         consumed += line.len();
         let body = &line[..line.len() - 1];
-        match serde_json::from_slice::<Record>(body) {
-            Ok(record) => lines.push(Line {
+        // The same reading the load stores, so a line is either stored or counted lost.
+        match crate::syslog::spooled_row(body) {
+            Some(row) => lines.push(Line {
                 body: body.to_vec(),
                 end: at.1 + consumed as u64,
-                created_ms: record.10,
+                created_ms: row.created,
             }),
-            Err(_) => malformed += 1,
+            None => malformed += 1,
         }
     }
     Ok((lines, (at.0, at.1 + consumed as u64), malformed))
@@ -525,7 +510,7 @@ async fn store(
         DbBackend::Postgres => UPSERT_POSTGRES,
         _ => UPSERT_SQLITE,
     };
-    // Lines are checked when read; one that still fails here is skipped like a malformed one.
+    // Every line was read as a row by `read_lines`; none is skipped here.
     let rows: Vec<_> = lines
         .iter()
         .filter_map(|l| crate::syslog::spooled_row(&l.body))
