@@ -158,6 +158,11 @@ async fn list(
     let query = params.parse(state.now_ms())?;
     // This process's own recent events are in the database before it is read.
     state.syslog.flush().await;
+    // No event of the window is at or below this `seq`: the walk starts there, not at the
+    // tenant's oldest event.
+    let floor = tessera_core::syslog::floor(&state.db, query.since)
+        .await
+        .map_err(ApiError::internal)?;
     let mut events = Vec::new();
     // The position of the last event looked at, and of the last row read.
     let mut last: Option<Position> = None;
@@ -169,6 +174,9 @@ async fn list(
             .filter(log_event::Column::TenantId.eq(&admin.tenant.id))
             .filter(log_event::Column::Created.gte(query.since))
             .filter(log_event::Column::Created.lt(query.until));
+        if let Some(floor) = floor {
+            select = select.filter(log_event::Column::Seq.gt(floor));
+        }
         if let Some(seq) = last_row {
             // The cursor's own row again on the first step: it may have events left.
             let first_step = last.is_none() && query.after.is_some();

@@ -359,6 +359,8 @@ async fn load(
     }
     inner.loaded.send_replace(at);
     let mut failing = false;
+    // When this loader last wrote a mark (`crate::syslog::MARK_EVERY_MS`).
+    let mut marked = i64::MIN;
     loop {
         let current = *inner.appended.borrow();
         let read = read_lines(&inner.dir, at);
@@ -416,8 +418,12 @@ async fn load(
                 continue;
             }
         }
-        match store(&db, &inner.id, &lines, next, now).await {
+        let mark = now.saturating_sub(marked) >= crate::syslog::MARK_EVERY_MS;
+        match store(&db, &inner.id, &lines, next, now, mark).await {
             Ok(()) => {
+                if mark {
+                    marked = now;
+                }
                 if failing {
                     tracing::info!("System Log events are being stored again");
                     failing = false;
@@ -497,13 +503,15 @@ async fn checkpoint(
     })
 }
 
-/// Inserts `lines` and moves the checkpoint to `next`, in one transaction.
+/// Inserts `lines` and moves the checkpoint to `next`, in one transaction; with `mark`, also
+/// records where the log stands at `now` (`crate::syslog::MARK_EVERY_MS`).
 async fn store(
     db: &DatabaseConnection,
     id: &str,
     lines: &[Line],
     next: Position,
     now: i64,
+    mark: bool,
 ) -> Result<(), tessera_store::sea_orm::DbErr> {
     let backend = db.get_database_backend();
     let upsert = match backend {
@@ -540,6 +548,14 @@ async fn store(
         let sql = crate::syslog::insert_sql(backend, count);
         txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
+    }
+    if mark {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            crate::syslog::mark_sql(backend),
+            [now.into()],
+        ))
+        .await?;
     }
     txn.execute_raw(Statement::from_sql_and_values(
         backend,

@@ -598,6 +598,59 @@ pub(crate) fn insert_sql(backend: tessera_store::sea_orm::DbBackend, rows: usize
     sql
 }
 
+/// How often a loader records where the log stands (the `log_marks` table): a query from
+/// `since` walks at most this long's events, plus [`CLOCK_TOLERANCE_MS`], before its first.
+pub const MARK_EVERY_MS: i64 = 1_000;
+/// How far the clocks of the processes sharing a database may disagree without a query from
+/// `since` missing an event: a mark is used only when it was taken this much before `since`.
+pub const CLOCK_TOLERANCE_MS: i64 = 10_000;
+
+/// `INSERT INTO log_marks`: the highest `seq` stored, at the time bound to the one parameter.
+/// Run in the loader's transaction after its inserts, so the table is not empty.
+pub(crate) fn mark_sql(backend: tessera_store::sea_orm::DbBackend) -> &'static str {
+    // `WHERE true` keeps SQLite from reading `ON CONFLICT` as a join's `ON`.
+    match backend {
+        tessera_store::sea_orm::DbBackend::Postgres => {
+            "INSERT INTO log_marks (seq, stored) SELECT MAX(seq), $1 FROM log_events WHERE true \
+             ON CONFLICT (seq) DO NOTHING"
+        }
+        _ => {
+            "INSERT INTO log_marks (seq, stored) SELECT MAX(seq), ? FROM log_events WHERE true \
+             ON CONFLICT (seq) DO NOTHING"
+        }
+    }
+}
+
+/// The `seq` at or below which no event published at or after `since_ms` can be: the latest
+/// mark taken [`CLOCK_TOLERANCE_MS`] before it (an event is stored after it is published), or
+/// `None` when there is no such mark (walk from the beginning).
+pub async fn floor(
+    db: &DatabaseConnection,
+    since_ms: i64,
+) -> Result<Option<i64>, tessera_store::sea_orm::DbErr> {
+    use tessera_store::ConnectionTrait as _;
+    use tessera_store::sea_orm::{DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT seq FROM log_marks WHERE stored < $1 ORDER BY stored DESC LIMIT 1"
+        }
+        _ => "SELECT seq FROM log_marks WHERE stored < ? ORDER BY stored DESC LIMIT 1",
+    };
+    let before = since_ms.saturating_sub(CLOCK_TOLERANCE_MS);
+    match db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [before.into()],
+        ))
+        .await?
+    {
+        Some(row) => Ok(Some(row.try_get("", "seq")?)),
+        None => Ok(None),
+    }
+}
+
 /// Deletes the events created before `cutoff_ms`, oldest first, in batches of [`PRUNE_BATCH`]
 /// rows (each its own short statement, so writers never wait long). Returns how many rows went.
 ///
@@ -631,6 +684,17 @@ pub async fn prune(
             .rows_affected();
         deleted += done;
         if done < u64::try_from(PRUNE_BATCH).unwrap_or(0) {
+            // The marks of the same span: one statement, there are at most a few per second.
+            let marks = match backend {
+                DbBackend::Postgres => "DELETE FROM log_marks WHERE stored < $1",
+                _ => "DELETE FROM log_marks WHERE stored < ?",
+            };
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                marks,
+                [cutoff_ms.into()],
+            ))
+            .await?;
             return Ok(deleted);
         }
         tokio::task::yield_now().await;

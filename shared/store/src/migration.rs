@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(AssociatedServers),
             Box::new(RoleTargets),
             Box::new(SpoolCheckpoints),
+            Box::new(LogMarks),
         ]
     }
 }
@@ -1447,6 +1448,51 @@ impl MigrationTrait for SpoolCheckpoints {
         m.drop_table(
             Table::drop()
                 .table(Alias::new("spool_checkpoints"))
+                .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Where the System Log stood at a time: each loader records, about once a second, the
+/// highest `seq` in `log_events` and its clock. An event is published before it is stored, so
+/// no event published at or after `t` (less the clocks' disagreement) has a `seq` at or below a
+/// mark taken before `t`: a query from `since` starts its walk of `(tenant_id, seq)` after the
+/// last such mark instead of at the tenant's oldest event. Not tenant-owned.
+struct LogMarks;
+
+impl MigrationName for LogMarks {
+    fn name(&self) -> &str {
+        "m20261202_000017_log_marks"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for LogMarks {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Alias::new("log_marks"))
+                .if_not_exists()
+                .col(big_integer("seq").primary_key())
+                .col(big_integer("stored"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_log_marks_stored",
+            "log_marks",
+            &["stored"],
+            false,
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table(Alias::new("log_marks"))
                 .if_exists()
                 .to_owned(),
         )
