@@ -70,6 +70,28 @@ pub async fn authorize(
             "Invalid value for 'client_id' parameter.",
         ));
     };
+    // A pushed request (RFC 9126 §4) replaces the query with what the client pushed; an app
+    // that requires pushing takes nothing else.
+    let pushed = params.get("request_uri").is_some() && params.get("request").is_none();
+    let params = if pushed {
+        let uri = params.get("request_uri").unwrap_or_default();
+        let Some(pushed) = crate::par::take(&state, &tenant, &server, &client, uri).await? else {
+            return Ok(error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                "The 'request_uri' is invalid, expired or already used.",
+            ));
+        };
+        pushed
+    } else if client.require_par {
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "This application must push its authorization requests to the /par endpoint.",
+        ));
+    } else {
+        params
+    };
     // A signed request object replaces the query's parameters with its own.
     let registered = |r: &&str| client.redirect_uris.iter().any(|u| u == r);
     let params =
@@ -245,7 +267,14 @@ pub async fn authorize(
                 "The client specified not to prompt, but the user is not logged in.",
             ));
         }
-        return sign_in_first(&state, &req, &tenant, &params).await;
+        return sign_in_first(
+            &state,
+            &req,
+            &tenant,
+            &params,
+            pushed.then_some((&*server, &*client)),
+        )
+        .await;
     };
     // 5. Assignment, policy, consent.
     let t = tenant.tenant_id.as_str();
@@ -254,7 +283,14 @@ pub async fn authorize(
         .map_err(OAuthError::server_error)?
         .filter(|u| u.status == "ACTIVE")
     else {
-        return sign_in_first(&state, &req, &tenant, &params).await;
+        return sign_in_first(
+            &state,
+            &req,
+            &tenant,
+            &params,
+            pushed.then_some((&*server, &*client)),
+        )
+        .await;
     };
     let group_ids = crate::claims::group_ids(&state.db, t, &u.id).await?;
     if !assigned(&tenant, &client, &u.id, &group_ids) {
@@ -406,11 +442,24 @@ async fn sign_in_first(
     req: &HttpRequest,
     tenant: &TenantSnapshot,
     params: &Form,
+    pushed: Option<(&ServerSnapshot, &ClientSnapshot)>,
 ) -> Result<HttpResponse, OAuthError> {
     let id = random_token(state.random.as_ref(), 24);
     // The request resumes as a GET with the parameters it was decided on: POSTed ones become a
-    // query, and a request object's (already verified, its jti spent) replace the object.
-    let resume = format!("{}?{}", req.path(), resumed(params).encoded());
+    // query, and a request object's (already verified, its jti spent) replace the object. A
+    // pushed request is pushed again, so that its parameters stay out of the browser's URL and
+    // an app that requires pushing can resume.
+    let resume = match pushed {
+        Some((server, client)) => {
+            let uri = crate::par::push(state, tenant, server, client, &resumed(params)).await?;
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", &client.client_id)
+                .append_pair("request_uri", &uri)
+                .finish();
+            format!("{}?{query}", req.path())
+        }
+        None => format!("{}?{}", req.path(), resumed(params).encoded()),
+    };
     state
         .short
         .put(

@@ -9,6 +9,7 @@ mod authorize;
 mod claims;
 mod code;
 mod consent;
+mod device;
 mod error;
 mod events;
 mod grants;
@@ -18,6 +19,7 @@ mod logout;
 mod metadata;
 mod mint;
 mod pages;
+mod par;
 mod reply;
 mod request_object;
 mod session;
@@ -51,6 +53,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         &format!("{org}/oauth2/{{as}}/v1/token"),
         web::post().to(token::token),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/par"),
+        web::post().to(par::par),
+    )
+    .route(
+        &format!("{org}/oauth2/{{as}}/v1/device/authorize"),
+        web::post().to(device::authorize),
     )
     .route(
         &format!("{org}/oauth2/{{as}}/v1/userinfo"),
@@ -98,6 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         &format!("{org}/oauth2/v1/authorize"),
         web::get().to(authorize::authorize),
     )
+    .route(&format!("{org}/oauth2/v1/par"), web::post().to(par::par))
     .route(
         &format!("{org}/oauth2/v1/authorize"),
         web::post().to(authorize::authorize),
@@ -111,6 +122,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(userinfo::userinfo),
     )
     .route(&format!("{org}/consent"), web::post().to(consent::decide))
+    .route(&format!("{org}/activate"), web::get().to(device::activate))
+    .route(&format!("{org}/activate"), web::post().to(device::answer))
     .route(&format!("{org}/login"), web::get().to(login::show))
     .route(&format!("{org}/login"), web::post().to(login::submit));
 }

@@ -1,4 +1,5 @@
-//! The server-rendered pages: sign-in, consent, errors and the `form_post` response.
+//! The server-rendered pages: sign-in, consent, device activation, errors and the `form_post`
+//! response.
 //! Templates live in `services/token/templates`, are compiled into the binary and rendered by
 //! minijinja with HTML autoescaping. Every page carries the same strict security headers; none
 //! needs JavaScript except `form_post`, whose one inline script is allowed by its hash.
@@ -41,6 +42,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("layout.html", include_str!("../templates/layout.html")),
         ("sign_in.html", include_str!("../templates/sign_in.html")),
         ("consent.html", include_str!("../templates/consent.html")),
+        ("activate.html", include_str!("../templates/activate.html")),
+        (
+            "device_consent.html",
+            include_str!("../templates/device_consent.html"),
+        ),
         ("error.html", include_str!("../templates/error.html")),
         (
             "form_post.html",
@@ -154,6 +160,15 @@ mod tests {
             html(
                 "error.html",
                 context! { title => "Not found", detail => hostile },
+            ),
+            html(
+                "activate.html",
+                context! { org => "acme", error => hostile },
+            ),
+            html(
+                "device_consent.html",
+                context! { org => "acme", app => hostile, approval => "id", user_code => hostile,
+                scopes => vec![context! { name => "email", description => hostile }] },
             ),
             html(
                 "form_post.html",

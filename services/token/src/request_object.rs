@@ -43,15 +43,11 @@ pub async fn apply(
     client: &ClientSnapshot,
     mut params: Form,
 ) -> Result<Result<Form, (Refused, Form)>, OAuthError> {
+    // A pushed request's `request_uri` was replaced by what was pushed before this point.
     if params.get("request_uri").is_some() {
-        let description = if params.get("request").is_some() {
-            "The 'request' and 'request_uri' parameters cannot be used together."
-        } else {
-            "The 'request_uri' parameter is not supported: send the request object in 'request'."
-        };
         let refused = Refused {
             error: ErrorCode::InvalidRequest,
-            description,
+            description: "The 'request' and 'request_uri' parameters cannot be used together.",
         };
         return Ok(Err((refused, params)));
     }

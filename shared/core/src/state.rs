@@ -492,6 +492,8 @@ fn registry_config(
             "client_credentials",
             "password",
             "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
         ],
         response_types: vec![
             "code",
@@ -510,7 +512,14 @@ fn registry_config(
             // metadata (and its OpenAPI enum, which typed clients check) lists these four.
             "okta_post_message",
         ],
-        endpoints: vec!["authorize", "introspect", "revoke", "userinfo", "logout"],
+        endpoints: vec![
+            "authorize",
+            "device/authorize",
+            "introspect",
+            "revoke",
+            "userinfo",
+            "logout",
+        ],
         expired_key_retention_ms: tessera_jose::EXPIRED_KEY_RETENTION_MS,
         rotation_interval_ms: config.rotation_schedule().interval,
         rotation_next_lead_ms: config.rotation_schedule().next_lead,

@@ -238,6 +238,13 @@ pub struct OAuthSettings {
     pub request_object_signing_alg: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: `/authorize` takes this app's requests only through `/v1/par`.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub require_pushed_authorization_requests: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frontchannel_logout_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

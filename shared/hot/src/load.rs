@@ -12,8 +12,9 @@ use tessera_domain::policy::{Clients, Policy, ScopeInfo};
 use tessera_domain::secrets::SecretHash;
 use tessera_jose::{Alg, KeyRing, SigningKey};
 use tessera_store::entities::{
-    app, app_group, app_jwk, app_secret, app_user, authorization_server as srv, claim, consent,
-    group, inline_hook, policy, policy_rule, scope, signing_key, tenant, trusted_origin,
+    app, app_group, app_jwk, app_secret, app_user, associated_server, authorization_server as srv,
+    claim, consent, group, inline_hook, policy, policy_rule, scope, signing_key, tenant,
+    trusted_origin,
 };
 use tessera_store::{ColumnTrait, Condition, DatabaseConnection, repo};
 
@@ -207,6 +208,7 @@ fn client(
         redirect_uris: settings.redirect_uris.clone(),
         post_logout_redirect_uris: settings.post_logout_redirect_uris.clone(),
         pkce_required: creds.pkce_required(),
+        require_par: settings.require_pushed_authorization_requests,
         refresh_rotation: settings.refresh_rotation().to_owned(),
         refresh_leeway: settings.refresh_leeway(),
         consent_method: settings.consent_method().to_owned(),
@@ -532,7 +534,23 @@ pub async fn server(
     if s.org {
         published_scopes.extend(tessera_domain::org_scopes::ALL);
     }
-    let (oidc, oauth) = discovery(&issuer, &endpoints, &published_scopes, cfg, &s.signing_alg);
+    let trusted_servers = repo::all::<associated_server::Entity>(
+        db,
+        id,
+        associated_server::Column::ServerId.eq(&s.id),
+    )
+    .await?
+    .into_iter()
+    .map(|a| a.trusted_server_id)
+    .collect();
+    let (oidc, oauth) = discovery(
+        &issuer,
+        &endpoints,
+        &published_scopes,
+        cfg,
+        &s.signing_alg,
+        s.org,
+    );
     Ok(ServerSnapshot {
         tenant_id: t.id.clone(),
         server_id: s.id.clone(),
@@ -557,6 +575,7 @@ pub async fn server(
         openid_configuration: Bytes::from(oidc.to_string().into_bytes()),
         oauth_metadata: Bytes::from(oauth.to_string().into_bytes()),
         version: t.config_version,
+        trusted_servers,
     })
 }
 
@@ -606,13 +625,16 @@ fn jwks_max_age_ceiling(s: &srv::Model, cfg: &RegistryConfig) -> u64 {
 }
 
 /// The two discovery documents (Okta's discovery documents), listing only what this deployment
-/// serves.
+/// serves: the org authorization server's token endpoint takes `authorization_code` and
+/// `client_credentials` only (and `/authorize` the implicit flow), and the device grant is a
+/// custom server's.
 fn discovery(
     issuer: &str,
     endpoints: &str,
     scopes: &[&str],
     cfg: &RegistryConfig,
     alg: &str,
+    org: bool,
 ) -> (Value, Value) {
     let endpoint = |name: &str| format!("{endpoints}/v1/{name}");
     let auth_methods = [
@@ -622,8 +644,9 @@ fn discovery(
         "private_key_jwt",
         "none",
     ];
-    // `device_sso` exists as a system scope (as in Okta) but needs the device grant, which
-    // Tessera does not implement: it is not advertised.
+    // `device_sso` exists as a system scope (as in Okta) but is for Native SSO (a token
+    // exchange of an ID token and a device secret), which Tessera does not implement: it is
+    // not advertised.
     let scopes: Vec<&str> = scopes
         .iter()
         .copied()
@@ -636,7 +659,11 @@ fn discovery(
         "issuer": issuer,
         "token_endpoint": endpoint("token"),
         "jwks_uri": endpoint("keys"),
-        "grant_types_supported": cfg.grant_types,
+        "grant_types_supported": if org {
+            vec!["authorization_code", "implicit", "client_credentials"]
+        } else {
+            cfg.grant_types.clone()
+        },
         "scopes_supported": scopes,
         "token_endpoint_auth_methods_supported": auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": signing_algs,
@@ -646,11 +673,16 @@ fn discovery(
         "code_challenge_methods_supported": ["S256"],
     });
     if cfg.endpoints.contains(&"authorize") {
+        oauth["pushed_authorization_request_endpoint"] = json!(endpoint("par"));
         oauth["request_parameter_supported"] = json!(true);
+        // `request_uri` is taken only as a pushed request's (RFC 9126), not fetched.
         oauth["request_uri_parameter_supported"] = json!(false);
         oauth["request_object_signing_alg_values_supported"] = json!([
             "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384"
         ]);
+    }
+    if !org && cfg.endpoints.contains(&"device/authorize") {
+        oauth["device_authorization_endpoint"] = json!(endpoint("device/authorize"));
     }
     for (field, path) in [
         ("authorization_endpoint", "authorize"),

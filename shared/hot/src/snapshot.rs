@@ -101,6 +101,9 @@ pub struct ServerSnapshot {
     pub oauth_metadata: bytes::Bytes,
     /// The tenant's config version this snapshot reflects.
     pub version: i64,
+    /// The ids of the servers this one trusts (Okta's associated servers): their access tokens
+    /// may be the subject of a token exchange here.
+    pub trusted_servers: Vec<String>,
 }
 
 /// Which of a server's consent settings ask the user.
@@ -141,6 +144,8 @@ pub struct ClientSnapshot {
     pub post_logout_redirect_uris: Vec<String>,
     pub token_endpoint_auth_method: String,
     pub pkce_required: bool,
+    /// `/authorize` takes requests only through a pushed authorization request (RFC 9126 §6).
+    pub require_par: bool,
     pub consent_method: String,
     /// `ROTATE` (a new refresh token on every use) or `STATIC`.
     pub refresh_rotation: String,

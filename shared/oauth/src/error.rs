@@ -12,7 +12,7 @@ use serde_json::json;
 use tessera_domain::policy::Denied;
 
 /// The `error` codes Tessera answers with: RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009,
-/// OpenID Connect Core §3.1.2.6 and RFC 9101 §6.
+/// OpenID Connect Core §3.1.2.6, RFC 9101 §6, RFC 8628 §3.5 and RFC 8693 §2.2.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -30,6 +30,14 @@ pub enum ErrorCode {
     LoginRequired,
     ServerError,
     TemporarilyUnavailable,
+    /// RFC 8628 §3.5: the device grant's user has not answered yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the client polls faster than the interval.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
+    /// RFC 8693 §2.2.2: the `audience` (or `resource`) is not one this server issues for.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -51,6 +59,10 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 

@@ -67,6 +67,15 @@ impl Browser {
         req.send().await.unwrap()
     }
 
+    /// Posts a form as this browser (its cookies, no redirects followed).
+    pub(crate) async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.http.post(self.absolute(url)).form(fields);
+        if let Some(c) = self.cookies() {
+            req = req.header("Cookie", c);
+        }
+        req.send().await.unwrap()
+    }
+
     /// Follows `/authorize` → sign-in → resume, signing in with `password`; returns the final
     /// response (normally the redirect back to the client).
     pub(crate) async fn sign_in_through(

@@ -20,7 +20,7 @@ fn sdk_dir() -> PathBuf {
 }
 
 /// Runs a Node script with `env`, asserting it passes every step it counted.
-async fn run_node(script: &'static str, env: Vec<(&'static str, String)>, steps: usize) {
+pub(crate) async fn run_node(script: &'static str, env: Vec<(&'static str, String)>, steps: usize) {
     let dir = sdk_dir();
     let output = actix_web::rt::task::spawn_blocking(move || {
         Command::new("node")

@@ -8,16 +8,20 @@
 //! * [`password`] — RFC 6749 §4.3.
 //! * [`authorization_code`] — RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6).
 //! * [`refresh`] — RFC 6749 §6, with rotation and reuse detection.
+//! * [`device_code`] — RFC 8628 §3.4, the device authorization grant's polling.
+//! * [`token_exchange`] — RFC 8693, Okta's On-Behalf-Of token exchange.
 //!
 //! Every grant decides with the same policy function ([`decide`]); what differs is how a
 //! refusal reads on the wire.
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod family;
 pub mod org;
 mod password;
 mod refresh;
+mod token_exchange;
 
 use serde_json::{Map, Value, json};
 use tessera_core::AppState;
@@ -37,6 +41,8 @@ pub enum GrantType {
     ClientCredentials,
     Password,
     RefreshToken,
+    DeviceCode,
+    TokenExchange,
 }
 
 impl GrantType {
@@ -45,6 +51,8 @@ impl GrantType {
         "client_credentials",
         "password",
         "refresh_token",
+        crate::device::GRANT_TYPE,
+        token_exchange::GRANT_TYPE,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -53,6 +61,8 @@ impl GrantType {
             "client_credentials" => Some(Self::ClientCredentials),
             "password" => Some(Self::Password),
             "refresh_token" => Some(Self::RefreshToken),
+            crate::device::GRANT_TYPE => Some(Self::DeviceCode),
+            token_exchange::GRANT_TYPE => Some(Self::TokenExchange),
             _ => None,
         }
     }
@@ -63,6 +73,8 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
+            Self::DeviceCode => crate::device::GRANT_TYPE,
+            Self::TokenExchange => token_exchange::GRANT_TYPE,
         }
     }
 }
@@ -85,6 +97,15 @@ pub enum Params<'a> {
     },
     RefreshToken {
         refresh_token: &'a str,
+        scopes: Option<Vec<String>>,
+    },
+    DeviceCode {
+        device_code: &'a str,
+    },
+    TokenExchange {
+        subject_token: &'a str,
+        subject_token_type: &'a str,
+        audience: &'a str,
         scopes: Option<Vec<String>>,
     },
 }
@@ -114,6 +135,24 @@ impl<'a> Params<'a> {
                 refresh_token: form.require("refresh_token")?,
                 scopes: form.scopes(),
             },
+            GrantType::DeviceCode => Self::DeviceCode {
+                device_code: form.require("device_code")?,
+            },
+            GrantType::TokenExchange => {
+                // Okta requires all four (its On-Behalf-Of guide).
+                let (subject_token, subject_token_type) = (
+                    form.require("subject_token")?,
+                    form.require("subject_token_type")?,
+                );
+                let audience = form.require("audience")?;
+                form.require("scope")?;
+                Self::TokenExchange {
+                    subject_token,
+                    subject_token_type,
+                    audience,
+                    scopes: form.scopes(),
+                }
+            }
         })
     }
 }
@@ -140,6 +179,8 @@ pub struct Granted {
     pub id_token: Option<IdToken>,
     /// The refresh token handed out (new, rotated or the same static one).
     pub refresh_token: Option<String>,
+    /// RFC 8693 §2.2.1: what a token exchange issued.
+    pub issued_token_type: Option<&'static str>,
 }
 
 impl Granted {
@@ -155,6 +196,9 @@ impl Granted {
         }
         if let Some(rt) = &self.refresh_token {
             body.insert("refresh_token".into(), json!(rt));
+        }
+        if let Some(kind) = self.issued_token_type {
+            body.insert("issued_token_type".into(), json!(kind));
         }
         body
     }
@@ -181,6 +225,13 @@ pub async fn run(r: &GrantRequest<'_>, params: Params<'_>) -> Result<Granted, OA
             refresh_token,
             scopes,
         } => refresh::grant(r, refresh_token, scopes).await,
+        Params::DeviceCode { device_code } => device_code::grant(r, device_code).await,
+        Params::TokenExchange {
+            subject_token,
+            subject_token_type,
+            audience,
+            scopes,
+        } => token_exchange::grant(r, subject_token, subject_token_type, audience, scopes).await,
     }
 }
 
@@ -252,6 +303,7 @@ async fn app_tokens(r: &GrantRequest<'_>, grant: Grant) -> Result<Granted, OAuth
         access,
         id_token: None,
         refresh_token: None,
+        issued_token_type: None,
     })
 }
 
@@ -287,6 +339,7 @@ async fn user_tokens(
         access,
         id_token: issued.id_token,
         refresh_token: None,
+        issued_token_type: None,
     })
 }
 
