@@ -3,9 +3,10 @@
 // Management admin role, and the SDK — signing its client assertion with the private key —
 // gets an access token from {org}/oauth2/v1/token and manages an authorization server with it.
 // A token without the right scope, or a role that does not cover the resource, is refused with
-// 403. Run by the Rust test `okta_sdk_private_key` with TESSERA_ORG_URL and TESSERA_API_TOKEN.
+// 403. A second service app with DPoP-bound tokens gets them through the SDK's nonce retry and
+// uses them with a proof per request. Run by the Rust test `okta_sdk_private_key` with TESSERA_ORG_URL and TESSERA_API_TOKEN.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import okta from '@okta/okta-sdk-nodejs';
 
 const env = (k) => { const v = process.env[k]; assert.ok(v, `${k} must be set`); return v; };
@@ -119,6 +120,53 @@ await step('the token endpoint refuses scopes not granted to the app and custom 
   const granted = await ask('okta.users.read');
   assert.equal(granted.token_type, 'Bearer');
   assert.equal(granted.expires_in, 3600);
+});
+
+// DPoP (RFC 9449): a service app with dpop_bound_access_tokens. The SDK's first token request
+// carries a proof without a nonce, gets use_dpop_nonce with a DPoP-Nonce header, and retries
+// with it; it then calls the management API with `Authorization: DPoP` and a proof per request.
+const publicThumbprint = createHash('sha256')
+  .update(JSON.stringify({ e: publicJwk.e, kty: publicJwk.kty, n: publicJwk.n }))
+  .digest('base64url');
+let dpopClientId;
+await step('DPoP: the SDK receives a DPoP-bound token and manages servers with it', async () => {
+  const res = await fetch(`${orgUrl}/api/v1/apps`, {
+    method: 'POST',
+    headers: { authorization: `SSWS ${apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'oidc_client', label: 'sdk automation with DPoP', signOnMode: 'OPENID_CONNECT',
+      credentials: { oauthClient: { token_endpoint_auth_method: 'private_key_jwt' } },
+      settings: { oauthClient: { application_type: 'service', grant_types: ['client_credentials'], dpop_bound_access_tokens: true, jwks: { keys: [publicJwk] } } },
+    }),
+  });
+  const app = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(app));
+  dpopClientId = app.credentials.oauthClient.client_id;
+  await admin.applicationApi.grantConsentToScope({
+    appId: app.id, oAuth2ScopeConsentGrant: { issuer: orgUrl, scopeId: 'okta.authorizationServers.manage' },
+  });
+  await admin.roleAssignmentApi.assignRoleToClient({
+    clientId: dpopClientId, assignRoleRequest: { type: 'API_ACCESS_MANAGEMENT_ADMIN' },
+  });
+  const sdk = withKey(dpopClientId, ['okta.authorizationServers.manage']);
+  const names = [];
+  for await (const s of await sdk.authorizationServerApi.listAuthorizationServers()) names.push(s.name);
+  assert.ok(names.includes('made-with-a-key'), names.join(','));
+  assert.equal(sdk.oauth.isDPoP, true);
+  const token = sdk.oauth.accessToken;
+  assert.equal(token.token_type, 'DPoP');
+  const claims = JSON.parse(Buffer.from(token.access_token.split('.')[1], 'base64url').toString());
+  assert.equal(claims.cnf.jkt, publicThumbprint);
+});
+
+await step('DPoP: the bound token without its proof is refused', async () => {
+  const sdk = withKey(dpopClientId, ['okta.authorizationServers.manage']);
+  const bound = await sdk.oauth.getAccessToken();
+  assert.equal(sdk.oauth.isDPoP, true, 'set only when the first answer was the nonce challenge');
+  const res = await fetch(`${orgUrl}/api/v1/authorizationServers`, { headers: { authorization: `Bearer ${bound.access_token}` } });
+  assert.equal(res.status, 401);
+  const noProof = await fetch(`${orgUrl}/api/v1/authorizationServers`, { headers: { authorization: `DPoP ${bound.access_token}` } });
+  assert.equal(noProof.status, 401);
 });
 
 console.log(`${passed} passed, ${failed} failed`);

@@ -7,6 +7,7 @@
 // TESSERA_USERNAME and TESSERA_PASSWORD.
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
+import { signIn } from './hosted-sign-in.mjs';
 
 const env = (k) => { const v = process.env[k]; assert.ok(v, `${k} must be set`); return v; };
 const issuer = env('TESSERA_ISSUER');
@@ -23,36 +24,6 @@ async function step(name, fn) {
     failed += 1;
     console.log(`not ok - ${name}: ${err && err.stack ? err.stack : err}`);
   }
-}
-
-/** The browser's part: /authorize, the sign-in form, the resumed request; the callback URL. */
-async function signIn(authorizationUrl) {
-  let cookie = '';
-  const go = async (url, init = {}) => fetch(new URL(url, authorizationUrl), {
-    redirect: 'manual', ...init, headers: { ...(init.headers || {}), ...(cookie ? { cookie } : {}) },
-  });
-  let res = await go(authorizationUrl);
-  assert.equal(res.status, 302);
-  const loginUrl = new URL(res.headers.get('location'), authorizationUrl);
-  res = await go(loginUrl);
-  cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const html = await res.text();
-  const field = (name) => html.match(new RegExp(`name="${name}" value="([^"]*)"`))[1];
-  res = await go(new URL(loginUrl.pathname, loginUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      csrf: field('csrf'), pending: field('pending'), username: env('TESSERA_USERNAME'), password: env('TESSERA_PASSWORD'),
-    }),
-  });
-  assert.equal(res.status, 303);
-  const resume = new URL(res.headers.get('location'), loginUrl);
-  assert.ok(resume.searchParams.get('request_uri'), 'resumed through a pushed request');
-  assert.equal(resume.searchParams.get('state'), null, 'no pushed parameter in the URL');
-  cookie = res.headers.getSetCookie()[0].split(';')[0];
-  res = await go(resume);
-  assert.equal(res.status, 302);
-  return new URL(res.headers.get('location'));
 }
 
 let config;
@@ -79,7 +50,9 @@ await step('buildAuthorizationUrlWithPAR, sign-in, code + PKCE: openid-client va
     state,
   });
   assert.deepEqual([...pushedUrl.searchParams.keys()].sort(), ['client_id', 'request_uri']);
-  const callback = await signIn(pushedUrl);
+  const { callback, resume } = await signIn(pushedUrl, env('TESSERA_USERNAME'), env('TESSERA_PASSWORD'));
+  assert.ok(resume.searchParams.get('request_uri'), 'resumed through a pushed request');
+  assert.equal(resume.searchParams.get('state'), null, 'no pushed parameter in the URL');
   assert.ok(callback.href.startsWith(redirectUri));
   const tokens = await client.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true,

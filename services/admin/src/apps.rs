@@ -428,10 +428,11 @@ async fn validate_app(
             leeway: Some(30),
         });
     }
-    if settings.dpop_bound_access_tokens && (has("client_credentials") || has("implicit")) {
+    // Tokens from /authorize's implicit responses cannot be bound: no proof comes with them.
+    if settings.dpop_bound_access_tokens && has("implicit") {
         c.add(
             "settings.oauthClient.dpop_bound_access_tokens",
-            "DPoP-bound tokens cannot be used with client_credentials or implicit",
+            "DPoP-bound tokens cannot be used with implicit",
         );
     }
     // Client JWKS.

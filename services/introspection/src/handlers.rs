@@ -149,7 +149,13 @@ pub async fn introspect(
                 .unwrap_or(Value::Null);
             let username = out.get("sub").cloned().unwrap_or(Value::Null);
             out.insert("active".into(), json!(true));
-            out.insert("token_type".into(), json!("Bearer"));
+            // RFC 9449 §6.2: a bound token says so; its `cnf` is among its own claims.
+            let token_type = if out.contains_key("cnf") {
+                "DPoP"
+            } else {
+                "Bearer"
+            };
+            out.insert("token_type".into(), json!(token_type));
             if let Some(scope) = scope {
                 out.insert("scope".into(), json!(scope));
             }

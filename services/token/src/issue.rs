@@ -59,6 +59,9 @@ pub struct Issue<'a> {
     pub user: Option<&'a UserInfo>,
     /// When the user authenticated (seconds; user grants only): the tokens' `auth_time`.
     pub auth_time: Option<i64>,
+    /// The DPoP key the access token is bound to (`cnf.jkt`, RFC 9449 §6), set after the hook
+    /// ran so that no hook can change it.
+    pub dpop_jkt: Option<&'a str>,
     pub now: i64,
     pub origin: Origin<'a>,
 }
@@ -97,6 +100,9 @@ pub async fn tokens(i: &Issue<'_>, want: Want<'_>) -> Result<Issued, IssueError>
     };
     if let Some(hook) = i.grant.inline_hook.as_deref() {
         transform(i, hook, &mut draft).await?;
+    }
+    if let (Some(jkt), Some(access)) = (i.dpop_jkt, draft.access.as_mut()) {
+        access.claims.insert("cnf".into(), json!({ "jkt": jkt }));
     }
     let access = draft
         .access

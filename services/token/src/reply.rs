@@ -161,6 +161,7 @@ pub async fn respond(
             grant: &grant,
             user: Some(&info),
             auth_time: Some(bound.auth_time),
+            dpop_jkt: None,
             now,
             origin: crate::issue::Origin {
                 endpoint: "authorize",

@@ -67,11 +67,31 @@ pub async fn token(
         ])
         .inc();
     record(&state, &req, &tenant, &server, &seen, &result);
-    let granted = result?;
+    let granted = match result {
+        Ok(g) => g,
+        // RFC 9449 §8: the nonce to put in the next proof.
+        Err(e) if e.error == ErrorCode::UseDpopNonce => {
+            let mut res = actix_web::ResponseError::error_response(&e);
+            if let Some(nonce) = seen
+                .dpop_nonce
+                .as_deref()
+                .and_then(|n| header::HeaderValue::from_str(n).ok())
+            {
+                res.headers_mut()
+                    .insert(header::HeaderName::from_static("dpop-nonce"), nonce);
+            }
+            return Ok(res);
+        }
+        Err(e) => return Err(e),
+    };
+    let mut body = granted.body();
+    if seen.dpop {
+        body.insert("token_type".into(), json!("DPoP"));
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .json(Value::Object(granted.body())))
+        .json(Value::Object(body)))
 }
 
 /// What the token request revealed before it succeeded or failed, for its System Log event.
@@ -79,6 +99,10 @@ pub async fn token(
 pub(crate) struct Seen {
     pub client: Option<std::sync::Arc<tessera_hot::ClientSnapshot>>,
     pub grant: Option<GrantType>,
+    /// The tokens are bound to a DPoP key (`token_type` `DPoP`).
+    pub dpop: bool,
+    /// A nonce to send back with `use_dpop_nonce`.
+    pub dpop_nonce: Option<String>,
 }
 
 /// Authenticates the client and runs the grant.
@@ -144,6 +168,13 @@ async fn grant(
         )));
     }
     let params = Params::parse(grant_type, form)?;
+    let dpop_jkt = if client.dpop_bound {
+        let jkt = dpop_proof(req, state, tenant, endpoint_url, now, seen).await?;
+        seen.dpop = true;
+        Some(jkt)
+    } else {
+        None
+    };
     let r = GrantRequest {
         state,
         tenant,
@@ -153,8 +184,67 @@ async fn grant(
         now,
         now_ms,
         address: tessera_web::client::client_address(state, req),
+        dpop_jkt,
     };
     grants::run(&r, params).await
+}
+
+/// The DPoP proof of a token request from an app with DPoP-bound tokens (RFC 9449 §5), with a
+/// nonce required as Okta requires it; the thumbprint of its key.
+async fn dpop_proof(
+    req: &HttpRequest,
+    state: &AppState,
+    tenant: &TenantSnapshot,
+    endpoint_url: &str,
+    now: i64,
+    seen: &mut Seen,
+) -> Result<String, OAuthError> {
+    use tessera_oauth::dpop::{self, Expect, Refused};
+    let mut proofs = req.headers().get_all("dpop");
+    let proof = match (proofs.next(), proofs.next()) {
+        (Some(p), None) => p.to_str().unwrap_or_default(),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::code(
+                ErrorCode::InvalidDpopProof,
+                "Only one DPoP proof JWT may be sent.",
+            ));
+        }
+        (None, _) => {
+            return Err(OAuthError::code(
+                ErrorCode::InvalidDpopProof,
+                "The DPoP proof JWT header is missing.",
+            ));
+        }
+    };
+    let expect = Expect {
+        method: "POST",
+        url: endpoint_url,
+        access_token: None,
+        nonce_required: true,
+        now,
+    };
+    match dpop::verify(proof, &expect, state.short.as_ref(), &tenant.tenant_id).await {
+        Ok(jkt) => Ok(jkt),
+        Err(Refused::UseNonce) => {
+            seen.dpop_nonce = Some(
+                dpop::new_nonce(
+                    state.short.as_ref(),
+                    state.random.as_ref(),
+                    &tenant.tenant_id,
+                )
+                .await
+                .map_err(|_| OAuthError::temporarily_unavailable("short-lived store"))?,
+            );
+            Err(OAuthError::code(
+                ErrorCode::UseDpopNonce,
+                "Authorization server requires nonce in DPoP proof.",
+            ))
+        }
+        Err(Refused::Invalid(why)) => Err(OAuthError::code(ErrorCode::InvalidDpopProof, why)),
+        Err(Refused::Unavailable) => Err(OAuthError::temporarily_unavailable(
+            "short-lived store unavailable",
+        )),
+    }
 }
 
 /// Records a token request and what it issued: `app.oauth2.as.token.grant` (its outcome, and

@@ -26,6 +26,19 @@ fn bearer_error(status: StatusCode, error: &str, description: &str) -> HttpRespo
         .json(json!({ "error": error, "error_description": description }))
 }
 
+/// RFC 9449 §7.1: a refused proof at a resource.
+fn dpop_error(description: &str) -> HttpResponse {
+    HttpResponse::build(StatusCode::UNAUTHORIZED)
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            format!(
+                "DPoP algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384\", error=\"invalid_dpop_proof\", error_description=\"{description}\""
+            ),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "error": "invalid_dpop_proof", "error_description": description }))
+}
+
 fn invalid_token() -> HttpResponse {
     bearer_error(
         StatusCode::UNAUTHORIZED,
@@ -46,13 +59,17 @@ pub async fn userinfo(
             "The access token cannot be presented in a query string.",
         ));
     }
-    let header_token = req
+    let scheme_token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_owned());
+        .filter(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop")
+        })
+        .map(|(scheme, t)| (scheme.eq_ignore_ascii_case("dpop"), t.trim().to_owned()));
+    let presented_with_dpop = scheme_token.as_ref().is_some_and(|(d, _)| *d);
+    let header_token = scheme_token.map(|(_, t)| t);
     let is_form = req
         .headers()
         .get(CONTENT_TYPE)
@@ -94,6 +111,56 @@ pub async fn userinfo(
     else {
         return Ok(invalid_token());
     };
+    // RFC 9449 §7: a DPoP-bound token only as `Authorization: DPoP` with a proof of its key;
+    // an unbound one only as `Bearer`.
+    let bound = at
+        .get("cnf")
+        .and_then(|c| c.get("jkt"))
+        .and_then(Value::as_str);
+    match (bound, presented_with_dpop) {
+        (None, false) => {}
+        (Some(jkt), true) => {
+            let url = format!(
+                "{}{}",
+                tenant.org_url,
+                tessera_web::paging::relative_path(&req)
+            );
+            let mut proofs = req.headers().get_all("dpop");
+            let proof = match (proofs.next(), proofs.next()) {
+                (Some(p), None) => p.to_str().unwrap_or_default(),
+                _ => return Ok(dpop_error("The request must carry one DPoP proof JWT.")),
+            };
+            let expect = tessera_oauth::dpop::Expect {
+                method: req.method().as_str(),
+                url: &url,
+                access_token: Some(&token),
+                nonce_required: false,
+                now,
+            };
+            match tessera_oauth::dpop::verify(
+                proof,
+                &expect,
+                state.short.as_ref(),
+                &tenant.tenant_id,
+            )
+            .await
+            {
+                Ok(proven) if proven == jkt => {}
+                Ok(_) => {
+                    return Ok(dpop_error(
+                        "The DPoP proof is not signed by the token's key.",
+                    ));
+                }
+                Err(tessera_oauth::dpop::Refused::Invalid(why)) => return Ok(dpop_error(why)),
+                Err(_) => {
+                    return Err(OAuthError::temporarily_unavailable(
+                        "short-lived store unavailable",
+                    ));
+                }
+            }
+        }
+        _ => return Ok(invalid_token()),
+    }
     let (Some(uid), Some(cid)) = (
         at.get("uid").and_then(Value::as_str),
         at.get("cid").and_then(Value::as_str),

@@ -209,6 +209,7 @@ fn client(
         post_logout_redirect_uris: settings.post_logout_redirect_uris.clone(),
         pkce_required: creds.pkce_required(),
         require_par: settings.require_pushed_authorization_requests,
+        dpop_bound: settings.dpop_bound_access_tokens,
         refresh_rotation: settings.refresh_rotation().to_owned(),
         refresh_leeway: settings.refresh_leeway(),
         consent_method: settings.consent_method().to_owned(),
@@ -671,6 +672,10 @@ fn discovery(
         "response_types_supported": cfg.response_types,
         "response_modes_supported": cfg.response_modes,
         "code_challenge_methods_supported": ["S256"],
+        // RFC 9449 §5.1: the algorithms a DPoP proof may use (tessera_oauth::dpop).
+        "dpop_signing_alg_values_supported": [
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"
+        ],
     });
     if cfg.endpoints.contains(&"authorize") {
         oauth["pushed_authorization_request_endpoint"] = json!(endpoint("par"));

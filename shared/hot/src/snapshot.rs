@@ -146,6 +146,9 @@ pub struct ClientSnapshot {
     pub pkce_required: bool,
     /// `/authorize` takes requests only through a pushed authorization request (RFC 9126 §6).
     pub require_par: bool,
+    /// Access and refresh tokens are bound to a DPoP key (RFC 9449), proven at the token
+    /// endpoint with a nonce.
+    pub dpop_bound: bool,
     pub consent_method: String,
     /// `ROTATE` (a new refresh token on every use) or `STATIC`.
     pub refresh_rotation: String,

@@ -12,7 +12,7 @@ use serde_json::json;
 use tessera_domain::policy::Denied;
 
 /// The `error` codes Tessera answers with: RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009,
-/// OpenID Connect Core §3.1.2.6, RFC 9101 §6, RFC 8628 §3.5 and RFC 8693 §2.2.2.
+/// OpenID Connect Core §3.1.2.6, RFC 9101 §6, RFC 8628 §3.5, RFC 8693 §2.2.2 and RFC 9449.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -38,6 +38,10 @@ pub enum ErrorCode {
     ExpiredToken,
     /// RFC 8693 §2.2.2: the `audience` (or `resource`) is not one this server issues for.
     InvalidTarget,
+    /// RFC 9449 §5: the DPoP proof is missing or wrong.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry a nonce from the `DPoP-Nonce` header.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -63,6 +67,8 @@ impl ErrorCode {
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 

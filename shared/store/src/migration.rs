@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(RoleTargets),
             Box::new(SpoolCheckpoints),
             Box::new(LogMarks),
+            Box::new(RefreshTokenDpop),
         ]
     }
 }
@@ -1494,6 +1495,39 @@ impl MigrationTrait for LogMarks {
             Table::drop()
                 .table(Alias::new("log_marks"))
                 .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The DPoP key a refresh token is bound to (RFC 9449 §5): its thumbprint, for apps with
+/// `dpop_bound_access_tokens`; a refresh must prove the same key.
+struct RefreshTokenDpop;
+
+impl MigrationName for RefreshTokenDpop {
+    fn name(&self) -> &str {
+        "m20261202_000018_refresh_token_dpop"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RefreshTokenDpop {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("refresh_tokens"))
+                .add_column(text_null("dpop_jkt"))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Alias::new("refresh_tokens"))
+                .drop_column(Alias::new("dpop_jkt"))
                 .to_owned(),
         )
         .await

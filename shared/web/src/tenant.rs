@@ -289,7 +289,9 @@ impl FromRequest for Admin {
             let caller = if let Some(token) = authorization(&req, "SSWS") {
                 api_token_caller(&state, &tenant.id, token).await?
             } else if let Some(token) = authorization(&req, "Bearer") {
-                org_token_caller(&state, &tenant, token).await?
+                org_token_caller(&state, &tenant, token, None).await?
+            } else if let Some(token) = authorization(&req, "DPoP") {
+                org_token_caller(&state, &tenant, token, Some(&req)).await?
             } else {
                 return Err(ApiError::invalid_token());
             };
@@ -560,15 +562,65 @@ struct OrgClaims {
     uid: Option<String>,
     #[serde(default)]
     scp: Vec<String>,
+    /// RFC 9449 §6: the DPoP key the token is bound to.
+    cnf: Option<Confirmation>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Confirmation {
+    jkt: String,
+}
+
+/// The key thumbprint of the request's one DPoP proof for `token` (RFC 9449 §7: `htm`, `htu`,
+/// `ath`; no nonce is asked for at the management API); `None` when there is no valid proof.
+async fn dpop_key(
+    state: &AppState,
+    tenant: &tenant::Model,
+    req: &HttpRequest,
+    token: &str,
+) -> Option<String> {
+    let mut proofs = req.headers().get_all("dpop");
+    let (Some(proof), None) = (proofs.next(), proofs.next()) else {
+        return None;
+    };
+    let url = format!(
+        "{}{}",
+        state.org_url(&tenant.name),
+        crate::paging::relative_path(req)
+    );
+    let expect = tessera_oauth::dpop::Expect {
+        method: req.method().as_str(),
+        url: &url,
+        access_token: Some(token),
+        nonce_required: false,
+        now: state.clock.now().unix_timestamp(),
+    };
+    match tessera_oauth::dpop::verify(
+        proof.to_str().ok()?,
+        &expect,
+        state.short.as_ref(),
+        &tenant.id,
+    )
+    .await
+    {
+        Ok(jkt) => Some(jkt),
+        Err(refused) => {
+            tracing::info!(tenant = %tenant.id, reason = ?refused, "management API: DPoP proof refused");
+            None
+        }
+    }
 }
 
 /// `Authorization: Bearer {access token of the org authorization server}` (Okta's "OAuth 2.0
 /// for Okta APIs", <https://developer.okta.com/docs/guides/implement-oauth-for-okta/>): verified against the org server's keys, issuer and audience (both the org), expiry and
 /// revocation; the caller acts with the roles assigned to its client, within its scopes.
+/// A DPoP-bound token (`cnf.jkt`) counts only as `Authorization: DPoP` with a proof of its key
+/// (`dpop`: the request, when the scheme was DPoP); an unbound one only as `Bearer`.
 async fn org_token_caller(
     state: &AppState,
     tenant: &tenant::Model,
     token: &str,
+    dpop: Option<&HttpRequest>,
 ) -> Result<Caller, ApiError> {
     let (_, server) = state
         .hot
@@ -592,6 +644,16 @@ async fn org_token_caller(
     let now = state.clock.now().unix_timestamp();
     if claims.iss != server.issuer || claims.aud != server.audience || claims.exp <= now {
         return Err(ApiError::invalid_token());
+    }
+    match (&claims.cnf, dpop) {
+        (None, None) => {}
+        (Some(cnf), Some(req)) => {
+            if dpop_key(state, tenant, req, token).await.as_deref() != Some(cnf.jkt.as_str()) {
+                return Err(ApiError::invalid_token());
+            }
+        }
+        // A bound token without its proof, or a proof for an unbound token.
+        _ => return Err(ApiError::invalid_token()),
     }
     let mut subjects = vec![
         Subject::Tenant,

@@ -23,6 +23,7 @@ mod conformance;
 mod cors;
 mod deploy_artifacts;
 mod device;
+mod dpop;
 mod faults;
 mod helpers;
 mod hooks;

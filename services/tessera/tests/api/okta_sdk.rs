@@ -70,7 +70,7 @@ async fn okta_sdk_in_private_key_mode_manages_servers_with_an_org_server_token()
             ("TESSERA_ORG_URL", t.org.clone()),
             ("TESSERA_API_TOKEN", t.token.clone()),
         ],
-        7,
+        9,
     )
     .await;
     app.stop().await;

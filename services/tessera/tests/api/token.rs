@@ -138,8 +138,18 @@ async fn discovery_and_jwks_are_served_from_hot_state() {
             "implicit",
             "client_credentials",
             "password",
-            "refresh_token"
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
+    );
+    assert_eq!(
+        oidc["device_authorization_endpoint"],
+        format!("{}/oauth2/default/v1/device/authorize", t.org)
+    );
+    assert_eq!(
+        oidc["pushed_authorization_request_endpoint"],
+        format!("{}/oauth2/default/v1/par", t.org)
     );
     assert!(
         oidc["scopes_supported"]

@@ -93,6 +93,7 @@ pub fn row(
         access_token_minutes: Some(origin.access_token_minutes),
         window_minutes: Some(origin.window_minutes),
         auth_time: Some(origin.auth_time),
+        dpop_jkt: r.dpop_jkt.clone(),
         created: now_ms,
         last_updated: now_ms,
     };

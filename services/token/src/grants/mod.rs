@@ -170,6 +170,9 @@ pub struct GrantRequest<'a> {
     pub now_ms: i64,
     /// The client address the request is attributed to (sign-in throttling).
     pub address: Option<std::net::IpAddr>,
+    /// The thumbprint of the DPoP key the request proved (apps with DPoP-bound tokens): the
+    /// access token's `cnf.jkt`, and the refresh token's binding.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What a grant issued.
@@ -278,6 +281,7 @@ fn issue<'a>(
         grant,
         user: user.map(|(u, _)| u),
         auth_time: user.map(|(_, at)| at),
+        dpop_jkt: r.dpop_jkt.as_deref(),
         now: r.now,
         origin: crate::issue::Origin {
             endpoint: "token",

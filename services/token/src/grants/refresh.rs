@@ -89,6 +89,13 @@ pub async fn grant(
     {
         return Err(invalid());
     }
+    // RFC 9449 §5: a bound refresh token is used only with a proof of the same key.
+    if row.dpop_jkt.is_some() && row.dpop_jkt != r.dpop_jkt {
+        return Err(OAuthError::code(
+            ErrorCode::InvalidDpopProof,
+            "The refresh token is bound to another DPoP key.",
+        ));
+    }
     let original: Vec<String> =
         serde_json::from_str(&row.scopes).map_err(OAuthError::server_error)?;
     let requested = scopes.unwrap_or_else(|| original.clone());

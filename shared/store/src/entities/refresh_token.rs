@@ -32,6 +32,8 @@ pub struct Model {
     /// When the user authenticated for the grant that started the family (seconds since the
     /// epoch): refreshed ID and access tokens keep it as `auth_time` (OIDC Core §12.2).
     pub auth_time: Option<i64>,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §5), if any.
+    pub dpop_jkt: Option<String>,
     pub created: i64,
     pub last_updated: i64,
 }
