@@ -456,11 +456,13 @@ async fn validate_app(
         }
     }
     if let Some(uri) = &settings.jwks_uri {
-        if !uri.starts_with("https://")
-            && !uri.starts_with("http://127.0.0.1")
-            && !uri.starts_with("http://localhost")
-        {
-            c.add("settings.oauthClient.jwks_uri", "must be an https URL");
+        // Fetched through the outbound guard, so held to it when saved (https, no internal
+        // address; loopback only where the deployment allows it).
+        if let Err(refused) = state.hooks.policy().check_url(uri) {
+            c.add(
+                "settings.oauthClient.jwks_uri",
+                format!("must be an https URL Tessera may call: {refused}"),
+            );
         }
         if jwks.as_ref().is_some_and(|k| !k.is_empty()) {
             c.add(

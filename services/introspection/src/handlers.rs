@@ -76,6 +76,7 @@ async fn begin(
         query: req.query_string(),
         form: &form,
         endpoint_url: &endpoint_url,
+        jwks: &state.client_jwks,
     };
     let client = client_auth::authenticate(&creds, &tenant, state.short.as_ref(), now).await?;
     if form.get("token").is_none() {

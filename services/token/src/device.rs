@@ -181,6 +181,7 @@ pub async fn authorize(
         query: req.query_string(),
         form: &form,
         endpoint_url: &endpoint_url,
+        jwks: &state.client_jwks,
     };
     let client =
         client_auth::authenticate(&creds, &tenant, state.short.as_ref(), now.unix_timestamp())

@@ -130,6 +130,7 @@ pub async fn par(
         query: req.query_string(),
         form: &form,
         endpoint_url: &endpoint_url,
+        jwks: &state.client_jwks,
     };
     let client = client_auth::authenticate(
         &creds,

@@ -54,7 +54,31 @@ pub async fn apply(
     let Some(jwt) = params.get("request").map(str::to_owned) else {
         return Ok(Ok(params));
     };
-    let claims = match verify(&jwt, server, client, state.clock.now().unix_timestamp()) {
+    // Keys the client publishes at its jwks_uri, fetched (through the outbound guard) before
+    // the object is verified.
+    let remote = match tessera_jose::compact::header(&jwt) {
+        Ok(h) => tessera_oauth::client_auth::remote_keys(
+            &state.client_jwks,
+            tenant,
+            client,
+            h.alg,
+            h.kid.as_deref(),
+        )
+        .await
+        .map_err(|e| {
+            tracing::info!(client = %client.client_id, error = %e, "request object: the client's jwks_uri could not be used");
+        })
+        .ok()
+        .flatten(),
+        Err(_) => None,
+    };
+    let claims = match verify(
+        &jwt,
+        server,
+        client,
+        remote.as_deref().map(Vec::as_slice),
+        state.clock.now().unix_timestamp(),
+    ) {
         Ok(c) => c,
         Err(r) => return Ok(Err((r, params))),
     };
@@ -111,6 +135,7 @@ fn verify(
     jwt: &str,
     server: &ServerSnapshot,
     client: &ClientSnapshot,
+    remote: Option<&[Value]>,
     now: i64,
 ) -> Result<Map<String, Value>, Refused> {
     let header = tessera_jose::compact::header(jwt).map_err(|e| match e {
@@ -119,7 +144,11 @@ fn verify(
         }
         _ => object("The request object must be a JWT signed with a supported algorithm."),
     })?;
-    let keys = client_keys(client, header.alg, header.kid.as_deref()).map_err(|e| match e {
+    let keys = match remote {
+        Some(published) => tessera_oauth::client_auth::keys_of(published, header.kid.as_deref()),
+        None => client_keys(client, header.alg, header.kid.as_deref()),
+    }
+    .map_err(|e| match e {
         NoKey::SecretTooShort => {
             object("The client secret is too short to verify a request object signed with HMAC.")
         }

@@ -129,6 +129,7 @@ async fn grant(
         query: req.query_string(),
         form,
         endpoint_url,
+        jwks: &state.client_jwks,
     };
     let client = client_auth::authenticate(&creds, tenant, state.short.as_ref(), now).await?;
     seen.client = Some(client.clone());

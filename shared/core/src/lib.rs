@@ -13,6 +13,7 @@
 //! * [`metrics`]: the process's Prometheus series.
 //! * [`error`]: the core's error, converted to a wire error by each surface.
 
+pub mod client_jwks;
 pub mod config;
 pub mod error;
 pub mod health;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub instance_id: Arc<str>,
     /// Outbound calls to inline hooks (one pooled client per process).
     pub hooks: crate::hooks::HookClient,
+    /// Client keys published at `jwks_uri`s, fetched through the same outbound guard.
+    pub client_jwks: crate::client_jwks::ClientJwks,
     /// This process's System Log writer.
     pub syslog: crate::syslog::SystemLog,
     /// Revocation markers: durable in the database, cached in the short-lived store.
@@ -178,6 +180,8 @@ impl AppState {
         let policy = config
             .outbound_policy()
             .map_err(|e| StartError::Setting(e.to_string()))?;
+        let client_jwks = crate::client_jwks::ClientJwks::new(policy.clone())
+            .map_err(|e| StartError::Setting(format!("the outbound HTTP client: {e}")))?;
         let hooks = crate::hooks::HookClient::new(policy)
             .map_err(|e| StartError::Setting(format!("the outbound HTTP client: {e}")))?;
         let proxies = Arc::new(
@@ -217,6 +221,7 @@ impl AppState {
             hot,
             instance_id: instance_id.into(),
             hooks,
+            client_jwks,
             revocations,
             proxies,
             health,

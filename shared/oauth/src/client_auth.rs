@@ -40,6 +40,8 @@ pub struct Credentials<'a> {
     pub form: &'a Form,
     /// The full URL of the endpoint called: a client assertion's `aud` must equal it.
     pub endpoint_url: &'a str,
+    /// Where keys published at a client's `jwks_uri` come from.
+    pub jwks: &'a tessera_core::client_jwks::ClientJwks,
 }
 
 /// Authenticates the client of a request against the tenant's hot state.
@@ -94,7 +96,7 @@ pub async fn authenticate(
                 "The client_assertion_type is invalid.",
             ));
         }
-        return check_assertion(jwt, form_client_id, creds.endpoint_url, tenant, store, now).await;
+        return check_assertion(jwt, form_client_id, creds, tenant, store, now).await;
     }
     match form_client_id {
         Some(id) => public(client(tenant, id)?),
@@ -165,7 +167,7 @@ struct AssertionClaims {
 async fn check_assertion(
     jwt: &str,
     form_client_id: Option<&str>,
-    endpoint_url: &str,
+    creds: &Credentials<'_>,
     tenant: &TenantSnapshot,
     store: &dyn ShortLived,
     now: i64,
@@ -193,7 +195,18 @@ async fn check_assertion(
     if !method_allows {
         return Err(OAuthError::invalid_client(FAILED));
     }
-    let keys = client_keys(&client, header.alg, header.kid.as_deref()).map_err(|e| match e {
+    let endpoint_url = creds.endpoint_url;
+    let remote = remote_keys(creds.jwks, tenant, &client, header.alg, header.kid.as_deref())
+        .await
+        .map_err(|e| {
+            tracing::info!(client = %client.client_id, error = %e, "client assertion: the client's jwks_uri could not be used");
+            OAuthError::invalid_client("The client's jwks_uri could not be used to verify the client_assertion.")
+        })?;
+    let keys = match &remote {
+        Some(published) => keys_of(published, header.kid.as_deref()),
+        None => client_keys(&client, header.alg, header.kid.as_deref()),
+    }
+    .map_err(|e| match e {
         NoKey::SecretTooShort => {
             OAuthError::invalid_client("The client secret is too short to verify a JWT HMAC.")
         }
@@ -287,6 +300,47 @@ pub enum NoKey {
 /// The keys that may have signed a JWT from `client` with `alg` and `kid`: its client secrets for
 /// HS256/384/512, the keys of its registered JWKS for RS256/384/512 and ES256/384. Used for
 /// client assertions (RFC 7523) and request objects (OIDC Core §6.1).
+/// The keys a client publishes at its `jwks_uri`, for a JWT signed with `alg` naming `kid`:
+/// `None` when the client has keys of its own in `jwks` (those win), no `jwks_uri`, or the JWT
+/// is an HMAC one (signed with the secret).
+pub async fn remote_keys(
+    jwks: &tessera_core::client_jwks::ClientJwks,
+    tenant: &TenantSnapshot,
+    client: &ClientSnapshot,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<Option<Arc<Vec<serde_json::Value>>>, tessera_core::client_jwks::FetchError> {
+    match (&client.jwks_uri, client.jwks.is_empty(), is_hmac(alg)) {
+        (Some(uri), true, false) => Ok(Some(
+            jwks.keys(&tenant.tenant_id, &client.client_id, uri, kid)
+                .await?,
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// The verification keys among `jwks` for a JWT naming `kid` (all of them without one).
+pub fn keys_of(jwks: &[serde_json::Value], kid: Option<&str>) -> Result<Vec<DecodingKey>, NoKey> {
+    if jwks.is_empty() {
+        return Err(NoKey::NoJwks);
+    }
+    let candidates: Vec<&serde_json::Value> = match kid {
+        Some(kid) => jwks
+            .iter()
+            .filter(|k| k["kid"].as_str() == Some(kid))
+            .collect(),
+        None => jwks.iter().collect(),
+    };
+    if candidates.is_empty() {
+        return Err(NoKey::UnknownKid);
+    }
+    Ok(candidates
+        .into_iter()
+        .filter_map(|k| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(k.clone()).ok())
+        .filter_map(|k| DecodingKey::from_jwk(&k).ok())
+        .collect())
+}
+
 pub fn client_keys(
     client: &ClientSnapshot,
     alg: Algorithm,
@@ -310,27 +364,7 @@ pub fn client_keys(
         | Algorithm::RS384
         | Algorithm::RS512
         | Algorithm::ES256
-        | Algorithm::ES384 => {
-            if client.jwks.is_empty() {
-                return Err(NoKey::NoJwks);
-            }
-            let candidates: Vec<&serde_json::Value> = match kid {
-                Some(kid) => client
-                    .jwks
-                    .iter()
-                    .filter(|k| k["kid"].as_str() == Some(kid))
-                    .collect(),
-                None => client.jwks.iter().collect(),
-            };
-            if candidates.is_empty() {
-                return Err(NoKey::UnknownKid);
-            }
-            Ok(candidates
-                .into_iter()
-                .filter_map(|k| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(k.clone()).ok())
-                .filter_map(|k| DecodingKey::from_jwk(&k).ok())
-                .collect())
-        }
+        | Algorithm::ES384 => keys_of(&client.jwks, kid),
         _ => Err(NoKey::Unsupported),
     }
 }

@@ -29,6 +29,7 @@ mod helpers;
 mod hooks;
 mod introspection;
 mod isolation;
+mod jwks_uri;
 mod management;
 mod observability;
 mod okta_parity;
