@@ -136,7 +136,7 @@ fn uses_secret(method: &str) -> bool {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AppInput {
+pub(crate) struct AppInput {
     name: Option<String>,
     label: Option<String>,
     sign_on_mode: Option<String>,
@@ -661,7 +661,7 @@ async fn validate_app(
 
 // ------------------------------------------------------------------ rendering
 
-async fn render(
+pub(crate) async fn render(
     state: &AppState,
     org: &str,
     a: &app::Model,
@@ -840,7 +840,23 @@ async fn create(
     params: web::Query<CreateParams>,
     body: web::Json<AppInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let v = validate_app(&state, &admin, body.into_inner(), None).await?;
+    let active = params.activate.unwrap_or(true);
+    let (a, secret) = create_app(&state, &admin, body.into_inner(), active).await?;
+    Ok(
+        HttpResponse::Ok()
+            .json(render(&state, &admin.tenant.org_url, &a, secret.as_deref()).await?),
+    )
+}
+
+/// Validates and stores a new app (the Apps API's create, and dynamic client registration's):
+/// the stored app and its first client secret, if it has one.
+pub(crate) async fn create_app(
+    state: &AppState,
+    admin: &Admin,
+    input: AppInput,
+    active: bool,
+) -> Result<(app::Model, Option<String>), ApiError> {
+    let v = validate_app(state, admin, input, None).await?;
     let t = &admin.tenant.id;
     let id = state.new_id(IdKind::App);
     let now = state.now_ms();
@@ -858,12 +874,7 @@ async fn create(
             id,
             name: "oidc_client".into(),
             label: v.label,
-            status: if params.activate.unwrap_or(true) {
-                "ACTIVE"
-            } else {
-                "INACTIVE"
-            }
-            .into(),
+            status: if active { "ACTIVE" } else { "INACTIVE" }.into(),
             sign_on_mode: "OPENID_CONNECT".into(),
             credentials: to_text(&v.credentials),
             settings: to_text(&v.settings),
@@ -882,16 +893,15 @@ async fn create(
     })?;
     if let Some(secret) = &v.secret {
         let method = v.credentials.auth_method();
-        insert_secret(&txn, &state, (t, &a.id, method), secret, "ACTIVE").await?;
+        insert_secret(&txn, state, (t, &a.id, method), secret, "ACTIVE").await?;
     }
     for k in v.jwks.unwrap_or_default() {
-        insert_jwk(&txn, &state, t, &a.id, &k, "ACTIVE").await?;
+        insert_jwk(&txn, state, t, &a.id, &k, "ACTIVE").await?;
     }
     admin
-        .commit(&state, txn, Change::app("app", &a.id, &a.id))
+        .commit(state, txn, Change::app("app", &a.id, &a.id))
         .await?;
-    Ok(HttpResponse::Ok()
-        .json(render(&state, &admin.tenant.org_url, &a, v.secret.as_deref()).await?))
+    Ok((a, v.secret))
 }
 
 async fn get(
@@ -910,12 +920,24 @@ async fn replace(
     body: web::Json<AppInput>,
 ) -> Result<HttpResponse, ApiError> {
     let existing = crate::support::app(&state, &admin, &path.1).await?;
+    let a = replace_app(&state, &admin, existing, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(render(&state, &admin.tenant.org_url, &a, None).await?))
+}
+
+/// Validates and stores a replacement of `existing` (the Apps API's and dynamic client
+/// registration's).
+pub(crate) async fn replace_app(
+    state: &AppState,
+    admin: &Admin,
+    existing: app::Model,
+    input: AppInput,
+) -> Result<app::Model, ApiError> {
     let old_creds: OAuthCredentials = stored(&existing.credentials)?;
     let old_settings: OAuthSettings = stored(&existing.settings)?;
     let v = validate_app(
-        &state,
-        &admin,
-        body.into_inner(),
+        state,
+        admin,
+        input,
         Some((&existing, &old_creds, &old_settings)),
     )
     .await?;
@@ -925,7 +947,7 @@ async fn replace(
         repo::delete_where::<app_jwk::Entity>(&txn, t, app_jwk::Column::AppId.eq(&existing.id))
             .await?;
         for k in keys {
-            insert_jwk(&txn, &state, t, &existing.id, k, "ACTIVE").await?;
+            insert_jwk(&txn, state, t, &existing.id, k, "ACTIVE").await?;
         }
     }
     let a = repo::update::<app::Entity>(
@@ -941,9 +963,9 @@ async fn replace(
     )
     .await?;
     admin
-        .commit(&state, txn, Change::app("app", &a.id, &a.id))
+        .commit(state, txn, Change::app("app", &a.id, &a.id))
         .await?;
-    Ok(HttpResponse::Ok().json(render(&state, &admin.tenant.org_url, &a, None).await?))
+    Ok(a)
 }
 
 async fn delete(
@@ -955,15 +977,21 @@ async fn delete(
     if a.status == "ACTIVE" {
         return Err(ApiError::delete_active_app());
     }
+    delete_app(&state, &admin, a).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes `a` with everything that hangs off it, revoking its tokens (the Apps API deletes
+/// only inactive apps; dynamic client registration deletes a client at once).
+pub(crate) async fn delete_app(
+    state: &AppState,
+    admin: &Admin,
+    a: app::Model,
+) -> Result<(), ApiError> {
     let t = &admin.tenant.id;
     let txn = state.begin().await?;
-    crate::support::revoke_tokens(
-        &state,
-        &txn,
-        &admin.tenant.id,
-        Subject::Client(&a.client_id),
-    )
-    .await?;
+    crate::support::revoke_tokens(state, &txn, &admin.tenant.id, Subject::Client(&a.client_id))
+        .await?;
     repo::delete_where::<app_secret::Entity>(&txn, t, app_secret::Column::AppId.eq(&a.id)).await?;
     repo::delete_where::<app_jwk::Entity>(&txn, t, app_jwk::Column::AppId.eq(&a.id)).await?;
     repo::delete_where::<app_user::Entity>(&txn, t, app_user::Column::AppId.eq(&a.id)).await?;
@@ -978,9 +1006,9 @@ async fn delete(
         .await?;
     repo::delete_where::<app::Entity>(&txn, t, app::Column::Id.eq(&a.id)).await?;
     admin
-        .commit(&state, txn, Change::app("app", &a.id, &a.id))
+        .commit(state, txn, Change::app("app", &a.id, &a.id))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 async fn lifecycle(

@@ -7,6 +7,7 @@ mod apps;
 mod associated_servers;
 mod authz_servers;
 mod claims;
+mod dcr;
 mod grants;
 mod groups;
 mod hooks;
@@ -60,7 +61,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/t/{tenant}/oauth2/v1/clients")
             .wrap(strict_json())
-            .configure(|c| roles::client_routes(&mut Api::new(c))),
+            .configure(|c| {
+                let mut api = Api::new(c);
+                dcr::routes(&mut api);
+                roles::client_routes(&mut api);
+            }),
     )
     .service(
         web::scope("/t/{tenant}/api/v1")
@@ -75,6 +80,7 @@ pub fn management_routes() -> Vec<RouteSpec> {
     let mut v1 = Api::recording();
     api_v1(&mut v1);
     let mut clients = Api::recording();
+    dcr::routes(&mut clients);
     roles::client_routes(&mut clients);
     let prefixed = |prefix: &str, specs: Vec<RouteSpec>| {
         specs.into_iter().map({

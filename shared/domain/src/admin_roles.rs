@@ -154,6 +154,12 @@ pub enum Resource {
     AuthorizationServers,
     /// OAuth/OIDC apps, their secrets, keys, tokens and grants.
     Apps,
+    /// Apps as OAuth clients of dynamic client registration (`{org}/oauth2/v1/clients`, RFC
+    /// 7591/7592): read, replaced and deleted. The same admins as [`Resource::Apps`]; the
+    /// `okta.clients.*` scopes.
+    Clients,
+    /// Registering a client (`POST {org}/oauth2/v1/clients`): also `okta.clients.register`.
+    ClientRegistration,
     /// The users and groups assigned to an app.
     AppAssignments,
     /// Users, their lifecycle, consent grants and tokens.
@@ -180,9 +186,11 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::AuthorizationServers,
         Self::Apps,
+        Self::Clients,
+        Self::ClientRegistration,
         Self::AppAssignments,
         Self::Users,
         Self::UserCredentials,
@@ -275,6 +283,11 @@ impl Guard {
 pub fn role_allows(role: Role, resource: Resource, write: bool) -> bool {
     use Resource as R;
     use Role::*;
+    // Registered clients are apps by another name.
+    let resource = match resource {
+        R::Clients | R::ClientRegistration => R::Apps,
+        other => other,
+    };
     match role {
         SuperAdmin => true,
         ReadOnlyAdmin => !write && !matches!(resource, R::Roles | R::ApiTokens | R::Other),

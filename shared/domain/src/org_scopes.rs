@@ -5,11 +5,14 @@
 use crate::admin_roles::Resource;
 
 /// Every scope the org authorization server can grant.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 20] = [
     "okta.authorizationServers.read",
     "okta.authorizationServers.manage",
     "okta.apps.read",
     "okta.apps.manage",
+    "okta.clients.read",
+    "okta.clients.manage",
+    "okta.clients.register",
     "okta.users.read",
     "okta.users.manage",
     "okta.groups.read",
@@ -35,6 +38,7 @@ fn family(resource: Resource) -> Option<&'static str> {
     match resource {
         Resource::AuthorizationServers => Some("okta.authorizationServers"),
         Resource::Apps | Resource::AppAssignments => Some("okta.apps"),
+        Resource::Clients | Resource::ClientRegistration => Some("okta.clients"),
         Resource::Users | Resource::UserCredentials => Some("okta.users"),
         Resource::Groups | Resource::GroupMembership => Some("okta.groups"),
         Resource::Roles => Some("okta.roles"),
@@ -53,9 +57,11 @@ pub fn allows(scopes: &[String], resource: Resource, write: bool) -> bool {
     };
     let manage = format!("{family}.manage");
     let read = format!("{family}.read");
-    scopes
-        .iter()
-        .any(|s| *s == manage || (!write && *s == read))
+    // `okta.clients.register` registers clients and does nothing else.
+    let register = resource == Resource::ClientRegistration;
+    scopes.iter().any(|s| {
+        *s == manage || (!write && *s == read) || (register && s == "okta.clients.register")
+    })
 }
 
 #[cfg(test)]

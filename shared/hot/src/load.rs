@@ -551,6 +551,7 @@ pub async fn server(
         cfg,
         &s.signing_alg,
         s.org,
+        &org,
     );
     Ok(ServerSnapshot {
         tenant_id: t.id.clone(),
@@ -636,6 +637,7 @@ fn discovery(
     cfg: &RegistryConfig,
     alg: &str,
     org: bool,
+    org_url: &str,
 ) -> (Value, Value) {
     let endpoint = |name: &str| format!("{endpoints}/v1/{name}");
     let auth_methods = [
@@ -686,6 +688,9 @@ fn discovery(
             "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384"
         ]);
     }
+    // Dynamic client registration is the org's (`{org}/oauth2/v1/clients`, as in Okta's
+    // metadata for every server).
+    oauth["registration_endpoint"] = json!(format!("{org_url}/oauth2/v1/clients"));
     if !org && cfg.endpoints.contains(&"device/authorize") {
         oauth["device_authorization_endpoint"] = json!(endpoint("device/authorize"));
     }

@@ -21,6 +21,7 @@ mod cli;
 mod cluster;
 mod conformance;
 mod cors;
+mod dcr;
 mod deploy_artifacts;
 mod device;
 mod dpop;
