@@ -162,6 +162,13 @@ pub async fn authorize(
             "The 'state' parameter is required for authorization requests.",
         ));
     }
+    let claims_request = match params.get("claims") {
+        None => tessera_domain::claims_request::ClaimsRequest::default(),
+        Some(text) => match tessera_domain::claims_request::parse(text) {
+            Ok(r) => r,
+            Err(why) => return Ok(reply.error(ErrorCode::InvalidRequest, why)),
+        },
+    };
     if types.is_empty() {
         return Ok(reply.error(
             ErrorCode::InvalidRequest,
@@ -356,6 +363,7 @@ pub async fn authorize(
         policy_id: grant.policy_id.clone(),
         rule_id: grant.rule_id.clone(),
         inline_hook: grant.inline_hook.clone(),
+        claims: claims_request,
     };
     let back = ReplyTo {
         redirect_uri: redirect_uri.to_owned(),

@@ -208,6 +208,23 @@ pub fn filter_groups(
 }
 
 /// `sub` and the OIDC standard claims of the granted scopes, from the Okta user profile.
+/// Of the user's standard claims, those `names` asks for (the `claims` parameter, OIDC Core
+/// §5.5): whatever its scopes, and without the ones the user does not have.
+pub fn requested_claims(
+    u: &tessera_store::entities::user::Model,
+    p: &Value,
+    names: &[String],
+) -> Map<String, Value> {
+    let every: Vec<String> = ["profile", "email", "phone", "address"]
+        .map(str::to_owned)
+        .to_vec();
+    let all = standard_claims(u, p, &every);
+    names
+        .iter()
+        .filter_map(|n| all.get(n).map(|v| (n.clone(), v.clone())))
+        .collect()
+}
+
 pub fn standard_claims(
     u: &tessera_store::entities::user::Model,
     p: &Value,

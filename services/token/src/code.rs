@@ -36,6 +36,9 @@ pub struct CodeGrant {
     pub rule_id: String,
     #[serde(default)]
     pub inline_hook: Option<String>,
+    /// The `claims` parameter's standard claims (OIDC Core §5.5).
+    #[serde(default)]
+    pub claims: tessera_domain::claims_request::ClaimsRequest,
 }
 
 impl CodeGrant {

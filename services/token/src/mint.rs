@@ -118,6 +118,8 @@ pub struct IdTokenFor<'a> {
     /// For a *fat* ID token (`response_type=id_token` alone): the standard claims of
     /// the granted scopes; every IDENTITY claim is then evaluated, not only the always-included.
     pub fat: Option<Map<String, Value>>,
+    /// Standard claims the `claims` parameter asked for in the ID token (OIDC Core §5.5).
+    pub requested: Map<String, Value>,
 }
 
 /// The left half of the SHA-256 of a value, base64url (`at_hash`, `c_hash`: OIDC Core
@@ -165,7 +167,13 @@ pub fn id_claims(
     if let Some(n) = opts.nonce {
         payload.insert("nonce".into(), json!(n));
     }
-    for (k, v) in opts.fat.into_iter().flatten().chain(custom) {
+    for (k, v) in opts
+        .fat
+        .into_iter()
+        .flatten()
+        .chain(custom)
+        .chain(opts.requested)
+    {
         payload.entry(k).or_insert(v);
     }
     Ok(TokenDraft {

@@ -179,6 +179,11 @@ pub async fn respond(
                     auth_time: bound.auth_time,
                     fat: (types == ["id_token"])
                         .then(|| crate::claims::standard_claims(&u, &info.profile, &grant.scopes)),
+                    requested: crate::claims::requested_claims(
+                        &u,
+                        &info.profile,
+                        &bound.claims.id_token,
+                    ),
                 }),
             code: code.as_deref(),
         };

@@ -16,6 +16,31 @@ use tessera_store::repo;
 use crate::claims::{self, UserInfo};
 use crate::metadata::{ServerPath, resolve};
 
+/// Where the `claims` parameter's userinfo claims wait for the access token they came with.
+fn requested_key(tenant_id: &str, jti: &str) -> tessera_ephemeral::Key {
+    tessera_ephemeral::Key::tenant(
+        tenant_id,
+        tessera_ephemeral::Kind::Session,
+        &format!("claims:{jti}"),
+    )
+}
+
+/// Keeps the standard claims the `claims` parameter asked `/userinfo` for (OIDC Core §5.5)
+/// until the access token issued with them expires.
+pub async fn remember_requested(
+    r: &crate::grants::GrantRequest<'_>,
+    at: &crate::mint::AccessToken,
+    names: &[String],
+) -> Result<(), OAuthError> {
+    let ttl = std::time::Duration::from_secs(u64::try_from(at.expires_in).unwrap_or(0).max(1));
+    let value = serde_json::to_vec(names).map_err(OAuthError::server_error)?;
+    r.state
+        .short
+        .put(&requested_key(&r.tenant.tenant_id, &at.jti), &value, ttl)
+        .await?;
+    Ok(())
+}
+
 fn bearer_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((
@@ -204,6 +229,17 @@ pub async fn userinfo(
     }
     for (k, v) in claims::evaluate(&server, "IDENTITY", &ctx, &scopes, false)? {
         out.entry(k).or_insert(v);
+    }
+    if let Some(jti) = at.get("jti").and_then(Value::as_str) {
+        let requested: Vec<String> = state
+            .short
+            .get(&requested_key(t, jti))
+            .await?
+            .and_then(|v| serde_json::from_slice(&v).ok())
+            .unwrap_or_default();
+        for (k, v) in claims::requested_claims(&u, &info.profile, &requested) {
+            out.entry(k).or_insert(v);
+        }
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

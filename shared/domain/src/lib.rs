@@ -15,6 +15,7 @@
 //! * [`admin_roles`]: the admin roles and which resources of the management API each may touch.
 
 pub mod admin_roles;
+pub mod claims_request;
 pub mod clock;
 pub mod config;
 pub mod el;

@@ -715,6 +715,8 @@ fn discovery(
     }
     let mut oidc = oauth.clone();
     oidc["subject_types_supported"] = json!(["public"]);
+    // OIDC Core §5.5 (standard claims, by section: tessera_domain::claims_request).
+    oidc["claims_parameter_supported"] = json!(true);
     oidc["id_token_signing_alg_values_supported"] = json!([alg]);
     oidc["claims_supported"] = json!([
         "iss",

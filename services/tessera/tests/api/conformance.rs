@@ -84,9 +84,14 @@ async fn oidcc_discovery_endpoint_verification() {
         .await
         .unwrap();
     assert_eq!(d["issuer"], issuer);
-    // Everything advertised exists: no endpoint answers 404.
-    assert!(d.get("registration_endpoint").is_none(), "{d}");
+    // Everything advertised exists: no endpoint answers 404. Registration is the org's.
+    let registration = d["registration_endpoint"].as_str().unwrap();
+    assert_eq!(registration, format!("{}/oauth2/v1/clients", s.t.org));
+    let res = app.client.post(registration).send().await.unwrap();
+    assert_eq!(res.status(), 401, "registration needs an admin credential");
     for (field, method) in [
+        ("device_authorization_endpoint", Method::POST),
+        ("pushed_authorization_request_endpoint", Method::POST),
         ("authorization_endpoint", Method::GET),
         ("token_endpoint", Method::POST),
         ("userinfo_endpoint", Method::GET),

@@ -17,6 +17,7 @@ mod architecture;
 mod audit;
 mod authorize;
 mod chaos;
+mod claims_param;
 mod cli;
 mod cluster;
 mod conformance;

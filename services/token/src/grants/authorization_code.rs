@@ -90,8 +90,12 @@ pub async fn grant(
         nonce: bound.nonce.as_deref(),
         auth_time: bound.auth_time,
         fat: None,
+        requested: crate::claims::requested_claims(&u, &info.profile, &bound.claims.id_token),
     };
     let mut granted = user_tokens(r, &grant, &info, signed_in, None).await?;
+    if !bound.claims.userinfo.is_empty() {
+        crate::userinfo::remember_requested(r, &granted.access, &bound.claims.userinfo).await?;
+    }
     let mut refresh_family = None;
     if family::offered(r, &grant) {
         let (token, fam) = family::start(
