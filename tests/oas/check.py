@@ -23,6 +23,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import ReusedAnchorWarning
 from openapi_schema_validator import OAS30Validator
 
+# What a body whose schema refers to itself without end is reported as.
+RECURSIVE = "(schema): the schema refers to itself without end"
+
 # Failures that are not Tessera's to fix, each with its reason. A key is (operationId, status,
 # the start of the validation message); a failure matching one is reported but does not fail
 # the check. Keep this list short: anything else is a gap in Tessera.
@@ -34,6 +37,20 @@ KNOWN = [
     # The inline-hook response is a oneOf of hook shapes with no discriminator: any
     # `{commands: [...]}` matches several of them, which oneOf forbids.
     ("executeInlineHook", 200, "(body): "),
+    # The Client API's `jwks` keys: `JsonSigningWebKey` is a oneOf of `JsonWebKeyEC` and
+    # `JsonWebKeyRsa`, each an allOf of `JsonSigningWebKey` again, so validating any client with
+    # a key never ends. The bodies are not judged; the rest of these operations' bodies are.
+    # RFC 9126 §2.2 says a pushed request is answered `201 Created`, and openid-client refuses
+    # anything else; Okta's document lists 200 (docs/architecture.md, "Departures").
+    ("parCustomAS", 201, "status not documented"),
+    ("par", 201, "status not documented"),
+    # Okta answers DPoP-bound tokens with `token_type` `DPoP` (its DPoP guide, RFC 9449 §5);
+    # the document's enum lists only Bearer and N_A.
+    ("token", 200, "token_type: 'DPoP' is not one of"),
+    ("tokenCustomAS", 200, "token_type: 'DPoP' is not one of"),
+] + [
+    (op, status, RECURSIVE)
+    for op, status in [("listClients", 200), ("getClient", 200), ("createClient", 201), ("replaceClient", 200)]
 ]
 
 DOCUMENTS = ["management.yaml", "oauth.yaml"]
@@ -159,7 +176,12 @@ def main():
                 schema["components"] = doc.get("components", {})
                 validators[vkey] = OAS30Validator(schema)
             counts["validated"] += 1
-            for e in validators[vkey].iter_errors(body):
+            try:
+                errors = list(validators[vkey].iter_errors(body))
+            except RecursionError:
+                failures[(op_id, status, RECURSIVE)].append(rec["path"])
+                continue
+            for e in errors:
                 where = "/".join(str(p) for p in e.absolute_path) or "(body)"
                 # One entry per kind of failure: list indexes do not make a new one.
                 where = re.sub(r"^\d+/", "", where)

@@ -170,8 +170,13 @@ fn metadata(app: &app::Model, rendered: &Value) -> Value {
         "token_endpoint_auth_method".into(),
         creds["token_endpoint_auth_method"].clone(),
     );
+    // Absent rather than null or empty: Okta's Client schema types some lists as strings, and
+    // an empty list says nothing.
     for field in SETTINGS {
-        if let Some(v) = settings.get(*field).filter(|v| !v.is_null()) {
+        if let Some(v) = settings
+            .get(*field)
+            .filter(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+        {
             out.insert((*field).to_owned(), v.clone());
         }
     }

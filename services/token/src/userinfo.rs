@@ -57,7 +57,7 @@ fn dpop_error(description: &str) -> HttpResponse {
         .insert_header((
             header::WWW_AUTHENTICATE,
             format!(
-                "DPoP algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384\", error=\"invalid_dpop_proof\", error_description=\"{description}\""
+                "DPoP algs=\"RS256 RS384 RS512 ES256 ES384\", error=\"invalid_dpop_proof\", error_description=\"{description}\""
             ),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))

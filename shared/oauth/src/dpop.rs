@@ -3,7 +3,8 @@
 //! token's hash). [`verify`] checks one proof and returns the thumbprint (`jkt`, RFC 7638) of the
 //! key it was signed with:
 //!
-//! * header: `typ` `dpop+jwt`, an asymmetric `alg`, and a public `jwk` (no private member) that
+//! * header: `typ` `dpop+jwt`, an asymmetric `alg` (RS256/384/512, ES256/384, as Okta's
+//!   `dpop_signing_alg_values_supported` lists them but ES512), and a public `jwk` (no private member) that
 //!   verifies the signature;
 //! * claims: `htm` the request's method, `htu` its URL without query and fragment, `iat` within
 //!   [`IAT_PAST_SECS`] before and [`IAT_FUTURE_SECS`] after now, a `jti` not seen before (kept for
@@ -123,9 +124,6 @@ pub async fn verify(
         Algorithm::RS256
             | Algorithm::RS384
             | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512
             | Algorithm::ES256
             | Algorithm::ES384
     ) {
