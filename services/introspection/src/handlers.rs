@@ -1,6 +1,6 @@
 //! `POST /v1/introspect` and `POST /v1/revoke`.
 
-use actix_web::http::header::{self, CONTENT_TYPE};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 use tessera_core::AppState;
@@ -39,22 +39,7 @@ async fn begin(
     ),
     OAuthError,
 > {
-    let is_form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        });
-    if !is_form {
-        return Err(OAuthError::invalid_request(
-            "The request must use Content-Type application/x-www-form-urlencoded.",
-        ));
-    }
-    let form = Form::parse(body)?;
+    let form = Form::posted(req, body)?;
     let found = match &path.server {
         Some(server) => state.hot.server(&path.tenant, server).await,
         None => state.hot.org_server(&path.tenant).await,

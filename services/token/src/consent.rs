@@ -112,18 +112,9 @@ pub async fn decide(
     path: web::Path<String>,
     form: web::Form<Decision>,
 ) -> Result<HttpResponse, OAuthError> {
-    let Some(tenant) = state
-        .hot
-        .tenant(&path)
-        .await
-        .map_err(OAuthError::server_error)?
-        .filter(|t| t.active)
-    else {
-        return Ok(error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "This organization does not exist.",
-        ));
+    let tenant = match crate::pages::active_tenant(&state, &path).await? {
+        Ok(t) => t,
+        Err(not_found) => return Ok(not_found),
     };
     let t = tenant.tenant_id.as_str();
     let expired = || {

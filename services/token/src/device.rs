@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, CONTENT_TYPE};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -144,21 +144,7 @@ pub async fn authorize(
     state: web::Data<AppState>,
     path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
-    let is_form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            m.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return Err(OAuthError::invalid_request(
-            "The request must use Content-Type application/x-www-form-urlencoded.",
-        ));
-    }
-    let form = Form::parse(&body)?;
+    let form = Form::posted(&req, &body)?;
     let (tenant, server) = resolve(&state, &path).await?;
     if server.org {
         return Err(OAuthError::new(
@@ -281,18 +267,9 @@ pub async fn activate(
     path: web::Path<String>,
     q: web::Query<ActivateQuery>,
 ) -> Result<HttpResponse, OAuthError> {
-    let Some(tenant) = state
-        .hot
-        .tenant(&path)
-        .await
-        .map_err(OAuthError::server_error)?
-        .filter(|t| t.active)
-    else {
-        return Ok(error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "This organization does not exist.",
-        ));
+    let tenant = match crate::pages::active_tenant(&state, &path).await? {
+        Ok(t) => t,
+        Err(not_found) => return Ok(not_found),
     };
     let t = tenant.tenant_id.as_str();
     let Some(typed) = q.user_code.as_deref().filter(|c| !c.trim().is_empty()) else {
@@ -412,18 +389,9 @@ pub async fn answer(
     path: web::Path<String>,
     form: web::Form<Answer>,
 ) -> Result<HttpResponse, OAuthError> {
-    let Some(tenant) = state
-        .hot
-        .tenant(&path)
-        .await
-        .map_err(OAuthError::server_error)?
-        .filter(|t| t.active)
-    else {
-        return Ok(error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "This organization does not exist.",
-        ));
+    let tenant = match crate::pages::active_tenant(&state, &path).await? {
+        Ok(t) => t,
+        Err(not_found) => return Ok(not_found),
     };
     let t = tenant.tenant_id.as_str();
     let expired = || {

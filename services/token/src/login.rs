@@ -176,18 +176,9 @@ pub async fn show(
     path: web::Path<String>,
     q: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, OAuthError> {
-    let Some(tenant) = state
-        .hot
-        .tenant(&path)
-        .await
-        .map_err(OAuthError::server_error)?
-        .filter(|t| t.active)
-    else {
-        return Ok(error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "This organization does not exist.",
-        ));
+    let tenant = match crate::pages::active_tenant(&state, &path).await? {
+        Ok(t) => t,
+        Err(not_found) => return Ok(not_found),
     };
     let page = Page {
         tenant_id: &tenant.tenant_id,
@@ -214,18 +205,9 @@ pub async fn submit(
     path: web::Path<String>,
     body: web::Form<LoginForm>,
 ) -> Result<HttpResponse, OAuthError> {
-    let Some(tenant) = state
-        .hot
-        .tenant(&path)
-        .await
-        .map_err(OAuthError::server_error)?
-        .filter(|t| t.active)
-    else {
-        return Ok(error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "This organization does not exist.",
-        ));
+    let tenant = match crate::pages::active_tenant(&state, &path).await? {
+        Ok(t) => t,
+        Err(not_found) => return Ok(not_found),
     };
     let t = tenant.tenant_id.as_str();
     let f = body.into_inner();

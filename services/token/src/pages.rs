@@ -65,6 +65,29 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
+/// The active tenant a hosted page's path names; the "not found" page for anything else.
+pub async fn active_tenant(
+    state: &tessera_core::AppState,
+    name: &str,
+) -> Result<
+    Result<std::sync::Arc<tessera_hot::TenantSnapshot>, HttpResponse>,
+    tessera_oauth::OAuthError,
+> {
+    Ok(state
+        .hot
+        .tenant(name)
+        .await
+        .map_err(tessera_oauth::OAuthError::server_error)?
+        .filter(|t| t.active)
+        .ok_or_else(|| {
+            error_page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "This organization does not exist.",
+            )
+        }))
+}
+
 /// A response builder with the security headers of every page.
 pub fn page(status: StatusCode) -> HttpResponseBuilder {
     let mut b = HttpResponse::build(status);

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, CONTENT_TYPE};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -101,21 +101,7 @@ pub async fn par(
     state: web::Data<AppState>,
     path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
-    let is_form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            m.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return Err(OAuthError::invalid_request(
-            "The request must use Content-Type application/x-www-form-urlencoded.",
-        ));
-    }
-    let mut form = Form::parse(&body)?;
+    let mut form = Form::posted(&req, &body)?;
     let (tenant, server) = resolve(&state, &path).await?;
     let endpoint_url = format!(
         "{}{}",

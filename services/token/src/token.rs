@@ -2,7 +2,7 @@
 //! server from hot state, authenticate the client, check the grant type against the app, parse
 //! the grant's parameters into a typed value, run the grant, and serialise what it issued.
 
-use actix_web::http::header::{self, CONTENT_TYPE};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use tessera_core::AppState;
@@ -20,22 +20,7 @@ pub async fn token(
     state: web::Data<AppState>,
     path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
-    let is_form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        });
-    if !is_form {
-        return Err(OAuthError::invalid_request(
-            "The request must use Content-Type application/x-www-form-urlencoded.",
-        ));
-    }
-    let form = Form::parse(&body)?;
+    let form = Form::posted(&req, &body)?;
     let (tenant, server) = resolve(&state, &path).await?;
     let endpoint_url = format!(
         "{}{}",

@@ -571,7 +571,7 @@ pub(crate) fn exported(record: &[u8]) -> Vec<String> {
 /// Rows one insert statement of [`insert_sql`] stores at most (12 parameters each).
 pub(crate) const INSERT_ROWS: usize = 64;
 
-/// `INSERT INTO log_events … VALUES (…), …` for `rows` rows, in `backend`'s placeholders.
+/// `INSERT INTO log_events … VALUES (…), …` for `rows` rows, with `backend`'s bind markers (`$n` or `?`).
 /// A load binds its rows' columns to statements of at most [`INSERT_ROWS`] rows: each text is
 /// prepared once per connection and reused, and the database parses no JSON.
 pub(crate) fn insert_sql(backend: tessera_store::sea_orm::DbBackend, rows: usize) -> String {

@@ -12,6 +12,26 @@ pub struct Form {
 }
 
 impl Form {
+    /// The body of a POST to a protocol endpoint: `Content-Type`
+    /// `application/x-www-form-urlencoded` (parameters allowed), then [`Form::parse`].
+    pub fn posted(req: &actix_web::HttpRequest, body: &[u8]) -> Result<Self, OAuthError> {
+        let is_form = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(OAuthError::invalid_request(
+                "The request must use Content-Type application/x-www-form-urlencoded.",
+            ));
+        }
+        Self::parse(body)
+    }
+
     /// Parses `body`; refuses repeated parameters.
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
         match tessera_domain::form::parse_unique(body) {
