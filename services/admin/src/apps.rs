@@ -80,6 +80,7 @@ const AUTH_METHODS: &[&str] = &[
 ];
 const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const SAML2_BEARER: &str = "urn:ietf:params:oauth:grant-type:saml2-bearer";
 const CIBA: &str = "urn:openid:params:grant-type:ciba";
 
@@ -100,6 +101,7 @@ fn allowed_grants(application_type: &str) -> &'static [&'static str] {
             "refresh_token",
             DEVICE_CODE,
             TOKEN_EXCHANGE,
+            JWT_BEARER,
             SAML2_BEARER,
             "interaction_code",
         ],
@@ -111,6 +113,7 @@ fn allowed_grants(application_type: &str) -> &'static [&'static str] {
             SAML2_BEARER,
             CIBA,
             TOKEN_EXCHANGE,
+            JWT_BEARER,
             "interaction_code",
         ],
         // Okta's own SDK test utilities create a service app with `implicit` and

@@ -138,13 +138,13 @@ async fn grant(
     if server.org
         && !matches!(
             grant_type,
-            GrantType::ClientCredentials | GrantType::AuthorizationCode
+            GrantType::ClientCredentials | GrantType::AuthorizationCode | GrantType::TokenExchange
         )
     {
         return Err(OAuthError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
             ErrorCode::UnsupportedGrantType,
-            "The authorization grant type is not supported by the authorization server. Configured grant types: [authorization_code, client_credentials]",
+            "The authorization grant type is not supported by the authorization server. Configured grant types: [authorization_code, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange]",
         ));
     }
     if !client.grant_types.iter().any(|g| g == grant_type.as_str()) {
@@ -268,6 +268,18 @@ fn record(
             let mut event = base(format!("{prefix}.token.grant"), "OAuth2 token request")
                 .debug("grantedScopes", granted.scopes.join(" "));
             let at = &granted.access;
+            if granted.is_assertion() {
+                state.syslog.record(event.follow_up(
+                    format!("{prefix}.token.grant.id_jag"),
+                    "OAuth2 identity assertion authorization grant is issued",
+                    Party::new("id_jag", &at.jti).detail(json!({
+                        "subject": at.sub,
+                        "expires": at.exp,
+                        "scopes": granted.scopes,
+                    })),
+                ));
+                return;
+            }
             event = event.follow_up(
                 format!("{prefix}.token.grant.access_token"),
                 "OAuth2 access token is granted",

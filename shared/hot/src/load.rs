@@ -627,9 +627,9 @@ fn jwks_max_age_ceiling(s: &srv::Model, cfg: &RegistryConfig) -> u64 {
 }
 
 /// The two discovery documents (Okta's discovery documents), listing only what this deployment
-/// serves: the org authorization server's token endpoint takes `authorization_code` and
-/// `client_credentials` only (and `/authorize` the implicit flow), and the device grant is a
-/// custom server's.
+/// serves: the org authorization server's token endpoint takes `authorization_code`,
+/// `client_credentials` and the token exchange for identity assertions only (and `/authorize`
+/// the implicit flow), and the device and JWT bearer grants are a custom server's.
 fn discovery(
     issuer: &str,
     endpoints: &str,
@@ -663,7 +663,12 @@ fn discovery(
         "token_endpoint": endpoint("token"),
         "jwks_uri": endpoint("keys"),
         "grant_types_supported": if org {
-            vec!["authorization_code", "implicit", "client_credentials"]
+            vec![
+                "authorization_code",
+                "implicit",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ]
         } else {
             cfg.grant_types.clone()
         },

@@ -32,6 +32,7 @@ mod hooks;
 mod introspection;
 mod isolation;
 mod jwks_uri;
+mod jwt_bearer;
 mod management;
 mod observability;
 mod okta_parity;

@@ -9,7 +9,9 @@
 //! * [`authorization_code`] — RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6).
 //! * [`refresh`] — RFC 6749 §6, with rotation and reuse detection.
 //! * [`device_code`] — RFC 8628 §3.4, the device authorization grant's polling.
-//! * [`token_exchange`] — RFC 8693, Okta's On-Behalf-Of token exchange.
+//! * [`token_exchange`] — RFC 8693, Okta's On-Behalf-Of token exchange; at the org server, the
+//!   exchange of an ID token for an identity assertion ([`id_jag`]).
+//! * [`jwt_bearer`] — RFC 7523 §2.1, identity assertions of the org server (Cross App Access).
 //!
 //! Every grant decides with the same policy function ([`decide`]); what differs is how a
 //! refusal reads on the wire.
@@ -18,6 +20,8 @@ mod authorization_code;
 mod client_credentials;
 mod device_code;
 mod family;
+mod id_jag;
+mod jwt_bearer;
 pub mod org;
 mod password;
 mod refresh;
@@ -43,6 +47,7 @@ pub enum GrantType {
     RefreshToken,
     DeviceCode,
     TokenExchange,
+    JwtBearer,
 }
 
 impl GrantType {
@@ -53,6 +58,7 @@ impl GrantType {
         "refresh_token",
         crate::device::GRANT_TYPE,
         token_exchange::GRANT_TYPE,
+        jwt_bearer::GRANT_TYPE,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -63,6 +69,7 @@ impl GrantType {
             "refresh_token" => Some(Self::RefreshToken),
             crate::device::GRANT_TYPE => Some(Self::DeviceCode),
             token_exchange::GRANT_TYPE => Some(Self::TokenExchange),
+            jwt_bearer::GRANT_TYPE => Some(Self::JwtBearer),
             _ => None,
         }
     }
@@ -75,6 +82,7 @@ impl GrantType {
             Self::RefreshToken => "refresh_token",
             Self::DeviceCode => crate::device::GRANT_TYPE,
             Self::TokenExchange => token_exchange::GRANT_TYPE,
+            Self::JwtBearer => jwt_bearer::GRANT_TYPE,
         }
     }
 }
@@ -106,6 +114,10 @@ pub enum Params<'a> {
         subject_token: &'a str,
         subject_token_type: &'a str,
         audience: &'a str,
+        scopes: Option<Vec<String>>,
+    },
+    JwtBearer {
+        assertion: &'a str,
         scopes: Option<Vec<String>>,
     },
 }
@@ -153,6 +165,10 @@ impl<'a> Params<'a> {
                     scopes: form.scopes(),
                 }
             }
+            GrantType::JwtBearer => Self::JwtBearer {
+                assertion: form.require("assertion")?,
+                scopes: form.scopes(),
+            },
         })
     }
 }
@@ -187,10 +203,17 @@ pub struct Granted {
 }
 
 impl Granted {
+    /// Whether what was issued is an identity assertion (an ID-JAG), not an access token.
+    pub fn is_assertion(&self) -> bool {
+        self.issued_token_type == Some(id_jag::TOKEN_TYPE)
+    }
+
     /// The token response (RFC 6749 §5.1).
     pub fn body(&self) -> Map<String, Value> {
         let mut body = Map::new();
-        body.insert("token_type".into(), json!("Bearer"));
+        // RFC 8693 §2.2.1: `N_A` when the issued token is not an access token.
+        let token_type = if self.is_assertion() { "N_A" } else { "Bearer" };
+        body.insert("token_type".into(), json!(token_type));
         body.insert("expires_in".into(), json!(self.access.expires_in));
         body.insert("access_token".into(), json!(self.access.jwt));
         body.insert("scope".into(), json!(self.scopes.join(" ")));
@@ -234,7 +257,16 @@ pub async fn run(r: &GrantRequest<'_>, params: Params<'_>) -> Result<Granted, OA
             subject_token_type,
             audience,
             scopes,
+        } if r.server.org => {
+            id_jag::issue(r, subject_token, subject_token_type, audience, scopes).await
+        }
+        Params::TokenExchange {
+            subject_token,
+            subject_token_type,
+            audience,
+            scopes,
         } => token_exchange::grant(r, subject_token, subject_token_type, audience, scopes).await,
+        Params::JwtBearer { assertion, scopes } => jwt_bearer::grant(r, assertion, scopes).await,
     }
 }
 
@@ -309,6 +341,25 @@ async fn app_tokens(r: &GrantRequest<'_>, grant: Grant) -> Result<Granted, OAuth
         refresh_token: None,
         issued_token_type: None,
     })
+}
+
+/// An access token alone for `user` (signed in at `auth_time`): the grants that issue neither
+/// an ID token nor a refresh token (token exchange, JWT bearer).
+async fn user_access(
+    r: &GrantRequest<'_>,
+    grant: &Grant,
+    user: &UserInfo,
+    auth_time: i64,
+) -> Result<AccessToken, OAuthError> {
+    let want = Want {
+        access: true,
+        ..Want::default()
+    };
+    let issued =
+        crate::issue::tokens(&issue(r, grant, Some((user, auth_time)), None), want).await?;
+    issued
+        .access
+        .ok_or_else(|| OAuthError::server_error("no access token was minted"))
 }
 
 /// The tokens of a user-bound grant: the access token for `user` and, when `openid` was

@@ -16,9 +16,8 @@ use tessera_oauth::{ErrorCode, OAuthError};
 use tessera_store::entities::user;
 use tessera_store::repo;
 
-use super::{GrantRequest, Granted, decide, issue};
+use super::{GrantRequest, Granted, decide, user_access};
 use crate::claims::UserInfo;
-use crate::issue::Want;
 use tessera_domain::policy::UserFacts;
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -90,15 +89,7 @@ pub async fn grant(
         .or_else(|| claims.get("iat"))
         .and_then(serde_json::Value::as_i64)
         .unwrap_or(r.now);
-    let want = Want {
-        access: true,
-        ..Want::default()
-    };
-    let issued =
-        crate::issue::tokens(&issue(r, &grant, Some((&info, auth_time)), None), want).await?;
-    let access = issued
-        .access
-        .ok_or_else(|| OAuthError::server_error("no access token was minted"))?;
+    let access = user_access(r, &grant, &info, auth_time).await?;
     Ok(Granted {
         scopes: grant.scopes,
         access,
