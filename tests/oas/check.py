@@ -48,6 +48,10 @@ KNOWN = [
     # the document's enum lists only Bearer and N_A.
     ("token", 200, "token_type: 'DPoP' is not one of"),
     ("tokenCustomAS", 200, "token_type: 'DPoP' is not one of"),
+    # Cross App Access: the org server issues identity assertions with `issued_token_type`
+    # `urn:ietf:params:oauth:token-type:id-jag` (draft-ietf-oauth-identity-assertion-authz-grant,
+    # Okta's Cross App Access); the document's enum predates it.
+    ("token", 200, "issued_token_type: 'urn:ietf:params:oauth:token-type:id-jag' is not one of"),
 ] + [
     (op, status, RECURSIVE)
     for op, status in [("listClients", 200), ("getClient", 200), ("createClient", 201), ("replaceClient", 200)]
