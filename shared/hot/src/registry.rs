@@ -111,7 +111,9 @@ impl<T> Slot<T> {
         }
         let _ = tokio::time::timeout(
             RELOAD_WAIT,
-            rx.wait_for(|p| p.version >= wanted || p.attempts > start),
+            // An attempt that succeeds may still have read an older version (it started
+            // before the change committed): wait for the wanted one, or for a failure.
+            rx.wait_for(|p| p.version >= wanted || (p.attempts > start && p.failed)),
         )
         .await;
     }
