@@ -36,7 +36,18 @@ pub fn routes(api: &mut Api) {
             "/authorizationServers/{id}/lifecycle/deactivate",
             servers,
             deactivate,
-        );
+        )
+        .post(
+            "/authorizationServers/{id}/tokenPreview",
+            servers.reading(),
+            crate::preview::token_preview,
+        )
+        .get(
+            "/authorizationServers/{id}/advice",
+            servers,
+            crate::advice::server_advice,
+        )
+        .get("/advice", servers, crate::advice::tenant_advice);
 }
 
 /// The scopes every authorization server has (Okta's authorization-server scopes), with the consent Okta

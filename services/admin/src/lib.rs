@@ -2,6 +2,7 @@
 //! management API (`{org}/api/v1`). Every write validates fully before it changes anything,
 //! commits, bumps the tenant's config version and announces the change on the config bus.
 
+pub mod advice;
 mod api_tokens;
 mod apps;
 mod associated_servers;
@@ -15,6 +16,7 @@ pub mod keys;
 mod logs;
 mod operator;
 mod policies;
+mod preview;
 pub mod provision;
 mod role_targets;
 mod roles;

@@ -65,6 +65,11 @@ pub async fn start_services_with_clock(
         clock,
     )
     .await?;
+    // The admin service's token preview and advice decide with the token service's code.
+    let _ = started
+        .state
+        .previewer
+        .set(std::sync::Arc::new(tessera_token::preview::Engine));
     if services.contains(&Service::Admin) {
         tessera_admin::provision::ensure_org_servers(&started.state)
             .await

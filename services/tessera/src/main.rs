@@ -44,6 +44,19 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print the configuration advice for a tenant (docs/advice.md): the setups Okta's
+    /// guidance warns against, most severe first. Exits 2 when there are HIGH findings.
+    Advise {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        /// Report client secrets older than this many days.
+        #[arg(long, default_value_t = 180)]
+        secret_max_age_days: i64,
+        /// Print the findings as JSON (the API's shape) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +160,36 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 done.hook_credentials,
                 state.master_key.id()
             );
+        }
+        Command::Advise {
+            tenant,
+            secret_max_age_days,
+            json,
+        } => {
+            use tessera_admin::advice::{Scope, Settings, Severity, advise, render};
+            let listen = config.listen.parse().context("setting `listen`")?;
+            let (state, _) = tessera_core::AppState::open(config, listen).await?;
+            let _ = state
+                .previewer
+                .set(std::sync::Arc::new(tessera_token::preview::Engine));
+            let settings = Settings {
+                secret_max_age_days,
+            };
+            let findings = advise(&state, &tenant, Scope::Tenant, settings)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.causes.first().unwrap_or(&e.summary)))?
+                .ok_or_else(|| anyhow::anyhow!("no tenant named '{tenant}'"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&findings)?);
+            } else if findings.is_empty() {
+                println!("no findings for tenant {tenant}");
+            } else {
+                print!("{}", render(&findings));
+                println!("{} findings for tenant {tenant}", findings.len());
+            }
+            if findings.iter().any(|f| f.severity == Severity::High) {
+                std::process::exit(2);
+            }
         }
         Command::Tenant {
             command: TenantCommand::Create { name },

@@ -141,41 +141,73 @@ pub fn evaluate(
 ) -> Result<Map<String, Value>, IssueError> {
     let mut out = Map::new();
     for claim in server.claims.iter().filter(|c| c.claim_type == claim_type) {
-        if always_only && !claim.always_include {
-            continue;
-        }
-        if !claim.scopes.is_empty() && !claim.scopes.iter().any(|s| scopes.contains(s)) {
-            continue;
-        }
-        if !claim.system && RESERVED_CLAIMS.contains(&claim.name.as_str()) {
-            continue;
-        }
-        let value = match &claim.value {
-            ClaimValue::Expression(expr) => el_eval::eval(expr, ctx).map_err(|e| {
-                tracing::warn!(claim = %claim.name, error = %e, "claim evaluation failed");
-                failed(&claim.name)
-            })?,
-            ClaimValue::Groups { filter, pattern } => {
-                if ctx.user_id.is_none() {
-                    continue;
-                }
-                let names =
-                    filter_groups(&ctx.groups, filter, pattern).map_err(|_| failed(&claim.name))?;
-                if names.len() > MAX_GROUPS {
-                    return Err(IssueError::TooManyGroups(MAX_GROUPS));
-                }
-                Value::Array(names.into_iter().map(Value::String).collect())
-            }
-        };
-        if too_large(&value) {
-            tracing::warn!(claim = %claim.name, limit = MAX_CLAIM_BYTES, "claim value too large");
-            return Err(failed(&claim.name));
-        }
-        if !value.is_null() {
+        if let Outcome::Value(value) = outcome(claim, ctx, scopes, always_only)? {
             out.insert(claim.name.clone(), value);
         }
     }
     Ok(out)
+}
+
+/// What became of one claim for one token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// In the token with this value.
+    Value(Value),
+    /// Evaluated to null, so left out.
+    Null,
+    /// Not evaluated: none of its scopes was granted.
+    ScopeNotGranted,
+    /// Not evaluated: a thin ID token carries only claims marked `alwaysIncludeInToken`.
+    NotAlwaysIncluded,
+    /// Not evaluated: its name is a reserved claim, which a custom claim never overrides.
+    Reserved,
+    /// A groups claim, and the token has no user.
+    NoUser,
+}
+
+/// Decides one claim for a token as [`evaluate`] does: whether it applies, and its value. A
+/// failure is the error the token request fails with.
+pub fn outcome(
+    claim: &tessera_hot::CompiledClaim,
+    ctx: &Context,
+    scopes: &[String],
+    always_only: bool,
+) -> Result<Outcome, IssueError> {
+    if always_only && !claim.always_include {
+        return Ok(Outcome::NotAlwaysIncluded);
+    }
+    if !claim.scopes.is_empty() && !claim.scopes.iter().any(|s| scopes.contains(s)) {
+        return Ok(Outcome::ScopeNotGranted);
+    }
+    if !claim.system && RESERVED_CLAIMS.contains(&claim.name.as_str()) {
+        return Ok(Outcome::Reserved);
+    }
+    let value = match &claim.value {
+        ClaimValue::Expression(expr) => el_eval::eval(expr, ctx).map_err(|e| {
+            tracing::warn!(claim = %claim.name, error = %e, "claim evaluation failed");
+            failed(&claim.name)
+        })?,
+        ClaimValue::Groups { filter, pattern } => {
+            if ctx.user_id.is_none() {
+                return Ok(Outcome::NoUser);
+            }
+            let names =
+                filter_groups(&ctx.groups, filter, pattern).map_err(|_| failed(&claim.name))?;
+            if names.len() > MAX_GROUPS {
+                return Err(IssueError::TooManyGroups(MAX_GROUPS));
+            }
+            Value::Array(names.into_iter().map(Value::String).collect())
+        }
+    };
+    if too_large(&value) {
+        tracing::warn!(claim = %claim.name, limit = MAX_CLAIM_BYTES, "claim value too large");
+        return Err(failed(&claim.name));
+    }
+    Ok(if value.is_null() {
+        Outcome::Null
+    } else {
+        Outcome::Value(value)
+    })
 }
 
 /// GROUPS claim filters: STARTS_WITH, EQUALS and CONTAINS ignore case; REGEX (`/…/`) does not

@@ -13,6 +13,7 @@ mod device;
 mod error;
 mod events;
 mod grants;
+pub use grants::preview;
 mod issue;
 mod login;
 mod logout;

@@ -124,16 +124,7 @@ async fn grant(
             GrantType::SUPPORTED.join(", ")
         ))
     })?;
-    let grant_type = GrantType::parse(raw).ok_or_else(|| {
-        OAuthError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            ErrorCode::UnsupportedGrantType,
-            format!(
-                "The authorization grant type is not supported by the authorization server. Configured grant types: [{}]",
-                GrantType::SUPPORTED.join(", ")
-            ),
-        )
-    })?;
+    let grant_type = GrantType::parse(raw).ok_or_else(unsupported_grant_type)?;
     seen.grant = Some(grant_type);
     if server.org
         && !matches!(
@@ -147,12 +138,7 @@ async fn grant(
             "The authorization grant type is not supported by the authorization server. Configured grant types: [authorization_code, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange]",
         ));
     }
-    if !client.grant_types.iter().any(|g| g == grant_type.as_str()) {
-        return Err(OAuthError::unauthorized_client(format!(
-            "The client is not authorized to use the provided grant type. Configured grant types: [{}]",
-            client.grant_types.join(", ")
-        )));
-    }
+    refuse_unconfigured_grant(&client, grant_type)?;
     let params = Params::parse(grant_type, form)?;
     let dpop_jkt = if client.dpop_bound {
         let jkt = dpop_proof(req, state, tenant, endpoint_url, now, seen).await?;
@@ -173,6 +159,31 @@ async fn grant(
         dpop_jkt,
     };
     grants::run(&r, params).await
+}
+
+pub(crate) fn unsupported_grant_type() -> OAuthError {
+    OAuthError::new(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        ErrorCode::UnsupportedGrantType,
+        format!(
+            "The authorization grant type is not supported by the authorization server. Configured grant types: [{}]",
+            GrantType::SUPPORTED.join(", ")
+        ),
+    )
+}
+
+/// The app must have the grant type among its `grant_types`.
+pub(crate) fn refuse_unconfigured_grant(
+    client: &tessera_hot::ClientSnapshot,
+    grant_type: GrantType,
+) -> Result<(), OAuthError> {
+    if client.grant_types.iter().any(|g| g == grant_type.as_str()) {
+        return Ok(());
+    }
+    Err(OAuthError::unauthorized_client(format!(
+        "The client is not authorized to use the provided grant type. Configured grant types: [{}]",
+        client.grant_types.join(", ")
+    )))
 }
 
 /// The DPoP proof of a token request from an app with DPoP-bound tokens (RFC 9449 §5), with a

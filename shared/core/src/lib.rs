@@ -21,6 +21,7 @@ pub mod hooks;
 pub mod keys;
 mod log_export;
 pub mod metrics;
+pub mod preview;
 pub mod revocation;
 pub mod revoke;
 pub mod spool;

@@ -48,6 +48,10 @@ pub struct AppState {
     pub proxies: Arc<Vec<tessera_outbound::Allowed>>,
     /// The stores' health as the background probes last saw it.
     pub health: Arc<crate::health::Health>,
+    /// The token service's decisions for the admin service's token preview and advice,
+    /// installed by the composition root once the state is open (empty in a process that does
+    /// not link the token service).
+    pub previewer: Arc<std::sync::OnceLock<Arc<dyn crate::preview::Previewer>>>,
 }
 
 /// A failure to start: the message says what to fix.
@@ -226,6 +230,7 @@ impl AppState {
             proxies,
             health,
             syslog,
+            previewer: Arc::default(),
         };
         Ok((state, generated))
     }

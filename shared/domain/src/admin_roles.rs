@@ -232,6 +232,8 @@ pub struct Guard {
     pub resource: Resource,
     /// Up to two principals (a group and the member being added, for instance).
     pub acts_on: [Option<Principal>; 2],
+    /// A `POST` that changes nothing (a token preview): it needs only the permission to read.
+    pub reads_only: bool,
 }
 
 impl Guard {
@@ -239,6 +241,15 @@ impl Guard {
         Self {
             resource,
             acts_on: [None, None],
+            reads_only: false,
+        }
+    }
+
+    /// The route reads, whatever its method: it is allowed to whoever may read the resource.
+    pub const fn reading(self) -> Self {
+        Self {
+            reads_only: true,
+            ..self
         }
     }
 

@@ -120,6 +120,80 @@ pub fn evaluate(
     catalog: &[ScopeInfo],
     request: &Request<'_>,
 ) -> Result<Grant, Denied> {
+    decide(policies, catalog, request, None)
+}
+
+/// Evaluates `request` as [`evaluate`] does and says why: every policy in the order it was
+/// considered, every rule of the policies that were evaluated. The token preview shows this; the
+/// decision is the same function's, so the preview cannot say what the token endpoint would not
+/// do.
+pub fn explain(
+    policies: &[Policy],
+    catalog: &[ScopeInfo],
+    request: &Request<'_>,
+) -> (Result<Grant, Denied>, Trace) {
+    let mut trace = Trace::default();
+    let decision = decide(policies, catalog, request, Some(&mut trace));
+    (decision, trace)
+}
+
+/// What evaluation saw, policy by policy (priority order; inactive ones last, as skipped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    pub policies: Vec<PolicyTrace>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyTrace {
+    pub id: String,
+    pub outcome: PolicyOutcome,
+    /// The rules in priority order (empty unless the policy applied to the client).
+    pub rules: Vec<RuleTrace>,
+}
+
+/// Why a policy decided the request or was passed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyOutcome {
+    /// One of its rules matched.
+    Matched,
+    Inactive,
+    /// Its clients condition does not include the client.
+    ClientNotIncluded,
+    /// It applies to the client, but none of its rules matched.
+    NoRuleMatched,
+    /// An earlier policy decided.
+    NotEvaluated,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTrace {
+    pub id: String,
+    pub outcome: RuleOutcome,
+}
+
+/// Why a rule matched or was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleOutcome {
+    Matched,
+    Inactive,
+    /// Its grant types do not include the request's.
+    GrantTypeNotIncluded,
+    /// Its people condition does not include the user.
+    UserNotIncluded,
+    /// It does not cover these requested scopes (a rule must cover every one: no down-scoping).
+    ScopesNotCovered(Vec<String>),
+    /// No `scope` was requested and it permits none of the default scopes.
+    NoDefaultScopePermitted,
+    /// An earlier rule matched.
+    NotEvaluated,
+}
+
+fn decide(
+    policies: &[Policy],
+    catalog: &[ScopeInfo],
+    request: &Request<'_>,
+    mut trace: Option<&mut Trace>,
+) -> Result<Grant, Denied> {
     // Step 2: every requested scope must exist.
     let requested: Option<Vec<String>> = match request.scopes {
         Some([]) => return Err(Denied::NoScopes),
@@ -154,49 +228,134 @@ pub fn evaluate(
     // Steps 5–7.
     let mut ordered: Vec<&Policy> = policies.iter().filter(|p| p.active).collect();
     ordered.sort_by_key(|p| p.priority);
+    let mut decided: Option<Grant> = None;
     for policy in ordered {
+        if decided.is_some() {
+            if let Some(t) = trace.as_deref_mut() {
+                t.policies
+                    .push(policy_trace(policy, PolicyOutcome::NotEvaluated));
+            }
+            continue;
+        }
         let applies = match &policy.clients {
             Clients::All => true,
             Clients::Only(ids) => ids.iter().any(|c| c == request.client_id),
         };
         if !applies {
+            if let Some(t) = trace.as_deref_mut() {
+                t.policies
+                    .push(policy_trace(policy, PolicyOutcome::ClientNotIncluded));
+            }
             continue;
         }
-        let mut rules: Vec<&Rule> = policy.rules.iter().filter(|r| r.active).collect();
-        rules.sort_by_key(|r| r.priority);
+        let mut rules: Vec<&Rule> = policy.rules.iter().collect();
+        rules.sort_by_key(|r| (!r.active, r.priority));
+        let mut rule_traces = Vec::new();
         for rule in rules {
-            if !rule.grant_types.iter().any(|g| g == request.grant_type)
-                || !rule_covers_user(rule, request.user, request.everyone_group_id)
-            {
-                continue;
-            }
-            let granted = match &requested {
-                // Every requested scope must be covered: no silent down-scoping (step 9).
-                Some(scopes) if scopes.iter().all(|s| rule_covers_scope(rule, s)) => scopes.clone(),
-                Some(_) => continue,
-                // Defaults: the ones this rule permits, if any.
-                None => {
-                    let permitted: Vec<String> = defaults
-                        .iter()
-                        .filter(|s| rule_covers_scope(rule, s))
-                        .cloned()
-                        .collect();
-                    if permitted.is_empty() {
-                        continue;
+            let outcome = if !rule.active {
+                RuleOutcome::Inactive
+            } else if decided.is_some() {
+                RuleOutcome::NotEvaluated
+            } else {
+                match rule_decides(rule, request, requested.as_deref(), &defaults) {
+                    Ok(scopes) => {
+                        decided = Some(Grant {
+                            policy_id: policy.id.clone(),
+                            rule_id: rule.id.clone(),
+                            scopes,
+                            lifetimes: rule.lifetimes,
+                            inline_hook: rule.inline_hook.clone(),
+                        });
+                        RuleOutcome::Matched
                     }
-                    permitted
+                    Err(why) => why,
                 }
             };
-            return Ok(Grant {
-                policy_id: policy.id.clone(),
-                rule_id: rule.id.clone(),
-                scopes: granted,
-                lifetimes: rule.lifetimes,
-                inline_hook: rule.inline_hook.clone(),
+            if trace.is_none() && decided.is_some() {
+                break;
+            }
+            rule_traces.push(RuleTrace {
+                id: rule.id.clone(),
+                outcome,
             });
         }
+        if let Some(t) = trace.as_deref_mut() {
+            let outcome = if decided.is_some() {
+                PolicyOutcome::Matched
+            } else {
+                PolicyOutcome::NoRuleMatched
+            };
+            t.policies.push(PolicyTrace {
+                id: policy.id.clone(),
+                outcome,
+                rules: rule_traces,
+            });
+        }
+        if trace.is_none() && decided.is_some() {
+            break;
+        }
     }
-    Err(Denied::NoMatchingPolicy)
+    if let Some(t) = trace {
+        for policy in policies.iter().filter(|p| !p.active) {
+            t.policies
+                .push(policy_trace(policy, PolicyOutcome::Inactive));
+        }
+    }
+    decided.ok_or(Denied::NoMatchingPolicy)
+}
+
+fn policy_trace(policy: &Policy, outcome: PolicyOutcome) -> PolicyTrace {
+    PolicyTrace {
+        id: policy.id.clone(),
+        outcome,
+        rules: Vec::new(),
+    }
+}
+
+/// The scopes `rule` grants `request`, or why it does not match.
+fn rule_decides(
+    rule: &Rule,
+    request: &Request<'_>,
+    requested: Option<&[String]>,
+    defaults: &[String],
+) -> Result<Vec<String>, RuleOutcome> {
+    if !rule.active {
+        return Err(RuleOutcome::Inactive);
+    }
+    if !rule.grant_types.iter().any(|g| g == request.grant_type) {
+        return Err(RuleOutcome::GrantTypeNotIncluded);
+    }
+    if !rule_covers_user(rule, request.user, request.everyone_group_id) {
+        return Err(RuleOutcome::UserNotIncluded);
+    }
+    match requested {
+        // Every requested scope must be covered: no silent down-scoping (step 9).
+        Some(scopes) => {
+            let uncovered: Vec<String> = scopes
+                .iter()
+                .filter(|s| !rule_covers_scope(rule, s))
+                .cloned()
+                .collect();
+            if uncovered.is_empty() {
+                Ok(scopes.to_vec())
+            } else {
+                Err(RuleOutcome::ScopesNotCovered(uncovered))
+            }
+        }
+        // Defaults: the ones this rule permits, if any.
+        None => {
+            let permitted: Vec<String> = defaults
+                .iter()
+                .filter(|s| rule_covers_scope(rule, s))
+                .cloned()
+                .collect();
+            if permitted.is_empty() {
+                Err(RuleOutcome::NoDefaultScopePermitted)
+            } else {
+                Ok(permitted)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -539,6 +698,91 @@ mod tests {
         assert_eq!(
             cc("c", Some(&scopes(&["reports", "reports"])), &p).map(|g| g.scopes),
             Ok(scopes(&["reports"]))
+        );
+    }
+
+    #[test]
+    fn explain_says_why_each_policy_and_rule_matched_or_was_skipped() {
+        let mut off = rule("off", 0, &["client_credentials"], &["EVERYONE"], &["*"]);
+        off.active = false;
+        let mut dormant = policy("dormant", 0, Clients::All, vec![]);
+        dormant.active = false;
+        let p = [
+            policy(
+                "theirs",
+                1,
+                Clients::Only(vec!["other".into()]),
+                vec![rule(
+                    "t1",
+                    1,
+                    &["client_credentials"],
+                    &["EVERYONE"],
+                    &["*"],
+                )],
+            ),
+            policy(
+                "ours",
+                2,
+                Clients::All,
+                vec![
+                    off,
+                    rule("pwd", 1, &["password"], &["EVERYONE"], &["*"]),
+                    rule(
+                        "narrow",
+                        2,
+                        &["client_credentials"],
+                        &["EVERYONE"],
+                        &["orders.read"],
+                    ),
+                    rule("wide", 3, &["client_credentials"], &["EVERYONE"], &["*"]),
+                    rule("late", 4, &["client_credentials"], &["EVERYONE"], &["*"]),
+                ],
+            ),
+            policy("after", 3, Clients::All, vec![]),
+            dormant,
+        ];
+        let s = scopes(&["orders.read", "orders.write"]);
+        let request = Request {
+            client_id: "c1",
+            grant_type: "client_credentials",
+            user: None,
+            scopes: Some(&s),
+            everyone_group_id: "00gALL",
+        };
+        let (decision, trace) = explain(&p, &catalog(), &request);
+        assert_eq!(decision, evaluate(&p, &catalog(), &request));
+        assert_eq!(decision.map(|g| g.rule_id), Ok("wide".to_owned()));
+        let outcomes: Vec<(&str, PolicyOutcome)> = trace
+            .policies
+            .iter()
+            .map(|p| (p.id.as_str(), p.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("theirs", PolicyOutcome::ClientNotIncluded),
+                ("ours", PolicyOutcome::Matched),
+                ("after", PolicyOutcome::NotEvaluated),
+                ("dormant", PolicyOutcome::Inactive),
+            ]
+        );
+        let rules: Vec<(&str, RuleOutcome)> = trace.policies[1]
+            .rules
+            .iter()
+            .map(|r| (r.id.as_str(), r.outcome.clone()))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("pwd", RuleOutcome::GrantTypeNotIncluded),
+                (
+                    "narrow",
+                    RuleOutcome::ScopesNotCovered(vec!["orders.write".into()])
+                ),
+                ("wide", RuleOutcome::Matched),
+                ("late", RuleOutcome::NotEvaluated),
+                ("off", RuleOutcome::Inactive),
+            ]
         );
     }
 }

@@ -60,7 +60,7 @@ impl std::fmt::Debug for VerifyKey {
 }
 
 /// Everything the token path needs about one authorization server.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ServerSnapshot {
     pub tenant_id: String,
     pub server_id: String,

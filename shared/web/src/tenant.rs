@@ -308,7 +308,7 @@ impl FromRequest for Admin {
                 return Err(ApiError::forbidden());
             };
             let resource = guard.resource;
-            let write = !matches!(*req.method(), Method::GET | Method::HEAD);
+            let write = !guard.reads_only && !matches!(*req.method(), Method::GET | Method::HEAD);
             let scoped = caller
                 .scopes
                 .as_ref()

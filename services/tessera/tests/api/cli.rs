@@ -247,3 +247,52 @@ async fn a_database_that_does_not_exist_fails_at_once_saying_so_once() {
         "the cause, stated once: {stderr}"
     );
 }
+
+#[test]
+fn advise_prints_a_new_tenants_findings_from_the_command_line() {
+    let dir = temp_dir();
+    let created = tessera()
+        .args(["tenant", "create", "acme"])
+        .env("TESSERA_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let out = tessera()
+        .args(["advise", "--tenant", "acme"])
+        .env("TESSERA_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Okta's defaults: a policy for all clients and a rule for every scope; nothing HIGH.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for code in [
+        "TA-POLICY-ALL-CLIENTS",
+        "TA-RULE-ALL-SCOPES",
+        "TA-AUDIENCE-GENERIC",
+    ] {
+        assert!(stdout.contains(code), "{code}: {stdout}");
+    }
+    assert!(stdout.contains("fix: "), "{stdout}");
+    let out = tessera()
+        .args(["advise", "--tenant", "acme", "--json"])
+        .env("TESSERA_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        findings.as_array().is_some_and(|f| f.len() >= 3),
+        "{findings}"
+    );
+    let out = tessera()
+        .args(["advise", "--tenant", "nobody"])
+        .env("TESSERA_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant named 'nobody'"));
+}

@@ -13,6 +13,7 @@
     reason = "test code: see above"
 )]
 
+mod advice;
 mod architecture;
 mod audit;
 mod authorize;
@@ -41,6 +42,7 @@ mod openapi;
 mod operator;
 mod par;
 mod persistence;
+mod preview;
 mod rate_limits;
 mod readme;
 mod reloads;

@@ -9,25 +9,33 @@ pub async fn grant(
     r: &GrantRequest<'_>,
     scopes: Option<Vec<String>>,
 ) -> Result<Granted, OAuthError> {
-    if scopes
-        .as_ref()
-        .is_some_and(|s| s.iter().any(|x| x == "openid"))
-    {
+    refuse_openid(scopes.as_deref())?;
+    let grant = decide(r, "client_credentials", None, scopes.as_deref())?;
+    refuse_consent(&needing_consent(r, &grant))?;
+    app_tokens(r, grant).await
+}
+
+/// Before the policy: a client has no ID token to get.
+pub(super) fn refuse_openid(scopes: Option<&[String]>) -> Result<(), OAuthError> {
+    if scopes.is_some_and(|s| s.iter().any(|x| x == "openid")) {
         return Err(OAuthError::invalid_scope(
             "Cannot request 'openid' scopes using client credentials.",
         ));
     }
-    let grant = decide(r, "client_credentials", None, scopes.as_deref())?;
-    let consent = needing_consent(r, &grant);
-    if !consent.is_empty() {
-        return Err(OAuthError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::ConsentRequired,
-            format!(
-                "The following scopes cannot be granted for the client credentials grant type: [{}]",
-                consent.join(", ")
-            ),
-        ));
+    Ok(())
+}
+
+/// After the policy: no user is there to consent to the granted scopes that need it.
+pub(super) fn refuse_consent(consent: &[&str]) -> Result<(), OAuthError> {
+    if consent.is_empty() {
+        return Ok(());
     }
-    app_tokens(r, grant).await
+    Err(OAuthError::new(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::ConsentRequired,
+        format!(
+            "The following scopes cannot be granted for the client credentials grant type: [{}]",
+            consent.join(", ")
+        ),
+    ))
 }

@@ -45,15 +45,7 @@ pub async fn grant(
     assertion: &str,
     scopes: Option<Vec<String>>,
 ) -> Result<Granted, OAuthError> {
-    if let Some(refused) = scopes
-        .iter()
-        .flatten()
-        .find(|s| REFUSED_SCOPES.contains(&s.as_str()))
-    {
-        return Err(OAuthError::invalid_scope(format!(
-            "The scope '{refused}' cannot be requested with the JWT bearer grant."
-        )));
-    }
+    refuse_scopes(scopes.as_deref())?;
     let claims = verified(r, assertion).await?;
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
     let int = |name: &str| claims.get(name).and_then(Value::as_i64);
@@ -139,6 +131,20 @@ pub async fn grant(
         refresh_token: None,
         issued_token_type: None,
     })
+}
+
+/// Before anything else: the scopes this grant never issues.
+pub(super) fn refuse_scopes(scopes: Option<&[String]>) -> Result<(), OAuthError> {
+    match scopes
+        .into_iter()
+        .flatten()
+        .find(|s| REFUSED_SCOPES.contains(&s.as_str()))
+    {
+        Some(refused) => Err(OAuthError::invalid_scope(format!(
+            "The scope '{refused}' cannot be requested with the JWT bearer grant."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The claims of `assertion` once its signature is verified with a key of the permitted issuer

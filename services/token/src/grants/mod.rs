@@ -24,6 +24,7 @@ mod id_jag;
 mod jwt_bearer;
 pub mod org;
 mod password;
+pub mod preview;
 mod refresh;
 mod token_exchange;
 
@@ -278,13 +279,7 @@ fn decide(
     user: Option<&UserFacts>,
     scopes: Option<&[String]>,
 ) -> Result<Grant, Denied> {
-    let request = policy::Request {
-        client_id: &r.client.client_id,
-        grant_type,
-        user,
-        scopes,
-        everyone_group_id: &r.tenant.everyone_group_id,
-    };
+    let request = policy_request(r.tenant, r.client, grant_type, user, scopes);
     let decision = policy::evaluate(&r.server.policies, &r.server.scopes, &request);
     if let Err(d) = &decision {
         tracing::info!(client = %r.client.client_id, grant_type, reason = ?d, "token request denied by policy");
@@ -292,10 +287,31 @@ fn decide(
     decision
 }
 
+/// The policy question a token request asks (the token endpoint and the token preview ask it
+/// alike).
+fn policy_request<'a>(
+    tenant: &'a TenantSnapshot,
+    client: &'a ClientSnapshot,
+    grant_type: &'a str,
+    user: Option<&'a UserFacts>,
+    scopes: Option<&'a [String]>,
+) -> policy::Request<'a> {
+    policy::Request {
+        client_id: &client.client_id,
+        grant_type,
+        user,
+        scopes,
+        everyone_group_id: &tenant.everyone_group_id,
+    }
+}
+
 /// The granted scopes that need a user's consent on this server.
 fn needing_consent<'g>(r: &GrantRequest<'_>, grant: &'g Grant) -> Vec<&'g str> {
-    r.server
-        .needing_consent(&grant.scopes, tessera_hot::Asking::Required)
+    consent_scopes(r.server, grant)
+}
+
+fn consent_scopes<'g>(server: &ServerSnapshot, grant: &'g Grant) -> Vec<&'g str> {
+    server.needing_consent(&grant.scopes, tessera_hot::Asking::Required)
 }
 
 /// The issuance of `grant` to this request (the hook context names the token endpoint).

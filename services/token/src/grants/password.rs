@@ -60,17 +60,7 @@ pub async fn grant(
         OAuthError::access_denied("User is not assigned to the client application.")
     })?;
     let grant = decide(r, "password", Some(&facts), scopes.as_deref())?;
-    let consent = needing_consent(r, &grant);
-    if !consent.is_empty() && r.client.consent_method == "REQUIRED" {
-        return Err(OAuthError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::ConsentRequired,
-            format!(
-                "The following scopes require user consent: [{}]. Set the application's consent_method to TRUSTED to use them with the password grant.",
-                consent.join(", ")
-            ),
-        ));
-    }
+    refuse_consent(r.client, &needing_consent(r, &grant))?;
     let signed_in = IdTokenFor {
         auth_time: r.now,
         ..IdTokenFor::default()
@@ -82,4 +72,23 @@ pub async fn grant(
         granted.refresh_token = Some(token);
     }
     Ok(granted)
+}
+
+/// After the policy: the password grant has no consent page, so an app that must ask cannot
+/// be granted scopes that need consent.
+pub(super) fn refuse_consent(
+    client: &tessera_hot::ClientSnapshot,
+    consent: &[&str],
+) -> Result<(), OAuthError> {
+    if consent.is_empty() || client.consent_method != "REQUIRED" {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::ConsentRequired,
+        format!(
+            "The following scopes require user consent: [{}]. Set the application's consent_method to TRUSTED to use them with the password grant.",
+            consent.join(", ")
+        ),
+    ))
 }

@@ -55,16 +55,7 @@ pub async fn grant(
             "The 'audience' must be the authorization server's audience.",
         ));
     }
-    if r.client.application_type == "service"
-        && let Some(refused) = scopes
-            .iter()
-            .flatten()
-            .find(|s| NOT_FOR_SERVICES.contains(&s.as_str()))
-    {
-        return Err(OAuthError::invalid_scope(format!(
-            "The scope '{refused}' cannot be requested by a service application in a token exchange."
-        )));
-    }
+    refuse_service_scopes(r.client, scopes.as_deref())?;
     let claims = subject(r, subject_token).await?;
     let uid = claims
         .get("uid")
@@ -97,6 +88,26 @@ pub async fn grant(
         refresh_token: None,
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
     })
+}
+
+/// Service apps may not ask for OpenID Connect scopes or `offline_access`.
+pub(super) fn refuse_service_scopes(
+    client: &tessera_hot::ClientSnapshot,
+    scopes: Option<&[String]>,
+) -> Result<(), OAuthError> {
+    if client.application_type != "service" {
+        return Ok(());
+    }
+    match scopes
+        .into_iter()
+        .flatten()
+        .find(|s| NOT_FOR_SERVICES.contains(&s.as_str()))
+    {
+        Some(refused) => Err(OAuthError::invalid_scope(format!(
+            "The scope '{refused}' cannot be requested by a service application in a token exchange."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The claims of the subject token: an active access token of this server or of a server it
