@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use tessera_core::AppState;
+use tessera_core::usage::Used;
 use tessera_domain::policy::{Clients, Policy};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
-use tessera_store::entities::{app_secret, associated_server, authorization_server as srv};
+use tessera_store::entities::{app, app_secret, associated_server, authorization_server as srv};
 use tessera_store::{ColumnTrait as _, repo};
 use tessera_web::ApiError;
 use tessera_web::tenant::Admin;
@@ -74,6 +75,17 @@ struct Config {
     secrets: Vec<app_secret::Model>,
     associations: Vec<associated_server::Model>,
     now_ms: i64,
+    /// Per app: when it was created, and when it last used each grant type and redirect URI
+    /// (in its settings' order).
+    usage: HashMap<String, AppUsage>,
+    /// Since when uses have been kept (`None`: unknown, so nothing is reported unused).
+    tracking_since: Option<i64>,
+}
+
+struct AppUsage {
+    created: i64,
+    grants: Vec<Option<i64>>,
+    redirects: Vec<Option<i64>>,
 }
 
 /// What to check.
@@ -205,7 +217,35 @@ async fn load(state: &AppState, tenant_name: &str) -> Result<Option<Config>, Api
     .into_iter()
     .map(|r| (r.id, r.name))
     .collect();
+    let mut usage = HashMap::new();
+    let unavailable = |e: tessera_ephemeral::StoreUnavailable| ApiError::unavailable(e);
+    for a in repo::all::<app::Entity>(&state.db, t, app::Column::Status.eq("ACTIVE")).await? {
+        let Some(c) = tenant.clients.get(&a.client_id) else {
+            continue;
+        };
+        let store = state.short.as_ref();
+        let grants = state
+            .usage
+            .last_used(store, t, &a.id, Used::GrantType, &c.grant_types)
+            .await
+            .map_err(unavailable)?;
+        let redirects = state
+            .usage
+            .last_used(store, t, &a.id, Used::RedirectUri, &c.redirect_uris)
+            .await
+            .map_err(unavailable)?;
+        usage.insert(
+            a.id.clone(),
+            AppUsage {
+                created: a.created,
+                grants,
+                redirects,
+            },
+        );
+    }
     Ok(Some(Config {
+        usage,
+        tracking_since: state.usage.tracking_since(state.short.as_ref()).await,
         secrets: repo::all::<app_secret::Entity>(
             &state.db,
             t,
@@ -497,6 +537,7 @@ fn tenant_findings(cfg: &Config, settings: Settings, out: &mut Vec<Finding>) {
                 fix: "Use an https redirect URI (or a loopback one for native apps), and remove the http one.".into(),
             });
         }
+        unused(cfg, c, out);
         let limit_ms = settings.secret_max_age_days * 86_400_000;
         for s in cfg
             .secrets
@@ -537,6 +578,53 @@ fn tenant_findings(cfg: &Config, settings: Settings, out: &mut Vec<Finding>) {
                 server_id: Some(to.id.clone()),
                 guidance: Guidance { text: "Remove what is no longer in use: a configuration that names inactive servers is harder to reason about, and reactivating one re-opens the trust.", source: AS_GUIDE },
                 fix: format!("DELETE /api/v1/authorizationServers/{}/associatedServers/{}, or delete the inactive server.", from.id, to.id),
+            });
+        }
+    }
+}
+
+/// The grant types and redirect URIs `c` has not used for the usage window, once the app and
+/// the record of uses are both that old.
+fn unused(cfg: &Config, c: &ClientSnapshot, out: &mut Vec<Finding>) {
+    let window_ms = i64::try_from(tessera_core::usage::WINDOW.as_millis()).unwrap_or(i64::MAX);
+    let days = window_ms / 86_400_000;
+    let horizon = cfg.now_ms - window_ms;
+    let (Some(since), Some(u)) = (cfg.tracking_since, cfg.usage.get(&c.app_id)) else {
+        return;
+    };
+    if since > horizon || u.created > horizon {
+        return;
+    }
+    let stale = |at: &Option<i64>| at.is_none_or(|t| t < horizon);
+    for (g, at) in c.grant_types.iter().zip(&u.grants) {
+        if stale(at) {
+            out.push(Finding {
+                code: "TA-GRANT-UNUSED",
+                severity: Severity::Low,
+                title: format!(
+                    "App '{}' has not used its {g} grant type in {days} days",
+                    c.label
+                ),
+                object: app_subject(c),
+                server_id: None,
+                guidance: Guidance {
+                    text: "Enable only the grant types a use case needs.",
+                    source: POLICY_GUIDE,
+                },
+                fix: format!("Remove {g} from the app's settings.oauthClient.grant_types."),
+            });
+        }
+    }
+    for (uri, at) in c.redirect_uris.iter().zip(&u.redirects) {
+        if stale(at) {
+            out.push(Finding {
+                code: "TA-REDIRECT-UNUSED",
+                severity: Severity::Low,
+                title: format!("App '{}' has not been sent to its redirect URI {uri} in {days} days", c.label),
+                object: app_subject(c),
+                server_id: None,
+                guidance: Guidance { text: "Keep only the redirect URIs in active use: every registered one is a place codes and tokens may be sent.", source: OAUTH_BCP },
+                fix: "Remove the redirect URI from settings.oauthClient.redirect_uris.".into(),
             });
         }
     }

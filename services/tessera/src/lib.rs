@@ -70,6 +70,11 @@ pub async fn start_services_with_clock(
         .state
         .previewer
         .set(std::sync::Arc::new(tessera_token::preview::Engine));
+    started
+        .state
+        .usage
+        .start(started.state.short.as_ref(), started.state.now_ms())
+        .await;
     if services.contains(&Service::Admin) {
         tessera_admin::provision::ensure_org_servers(&started.state)
             .await

@@ -198,6 +198,32 @@ pub async fn respond(
             out.push(("id_token".into(), id_token.jwt));
         }
     }
+    // What the advice's unused-redirect and unused-grant findings read.
+    use tessera_core::usage::Used;
+    let (store, now_ms) = (state.short.as_ref(), state.now_ms());
+    let usage = &state.usage;
+    usage
+        .touch(
+            store,
+            t,
+            &client.app_id,
+            Used::RedirectUri,
+            &back.redirect_uri,
+            now_ms,
+        )
+        .await;
+    if types.contains(&"token") || types.contains(&"id_token") {
+        usage
+            .touch(
+                store,
+                t,
+                &client.app_id,
+                Used::GrantType,
+                "implicit",
+                now_ms,
+            )
+            .await;
+    }
     crate::events::authorized(state, server, client, &bound, &types);
     let params: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     Ok(reply.send(&params))

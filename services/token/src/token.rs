@@ -69,6 +69,19 @@ pub async fn token(
         }
         Err(e) => return Err(e),
     };
+    if let (Some(client), Some(grant)) = (&seen.client, seen.grant) {
+        state
+            .usage
+            .touch(
+                state.short.as_ref(),
+                &tenant.tenant_id,
+                &client.app_id,
+                tessera_core::usage::Used::GrantType,
+                grant.as_str(),
+                state.now_ms(),
+            )
+            .await;
+    }
     let mut body = granted.body();
     if seen.dpop {
         body.insert("token_type".into(), json!("DPoP"));

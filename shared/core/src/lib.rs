@@ -27,6 +27,7 @@ pub mod revoke;
 pub mod spool;
 pub mod state;
 pub mod syslog;
+pub mod usage;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -52,6 +52,8 @@ pub struct AppState {
     /// installed by the composition root once the state is open (empty in a process that does
     /// not link the token service).
     pub previewer: Arc<std::sync::OnceLock<Arc<dyn crate::preview::Previewer>>>,
+    /// When apps last used their grant types and redirect URIs (the advice's unused findings).
+    pub usage: Arc<crate::usage::Usage>,
 }
 
 /// A failure to start: the message says what to fix.
@@ -231,6 +233,7 @@ impl AppState {
             health,
             syslog,
             previewer: Arc::default(),
+            usage: Arc::default(),
         };
         Ok((state, generated))
     }

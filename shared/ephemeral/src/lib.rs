@@ -56,6 +56,8 @@ pub enum Kind {
     RateLimit,
     Throttle,
     Lease,
+    /// When an app last used a grant type or redirect URI (the configuration advice).
+    Usage,
 }
 
 impl Kind {
@@ -69,6 +71,7 @@ impl Kind {
             Self::RateLimit => "rl",
             Self::Throttle => "thr",
             Self::Lease => "lease",
+            Self::Usage => "use",
         }
     }
 }

@@ -10,6 +10,20 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, Tenant, TestApp, config, service_app, spawn_clocked};
 use crate::introspection::{Creds, app_with};
 
+/// A server on the embedded default whose clock the test moves.
+async fn clocked() -> (TestApp, Arc<tessera_domain::TestClock>) {
+    let clock = Arc::new(tessera_domain::TestClock::new(
+        time::OffsetDateTime::now_utc(),
+    ));
+    let app = spawn_clocked(
+        config(Backend::Embedded).await,
+        &tessera::Service::ALL,
+        clock.clone(),
+    )
+    .await;
+    (app, clock)
+}
+
 /// `(code, object id)` of every finding.
 fn codes(findings: &Value) -> Vec<(String, String)> {
     findings
@@ -31,6 +45,19 @@ fn has(findings: &Value, code: &str, id: &str) -> bool {
 
 async fn tenant_advice(app: &TestApp, t: &Tenant) -> Value {
     app.api(t, Method::GET, "/advice", None).await.expect(200)
+}
+
+async fn secret_id(app: &TestApp, t: &Tenant, c: &Creds) -> String {
+    let secrets = app
+        .api(
+            t,
+            Method::GET,
+            &format!("/apps/{}/credentials/secrets", c.id),
+            None,
+        )
+        .await
+        .expect(200);
+    secrets[0]["id"].as_str().unwrap().to_owned()
 }
 
 /// The default server made tidy: a specific audience, its default policy deactivated, a policy
@@ -93,15 +120,7 @@ async fn tidy(app: &TestApp, t: &Tenant, client: &Creds) -> (String, String) {
 
 #[actix_web::test]
 async fn a_new_tenant_is_advised_about_its_defaults_and_a_tidy_one_is_not() {
-    let clock = Arc::new(tessera_domain::TestClock::new(
-        time::OffsetDateTime::now_utc(),
-    ));
-    let app = spawn_clocked(
-        config(Backend::Embedded).await,
-        &tessera::Service::ALL,
-        clock.clone(),
-    )
-    .await;
+    let (app, clock) = clocked().await;
     let t = app.provision().await;
     let svc = app_with(&app, &t, service_app("reports")).await;
     let default = app
@@ -183,8 +202,27 @@ async fn a_new_tenant_is_advised_about_its_defaults_and_a_tidy_one_is_not() {
     assert_eq!(found, json!([]), "{found:#}");
     assert_eq!(tenant_advice(&app, &t).await, json!([]));
 
-    // A secret older than 180 days.
+    // 181 days on: the service app's secret is old, and it has never used its grant type.
     clock.advance(time::Duration::days(181));
+    let found = tenant_advice(&app, &t).await;
+    assert!(
+        has(&found, "TA-SECRET-OLD", &secret_id(&app, &t, &svc).await),
+        "{found:#}"
+    );
+    assert!(has(&found, "TA-GRANT-UNUSED", &svc.id), "{found:#}");
+    assert_eq!(found.as_array().unwrap().len(), 2, "{found:#}");
+    // Once it gets a token, its grant type is in use.
+    let (status, body) = crate::introspection::post(
+        &app,
+        &format!("{}/oauth2/default/v1/token", t.org),
+        &svc,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "orders.read"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     let found = tenant_advice(&app, &t).await;
     assert_eq!(
         codes(&found)
@@ -207,15 +245,7 @@ async fn a_new_tenant_is_advised_about_its_defaults_and_a_tidy_one_is_not() {
 
 #[actix_web::test]
 async fn each_finding_is_triggered_by_its_configuration_and_only_by_it() {
-    let clock = Arc::new(tessera_domain::TestClock::new(
-        time::OffsetDateTime::now_utc(),
-    ));
-    let app = spawn_clocked(
-        config(Backend::Embedded).await,
-        &tessera::Service::ALL,
-        clock,
-    )
-    .await;
+    let (app, _) = clocked().await;
     let t = app.provision().await;
     let svc = app_with(&app, &t, service_app("reports")).await;
     let (sid, pid) = tidy(&app, &t, &svc).await;
@@ -441,5 +471,62 @@ async fn each_finding_is_triggered_by_its_configuration_and_only_by_it() {
             .any(|(c, _)| c.starts_with("TA-GRANT") || c == "TA-REDIRECT-HTTP"),
         "{server:#}"
     );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn redirect_uris_the_app_has_not_been_sent_to_for_90_days_are_reported() {
+    let (app, clock) = clocked().await;
+    let t = app.provision().await;
+    let web = app_with(&app, &t, json!({"name": "oidc_client", "label": "portal", "signOnMode": "OPENID_CONNECT",
+        "settings": {"oauthClient": {"application_type": "web", "grant_types": ["authorization_code"], "response_types": ["code"],
+            "redirect_uris": ["https://portal.example.com/cb", "https://old.example.com/cb"]}}})).await;
+    let u = app.user(&t, "visitor@example.com").await;
+    app.assign(&t, &web.id, u["id"].as_str().unwrap()).await;
+    let unused = |found: &Value| -> Vec<String> {
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "TA-REDIRECT-UNUSED" && f["object"]["id"] == web.id.as_str())
+            .map(|f| f["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // A new app is not reported, however little it is used.
+    assert!(unused(&tenant_advice(&app, &t).await).is_empty());
+    clock.advance(time::Duration::days(91));
+    assert_eq!(unused(&tenant_advice(&app, &t).await).len(), 2);
+    // The user signs in through one redirect URI: only the other is reported.
+    let verifier = "v".repeat(43);
+    let challenge = crate::authorize::challenge(&verifier);
+    let url = crate::authorize::authorize_url(
+        &t,
+        &web.id,
+        "https://portal.example.com/cb",
+        &[
+            ("scope", "openid"),
+            ("state", "s"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let mut browser = crate::authorize::Browser::new(&app);
+    let res = browser
+        .sign_in_through(&url, "visitor@example.com", "Analytical1Engine")
+        .await;
+    let back = crate::authorize::location(&res);
+    assert!(
+        back.starts_with("https://portal.example.com/cb?code="),
+        "{back}"
+    );
+    let found = tenant_advice(&app, &t).await;
+    let titles = unused(&found);
+    assert_eq!(titles.len(), 1, "{found:#}");
+    assert!(
+        titles[0].contains("https://old.example.com/cb"),
+        "{titles:?}"
+    );
+    // Its authorization_code grant was not used at the token endpoint: that is reported too.
+    assert!(has(&found, "TA-GRANT-UNUSED", &web.id), "{found:#}");
     app.stop().await;
 }

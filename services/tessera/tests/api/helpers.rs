@@ -203,6 +203,18 @@ impl TestApp {
             .expect(200)
     }
 
+    /// Assigns the user `user_id` to the app `app_id` (`POST /apps/{id}/users`).
+    pub async fn assign(&self, tenant: &Tenant, app_id: &str, user_id: &str) {
+        self.api(
+            tenant,
+            Method::POST,
+            &format!("/apps/{app_id}/users"),
+            Some(json!({"id": user_id})),
+        )
+        .await
+        .expect(200);
+    }
+
     /// A management-API call as `tenant`'s API token.
     pub async fn api(
         &self,
