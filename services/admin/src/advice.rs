@@ -34,6 +34,16 @@ pub enum Severity {
     Low,
 }
 
+impl Severity {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::High => "HIGH",
+            Self::Medium => "MEDIUM",
+            Self::Low => "LOW",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Subject {
     #[serde(rename = "type")]
@@ -669,10 +679,7 @@ pub(crate) async fn tenant_advice(
 pub fn render(findings: &[Finding]) -> String {
     let mut out = String::new();
     for f in findings {
-        let severity = serde_json::to_value(f.severity)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let severity = f.severity.as_str();
         out.push_str(&format!(
             "{severity:<6} {} {} '{}' ({})\n",
             f.code, f.object.kind, f.object.name, f.object.id

@@ -33,6 +33,15 @@ impl UserInfo {
         u: &user::Model,
     ) -> Result<Self, IssueError> {
         let group_ids = group_ids(db, tenant_id, &u.id).await?;
+        Self::of(client, u, group_ids)
+    }
+
+    /// [`UserInfo::load`] with the user's groups already read (one read serves every client).
+    pub fn of(
+        client: &ClientSnapshot,
+        u: &user::Model,
+        group_ids: Vec<String>,
+    ) -> Result<Self, IssueError> {
         Ok(Self {
             id: u.id.clone(),
             status: u.status.clone(),

@@ -1,9 +1,10 @@
 //! The token service: discovery, JWKS and the token endpoint of every
 //! custom authorization server, under `{org}/oauth2/{as}`.
 //!
-//! Everything on the token path reads the hot state (`tessera_hot`); the only database access
-//! is the password grant's user lookup (an argon2id check dominates that grant anyway) and
-//! storing a refresh token, which must survive a restart.
+//! Everything on the token path reads the hot state (`tessera_hot`). The database is read only
+//! for a user-bound grant's user and groups (password — where an argon2id check dominates —
+//! authorization code, device code, token exchange, JWT bearer) and written only to store a
+//! refresh token, which must survive a restart; `client_credentials` touches neither.
 
 mod authorize;
 mod claims;

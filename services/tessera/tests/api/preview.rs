@@ -102,6 +102,18 @@ async fn preview(app: &TestApp, t: &Tenant, sid: &str, body: Value) -> Value {
     .expect(200)
 }
 
+/// The id of the object named `name` in a listed collection.
+fn id_named(list: &Value, name: &str) -> String {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {list}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn outcomes(list: &Value) -> Vec<(String, String)> {
     list.as_array()
         .unwrap()
@@ -956,15 +968,7 @@ async fn a_proposed_policy_change_shows_which_decisions_it_would_turn_and_saves_
         )
         .await
         .expect(200);
-    let ours = policies
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "ours")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ours = id_named(&policies, "ours");
     let rules = app
         .api(
             &w.t,
@@ -974,15 +978,7 @@ async fn a_proposed_policy_change_shows_which_decisions_it_would_turn_and_saves_
         )
         .await
         .expect(200);
-    let machines = rules
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "machines")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let machines = id_named(&rules, "machines");
     let requests = json!([
         {"clientId": w.svc.id, "grantType": "client_credentials", "scopes": ["orders.write"]},
         {"clientId": w.svc.id, "grantType": "client_credentials", "scopes": ["orders.read"]},
@@ -1042,6 +1038,16 @@ async fn a_proposed_policy_change_shows_which_decisions_it_would_turn_and_saves_
         diff["requests"][2]["after"]["error"]["error"],
         "access_denied"
     );
+    // Deleting it turns them the same way.
+    let gone = json!({"deletePolicy": {"id": ours}});
+    let diff = preview(
+        &app,
+        &w.t,
+        &w.sid,
+        json!({"proposed": gone, "requests": requests}),
+    )
+    .await;
+    assert_eq!(diff["changed"], 2, "{diff:#}");
     // A new policy for the service app only, with no rules yet, changes nothing.
     let new =
         json!({"policy": {"priority": 1, "conditions": {"clients": {"include": [w.svc.id]}}}});
@@ -1054,18 +1060,7 @@ async fn a_proposed_policy_change_shows_which_decisions_it_would_turn_and_saves_
     .await;
     assert_eq!(diff["changed"], 0, "{diff:#}");
     // Deleting the buyers' fallback rule.
-    let rules_by_name = |n: &str| {
-        rules
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == n)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let delete = json!({"deleteRule": {"policyId": ours, "id": rules_by_name("readers")}});
+    let delete = json!({"deleteRule": {"policyId": ours, "id": id_named(&rules, "readers")}});
     let diff = preview(
         &app,
         &w.t,
@@ -1075,12 +1070,12 @@ async fn a_proposed_policy_change_shows_which_decisions_it_would_turn_and_saves_
     .await;
     assert_eq!(
         diff["requests"][2]["after"]["rule"],
-        json!(rules_by_name("buyers")),
+        json!(id_named(&rules, "buyers")),
         "{diff:#}"
     );
     assert_eq!(
         diff["requests"][2]["before"]["rule"],
-        json!(rules_by_name("readers")),
+        json!(id_named(&rules, "readers")),
         "{diff:#}"
     );
     // Bad proposals are E0000001 naming `proposed`, and nothing changes.

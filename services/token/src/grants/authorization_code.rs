@@ -97,7 +97,7 @@ pub async fn grant(
         crate::userinfo::remember_requested(r, &granted.access, &bound.claims.userinfo).await?;
     }
     let mut refresh_family = None;
-    if family::offered(r, &grant) {
+    if family::offered(r.client, &grant) {
         let (token, fam) = family::start(
             r,
             "authorization_code",

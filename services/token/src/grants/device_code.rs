@@ -81,7 +81,7 @@ pub async fn grant(r: &GrantRequest<'_>, device_code: &str) -> Result<Granted, O
         ..IdTokenFor::default()
     };
     let mut granted = user_tokens(r, &grant, &info, signed_in, None).await?;
-    if family::offered(r, &grant) {
+    if family::offered(r.client, &grant) {
         let (token, _) =
             family::start(r, GRANT_TYPE, &grant, &info, auth_time, &granted.access).await?;
         granted.refresh_token = Some(token);

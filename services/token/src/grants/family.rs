@@ -15,9 +15,9 @@ use crate::mint::{self, AccessToken};
 
 /// Whether this grant hands out a refresh token: `offline_access` granted to an app allowed
 /// the `refresh_token` grant.
-pub fn offered(r: &GrantRequest<'_>, grant: &Grant) -> bool {
+pub fn offered(client: &tessera_hot::ClientSnapshot, grant: &Grant) -> bool {
     grant.scopes.iter().any(|s| s == "offline_access")
-        && r.client.grant_types.iter().any(|g| g == "refresh_token")
+        && client.grant_types.iter().any(|g| g == "refresh_token")
 }
 
 /// What every token of a refresh family carries from the grant that started it.

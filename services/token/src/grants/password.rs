@@ -66,7 +66,7 @@ pub async fn grant(
         ..IdTokenFor::default()
     };
     let mut granted = user_tokens(r, &grant, &info, signed_in, None).await?;
-    if family::offered(r, &grant) {
+    if family::offered(r.client, &grant) {
         let (token, _) =
             family::start(r, "password", &grant, &info, r.now, &granted.access).await?;
         granted.refresh_token = Some(token);

@@ -403,8 +403,8 @@ impl Drafting<'_> {
             id_claims.insert("exp".into(), json!(now + id.lifetime_secs));
             tokens["id_token"] = Value::Object(id_claims);
         }
-        let refresh = grant.scopes.iter().any(|s| s == "offline_access")
-            && client.grant_types.iter().any(|g| g == "refresh_token")
+        // The grants that start (or continue) a refresh-token family when it is offered.
+        let refresh = super::family::offered(client, grant)
             && matches!(
                 grant_type,
                 GrantType::Password
@@ -678,10 +678,11 @@ pub async fn claim_failures(
     let now = state.clock.now().unix_timestamp();
     let mut failures: Vec<ClaimFailure> = Vec::new();
     for u in &users {
+        let groups = claims::group_ids(&state.db, &tenant.tenant_id, &u.id)
+            .await
+            .map_err(OAuthError::from)?;
         for client in tenant.clients.values().filter(|c| c.active) {
-            let info = UserInfo::load(&state.db, &tenant.tenant_id, client, u)
-                .await
-                .map_err(OAuthError::from)?;
+            let info = UserInfo::of(client, u, groups.clone()).map_err(OAuthError::from)?;
             if !crate::code::assigned(&tenant, client, &u.id, &info.group_ids) {
                 continue;
             }
