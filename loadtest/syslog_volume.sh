@@ -16,12 +16,7 @@ BACKEND=${2:-postgres}
 PORT=${TESSERA_VOLUME_PORT:-18490}
 PG=${VOLUME_PG:-postgres://postgres@127.0.0.1:5432}
 CHUNK=1000000
-if [ -z "${TESSERA_BIN:-}" ]; then
-  echo "building the release binary..." >&2
-  cargo build --release -q -p tessera
-fi
-BIN=${TESSERA_BIN:-./target/release/tessera}
-WORK=$(mktemp -d)
+. loadtest/lib.sh
 cleanup() {
   [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
   [ "$BACKEND" = postgres ] && psql -q "$PG/postgres" -c 'DROP DATABASE IF EXISTS tessera_volume' >/dev/null 2>&1
