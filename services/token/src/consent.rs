@@ -15,13 +15,43 @@ use tessera_domain::secrets::{lookup_digest, random_token};
 use tessera_ephemeral::{Key, Kind};
 use tessera_hot::{ClientSnapshot, ServerSnapshot, TenantSnapshot};
 use tessera_oauth::{ErrorCode, OAuthError};
-use tessera_store::entities::consent;
+use tessera_store::entities::{consent, scope};
 use tessera_store::{ColumnTrait as _, Condition, repo};
 
 use crate::code::CodeGrant;
 use crate::pages::{error_page, render};
 use crate::reply::{ReplyTo, respond};
 use crate::session;
+
+/// What a consent page says about each of `names` on a server: the scope's description, or its
+/// display name, or its name. Read from the database when a page is shown rather than kept in
+/// every hot server snapshot (docs/performance.md, "Memory per hot tenant").
+pub async fn describe(
+    state: &AppState,
+    tenant_id: &str,
+    server_id: &str,
+    names: &[String],
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let rows = repo::all::<scope::Entity>(
+        &state.db,
+        tenant_id,
+        Condition::all()
+            .add(scope::Column::ServerId.eq(server_id))
+            .add(scope::Column::Name.is_in(names)),
+    )
+    .await
+    .map_err(OAuthError::server_error)?;
+    Ok(names
+        .iter()
+        .map(|name| {
+            let row = rows.iter().find(|r| &r.name == name);
+            let description = row
+                .and_then(|r| r.description.clone().or_else(|| r.display_name.clone()))
+                .unwrap_or_else(|| name.clone());
+            (name.clone(), description)
+        })
+        .collect())
+}
 
 /// The ACTIVE consents a user gave a client on a server, by scope name.
 pub async fn granted(
@@ -84,12 +114,10 @@ pub async fn ask(
             Duration::from_secs(600),
         )
         .await?;
-    let scopes: Vec<_> = scopes
-        .iter()
-        .map(|s| {
-            let description = server.scope_descriptions.get(s).unwrap_or(s);
-            context! { name => s, description => description }
-        })
+    let scopes: Vec<_> = describe(state, &tenant.tenant_id, &server.server_id, scopes)
+        .await?
+        .into_iter()
+        .map(|(name, description)| context! { name => name, description => description })
         .collect();
     Ok(render(
         StatusCode::OK,

@@ -339,21 +339,13 @@ pub async fn activate(
     let Some(client) = tenant.clients.get(&record.client_id) else {
         return Ok(invalid());
     };
-    let server = state
-        .hot
-        .server(&tenant.name, &record.server_id)
-        .await
-        .map_err(OAuthError::server_error)?;
-    let descriptions = server.as_ref().map(|(_, s)| &s.scope_descriptions);
-    let scopes: Vec<_> = record
-        .scopes
-        .iter()
-        .flatten()
-        .map(|s| {
-            let description = descriptions.and_then(|d| d.get(s)).unwrap_or(s);
-            context! { name => s, description => description }
-        })
-        .collect();
+    let names = record.scopes.as_deref().unwrap_or_default();
+    let scopes: Vec<_> =
+        crate::consent::describe(&state, &tenant.tenant_id, &record.server_id, names)
+            .await?
+            .into_iter()
+            .map(|(name, description)| context! { name => name, description => description })
+            .collect();
     // The answer is bound to this user and this code by a single-use id only this page shows.
     let id = random_token(state.random.as_ref(), 24);
     let approval = Approval {

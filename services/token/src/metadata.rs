@@ -1,5 +1,5 @@
-//! Discovery documents and JWKS (Okta's `/keys` reference): pre-serialised bytes from the
-//! server's snapshot.
+//! Discovery documents and JWKS (Okta's `/keys` reference): bytes serialised once per snapshot
+//! (the JWKS when it is loaded, the discovery documents on their first request).
 
 use std::sync::Arc;
 
@@ -59,7 +59,7 @@ pub async fn openid_configuration(
     path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
     let (_, s) = resolve(&state, &path).await?;
-    Ok(document(&s.openid_configuration, 3600))
+    Ok(document(&s.openid_configuration(state.hot.config()), 3600))
 }
 
 pub async fn oauth_metadata(
@@ -67,7 +67,7 @@ pub async fn oauth_metadata(
     path: web::Path<ServerPath>,
 ) -> Result<HttpResponse, OAuthError> {
     let (_, s) = resolve(&state, &path).await?;
-    Ok(document(&s.oauth_metadata, 3600))
+    Ok(document(&s.oauth_metadata(state.hot.config()), 3600))
 }
 
 /// The JWKS with a `max-age` computed for this request: until the server's next scheduled

@@ -20,12 +20,19 @@ use tessera_store::{ColumnTrait, Condition, DatabaseConnection, repo};
 
 use crate::LoadError;
 use crate::registry::RegistryConfig;
-use bytes::Bytes;
 
+use crate::discovery::{self, Discovery};
 use crate::snapshot::{
-    ClaimValue, ClientSnapshot, CompiledClaim, HookOAuth, HookSnapshot, PublishedKey,
-    ServerSnapshot, TenantSnapshot, TrustedOrigins, VerifyKey,
+    ClaimValue, ClientSnapshot, CompiledClaim, HookOAuth, HookSnapshot, ServerSnapshot,
+    TenantSnapshot, TrustedOrigins, VerifyKey,
 };
+
+/// A key as published in the JWKS, while a server snapshot is built (the snapshot keeps the
+/// serialised set and the keys parsed for verification, not these).
+struct PublishedKey {
+    kid: String,
+    jwk: Value,
+}
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
     serde_json::from_str(text).map_err(|e| LoadError::Corrupt(e.to_string()))
@@ -398,18 +405,6 @@ pub async fn server(
         .filter(|x| x.consent == "FLEXIBLE")
         .map(|x| x.name.clone())
         .collect();
-    let scope_descriptions = scope_rows
-        .iter()
-        .map(|x| {
-            (
-                x.name.clone(),
-                x.description
-                    .clone()
-                    .or_else(|| x.display_name.clone())
-                    .unwrap_or_else(|| x.name.clone()),
-            )
-        })
-        .collect();
     let mut claims = Vec::new();
     for c in repo::all::<claim::Entity>(db, id, claim::Column::ServerId.eq(&s.id)).await? {
         if c.status != "ACTIVE" {
@@ -504,7 +499,6 @@ pub async fn server(
         if published {
             keys.push(PublishedKey {
                 kid: k.kid.clone(),
-                status: k.status.clone(),
                 jwk: parse(&k.public_jwk)?,
             });
         }
@@ -526,15 +520,11 @@ pub async fn server(
         })
         .collect();
     let jwks = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() });
-    let published_scopes: Vec<&str> = scope_rows
+    let published_scopes = scope_rows
         .iter()
         .filter(|x| x.system || x.metadata_publish == "ALL_CLIENTS")
-        .map(|x| x.name.as_str())
+        .map(|x| x.name.clone())
         .collect();
-    let mut published_scopes: Vec<&str> = published_scopes;
-    if s.org {
-        published_scopes.extend(tessera_domain::org_scopes::ALL);
-    }
     let trusted_servers = repo::all::<associated_server::Entity>(
         db,
         id,
@@ -544,15 +534,6 @@ pub async fn server(
     .into_iter()
     .map(|a| a.trusted_server_id)
     .collect();
-    let (oidc, oauth) = discovery(
-        &issuer,
-        &endpoints,
-        &published_scopes,
-        cfg,
-        &s.signing_alg,
-        s.org,
-        &org,
-    );
     Ok(ServerSnapshot {
         tenant_id: t.id.clone(),
         server_id: s.id.clone(),
@@ -564,18 +545,21 @@ pub async fn server(
         scopes,
         consent_required,
         consent_flexible,
-        scope_descriptions,
         claims,
         policies,
         signing_key,
-        keys,
         verify_keys,
-        jwks: Bytes::from(jwks.to_string().into_bytes()),
+        jwks: discovery::exact(&jwks),
         jwks_fresh_until: jwks_fresh_until(s, cfg),
         jwks_max_age_floor: jwks_max_age_floor(s, cfg),
         jwks_max_age_ceiling: jwks_max_age_ceiling(s, cfg),
-        openid_configuration: Bytes::from(oidc.to_string().into_bytes()),
-        oauth_metadata: Bytes::from(oauth.to_string().into_bytes()),
+        discovery: Discovery::new(
+            endpoints,
+            published_scopes,
+            s.signing_alg.clone(),
+            s.org,
+            org,
+        ),
         version: t.config_version,
         trusted_servers,
     })
@@ -624,142 +608,4 @@ fn jwks_max_age_ceiling(s: &srv::Model, cfg: &RegistryConfig) -> u64 {
         3_600
     };
     u64::try_from(lead_secs(s, cfg).clamp(0, ceiling)).unwrap_or(0)
-}
-
-/// The two discovery documents (Okta's discovery documents), listing only what this deployment
-/// serves: the org authorization server's token endpoint takes `authorization_code`,
-/// `client_credentials` and the token exchange for identity assertions only (and `/authorize`
-/// the implicit flow), and the device and JWT bearer grants are a custom server's.
-fn discovery(
-    issuer: &str,
-    endpoints: &str,
-    scopes: &[&str],
-    cfg: &RegistryConfig,
-    alg: &str,
-    org: bool,
-    org_url: &str,
-) -> (Value, Value) {
-    let endpoint = |name: &str| format!("{endpoints}/v1/{name}");
-    let auth_methods = [
-        "client_secret_basic",
-        "client_secret_post",
-        "client_secret_jwt",
-        "private_key_jwt",
-        "none",
-    ];
-    // `device_sso` exists as a system scope (as in Okta) but is for Native SSO (a token
-    // exchange of an ID token and a device secret), which Tessera does not implement: it is
-    // not advertised.
-    let scopes: Vec<&str> = scopes
-        .iter()
-        .copied()
-        .filter(|s| *s != "device_sso")
-        .collect();
-    let signing_algs = json!([
-        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"
-    ]);
-    let mut oauth = json!({
-        "issuer": issuer,
-        "token_endpoint": endpoint("token"),
-        "jwks_uri": endpoint("keys"),
-        "grant_types_supported": if org {
-            vec![
-                "authorization_code",
-                "implicit",
-                "client_credentials",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ]
-        } else {
-            cfg.grant_types.clone()
-        },
-        "scopes_supported": scopes,
-        "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": signing_algs,
-        "claims_supported": ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp", "sub"],
-        "response_types_supported": cfg.response_types,
-        "response_modes_supported": cfg.response_modes,
-        "code_challenge_methods_supported": ["S256"],
-        // RFC 9449 §5.1: the algorithms a DPoP proof may use (tessera_oauth::dpop), of the
-        // ones Okta's metadata lists (ES512 is not verified here).
-        "dpop_signing_alg_values_supported": ["RS256", "RS384", "RS512", "ES256", "ES384"],
-    });
-    if cfg.endpoints.contains(&"authorize") {
-        oauth["pushed_authorization_request_endpoint"] = json!(endpoint("par"));
-        oauth["request_parameter_supported"] = json!(true);
-        // `request_uri` is taken only as a pushed request's (RFC 9126), not fetched.
-        oauth["request_uri_parameter_supported"] = json!(false);
-        oauth["request_object_signing_alg_values_supported"] = json!([
-            "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384"
-        ]);
-    }
-    // Dynamic client registration is the org's (`{org}/oauth2/v1/clients`, as in Okta's
-    // metadata for every server).
-    oauth["registration_endpoint"] = json!(format!("{org_url}/oauth2/v1/clients"));
-    if !org && cfg.endpoints.contains(&"device/authorize") {
-        oauth["device_authorization_endpoint"] = json!(endpoint("device/authorize"));
-    }
-    for (field, path) in [
-        ("authorization_endpoint", "authorize"),
-        ("introspection_endpoint", "introspect"),
-        ("revocation_endpoint", "revoke"),
-    ] {
-        if cfg.endpoints.contains(&path) {
-            oauth[field] = json!(endpoint(path));
-        }
-    }
-    // RFC 8414 §2: with the JWT client-authentication methods listed, each endpoint that
-    // accepts them names the algorithms too.
-    if cfg.endpoints.contains(&"introspect") {
-        oauth["introspection_endpoint_auth_methods_supported"] = json!(auth_methods);
-        oauth["introspection_endpoint_auth_signing_alg_values_supported"] = signing_algs.clone();
-    }
-    if cfg.endpoints.contains(&"revoke") {
-        oauth["revocation_endpoint_auth_methods_supported"] = json!(auth_methods);
-        oauth["revocation_endpoint_auth_signing_alg_values_supported"] = signing_algs.clone();
-    }
-    let mut oidc = oauth.clone();
-    oidc["subject_types_supported"] = json!(["public"]);
-    // OIDC Core §5.5 (standard claims, by section: tessera_domain::claims_request).
-    oidc["claims_parameter_supported"] = json!(true);
-    oidc["id_token_signing_alg_values_supported"] = json!([alg]);
-    oidc["claims_supported"] = json!([
-        "iss",
-        "ver",
-        "sub",
-        "aud",
-        "iat",
-        "exp",
-        "jti",
-        "auth_time",
-        "amr",
-        "idp",
-        "nonce",
-        "name",
-        "nickname",
-        "preferred_username",
-        "given_name",
-        "middle_name",
-        "family_name",
-        "email",
-        "email_verified",
-        "profile",
-        "zoneinfo",
-        "locale",
-        "address",
-        "phone_number",
-        "picture",
-        "website",
-        "gender",
-        "birthdate",
-        "updated_at",
-        "at_hash",
-        "c_hash"
-    ]);
-    if cfg.endpoints.contains(&"userinfo") {
-        oidc["userinfo_endpoint"] = json!(endpoint("userinfo"));
-    }
-    if cfg.endpoints.contains(&"logout") {
-        oidc["end_session_endpoint"] = json!(endpoint("logout"));
-    }
-    (oidc, oauth)
 }

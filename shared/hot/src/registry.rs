@@ -461,6 +461,11 @@ impl Registry {
         }
     }
 
+    /// What the registry was configured with.
+    pub fn config(&self) -> &RegistryConfig {
+        &self.shared.config
+    }
+
     /// How many tenants have live actors.
     pub fn loaded_tenants(&self) -> usize {
         read(&self.tenants).len()

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::Value;
 use tessera_domain::el::Expr;
 use tessera_domain::el_eval::GroupRef;
@@ -10,6 +11,9 @@ use tessera_domain::origins::ScopeType;
 use tessera_domain::policy::{Policy, ScopeInfo};
 use tessera_domain::secrets::SecretHash;
 use tessera_jose::SigningKey;
+
+use crate::discovery::Discovery;
+use crate::registry::RegistryConfig;
 
 /// A claim, compiled.
 #[derive(Debug, Clone)]
@@ -32,14 +36,6 @@ pub enum ClaimValue {
         filter: String,
         pattern: String,
     },
-}
-
-/// A key as published in the JWKS.
-#[derive(Debug, Clone)]
-pub struct PublishedKey {
-    pub kid: String,
-    pub status: String,
-    pub jwk: Value,
 }
 
 /// A published key, parsed for verifying this server's tokens (introspection).
@@ -75,17 +71,14 @@ pub struct ServerSnapshot {
     pub consent_required: Vec<String>,
     /// Scope names with `consent: FLEXIBLE` (the user is asked when the app requires consent).
     pub consent_flexible: Vec<String>,
-    /// What the consent page says about each scope (its description, or its display name).
-    pub scope_descriptions: std::collections::HashMap<String, String>,
     pub claims: Vec<CompiledClaim>,
     pub policies: Vec<Policy>,
     /// The ACTIVE key, parsed and ready to sign.
     pub signing_key: Option<Arc<SigningKey>>,
-    pub keys: Vec<PublishedKey>,
     /// The published keys, parsed once for verification.
     pub verify_keys: Vec<VerifyKey>,
     /// `GET /v1/keys`, pre-serialised.
-    pub jwks: bytes::Bytes,
+    pub jwks: Bytes,
     /// Until when (ms) a cached copy of the JWKS is safe: the next scheduled rotation of an AUTO
     /// server (a key created before then may sign after it). `None` for MANUAL servers.
     pub jwks_fresh_until: Option<i64>,
@@ -95,10 +88,8 @@ pub struct ServerSnapshot {
     /// The longest `max-age` the JWKS is served with (seconds): never above the NEXT key's
     /// lead, so no cache outlives the moment a newly published key may sign.
     pub jwks_max_age_ceiling: u64,
-    /// `/.well-known/openid-configuration`, pre-serialised.
-    pub openid_configuration: bytes::Bytes,
-    /// `/.well-known/oauth-authorization-server`, pre-serialised.
-    pub oauth_metadata: bytes::Bytes,
+    /// The discovery documents: see [`Self::openid_configuration`].
+    pub discovery: Discovery,
     /// The tenant's config version this snapshot reflects.
     pub version: i64,
     /// The ids of the servers this one trusts (Okta's associated servers): their access tokens
@@ -116,6 +107,16 @@ pub enum Asking {
 }
 
 impl ServerSnapshot {
+    /// `/.well-known/openid-configuration`, serialised on the first request.
+    pub fn openid_configuration(&self, cfg: &RegistryConfig) -> Bytes {
+        self.discovery.documents(&self.issuer, cfg).0.clone()
+    }
+
+    /// `/.well-known/oauth-authorization-server`, serialised on the first request.
+    pub fn oauth_metadata(&self, cfg: &RegistryConfig) -> Bytes {
+        self.discovery.documents(&self.issuer, cfg).1.clone()
+    }
+
     /// The scopes among `scopes` that need the user's consent on this server (the one consent
     /// rule every grant and the authorize endpoint use).
     pub fn needing_consent<'s>(&self, scopes: &'s [String], asking: Asking) -> Vec<&'s str> {
