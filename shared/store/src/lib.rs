@@ -79,18 +79,20 @@ pub async fn connect_with(url: &str, pool: Pool) -> Result<DatabaseConnection, S
             .connect_timeout(pool.connect)
             .statement_timeout(pool.statement);
     }
-    let db = Database::connect(options).await?;
     if sqlite {
-        // WAL lets readers proceed while one writer commits; foreign keys are not used but the
-        // busy timeout matters when several pooled connections write.
-        for pragma in [
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA busy_timeout=5000",
-            "PRAGMA synchronous=NORMAL",
-        ] {
-            db.execute_unprepared(pragma).await?;
-        }
+        // Set on every pooled connection as it opens (a PRAGMA run through the pool reaches
+        // only the one connection that runs it). WAL lets readers proceed while one writer
+        // commits; the busy timeout matters when several pooled connections write; FULL makes
+        // each commit durable in the WAL before it returns, which the System Log relies on: it
+        // deletes a spool segment once its events are committed.
+        options.map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(std::time::Duration::from_secs(5))
+                .synchronous(SqliteSynchronous::Full)
+        });
     }
+    let db = Database::connect(options).await?;
     Ok(db)
 }
 
@@ -197,5 +199,48 @@ pub mod text {
             assert_eq!(super::literal("50%_off\\"), "50\\%\\_off\\\\");
             assert_eq!(super::literal("plain"), "plain");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait as _, Statement, TransactionTrait as _};
+
+    /// Every pooled SQLite connection is in WAL mode, waits for the write lock and commits
+    /// durably, not only the first one the pool opened.
+    #[tokio::test]
+    async fn every_sqlite_connection_commits_durably() {
+        let dir =
+            std::env::temp_dir().join(format!("tessera-store-pragmas-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+        let db = super::connect(&url).await.unwrap();
+        // Open transactions hold their connections: four of them hold the whole pool.
+        let mut open = Vec::new();
+        for _ in 0..4 {
+            open.push(db.begin().await.unwrap());
+        }
+        for tx in &open {
+            let pragma = |name: &str| {
+                Statement::from_string(sea_orm::DatabaseBackend::Sqlite, format!("PRAGMA {name}"))
+            };
+            let one = |row: Option<sea_orm::QueryResult>| row.unwrap();
+            let synchronous: i32 = one(tx.query_one_raw(pragma("synchronous")).await.unwrap())
+                .try_get_by_index(0)
+                .unwrap();
+            let busy: i32 = one(tx.query_one_raw(pragma("busy_timeout")).await.unwrap())
+                .try_get_by_index(0)
+                .unwrap();
+            let journal: String = one(tx.query_one_raw(pragma("journal_mode")).await.unwrap())
+                .try_get_by_index(0)
+                .unwrap();
+            assert_eq!(
+                (synchronous, busy, journal.as_str()),
+                (2, 5000, "wal"),
+                "FULL, 5 s, WAL"
+            );
+        }
+        drop(open);
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
