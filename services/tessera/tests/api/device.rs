@@ -287,3 +287,62 @@ async fn a_policy_rule_must_allow_the_device_grant() {
     assert_eq!(status, 200, "{body}");
     app.stop().await;
 }
+
+/// The hosted approval page names each scope the device asked for with the description the
+/// tenant gave it (read when the page is shown, so an edit shows at once), HTML-escaped.
+#[actix_web::test]
+async fn the_approval_page_describes_the_requested_scopes() {
+    let app = spawn(Backend::Embedded).await;
+    let t = app.provision().await;
+    let scope = app
+        .api(
+            &t,
+            Method::POST,
+            "/authorizationServers/default/scopes",
+            Some(json!({"name": "recordings.read", "description": "Watch your <recordings>"})),
+        )
+        .await
+        .expect(201);
+    let c = app_with(&app, &t, device_app(&[DEVICE])).await;
+    let login = assigned_user(&app, &t, &c, "tv@example.com").await;
+
+    let (status, started) = start(&app, &t, &c, "openid recordings.read").await;
+    assert_eq!(status, 200, "{started}");
+    let complete = started["verification_uri_complete"].as_str().unwrap();
+    let page = Browser::new(&app)
+        .sign_in_through(complete, &login, "Analytical1Engine")
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<strong>recordings.read</strong>: Watch your &lt;recordings&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<recordings>"), "the description is escaped");
+
+    // An edited description shows on the next page.
+    app.api(
+        &t,
+        Method::PUT,
+        &format!(
+            "/authorizationServers/default/scopes/{}",
+            scope["id"].as_str().unwrap()
+        ),
+        Some(json!({"name": "recordings.read", "description": "Play your recordings"})),
+    )
+    .await
+    .expect(200);
+    let (_, started) = start(&app, &t, &c, "openid recordings.read").await;
+    let complete = started["verification_uri_complete"].as_str().unwrap();
+    let html = Browser::new(&app)
+        .sign_in_through(complete, &login, "Analytical1Engine")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<strong>recordings.read</strong>: Play your recordings"),
+        "{html}"
+    );
+    app.stop().await;
+}
