@@ -25,6 +25,10 @@ pub struct Config {
     /// keep sockets for 5 s to a few tens of seconds), so a client never reuses a connection
     /// the server has just closed. 0 turns keep-alive off.
     pub keep_alive_secs: u64,
+    /// HTTP worker threads (`TESSERA_HTTP_WORKERS`). Unset: one per CPU the process may use
+    /// (a container's CPU quota included). Each worker builds its own route table, a few MiB
+    /// (docs/operations.md, "Sizing"), so a process on a large node may want fewer.
+    pub http_workers: Option<usize>,
     /// The externally visible base URL (`TESSERA_PUBLIC_URL`); tenants' org URLs and issuers
     /// derive from it, never from a request's Host header. Default: `http://{listen}`.
     pub public_url: Option<String>,
@@ -324,6 +328,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             metrics_listen: "127.0.0.1:9464".into(),
             keep_alive_secs: 75,
+            http_workers: None,
             public_url: None,
             base_domain: None,
             data_dir: PathBuf::from("./data"),
@@ -503,6 +508,14 @@ impl Config {
         if self.hot_idle_secs == 0 {
             return Err(invalid("hot_idle_secs", "must be at least 1"));
         }
+        if let Some(n) = self.http_workers
+            && !(1..=512).contains(&n)
+        {
+            return Err(invalid(
+                "http_workers",
+                format!("{n} is not between 1 and 512"),
+            ));
+        }
         if self.keep_alive_secs > 3600 {
             return Err(invalid(
                 "keep_alive_secs",
@@ -656,6 +669,13 @@ mod tests {
                     ..Config::default()
                 },
                 "`operator_token`",
+            ),
+            (
+                Config {
+                    http_workers: Some(0),
+                    ..Config::default()
+                },
+                "`http_workers`",
             ),
         ];
         for (config, setting) in cases {

@@ -292,18 +292,37 @@ async fn sync(inner: std::sync::Weak<Inner>) {
 /// One spooled record, read back: its line (without the newline), where the line ends in its
 /// segment, and when its event was recorded (ms since the epoch).
 struct Line {
-    body: Vec<u8>,
+    /// Where the line's body (without its newline) is in the batch's buffer.
+    body: std::ops::Range<usize>,
     end: u64,
     created_ms: i64,
 }
 
+/// Lines read for one load: one buffer and where each line is in it (one allocation for the
+/// whole batch, not one per line).
+struct Batch {
+    buf: Vec<u8>,
+    lines: Vec<Line>,
+}
+
+impl Batch {
+    fn body(&self, line: &Line) -> &[u8] {
+        &self.buf[line.body.clone()]
+    }
+}
+
 /// Complete, well-formed lines from `at`: up to [`BATCH`] of them, the position after the last
 /// one read, and how many malformed lines were skipped.
-fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Vec<Line>, Position, u64)> {
+fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Batch, Position, u64)> {
     let mut file = std::fs::File::open(segment_path(dir, at.0))?;
+    let len = file.metadata()?.len();
     file.seek(SeekFrom::Start(at.1))?;
-    let mut buf = Vec::new();
-    file.take(READ_BYTES as u64).read_to_end(&mut buf)?;
+    let want = usize::try_from(len.saturating_sub(at.1))
+        .unwrap_or(READ_BYTES)
+        .min(READ_BYTES);
+    // Sized once: growing by doubling would reach twice the read at its peak.
+    let mut buf = Vec::with_capacity(want);
+    file.take(want as u64).read_to_end(&mut buf)?;
     let mut lines = Vec::new();
     let mut consumed = 0usize;
     let mut malformed = 0;
@@ -311,19 +330,24 @@ fn read_lines(dir: &Path, at: Position) -> std::io::Result<(Vec<Line>, Position,
         if line.last() != Some(&b'\n') || lines.len() >= BATCH {
             break; // a line still being written, or enough for one load
         }
+        let start = consumed;
         consumed += line.len();
         let body = &line[..line.len() - 1];
         // The same reading the load stores, so a line is either stored or counted lost.
         match crate::syslog::spooled_row(body) {
             Some(row) => lines.push(Line {
-                body: body.to_vec(),
+                body: start..consumed - 1,
                 end: at.1 + consumed as u64,
                 created_ms: row.created,
             }),
             None => malformed += 1,
         }
     }
-    Ok((lines, (at.0, at.1 + consumed as u64), malformed))
+    Ok((
+        Batch { buf, lines },
+        (at.0, at.1 + consumed as u64),
+        malformed,
+    ))
 }
 
 fn lost(count: u64, why: &str) {
@@ -364,9 +388,16 @@ async fn load(
     loop {
         let current = *inner.appended.borrow();
         let read = read_lines(&inner.dir, at);
-        let (lines, next, malformed) = match read {
+        let (batch, next, malformed) = match read {
             Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), at, 0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+                Batch {
+                    buf: Vec::new(),
+                    lines: Vec::new(),
+                },
+                at,
+                0,
+            ),
             Err(e) => {
                 tracing::error!(error = %e, segment = at.0, "System Log spool: cannot read a segment; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -374,6 +405,7 @@ async fn load(
             }
         };
         lost(malformed, "a spooled line is not an event");
+        let lines = &batch.lines;
         if lines.is_empty() {
             if at.0 < current.0 {
                 // A finished segment is loaded: what is left of it is a torn last line.
@@ -410,7 +442,7 @@ async fn load(
             let fresh: Vec<&[u8]> = lines
                 .iter()
                 .filter(|l| !export.has((at.0, l.end)))
-                .map(|l| l.body.as_slice())
+                .map(|l| batch.body(l))
                 .collect();
             if !fresh.is_empty() && export.write(&fresh, next).await.is_err() {
                 note_fill(&inner);
@@ -419,7 +451,7 @@ async fn load(
             }
         }
         let mark = now.saturating_sub(marked) >= crate::syslog::MARK_EVERY_MS;
-        match store(&db, &inner.id, &lines, next, now, mark).await {
+        match store(&db, &inner.id, &batch, next, now, mark).await {
             Ok(()) => {
                 if mark {
                     marked = now;
@@ -508,7 +540,7 @@ async fn checkpoint(
 async fn store(
     db: &DatabaseConnection,
     id: &str,
-    lines: &[Line],
+    batch: &Batch,
     next: Position,
     now: i64,
     mark: bool,
@@ -518,17 +550,16 @@ async fn store(
         DbBackend::Postgres => UPSERT_POSTGRES,
         _ => UPSERT_SQLITE,
     };
-    // Every line was read as a row by `read_lines`; none is skipped here.
-    let rows: Vec<_> = lines
-        .iter()
-        .filter_map(|l| crate::syslog::spooled_row(&l.body))
-        .collect();
-    let mut rows = rows.into_iter().peekable();
     let txn = tessera_store::begin_write(db).await?;
-    while rows.peek().is_some() {
-        let mut values = Vec::with_capacity(crate::syslog::INSERT_ROWS * 12);
+    // Every line was read as a row by `read_lines`; none is skipped here. Rows are read as
+    // each insert binds them, so a batch is never held parsed all at once.
+    for chunk in batch.lines.chunks(crate::syslog::INSERT_ROWS) {
+        let mut values = Vec::with_capacity(chunk.len() * 12);
         let mut count = 0;
-        for r in rows.by_ref().take(crate::syslog::INSERT_ROWS) {
+        for line in chunk {
+            let Some(r) = crate::syslog::spooled_row(batch.body(line)) else {
+                continue;
+            };
             values.extend([
                 r.tenant_id.into(),
                 r.id.into(),
@@ -544,6 +575,9 @@ async fn store(
                 r.last_updated.into(),
             ]);
             count += 1;
+        }
+        if count == 0 {
+            continue;
         }
         let sql = crate::syslog::insert_sql(backend, count);
         txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))

@@ -11,7 +11,6 @@
 //! The same registration code can run in recording mode ([`Api::recording`]) to list every
 //! route with its guard, which the test suite uses to try each one.
 
-use actix_web::dev::HttpServiceFactory;
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, guard, web};
 use tessera_domain::admin_roles::Guard;
@@ -26,9 +25,25 @@ pub struct RouteSpec {
 }
 
 /// Registers guarded routes into a `ServiceConfig`, or only records them.
+///
+/// Routes registered one after another with the same pattern (`GET`, `PUT` and `DELETE` of
+/// `/apps/{id}`) share one actix resource, so the router compiles that pattern's regex once:
+/// each compiled pattern costs 8–45 kB per HTTP worker, and the management API has hundreds.
+/// Only consecutive routes are merged, so the order in which patterns are tried is exactly
+/// the order of registration. The resource answers only the methods registered for it; any
+/// other method falls through to the next resource, as separate per-method resources did.
 pub struct Api<'a> {
     cfg: Option<&'a mut web::ServiceConfig>,
+    /// The resource being built for the latest pattern, registered when the pattern changes
+    /// or the `Api` is dropped.
+    pending: Option<Pending>,
     recorded: Vec<RouteSpec>,
+}
+
+struct Pending {
+    pattern: String,
+    resource: actix_web::Resource,
+    guards: Vec<(Method, Guard)>,
 }
 
 impl<'a> Api<'a> {
@@ -36,6 +51,7 @@ impl<'a> Api<'a> {
     pub fn new(cfg: &'a mut web::ServiceConfig) -> Self {
         Self {
             cfg: Some(cfg),
+            pending: None,
             recorded: Vec::new(),
         }
     }
@@ -44,12 +60,13 @@ impl<'a> Api<'a> {
     pub fn recording() -> Self {
         Self {
             cfg: None,
+            pending: None,
             recorded: Vec::new(),
         }
     }
 
-    pub fn into_specs(self) -> Vec<RouteSpec> {
-        self.recorded
+    pub fn into_specs(mut self) -> Vec<RouteSpec> {
+        std::mem::take(&mut self.recorded)
     }
 
     /// A route for `method` at `pattern`, guarded by `guard`.
@@ -65,8 +82,22 @@ impl<'a> Api<'a> {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        if let Some(cfg) = self.cfg.as_deref_mut() {
-            cfg.service(resource(method.clone(), pattern, guard, handler));
+        if self.cfg.is_some() {
+            if self.pending.as_ref().is_some_and(|p| p.pattern != pattern) {
+                self.register_pending();
+            }
+            let pending = self.pending.get_or_insert_with(|| Pending {
+                pattern: pattern.to_owned(),
+                resource: web::resource(pattern),
+                guards: Vec::new(),
+            });
+            assert!(
+                !pending.guards.iter().any(|(m, _)| *m == method),
+                "{method} {pattern} registered twice in a row"
+            );
+            pending.guards.push((method.clone(), guard));
+            let resource = std::mem::replace(&mut pending.resource, web::resource(""));
+            pending.resource = resource.route(web::method(method.clone()).to(handler));
         }
         self.recorded.push(RouteSpec {
             method,
@@ -74,6 +105,24 @@ impl<'a> Api<'a> {
             guard,
         });
         self
+    }
+
+    /// Registers the resource being built: it matches only its routes' methods and carries
+    /// their guards as its data.
+    fn register_pending(&mut self) {
+        let (Some(cfg), Some(p)) = (self.cfg.as_deref_mut(), self.pending.take()) else {
+            return;
+        };
+        let mut methods = p.guards.iter().map(|(m, _)| guard::Method(m.clone()));
+        let Some(first) = methods.next() else {
+            return;
+        };
+        let any = methods.fold(guard::Any(first), |any, m| any.or(m));
+        cfg.service(
+            p.resource
+                .guard(any)
+                .app_data(RouteGuards(p.guards.into_boxed_slice())),
+        );
     }
 
     pub fn get<F, Args>(&mut self, pattern: &str, guard: Guard, handler: F) -> &mut Self
@@ -113,25 +162,78 @@ impl<'a> Api<'a> {
     }
 }
 
-/// A resource that answers only `method` (others fall through to the next resource with the
-/// same pattern, as `ServiceConfig::route` does) and carries `guard` as its route data.
-fn resource<F, Args>(
-    method: Method,
-    pattern: &str,
-    guard: Guard,
-    handler: F,
-) -> impl HttpServiceFactory + 'static
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
-    web::resource(pattern)
-        .guard(guard::Method(method.clone()))
-        .app_data(RouteGuard(guard))
-        .route(web::method(method).to(handler))
+impl Drop for Api<'_> {
+    fn drop(&mut self) {
+        self.register_pending();
+    }
 }
 
-/// The guard of the route that matched, in the route's own data.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteGuard(pub Guard);
+/// The guards of the routes of the resource that matched, one per method, in the resource's
+/// own data.
+#[derive(Debug, Clone)]
+pub struct RouteGuards(Box<[(Method, Guard)]>);
+
+impl RouteGuards {
+    /// The guard of the route for `method`, when the resource has one.
+    pub fn of(&self, method: &Method) -> Option<Guard> {
+        self.0.iter().find(|(m, _)| m == method).map(|(_, g)| *g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::{App, HttpRequest, HttpResponse, test};
+    use tessera_domain::admin_roles::Resource;
+
+    /// Answers with the resource of the guard the matched route carries for this method.
+    async fn which(req: HttpRequest) -> HttpResponse {
+        let guard = req
+            .app_data::<RouteGuards>()
+            .and_then(|g| g.of(req.method()));
+        HttpResponse::Ok().body(format!("{:?}", guard.map(|g| g.resource)))
+    }
+
+    #[actix_web::test]
+    async fn merged_routes_keep_each_methods_guard_and_let_other_methods_fall_through() {
+        let app = test::init_service(
+            App::new()
+                .configure(|cfg| {
+                    let mut api = Api::new(cfg);
+                    api.get("/x/{id}", Guard::of(Resource::Apps), which)
+                        .delete("/x/{id}", Guard::of(Resource::Users), which)
+                        .get("/y", Guard::of(Resource::Groups), which)
+                        // Not next to the others: its own resource, tried after `/y`.
+                        .put("/x/{id}", Guard::of(Resource::Roles), which);
+                })
+                .default_service(web::to(HttpResponse::NotFound)),
+        )
+        .await;
+        for (method, path, status, body) in [
+            (Method::GET, "/x/1", 200, "Some(Apps)"),
+            (Method::DELETE, "/x/1", 200, "Some(Users)"),
+            (Method::PUT, "/x/1", 200, "Some(Roles)"),
+            (Method::GET, "/y", 200, "Some(Groups)"),
+            (Method::PATCH, "/x/1", 404, ""),
+            (Method::POST, "/y", 404, ""),
+        ] {
+            let req = test::TestRequest::default()
+                .method(method.clone())
+                .uri(path)
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status().as_u16(), status, "{method} {path}");
+            let got = test::read_body(res).await;
+            assert_eq!(got, body.as_bytes(), "{method} {path}");
+        }
+        assert_eq!(
+            Api::recording()
+                .get("/x/{id}", Guard::of(Resource::Apps), which)
+                .delete("/x/{id}", Guard::of(Resource::Users), which)
+                .recorded
+                .len(),
+            2,
+            "every route is recorded, merged or not"
+        );
+    }
+}

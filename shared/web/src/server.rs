@@ -143,7 +143,7 @@ pub async fn start_with_clock(
     if let Some(l) = metrics_listener {
         server = server.listen(l)?;
     }
-    if let Some(n) = workers {
+    if let Some(n) = workers.or(state.config.http_workers) {
         server = server.workers(n);
     }
     Ok(Started {

@@ -20,7 +20,7 @@ use tessera_store::entities::{
 use tessera_store::{ColumnTrait as _, Condition, repo};
 
 use crate::error::ApiError;
-use crate::routes::RouteGuard;
+use crate::routes::RouteGuards;
 use std::sync::{Arc, Mutex};
 use tessera_core::state::{AppState, Change};
 use tessera_core::syslog::{Audit, Event, Party};
@@ -300,7 +300,10 @@ impl FromRequest for Admin {
             }
             // The permission comes from the route that matched (its declared guard and its
             // method), never from the path as the request spelled it.
-            let Some(RouteGuard(guard)) = req.app_data::<RouteGuard>().copied() else {
+            let Some(guard) = req
+                .app_data::<RouteGuards>()
+                .and_then(|g| g.of(req.method()))
+            else {
                 tracing::error!(
                     route = req.match_pattern().as_deref().unwrap_or("unmatched"),
                     "management route registered without a permission guard; refused"
