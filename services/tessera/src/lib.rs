@@ -37,15 +37,10 @@ pub struct Running {
 
 /// Starts `services` in this process on `config.listen`, with the keys service's scheduled
 /// rotation job when it is one of them. Call inside an actix system.
-pub async fn start_services(
-    config: Config,
-    services: &[Service],
-    workers: Option<usize>,
-) -> anyhow::Result<Running> {
+pub async fn start_services(config: Config, services: &[Service]) -> anyhow::Result<Running> {
     start_services_with_clock(
         config,
         services,
-        workers,
         std::sync::Arc::new(tessera_domain::SystemClock),
     )
     .await
@@ -55,13 +50,11 @@ pub async fn start_services(
 pub async fn start_services_with_clock(
     config: Config,
     services: &[Service],
-    workers: Option<usize>,
     clock: std::sync::Arc<dyn tessera_domain::Clock>,
 ) -> anyhow::Result<Running> {
     let started = tessera_web::server::start_with_clock(
         config,
         services.iter().map(|s| s.mount()).collect(),
-        workers,
         clock,
     )
     .await?;

@@ -122,7 +122,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { service } => {
             let services: Vec<Service> = service.map_or_else(|| Service::ALL.to_vec(), |s| vec![s]);
-            let started = start_services(config, &services, None).await?.started;
+            let started = start_services(config, &services).await?.started;
             if let Some(token) = &started.generated_operator_token {
                 println!(
                     "Generated operator token (stored in the data directory, shown once): {token}"

@@ -59,7 +59,7 @@ where
     )?;
     crate::telemetry::init(&config);
     actix_rt::System::new().block_on(async move {
-        let started = start(config, vec![mount], None).await?;
+        let started = start(config, vec![mount]).await?;
         after_start(started.state.clone()).await?;
         tracing::info!(addr = %started.addr, metrics = ?started.metrics_addr, service = name, "listening");
         started.serve().await?;
@@ -68,15 +68,10 @@ where
 }
 
 /// Binds `config.listen`, opens the stores, and builds the server with `mounts`.
-pub async fn start(
-    config: Config,
-    mounts: Vec<Mount>,
-    workers: Option<usize>,
-) -> Result<Started, anyhow::Error> {
+pub async fn start(config: Config, mounts: Vec<Mount>) -> Result<Started, anyhow::Error> {
     start_with_clock(
         config,
         mounts,
-        workers,
         std::sync::Arc::new(tessera_domain::SystemClock),
     )
     .await
@@ -86,7 +81,6 @@ pub async fn start(
 pub async fn start_with_clock(
     config: Config,
     mounts: Vec<Mount>,
-    workers: Option<usize>,
     clock: std::sync::Arc<dyn tessera_domain::Clock>,
 ) -> Result<Started, anyhow::Error> {
     let listener = std::net::TcpListener::bind(&config.listen).map_err(|e| {
@@ -143,7 +137,7 @@ pub async fn start_with_clock(
     if let Some(l) = metrics_listener {
         server = server.listen(l)?;
     }
-    if let Some(n) = workers.or(state.config.http_workers) {
+    if let Some(n) = state.config.http_workers {
         server = server.workers(n);
     }
     Ok(Started {

@@ -110,8 +110,12 @@ pub async fn spawn_clocked(
     services: &[Service],
     clock: std::sync::Arc<dyn tessera_domain::Clock>,
 ) -> TestApp {
+    let mut config = config;
+    // Two HTTP workers unless a test asks for more or fewer: enough to show cross-worker
+    // behaviour, few enough for many servers in one run.
+    config.http_workers.get_or_insert(2);
     tessera_web::telemetry::init(&config);
-    let running = tessera::start_services_with_clock(config.clone(), services, Some(2), clock)
+    let running = tessera::start_services_with_clock(config.clone(), services, clock)
         .await
         .expect("server starts");
     let (started, keys_job) = (running.started, running.keys_job);

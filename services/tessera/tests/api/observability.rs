@@ -257,3 +257,36 @@ async fn idle_tenants_are_evicted_after_the_configured_time_and_load_again() {
     assert!(app.state.hot.loaded_tenants() >= 1);
     app.stop().await;
 }
+
+/// The HTTP worker threads of this process: actix-server runs each worker on an arbiter thread
+/// of its own, named `actix-rt|system:…` (Linux keeps the first 15 bytes of a thread's name).
+/// nextest runs each test in its own process.
+fn http_worker_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("actix-rt|system"))
+        .count()
+}
+
+/// `http_workers` sets how many HTTP workers serve (each holds its own route table), and all
+/// of them answer.
+#[actix_web::test]
+async fn http_workers_sets_the_number_of_http_workers() {
+    let before = http_worker_threads();
+    let mut cfg = config(Backend::Embedded).await;
+    cfg.http_workers = Some(3);
+    let app = spawn_with(cfg).await;
+    let t = app.provision().await;
+    for _ in 0..12 {
+        let res = app
+            .client
+            .get(format!("{}/oauth2/default/v1/keys", t.org))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(http_worker_threads() - before, 3);
+    app.stop().await;
+}
