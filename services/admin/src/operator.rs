@@ -14,19 +14,18 @@ use tessera_store::entities::{
 use tessera_store::repo;
 use tessera_web::ApiError;
 use tessera_web::paging::{ListParams, link_header};
+use tessera_web::routes::Routes;
 use tessera_web::tenant::Operator;
 
 use crate::support::ts;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/tenants", web::get().to(list))
-        .route("/tenants", web::post().to(create))
-        .route("/tenants/{name}", web::get().to(get))
-        .route("/tenants/{name}", web::delete().to(delete))
-        .route(
-            "/tenants/{name}/lifecycle/{action}",
-            web::post().to(lifecycle),
-        );
+    Routes::new(cfg)
+        .get("/tenants", list)
+        .post("/tenants", create)
+        .get("/tenants/{name}", get)
+        .delete("/tenants/{name}", delete)
+        .post("/tenants/{name}/lifecycle/{action}", lifecycle);
 }
 
 fn render(state: &AppState, t: &tenant::Model) -> Value {

@@ -13,24 +13,17 @@ mod cache;
 mod handlers;
 
 use actix_web::web;
+use tessera_web::routes::Routes;
 
 /// Mounts the introspection service's routes (one by one: see `tessera_token::configure`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/t/{tenant}/oauth2/{as}/v1/introspect",
-        web::post().to(handlers::introspect),
-    )
-    .route(
-        "/t/{tenant}/oauth2/{as}/v1/revoke",
-        web::post().to(handlers::revoke),
-    )
-    // The org authorization server's.
-    .route(
-        "/t/{tenant}/oauth2/v1/introspect",
-        web::post().to(handlers::introspect),
-    )
-    .route(
-        "/t/{tenant}/oauth2/v1/revoke",
-        web::post().to(handlers::revoke),
-    );
+    Routes::new(cfg)
+        .post(
+            "/t/{tenant}/oauth2/{as}/v1/introspect",
+            handlers::introspect,
+        )
+        .post("/t/{tenant}/oauth2/{as}/v1/revoke", handlers::revoke)
+        // The org authorization server's.
+        .post("/t/{tenant}/oauth2/v1/introspect", handlers::introspect)
+        .post("/t/{tenant}/oauth2/v1/revoke", handlers::revoke);
 }

@@ -60,6 +60,10 @@ impl Default for Pool {
     }
 }
 
+/// The page cache of each pooled SQLite connection, in KiB (`PRAGMA cache_size`, negative:
+/// a size rather than a page count).
+pub const SQLITE_CACHE_KIB: u32 = 512;
+
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) with the default
 /// [`Pool`].
 pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
@@ -84,12 +88,15 @@ pub async fn connect_with(url: &str, pool: Pool) -> Result<DatabaseConnection, S
         // only the one connection that runs it). WAL lets readers proceed while one writer
         // commits; the busy timeout matters when several pooled connections write; FULL makes
         // each commit durable in the WAL before it returns, which the System Log relies on: it
-        // deletes a spool segment once its events are committed.
+        // deletes a spool segment once its events are committed. Each connection's page cache
+        // is capped at SQLITE_CACHE_KIB (SQLite's default is 2,000 KiB, kept once filled, on
+        // each of the pool's connections); the operating system's file cache holds the rest.
         options.map_sqlx_sqlite_opts(|o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             o.journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(std::time::Duration::from_secs(5))
                 .synchronous(SqliteSynchronous::Full)
+                .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
         });
     }
     let db = Database::connect(options).await?;
@@ -206,8 +213,8 @@ pub mod text {
 mod tests {
     use sea_orm::{ConnectionTrait as _, Statement, TransactionTrait as _};
 
-    /// Every pooled SQLite connection is in WAL mode, waits for the write lock and commits
-    /// durably, not only the first one the pool opened.
+    /// Every pooled SQLite connection is in WAL mode, waits for the write lock, commits
+    /// durably and caps its page cache, not only the first one the pool opened.
     #[tokio::test]
     async fn every_sqlite_connection_commits_durably() {
         let dir =
@@ -234,10 +241,13 @@ mod tests {
             let journal: String = one(tx.query_one_raw(pragma("journal_mode")).await.unwrap())
                 .try_get_by_index(0)
                 .unwrap();
+            let cache: i64 = one(tx.query_one_raw(pragma("cache_size")).await.unwrap())
+                .try_get_by_index(0)
+                .unwrap();
             assert_eq!(
-                (synchronous, busy, journal.as_str()),
-                (2, 5000, "wal"),
-                "FULL, 5 s, WAL"
+                (synchronous, busy, journal.as_str(), cache),
+                (2, 5000, "wal", -i64::from(super::SQLITE_CACHE_KIB)),
+                "FULL, 5 s, WAL, a capped page cache"
             );
         }
         drop(open);

@@ -8,9 +8,10 @@ use serde_json::json;
 use tessera_core::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route(METRICS_PATH, web::get().to(metrics));
+    crate::routes::Routes::new(cfg)
+        .get("/healthz", healthz)
+        .get("/readyz", readyz)
+        .get(METRICS_PATH, metrics);
 }
 
 pub const METRICS_PATH: &str = "/metrics";

@@ -11,8 +11,11 @@
 //! The same registration code can run in recording mode ([`Api::recording`]) to list every
 //! route with its guard, which the test suite uses to try each one.
 
-use actix_web::http::Method;
-use actix_web::{FromRequest, Handler, Responder, guard, web};
+use std::cell::{OnceCell, RefCell};
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{FromRequest, Handler, HttpRequest, Responder, guard, web};
+use prometheus::{Histogram, IntCounter};
 use tessera_domain::admin_roles::Guard;
 
 /// One registered management route.
@@ -121,7 +124,8 @@ impl<'a> Api<'a> {
         cfg.service(
             p.resource
                 .guard(any)
-                .app_data(RouteGuards(p.guards.into_boxed_slice())),
+                .app_data(RouteGuards(p.guards.into_boxed_slice()))
+                .app_data(RouteLabel::default()),
         );
     }
 
@@ -165,6 +169,155 @@ impl<'a> Api<'a> {
 impl Drop for Api<'_> {
     fn drop(&mut self) {
         self.register_pending();
+    }
+}
+
+/// Registers routes that need no permission guard (the protocol endpoints, health, the
+/// operator API), each as its own resource carrying a [`RouteLabel`]. A resource answers only
+/// the methods registered for it; any other method falls through to the next resource, as
+/// with `ServiceConfig::route`. Resources are tried in registration order.
+pub struct Routes<'a> {
+    cfg: &'a mut web::ServiceConfig,
+}
+
+impl<'a> Routes<'a> {
+    pub fn new(cfg: &'a mut web::ServiceConfig) -> Self {
+        Self { cfg }
+    }
+
+    pub fn get<F, Args>(&mut self, pattern: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.one(Method::GET, pattern, handler)
+    }
+
+    pub fn post<F, Args>(&mut self, pattern: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.one(Method::POST, pattern, handler)
+    }
+
+    pub fn delete<F, Args>(&mut self, pattern: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.one(Method::DELETE, pattern, handler)
+    }
+
+    /// One resource for the `GET` and the `POST` route of `pattern`: the router compiles the
+    /// pattern once instead of twice.
+    pub fn get_and_post<F, Args, G, GArgs>(&mut self, pattern: &str, get: F, post: G) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+        G: Handler<GArgs>,
+        GArgs: FromRequest + 'static,
+        G::Output: Responder + 'static,
+    {
+        self.cfg.service(
+            labelled(pattern)
+                .guard(guard::Any(guard::Get()).or(guard::Post()))
+                .route(web::get().to(get))
+                .route(web::post().to(post)),
+        );
+        self
+    }
+
+    fn one<F, Args>(&mut self, method: Method, pattern: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.cfg.service(
+            labelled(pattern)
+                .guard(guard::Method(method.clone()))
+                .route(web::method(method).to(handler)),
+        );
+        self
+    }
+}
+
+/// A resource for `pattern` carrying a [`RouteLabel`].
+fn labelled(pattern: &str) -> actix_web::Resource {
+    web::resource(pattern).app_data(RouteLabel::default())
+}
+
+/// What the access log and the request metrics call the route that answered, kept in the data
+/// of the route's resource (one per resource and HTTP worker, as the route table is).
+///
+/// `HttpRequest::match_pattern` walks the route table again, trying each pattern's regex in
+/// turn, and Prometheus' `with_label_values` hashes the label values to find the series: both
+/// per request. The label does each once: on the first request the resource answers it takes
+/// the pattern from `match_pattern` and resolves the latency series, and keeps the request
+/// counter of each method and status it has answered with.
+#[derive(Default)]
+pub struct RouteLabel {
+    label: OnceCell<Label>,
+}
+
+struct Label {
+    pattern: Box<str>,
+    duration: Histogram,
+    /// At most [`COUNTERS`]; beyond them (a route answering with many statuses) a counter is
+    /// looked up by its label values per request, as without a label.
+    requests: RefCell<Vec<(Method, StatusCode, IntCounter)>>,
+}
+
+const COUNTERS: usize = 16;
+
+impl RouteLabel {
+    /// The route's pattern, after counting the request and observing its latency.
+    pub fn record(
+        &self,
+        req: &HttpRequest,
+        method: &Method,
+        status: StatusCode,
+        seconds: f64,
+    ) -> &str {
+        let m = tessera_core::metrics::metrics();
+        let label = self.label.get_or_init(|| {
+            let pattern = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+            Label {
+                duration: m.http_duration.with_label_values(&[pattern.as_str()]),
+                pattern: pattern.into_boxed_str(),
+                requests: RefCell::new(Vec::new()),
+            }
+        });
+        debug_assert_eq!(
+            req.match_pattern().as_deref(),
+            Some(&*label.pattern),
+            "a resource's label names the pattern that matched"
+        );
+        label.duration.observe(seconds);
+        let mut requests = label.requests.borrow_mut();
+        match requests
+            .iter()
+            .find(|(m, s, _)| m == method && *s == status)
+        {
+            Some((_, _, counter)) => counter.inc(),
+            None => {
+                let counter = m.http_requests.with_label_values(&[
+                    &*label.pattern,
+                    method.as_str(),
+                    status.as_str(),
+                ]);
+                counter.inc();
+                if requests.len() < COUNTERS {
+                    requests.push((method.clone(), status, counter));
+                }
+            }
+        }
+        &label.pattern
     }
 }
 

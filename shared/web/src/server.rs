@@ -9,6 +9,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
 use crate::error::{ApiError, json_config, query_config};
+use crate::routes::RouteLabel;
 use tessera_core::config::Config;
 use tessera_core::state::{AppState, StartError};
 
@@ -212,14 +213,16 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// One structured line per request: method, route pattern, status, latency. The query string
 /// is never logged (it may carry codes or tokens). When traces are exported, the request runs
-/// inside its span ([`crate::telemetry::request_span`]).
+/// inside its span ([`crate::telemetry::request_span`]). A route registered through
+/// [`crate::routes`] names itself ([`RouteLabel`]); anything else (the default service's 404) is
+/// named by matching its path again.
 async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     use tracing::Instrument as _;
     let started = std::time::Instant::now();
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let res = match crate::telemetry::request_span(&req) {
         Some(span) => {
             let res = next.call(req).instrument(span.clone()).await?;
@@ -228,24 +231,32 @@ async fn access_log(
         }
         None => next.call(req).await?,
     };
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
-    let m = tessera_core::metrics::metrics();
-    let status = res.status().as_u16().to_string();
-    m.http_requests
-        .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])
-        .inc();
-    m.http_duration
-        .with_label_values(&[route.as_str()])
-        .observe(started.elapsed().as_secs_f64());
+    let status = res.status();
+    let seconds = started.elapsed().as_secs_f64();
+    let request = res.request();
+    let unlabelled;
+    let route = match request.app_data::<RouteLabel>() {
+        Some(label) => label.record(request, &method, status, seconds),
+        None => {
+            unlabelled = request
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into());
+            let m = tessera_core::metrics::metrics();
+            m.http_requests
+                .with_label_values(&[unlabelled.as_str(), method.as_str(), status.as_str()])
+                .inc();
+            m.http_duration
+                .with_label_values(&[unlabelled.as_str()])
+                .observe(seconds);
+            unlabelled.as_str()
+        }
+    };
     tracing::info!(
         target: "tessera::http",
-        method,
+        method = method.as_str(),
         route,
-        status = res.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        status = status.as_u16(),
+        latency_ms = seconds * 1000.0,
         "request"
     );
     Ok(res)

@@ -167,6 +167,14 @@ async fn metrics_parse_as_prometheus_text_and_count_what_happened() {
             .await
             .unwrap();
     }
+    // A path no route matches is counted under `unmatched`.
+    let res = app
+        .client
+        .get(format!("{}/no/such/route", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
     let res = app
         .client
         .get(format!("{}/metrics", app.metrics_base))
@@ -201,6 +209,22 @@ async fn metrics_parse_as_prometheus_text_and_count_what_happened() {
         &[("route", "/t/{tenant}/oauth2/{as}/v1/token")],
     );
     assert_eq!(latency, Some(3.0), "three token requests observed");
+    // Each route's requests by method and status (two statuses from the one route).
+    let requests = |route: &str, method: &str, status: &str| {
+        value(
+            "tessera_http_requests_total",
+            &[("route", route), ("method", method), ("status", status)],
+        )
+    };
+    let token = "/t/{tenant}/oauth2/{as}/v1/token";
+    assert_eq!(requests(token, "POST", "200"), Some(2.0), "issued");
+    assert_eq!(requests(token, "POST", "400"), Some(1.0), "invalid_scope");
+    assert_eq!(requests("unmatched", "GET", "404"), Some(1.0));
+    assert_eq!(
+        requests("/t/{tenant}/api/v1/apps", "POST", "200"),
+        Some(1.0),
+        "a management route"
+    );
     assert_eq!(value("tessera_hot_loaded_tenants", &[]), Some(1.0));
     assert!(value("tessera_hot_tenant_lookups_total", &[("result", "hit")]).unwrap_or(0.0) >= 2.0);
     assert!(value("tessera_config_bus_events_total", &[]).is_some());
