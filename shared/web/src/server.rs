@@ -112,10 +112,11 @@ pub async fn start_with_clock(
             .app_data(data.clone())
             .app_data(json_config())
             .app_data(query_config())
-            // Outermost last: the edge first (the path in normal form, security headers), the
-            // split between the public and the metrics listener, host routing (so every later
-            // step sees `/t/{tenant}`), then the access log with the request's span, then CORS
-            // for the protocol endpoints (so a browser can read even a 429), then rate limiting.
+            // Outermost last: the edge first (the path in normal form, the split between the
+            // public and the metrics listener, host routing so every later step sees
+            // `/t/{tenant}`, security headers), then the access log with the request's span,
+            // then CORS for the protocol endpoints (so a browser can read even a 429), then
+            // rate limiting.
             .wrap(from_fn(crate::ratelimit::enforce))
             .wrap(from_fn(crate::cors::handle))
             .wrap(from_fn(access_log));
@@ -123,9 +124,7 @@ pub async fn start_with_clock(
         #[cfg(feature = "wire-capture")]
         let app = app.wrap(from_fn(crate::capture::record));
         let mut app = app
-            .wrap(from_fn(crate::tenant::host_routing))
-            .wrap(from_fn(move |req, next| listeners(metrics_addr, req, next)))
-            .wrap(from_fn(edge))
+            .wrap(from_fn(move |req, next| edge(metrics_addr, req, next)))
             .configure(crate::health::configure);
         for mount in &mounts {
             app = app.configure(*mount);
@@ -150,33 +149,27 @@ pub async fn start_with_clock(
     })
 }
 
-/// Keeps the two listeners apart: the metrics listener answers `/metrics` and nothing else; the
-/// public listener answers everything but `/metrics` (which names every tenant and is for the
-/// operator's Prometheus only).
-async fn listeners(
+/// The outermost middleware, in this order:
+///
+/// 1. It puts the request path in normal form (RFC 3986 §6.2.2: `%72oles` is `roles`), so that
+///    rate limiting, the System Log and everything else that reads the path see the segments
+///    the router matched.
+/// 2. It keeps the two listeners apart: the metrics listener answers `/metrics` and nothing
+///    else; the public listener answers everything but `/metrics` (which names every tenant
+///    and is for the operator's Prometheus only).
+/// 3. It routes `{tenant}.{base_domain}` hosts to `/t/{tenant}/…`
+///    ([`crate::tenant::route_by_host`]), so every later step sees `/t/{tenant}`.
+/// 4. It adds the headers every response carries: `X-Content-Type-Options: nosniff`, and
+///    `Strict-Transport-Security` when the public URL is https (RFC 6797; browsers ignore it
+///    over http).
+///
+/// One middleware rather than three: each `from_fn` layer boxes the request's future and
+/// calls the next through a `dyn` service, on every request.
+async fn edge(
     metrics_addr: Option<SocketAddr>,
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    let on_metrics_listener = Some(req.app_config().local_addr()) == metrics_addr;
-    let asks_metrics = req.path() == crate::health::METRICS_PATH;
-    if on_metrics_listener != asks_metrics {
-        let (http, _) = req.into_parts();
-        let res = not_found(http.clone()).await;
-        return Ok(ServiceResponse::new(http, res).map_into_right_body());
-    }
-    Ok(next.call(req).await?.map_into_left_body())
-}
-
-/// The outermost middleware. It puts the request path in normal form (RFC 3986 §6.2.2: `%72oles`
-/// is `roles`), so that rate limiting, the System Log and everything else that reads the path
-/// see the segments the router matched; and it adds the headers every response carries:
-/// `X-Content-Type-Options: nosniff`, and `Strict-Transport-Security` when the public URL is
-/// https (RFC 6797; browsers ignore it over http).
-async fn edge(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     use actix_web::http::header::{self, HeaderValue};
     if let Some(path) = tessera_domain::urls::normal_path(req.uri().path()) {
         let rebuilt = match req.uri().query() {
@@ -191,7 +184,16 @@ async fn edge(
     let https = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|s| s.public_url.starts_with("https://"));
-    let mut res = next.call(req).await?;
+    let on_metrics_listener = Some(req.app_config().local_addr()) == metrics_addr;
+    let asks_metrics = req.path() == crate::health::METRICS_PATH;
+    let mut res = if on_metrics_listener == asks_metrics {
+        crate::tenant::route_by_host(&mut req);
+        next.call(req).await?.map_into_left_body()
+    } else {
+        let (http, _) = req.into_parts();
+        let res = not_found(http.clone()).await;
+        ServiceResponse::new(http, res).map_into_right_body()
+    };
     let headers = res.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

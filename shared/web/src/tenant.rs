@@ -1,13 +1,11 @@
 //! Tenant resolution and authentication of the management and operator APIs.
 //!
-//! Routes live under `/t/{tenant}/…`. With a wildcard base domain, [`host_routing`] rewrites
+//! Routes live under `/t/{tenant}/…`. With a wildcard base domain, [`route_by_host`] rewrites
 //! `https://acme.example.com/api/v1/…` to `/t/acme/api/v1/…` before routing, so both forms
 //! reach the same handlers.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::Method;
-use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use tessera_domain::admin_roles::{self, Guard, Held, PrincipalKind, Resource, Role, Target};
@@ -744,41 +742,39 @@ impl FromRequest for Operator {
     }
 }
 
-/// Middleware: with a base domain configured, a request to `{tenant}.{base_domain}` is routed
-/// as `/t/{tenant}{path}`. Requests to other hosts are left alone.
-pub async fn host_routing(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+/// With a base domain configured, a request to `{tenant}.{base_domain}` is routed as
+/// `/t/{tenant}{path}`. Requests to other hosts are left alone. Run by the outermost middleware
+/// ([`crate::server`]) before the router sees the path.
+pub fn route_by_host(req: &mut ServiceRequest) {
     let domain = req
         .app_data::<web::Data<AppState>>()
         .and_then(|s| s.config.base_domain.clone());
-    if let Some(domain) = domain {
-        let host = req
-            .connection_info()
-            .host()
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let tenant = host
-            .strip_suffix(&format!(".{domain}"))
-            .filter(|t| !t.is_empty() && !t.contains('.'));
-        if let Some(tenant) = tenant.map(str::to_owned) {
-            let pq = req
-                .uri()
-                .path_and_query()
-                .map_or("/", |pq| pq.as_str())
-                .to_owned();
-            if !pq.starts_with("/t/")
-                && let Ok(uri) = format!("/t/{tenant}{pq}").parse::<actix_web::http::Uri>()
-            {
-                req.match_info_mut().get_mut().update(&uri);
-                req.head_mut().uri = uri;
-            }
+    let Some(domain) = domain else {
+        return;
+    };
+    let host = req
+        .connection_info()
+        .host()
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let tenant = host
+        .strip_suffix(&format!(".{domain}"))
+        .filter(|t| !t.is_empty() && !t.contains('.'));
+    if let Some(tenant) = tenant.map(str::to_owned) {
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_owned();
+        if !pq.starts_with("/t/")
+            && let Ok(uri) = format!("/t/{tenant}{pq}").parse::<actix_web::http::Uri>()
+        {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
         }
     }
-    next.call(req).await
 }
 
 #[cfg(test)]
