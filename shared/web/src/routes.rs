@@ -1,4 +1,6 @@
-//! Management routes with their permission declared where they are registered.
+//! Routes as they are registered: the management API's with their permission declared where
+//! they are registered ([`Api`]), and the rest ([`Routes`]); each resource carries its
+//! [`RouteLabel`], which names it in the access log and the request metrics.
 //!
 //! Every route of the management API is added through [`Api`], which attaches the route's
 //! [`Guard`] (the resource it guards and the principals a change acts on) to the route itself.
