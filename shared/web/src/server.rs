@@ -123,13 +123,14 @@ pub async fn start_with_clock(
         // Test builds record every JSON answer for the OpenAPI check.
         #[cfg(feature = "wire-capture")]
         let app = app.wrap(from_fn(crate::capture::record));
-        let mut app = app
-            .wrap(from_fn(move |req, next| edge(metrics_addr, req, next)))
-            .configure(crate::health::configure);
+        let mut app = app.wrap(from_fn(move |req, next| edge(metrics_addr, req, next)));
         for mount in &mounts {
             app = app.configure(*mount);
         }
-        app.default_service(web::to(not_found))
+        // The router tries patterns in registration order: the services' (the token and JWKS
+        // routes first) before the probes', which no other pattern can match.
+        app.configure(crate::health::configure)
+            .default_service(web::to(not_found))
     })
     .keep_alive(keep_alive)
     .listen(listener)?
