@@ -391,4 +391,46 @@ mod tests {
             "every route is recorded, merged or not"
         );
     }
+
+    /// Answers with the pattern the resource's label records.
+    async fn labelled_as(req: HttpRequest) -> HttpResponse {
+        let label = req
+            .app_data::<RouteLabel>()
+            .expect("every resource is labelled");
+        let pattern = label.record(&req, req.method(), actix_web::http::StatusCode::OK, 0.0);
+        HttpResponse::Ok().body(pattern.to_owned())
+    }
+
+    #[actix_web::test]
+    async fn routes_answer_their_methods_name_their_pattern_and_let_other_methods_fall_through() {
+        let app = test::init_service(
+            App::new()
+                .configure(|cfg| {
+                    Routes::new(cfg)
+                        .post("/t/{tenant}/token", labelled_as)
+                        .get_and_post("/t/{tenant}/login", labelled_as, labelled_as)
+                        .get("/t/{tenant}/{any}", labelled_as);
+                })
+                .default_service(web::to(HttpResponse::NotFound)),
+        )
+        .await;
+        for (method, path, status, body) in [
+            (Method::POST, "/t/a/token", 200, "/t/{tenant}/token"),
+            // Not the token route's method: the next pattern that matches answers.
+            (Method::GET, "/t/a/token", 200, "/t/{tenant}/{any}"),
+            (Method::GET, "/t/b/login", 200, "/t/{tenant}/login"),
+            (Method::POST, "/t/b/login", 200, "/t/{tenant}/login"),
+            (Method::DELETE, "/t/b/login", 404, ""),
+            (Method::PUT, "/t/a/token", 404, ""),
+        ] {
+            let req = test::TestRequest::default()
+                .method(method.clone())
+                .uri(path)
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status().as_u16(), status, "{method} {path}");
+            let got = test::read_body(res).await;
+            assert_eq!(got, body.as_bytes(), "{method} {path}");
+        }
+    }
 }
